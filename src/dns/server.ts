@@ -1,0 +1,136 @@
+// The resolver's sockets: UDP and TCP port 53 on each network's gateway
+// address, in the namespace of the process (the daemon's "host" namespace).
+// Addresses come and go with networks at runtime.
+import { createSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6 } from 'node:net';
+import type { Server as TcpServer, Socket } from 'node:net';
+import { DnsError } from './errors.ts';
+import { canonicalIp } from './ip.ts';
+import type { DnsResponder } from './responder.ts';
+import { serveTcpConnection } from './tcp-conn.ts';
+import type { TcpLimits } from './tcp-conn.ts';
+import { DNS_PORT } from './upstream.ts';
+
+export interface DnsServerOptions {
+  responder: DnsResponder;
+  /** 53 unless a test says otherwise. */
+  port?: number;
+  tcp?: Partial<TcpLimits> & { maxConnections?: number };
+  /** Socket receive buffer, bytes: room for bursts while the loop is busy. */
+  udpRecvBuffer?: number;
+}
+
+interface Listener { udp: UdpSocket; tcp: TcpServer; conns: Set<Socket> }
+
+export class DnsServer {
+  readonly port: number;
+  private readonly responder: DnsResponder;
+  private readonly limits: TcpLimits;
+  private readonly maxConnections: number;
+  private readonly udpRecvBuffer: number;
+  private readonly listeners = new Map<string, Listener>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(opts: DnsServerOptions) {
+    this.responder = opts.responder;
+    this.port = opts.port ?? DNS_PORT;
+    this.limits = { idleMs: opts.tcp?.idleMs ?? 10_000, maxPending: opts.tcp?.maxPending ?? 64 };
+    this.maxConnections = opts.tcp?.maxConnections ?? 256;
+    this.udpRecvBuffer = opts.udpRecvBuffer ?? 4 << 20;
+  }
+
+  addresses(): string[] { return [...this.listeners.keys()]; }
+
+  /**
+   * Starts answering on `ip` (UDP and TCP). The address must already be on
+   * an interface of this namespace. Idempotent.
+   */
+  async addAddress(ip: string): Promise<void> {
+    if (this.closed) throw new DnsError({ code: 'SERVER_CLOSED' });
+    const addr = canonicalIp(ip);
+    if (this.listeners.has(addr)) return;
+    const inProgress = this.starting.get(addr);
+    if (inProgress) return inProgress;
+    const p = this.listen(addr).finally(() => this.starting.delete(addr));
+    this.starting.set(addr, p);
+    return p;
+  }
+
+  /** Stops answering on `ip`, closing its sockets and open TCP connections. */
+  async removeAddress(ip: string): Promise<void> {
+    const addr = canonicalIp(ip);
+    await this.starting.get(addr)?.catch(() => undefined);
+    const l = this.listeners.get(addr);
+    if (!l) return;
+    this.listeners.delete(addr);
+    await closeListener(l);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.starting.values()]);
+    const all = [...this.listeners.values()];
+    this.listeners.clear();
+    await Promise.all(all.map(closeListener));
+  }
+
+  private async listen(addr: string): Promise<void> {
+    const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4' });
+    const tcp = createServer({ noDelay: true });
+    const conns = new Set<Socket>();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: addr, port: this.port, exclusive: true }, () => { udp.off('error', reject); resolve(); });
+      });
+    } catch (cause) {
+      udp.close();
+      throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'udp' }, { cause });
+    }
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: addr, port: this.port, exclusive: true, backlog: 511 }, () => { tcp.off('error', reject); resolve(); });
+      });
+    } catch (cause) {
+      udp.close();
+      throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'tcp' }, { cause });
+    }
+    try { udp.setRecvBufferSize(this.udpRecvBuffer); } catch { /* capped by net.core.rmem_max: keep the default */ }
+    udp.on('error', () => undefined); // e.g. ICMP port unreachable from a gone client: nothing to do
+    const responder = this.responder;
+    udp.on('message', (msg, rinfo) => {
+      let r: ReturnType<DnsResponder['handle']>;
+      try {
+        r = responder.handle(msg, rinfo.address, 'udp');
+      } catch {
+        return; // never let one packet take the server down
+      }
+      if (r === null) return;
+      if (r instanceof Promise) {
+        r.then((resp) => { if (resp) udp.send(resp, rinfo.port, rinfo.address); }, () => undefined);
+      } else {
+        udp.send(r, rinfo.port, rinfo.address);
+      }
+    });
+    tcp.maxConnections = this.maxConnections;
+    tcp.on('connection', (sock) => {
+      conns.add(sock);
+      sock.on('close', () => conns.delete(sock));
+      serveTcpConnection(sock, responder, this.limits);
+    });
+    tcp.on('error', () => undefined);
+    this.listeners.set(addr, { udp, tcp, conns });
+    if (this.closed) await this.removeAddress(addr);
+  }
+}
+
+async function closeListener(l: Listener): Promise<void> {
+  for (const c of l.conns) c.destroy();
+  await Promise.all([
+    new Promise<void>((res) => { try { l.udp.close(() => res()); } catch { res(); } }),
+    new Promise<void>((res) => l.tcp.close(() => res())),
+  ]);
+}
