@@ -1,0 +1,11 @@
+export type { Compare, KeyValue, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
+export { StoreError } from './errors.ts';
+export type { StoreErrorCode, StoreErrorInfo } from './errors.ts';
+export { MAX_KEY_BYTES, MAX_TXN_OPS, MAX_VALUE_BYTES } from './validate.ts';
+export { DEFAULT_HISTORY_REVISIONS } from './local-store.ts';
+export type { LocalStoreOptions } from './local-store.ts';
+export { MemoryStore } from './memory-store.ts';
+export { SqliteStore } from './sqlite-store.ts';
+export type { SqliteStoreOptions } from './sqlite-store.ts';
+export { openStore } from './open-store.ts';
+export type { StoreConfig } from './open-store.ts';

@@ -1,0 +1,158 @@
+// SQLite storage for SqliteStore, through node:sqlite (DatabaseSync, built into
+// Node 24). Why these settings (https://sqlite.org/wal.html, pragma.html):
+// - journal_mode=WAL: a commit appends to the -wal file; after a crash the next
+//   open replays every frame whose commit record is complete and drops the rest,
+//   so the file opens cleanly and no txn is ever half applied.
+// - synchronous=FULL (default): the WAL is fsynced at every commit, so an
+//   acknowledged commit survives power loss, not just kill -9. 'normal' skips
+//   that fsync: still safe against a process crash (the bytes are in the page
+//   cache), may lose the last commits on power loss.
+// - locking_mode=EXCLUSIVE: the first write takes the database file lock and
+//   keeps it until close, so a second daemon on the same data root gets
+//   SQLITE_BUSY at open. The lock is a POSIX lock held by the kernel for the
+//   process, so a killed owner leaves no stale lock behind. It also means no
+//   -shm file and no lock syscalls per transaction.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
+import type { Backend, Change } from './backend.ts';
+import { StoreError } from './errors.ts';
+import type { KeyValue, WatchEvent } from './types.ts';
+import { SCHEMA_SQL, SCHEMA_VERSION, SQL } from './sqlite-schema.ts';
+
+/** SQLite primary result codes (https://sqlite.org/rescode.html) */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+/** Keep the WAL from staying large after a burst (bytes). */
+const JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024;
+
+export type SqliteSync = 'full' | 'normal';
+
+export interface SqliteBackendOptions {
+  /** 'full' (default): survives power loss; 'normal': survives kill -9 only */
+  sync?: SqliteSync;
+  /** how long open waits for another owner to let go of the lock (default 250 ms) */
+  lockTimeoutMs?: number;
+}
+
+type Row = Record<string, unknown>;
+type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
+
+function toKeyValue(r: Row): KeyValue {
+  return { key: r.key as string, value: r.value as string, createRevision: r.create_rev as number, modRevision: r.mod_rev as number };
+}
+
+function toEvent(r: Row): WatchEvent {
+  const value = r.value as string | null;
+  return { type: value === null ? 'delete' : 'put', key: r.key as string, value, revision: r.rev as number };
+}
+
+function sqliteCode(err: unknown): number | undefined {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' ? code & 0xff : undefined;
+}
+
+export class SqliteBackend implements Backend {
+  private readonly db: DatabaseSync;
+  private readonly st: Statements;
+  private rev: number;
+  private compacted: number;
+  private pending: number | null = null;
+
+  /** Opens (creating if needed) and locks the database at `path`. */
+  static open(path: string, options: SqliteBackendOptions = {}): SqliteBackend {
+    let db: DatabaseSync | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      db = new DatabaseSync(path, { timeout: options.lockTimeoutMs ?? 250 });
+      // EXCLUSIVE must come before the first WAL access so no -shm is used.
+      db.exec('PRAGMA locking_mode = EXCLUSIVE');
+      const mode = (db.prepare('PRAGMA journal_mode = WAL').get() as Row | undefined)?.journal_mode;
+      if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
+      db.exec(`PRAGMA synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      // The first write transaction takes the exclusive lock (held until close)
+      // and creates the schema atomically: a crash here leaves an empty file.
+      db.exec('BEGIN IMMEDIATE');
+      const version = (db.prepare('PRAGMA user_version').get() as Row | undefined)?.user_version as number;
+      if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this cnm's (${SCHEMA_VERSION})`);
+      db.exec(SCHEMA_SQL);
+      db.exec('COMMIT');
+      return new SqliteBackend(db);
+    } catch (err) {
+      try { db?.close(); } catch { /* already failing; the original error matters */ }
+      const code = sqliteCode(err);
+      if (code === SQLITE_BUSY || code === SQLITE_LOCKED) throw new StoreError({ code: 'LOCKED', path }, { cause: err });
+      throw new StoreError({ code: 'OPEN_FAILED', path, reason: 'see cause' }, { cause: err });
+    }
+  }
+
+  private constructor(db: DatabaseSync) {
+    this.db = db;
+    const st: Partial<Statements> = {};
+    for (const [name, sql] of Object.entries(SQL)) st[name as keyof Statements] = db.prepare(sql);
+    this.st = st as Statements;
+    this.rev = this.meta('revision');
+    this.compacted = this.meta('compacted');
+  }
+
+  private meta(name: string): number {
+    return (this.st.meta.get(name) as Row | undefined)?.value as number;
+  }
+
+  write(fn: () => void): void {
+    this.st.begin.run();
+    try {
+      fn();
+      this.st.commit.run();
+    } catch (err) {
+      this.pending = null;
+      // SQLite may already have rolled back (e.g. after an I/O error).
+      if (this.db.isTransaction) this.st.rollback.run();
+      throw err;
+    }
+    if (this.pending !== null) {
+      this.rev = this.pending;
+      this.pending = null;
+    }
+  }
+
+  apply(revision: number, changes: readonly Change[]): void {
+    changes.forEach((c, sub) => {
+      if (c.value === null) this.st.del.run(c.key);
+      else this.st.put.run(c.key, c.value, c.createRevision, revision);
+      this.st.addChange.run(revision, sub, c.key, c.value);
+    });
+    this.st.setMeta.run(revision, 'revision');
+    this.pending = revision;
+  }
+
+  revision(): number { return this.rev; }
+  compactedRevision(): number { return this.compacted; }
+
+  get(key: string): KeyValue | null {
+    const r = this.st.get.get(key) as Row | undefined;
+    return r ? toKeyValue(r) : null;
+  }
+
+  range(prefix: string, end: string | null): KeyValue[] {
+    const rows = end === null ? this.st.rangeFrom.all(prefix) : this.st.range.all(prefix, end);
+    return (rows as Row[]).map(toKeyValue);
+  }
+
+  history(after: number, prefix: string, end: string | null): WatchEvent[] {
+    const rows = end === null ? this.st.historyFrom.all(after, prefix) : this.st.history.all(after, prefix, end);
+    return (rows as Row[]).map(toEvent);
+  }
+
+  compact(revision: number): void {
+    this.write(() => {
+      this.st.compact.run(revision);
+      this.st.setMeta.run(revision, 'compacted');
+    });
+    this.compacted = revision;
+  }
+
+  close(): void { this.db.close(); }
+}
