@@ -1,0 +1,333 @@
+// Addresses inside one subnet: reserved addresses, dynamic allocation (next-fit
+// with wraparound inside the ip-range), static requests anywhere in the subnet,
+// release, and rebuilding from persisted endpoint addresses.
+//
+// Positions are numbers relative to a "window" of at most 2^32 addresses, kept
+// in a RunSet (runs of used positions), so a /8 or an IPv6 /64 costs what its
+// runs cost and no operation walks addresses one by one. IPv4 subnets and IPv6
+// subnets of /96 or longer fit the window whole. For larger IPv6 subnets the
+// window is the first 2^32 addresses of the ip-range (or subnet): dynamic
+// allocation stays inside it (4.29e9 addresses, beyond any daemon's memory)
+// and statics beyond it go to a Set keyed by offset.
+import { TWO_32, formatV4, formatV6Groups, groupsToWords, parseV4, parseV6Groups, wordsToBigint, wordsToGroups, bigintToWords } from './addr-codec.ts';
+import { ADDRESS_BITS, formatAddress, parseAddress, parseAddressOf } from './addr.ts';
+import type { Family } from './addr.ts';
+import { IpamError } from './errors.ts';
+import { formatPrefix, parsePrefix, prefixContains, prefixSize } from './prefix.ts';
+import type { Prefix } from './prefix.ts';
+import { RunSet } from './run-set.ts';
+
+export interface SubnetAllocatorConfig {
+  /** Canonical CIDR (10.0.0.0/24, fd00::/64). */
+  subnet: string;
+  /** Canonical CIDR inside the subnet: dynamic allocation stays in it. */
+  ipRange?: string;
+  /** A given gateway; undefined picks the first usable address; null reserves none. */
+  gateway?: string | null;
+  /** Auxiliary addresses (name -> address), reserved: never handed out. */
+  auxAddresses?: Record<string, string>;
+  /** Same as auxAddresses (the brief's name); both may be given. */
+  aux?: Record<string, string>;
+}
+
+export interface RestoreOptions {
+  /** The `cursor` saved before the restart; default: after the highest restored address in the range. */
+  cursor?: string;
+}
+
+export interface AllocatorStats {
+  /** Addresses handed out (dynamic, static, restored); reserved ones not counted. */
+  used: number;
+  /** Network, broadcast, gateway and auxiliary addresses. */
+  reserved: number;
+  /** Addresses in the subnet. */
+  size: bigint;
+  /** Addresses dynamic allocation may hand out from (ip-range or subnet, window-limited). */
+  rangeSize: bigint;
+  /** Runs in the used set: memory grows with this, not with `used`. */
+  runs: number;
+}
+
+const POS_FAR = -1;
+const POS_OUTSIDE = -2;
+
+export class SubnetAllocator {
+  readonly family: Family;
+  readonly subnet: string;
+  readonly ipRange: string | null;
+  readonly gateway: string | null;
+  private readonly prefix: Prefix;
+  private readonly net: bigint;
+  private readonly size: bigint;
+  /** IPv4: subnet network as a number; window == subnet. */
+  private readonly v4Net: number;
+  /** IPv6: first address of the window as four uint32 words. */
+  private readonly winWords: number[] = [0, 0, 0, 0];
+  private readonly winOffset: bigint;
+  private readonly winSize: number;
+  private readonly dynLo: number;
+  private readonly dynHi: number;
+  private next: number;
+  private readonly used = new RunSet();
+  private readonly far = new Set<bigint>();
+  private readonly reservedRoles = new Map<string, string>();
+  /** Offset of the last lookup that fell outside the window (POS_FAR). */
+  private farOffset = 0n;
+  private readonly g = [0, 0, 0, 0, 0, 0, 0, 0];
+  private readonly w = [0, 0, 0, 0];
+
+  constructor(cfg: SubnetAllocatorConfig) {
+    const p = parsePrefix(cfg.subnet);
+    this.prefix = p;
+    this.family = p.family;
+    this.subnet = formatPrefix(p);
+    this.net = p.addr;
+    this.size = prefixSize(p);
+    const hostBits = ADDRESS_BITS[p.family] - p.bits;
+
+    let rangeOff = 0n;
+    let rangeSize = this.size;
+    this.ipRange = null;
+    if (cfg.ipRange !== undefined && cfg.ipRange !== '') {
+      const r = parsePrefix(cfg.ipRange, { what: 'ip-range' });
+      if (r.family !== p.family) {
+        throw new IpamError({ code: 'FAMILY', what: 'ip-range', value: cfg.ipRange, expected: p.family, subnet: this.subnet });
+      }
+      if (!prefixContains(p, r)) {
+        throw new IpamError({ code: 'OUTSIDE', what: 'ip-range', address: formatPrefix(r), subnet: this.subnet });
+      }
+      this.ipRange = formatPrefix(r);
+      rangeOff = r.addr - p.addr;
+      rangeSize = prefixSize(r);
+    }
+    if (hostBits <= 32) {
+      this.winOffset = 0n;
+      this.winSize = Number(this.size);
+      this.dynLo = Number(rangeOff);
+      this.dynHi = Number(rangeOff + rangeSize - 1n);
+    } else {
+      this.winOffset = rangeOff;
+      this.winSize = rangeSize > BigInt(TWO_32) ? TWO_32 : Number(rangeSize);
+      this.dynLo = 0;
+      this.dynHi = this.winSize - 1;
+    }
+    this.v4Net = p.family === 4 ? Number(p.addr) : 0;
+    if (p.family === 6) bigintToWords(p.addr + this.winOffset, this.winWords);
+    this.next = this.dynLo;
+
+    // RFC 3021 (/31) and RFC 6164 (/127) use both addresses as hosts, and a /32
+    // or /128 has only one: no network or broadcast reservation there.
+    const pointToPoint = hostBits <= 1;
+    if (!pointToPoint) {
+      this.reserve(p.addr, 'network');
+      // IPv6 has no broadcast; the first address (subnet-router anycast) is reserved above.
+      if (p.family === 4) this.reserve(p.addr + this.size - 1n, 'broadcast');
+    }
+
+    let gateway: string | null = null;
+    if (cfg.gateway === undefined) {
+      // First usable address of the subnet (.1; .0 of a /31, ::0 of a /127). A
+      // /32 or /128 has room for the endpoint only. Docker takes the gateway
+      // from the ip-range when one is set; we keep it at the subnet's start so
+      // it does not move when a range is added (documented in docs/ipam.md).
+      if (hostBits > 0) {
+        const off = pointToPoint ? 0n : 1n;
+        gateway = formatAddress({ family: p.family, value: p.addr + off });
+        this.reserve(p.addr + off, 'gateway');
+      }
+    } else if (cfg.gateway !== null && cfg.gateway !== '') {
+      const a = parseAddressOf(cfg.gateway, p.family, 'gateway', this.subnet);
+      gateway = formatAddress(a);
+      if (!prefixContains(p, a)) throw new IpamError({ code: 'OUTSIDE', what: 'gateway', address: gateway, subnet: this.subnet });
+      this.reserve(a.value, 'gateway', 'gateway');
+    }
+    this.gateway = gateway;
+
+    for (const [name, text] of [...Object.entries(cfg.auxAddresses ?? {}), ...Object.entries(cfg.aux ?? {})]) {
+      const what = `auxiliary address ${name}`;
+      const a = parseAddressOf(text, p.family, what, this.subnet);
+      if (!prefixContains(p, a)) throw new IpamError({ code: 'OUTSIDE', what, address: formatAddress(a), subnet: this.subnet });
+      this.reserve(a.value, 'auxiliary', what);
+    }
+  }
+
+  /** Rebuilds an allocator after a restart from the addresses endpoints hold. */
+  static restore(cfg: SubnetAllocatorConfig, used: Iterable<string>, opts: RestoreOptions = {}): SubnetAllocator {
+    const a = new SubnetAllocator(cfg);
+    let highest = -1;
+    for (const text of used) {
+      const pos = a.locateOrThrow(text);
+      if (a.reservedRoles.has(a.textOf(pos))) {
+        throw new IpamError({ code: 'IN_USE', address: a.textOf(pos) });
+      }
+      a.markPos(pos);
+      if (pos >= a.dynLo && pos <= a.dynHi && pos > highest) highest = pos;
+    }
+    if (opts.cursor !== undefined) {
+      const pos = a.locateOrThrow(opts.cursor);
+      if (pos >= a.dynLo && pos <= a.dynHi) a.next = pos;
+    } else if (highest >= 0) {
+      a.next = highest + 1 > a.dynHi ? a.dynLo : highest + 1;
+    }
+    return a;
+  }
+
+  /**
+   * Hands out an address. Without `requested`: the next free address at or
+   * after the cursor inside the ip-range, wrapping once to its start (next-fit).
+   * With `requested`: that address, which may lie anywhere in the subnet.
+   */
+  allocate(requested?: string): string {
+    if (requested !== undefined) {
+      const pos = this.locateOrThrow(requested);
+      if (!this.markPos(pos)) throw new IpamError({ code: 'IN_USE', address: this.textOf(pos) });
+      return this.textOf(pos);
+    }
+    let pos = this.used.nextFree(this.next);
+    if (pos > this.dynHi) {
+      pos = this.used.nextFree(this.dynLo);
+      if (pos > this.dynHi) throw new IpamError({ code: 'FULL', subnet: this.subnet, range: this.ipRange ?? this.subnet });
+    }
+    this.used.add(pos);
+    this.next = pos + 1 > this.dynHi ? this.dynLo : pos + 1;
+    return this.format(pos);
+  }
+
+  /** Frees an address; false if it was not in use. Reserved addresses throw RESERVED. */
+  release(addr: string): boolean {
+    const pos = this.locateOrThrow(addr);
+    const role = this.reservedRoles.get(this.textOf(pos));
+    if (role !== undefined) throw new IpamError({ code: 'RESERVED', address: this.textOf(pos), role });
+    return pos === POS_FAR ? this.far.delete(this.farOffset) : this.used.delete(pos);
+  }
+
+  /** Marks an address used without moving the cursor; false if it already was. */
+  markUsed(addr: string): boolean {
+    return this.markPos(this.locateOrThrow(addr));
+  }
+
+  /** Whether the address is handed out or reserved; false outside the subnet. */
+  isUsed(addr: string): boolean {
+    const pos = this.locate(addr);
+    if (pos === POS_OUTSIDE) return false;
+    return pos === POS_FAR ? this.far.has(this.farOffset) : this.used.has(pos);
+  }
+
+  /** The role of a reserved address (network, broadcast, gateway, auxiliary), else null. */
+  reservedRole(addr: string): string | null {
+    const pos = this.locate(addr);
+    if (pos === POS_OUTSIDE) return null;
+    return this.reservedRoles.get(this.textOf(pos)) ?? null;
+  }
+
+  /** Where the next dynamic search starts; persist it to keep next-fit across restarts. */
+  get cursor(): string {
+    return this.format(this.next);
+  }
+
+  stats(): AllocatorStats {
+    const total = this.used.size + this.far.size;
+    return {
+      used: total - this.reservedRoles.size,
+      reserved: this.reservedRoles.size,
+      size: this.size,
+      rangeSize: BigInt(this.dynHi - this.dynLo + 1),
+      runs: this.used.runCount,
+    };
+  }
+
+  private reserve(value: bigint, role: string, what = role): void {
+    const text = formatAddress({ family: this.family, value });
+    const taken = this.reservedRoles.get(text);
+    if (taken !== undefined) {
+      throw new IpamError({
+        code: 'INVALID', what, value: text, expected: `an address of ${this.subnet} that is not already reserved`,
+        reason: `${text} is already the ${taken} address of ${this.subnet}`,
+      });
+    }
+    this.markPos(this.locateOrThrow(text));
+    this.reservedRoles.set(text, role);
+  }
+
+  private markPos(pos: number): boolean {
+    if (pos === POS_FAR) {
+      if (this.far.has(this.farOffset)) return false;
+      this.far.add(this.farOffset);
+      return true;
+    }
+    return this.used.add(pos);
+  }
+
+  private textOf(pos: number): string {
+    return pos === POS_FAR ? formatAddress({ family: this.family, value: this.net + this.farOffset }) : this.format(pos);
+  }
+
+  private format(pos: number): string {
+    if (this.family === 4) return formatV4(this.v4Net + pos);
+    // window start + pos, with carry: the window start need not be aligned.
+    const w = this.w;
+    const b = this.winWords;
+    let carry = pos;
+    for (let k = 3; k >= 0; k--) {
+      const x = b[k]! + carry;
+      if (x >= TWO_32) {
+        w[k] = x - TWO_32;
+        carry = 1;
+      } else {
+        w[k] = x;
+        carry = 0;
+      }
+    }
+    wordsToGroups(w, this.g);
+    return formatV6Groups(this.g);
+  }
+
+  private locateOrThrow(text: string): number {
+    const pos = this.locate(text);
+    if (pos === POS_OUTSIDE) {
+      throw new IpamError({ code: 'OUTSIDE', address: formatAddress(parseAddress(text)), subnet: this.subnet });
+    }
+    return pos;
+  }
+
+  /** Window position of an address, POS_FAR (offset in farOffset) or POS_OUTSIDE; throws on bad text or family. */
+  private locate(text: string): number {
+    if (this.family === 4) {
+      const n = text.indexOf(':') < 0 ? parseV4(text) : -1;
+      if (n < 0) {
+        parseAddressOf(text, 4, 'address', this.subnet); // throws INVALID or FAMILY
+        return POS_OUTSIDE;
+      }
+      const off = n - this.v4Net;
+      return off >= 0 && off < this.winSize ? off : POS_OUTSIDE;
+    }
+    const g = this.g;
+    if (text.indexOf(':') < 0 || !parseV6Groups(text, g)) {
+      parseAddressOf(text, 6, 'address', this.subnet);
+      return POS_OUTSIDE;
+    }
+    const w = this.w;
+    groupsToWords(g, w);
+    // 128-bit w - window start, in 32-bit words with borrow.
+    const b = this.winWords;
+    let borrow = 0;
+    let high = 0;
+    let low = 0;
+    for (let k = 3; k >= 0; k--) {
+      let d = w[k]! - b[k]! - borrow;
+      if (d < 0) {
+        d += TWO_32;
+        borrow = 1;
+      } else {
+        borrow = 0;
+      }
+      if (k === 3) low = d;
+      else if (d !== 0) high = 1;
+    }
+    if (borrow === 0 && high === 0 && low < this.winSize) return low;
+    const off = wordsToBigint(w) - this.net;
+    if (off < 0n || off >= this.size) return POS_OUTSIDE;
+    this.farOffset = off;
+    return POS_FAR;
+  }
+}
