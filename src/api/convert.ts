@@ -1,0 +1,213 @@
+// Domain records -> Engine API views.
+import type { State } from '../core/state.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../core/model.ts';
+import { shortId } from '../core/ids.ts';
+import type { ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkWire, PortBindingWire } from './wire.ts';
+
+const prefixLen = (cidr?: string): number => (cidr ? Number(cidr.split('/')[1]) : 0);
+const addrOf = (cidr?: string): string => (cidr ? (cidr.split('/')[0] ?? '') : '');
+
+export function networkView(state: State, net: NetworkRecord, withContainers: boolean): NetworkWire {
+  const config = [];
+  // Docker shows what was asked for, with auto-chosen subnets and gateways filled in.
+  for (const s of [net.ipv4, net.ipv6]) {
+    if (!s) continue;
+    const asked = net.ipamConfigRequested.find((r) => r.subnet === s.subnet);
+    config.push({
+      Subnet: s.subnet,
+      ...(s.ipRange ? { IPRange: s.ipRange } : {}),
+      Gateway: s.gateway,
+      ...(asked?.auxAddresses && Object.keys(asked.auxAddresses).length ? { AuxiliaryAddresses: asked.auxAddresses } : {}),
+    });
+  }
+  const view: NetworkWire = {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: net.scope,
+    Driver: net.driver,
+    EnableIPv4: net.enableIPv4,
+    EnableIPv6: net.enableIPv6,
+    IPAM: { Driver: net.ipamDriver, Options: Object.keys(net.ipamOptions).length ? net.ipamOptions : null, Config: config },
+    Internal: net.internal,
+    Attachable: net.attachable,
+    Ingress: net.ingress,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Options: net.options,
+    Labels: net.labels,
+  };
+  if (withContainers) {
+    view.Containers = {};
+    for (const ep of state.endpointsOn(net.id)) {
+      view.Containers[ep.sandboxId] = {
+        Name: ep.name,
+        EndpointID: ep.id,
+        MacAddress: ep.mac,
+        IPv4Address: ep.ipv4 ?? '',
+        IPv6Address: ep.ipv6 ?? '',
+      };
+    }
+  }
+  return view;
+}
+
+function endpointSettings(state: State, sbx: SandboxRecord, networkId: string, ep: EndpointRecord | undefined): EndpointSettingsWire {
+  const att = sbx.attachments.find((a) => a.networkId === networkId);
+  const net = state.networks.get(networkId);
+  const user = net && !net.predefined;
+  return {
+    IPAMConfig: att && (att.ipv4Address || att.ipv6Address) ? { IPv4Address: att.ipv4Address ?? '', IPv6Address: att.ipv6Address ?? '' } : null,
+    Links: null,
+    Aliases: att?.aliases.length ? att.aliases : null,
+    MacAddress: ep?.mac ?? '',
+    DriverOpts: att && Object.keys(att.driverOpts).length ? att.driverOpts : null,
+    GwPriority: att?.gwPriority ?? 0,
+    NetworkID: networkId,
+    EndpointID: ep?.id ?? '',
+    Gateway: ep?.ipv4 ? (net?.ipv4?.gateway ?? '') : '',
+    IPAddress: addrOf(ep?.ipv4),
+    IPPrefixLen: prefixLen(ep?.ipv4),
+    IPv6Gateway: ep?.ipv6 ? (net?.ipv6?.gateway ?? '') : '',
+    GlobalIPv6Address: addrOf(ep?.ipv6),
+    GlobalIPv6PrefixLen: prefixLen(ep?.ipv6),
+    DNSNames: user && ep ? [sbx.name, shortId(sbx.id), ...(att?.aliases ?? [])] : null,
+  };
+}
+
+function networksOf(state: State, sbx: SandboxRecord): Record<string, EndpointSettingsWire> {
+  const out: Record<string, EndpointSettingsWire> = {};
+  const eps = state.endpointsOf(sbx.id);
+  if (sbx.networkMode === 'host' || sbx.networkMode === 'none') {
+    const net = [...state.networks.values()].find((n) => n.predefined && n.driver === (sbx.networkMode === 'host' ? 'host' : 'null'));
+    if (net) out[net.name] = endpointSettings(state, sbx, net.id, undefined);
+    return out;
+  }
+  for (const att of sbx.attachments) {
+    const net = state.networks.get(att.networkId);
+    out[net?.name ?? att.networkId] = endpointSettings(state, sbx, att.networkId, eps.find((e) => e.networkId === att.networkId));
+  }
+  return out;
+}
+
+function portsMap(sbx: SandboxRecord): Record<string, PortBindingWire[] | null> {
+  const out: Record<string, PortBindingWire[] | null> = {};
+  for (const p of sbx.ports) {
+    const k = `${p.containerPort}/${p.proto}`;
+    const list = out[k] ?? [];
+    if (p.hostPort || sbx.state === 'running') list.push({ HostIp: p.hostIp || '0.0.0.0', HostPort: p.hostPort ? String(p.hostPort) : '' });
+    out[k] = list;
+  }
+  return out;
+}
+
+function statusText(sbx: SandboxRecord): string {
+  if (sbx.state === 'running') return `Up ${ago(sbx.startedAt)}`;
+  if (sbx.state === 'created') return 'Created';
+  return `Exited (${sbx.exitCode}) ${ago(sbx.finishedAt)} ago`;
+}
+
+function ago(ts: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(ts)) / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? '' : 's'}`;
+  const h = Math.round(m / 60);
+  return `${h} hour${h === 1 ? '' : 's'}`;
+}
+
+export function containerSummary(state: State, sbx: SandboxRecord): ContainerSummaryWire {
+  return {
+    Id: sbx.id,
+    Names: [`/${sbx.name}`],
+    Image: sbx.image,
+    ImageID: '',
+    Command: sbx.cmd.join(' '),
+    Created: Math.floor(Date.parse(sbx.created) / 1000),
+    Ports: sbx.ports.map((p) => ({ ...(p.hostPort ? { IP: p.hostIp || '0.0.0.0', PublicPort: p.hostPort } : {}), PrivatePort: p.containerPort, Type: p.proto })),
+    Labels: sbx.labels,
+    State: sbx.state,
+    Status: statusText(sbx),
+    HostConfig: { NetworkMode: sbx.networkMode },
+    NetworkSettings: { Networks: networksOf(state, sbx) },
+    Mounts: [],
+  };
+}
+
+export function containerInspect(state: State, sbx: SandboxRecord, paths: { runDir: string; logPath: string }): ContainerInspectWire {
+  const networks = networksOf(state, sbx);
+  const first = state.endpointsOf(sbx.id)[0];
+  const firstNet = first ? state.networks.get(first.networkId) : undefined;
+  const running = sbx.state === 'running';
+  return {
+    Id: sbx.id,
+    Created: sbx.created,
+    Path: sbx.cmd[0] ?? '',
+    Args: sbx.cmd.slice(1),
+    State: {
+      Status: sbx.state,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? sbx.pid : 0,
+      ExitCode: sbx.exitCode,
+      Error: '',
+      StartedAt: sbx.startedAt,
+      FinishedAt: sbx.finishedAt,
+    },
+    Image: sbx.image,
+    ResolvConfPath: `${paths.runDir}/resolv.conf`,
+    HostnamePath: `${paths.runDir}/hostname`,
+    HostsPath: `${paths.runDir}/hosts`,
+    LogPath: paths.logPath,
+    Name: `/${sbx.name}`,
+    RestartCount: 0,
+    Driver: 'cnm-sandbox',
+    Platform: 'linux',
+    Config: {
+      Hostname: sbx.hostname,
+      Domainname: sbx.domainname,
+      User: '',
+      Cmd: sbx.cmd,
+      Image: sbx.image,
+      Env: sbx.env,
+      Labels: sbx.labels,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: false,
+    },
+    HostConfig: {
+      NetworkMode: sbx.networkMode,
+      Dns: sbx.dns,
+      DnsSearch: sbx.dnsSearch,
+      DnsOptions: sbx.dnsOptions,
+      ExtraHosts: sbx.extraHosts,
+      AutoRemove: sbx.autoRemove,
+      PortBindings: Object.fromEntries(Object.entries(portsMap({ ...sbx, state: 'created' })).map(([k, v]) => [k, v ?? []])),
+      PublishAllPorts: sbx.publishAll,
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: running ? sbx.id : '',
+      SandboxKey: running ? sbx.netnsPath : '',
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: running ? portsMap(sbx) : {},
+      Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? '') : '',
+      IPAddress: addrOf(first?.ipv4),
+      IPPrefixLen: prefixLen(first?.ipv4),
+      MacAddress: first?.mac ?? '',
+      GlobalIPv6Address: addrOf(first?.ipv6),
+      GlobalIPv6PrefixLen: prefixLen(first?.ipv6),
+      IPv6Gateway: first?.ipv6 ? (firstNet?.ipv6?.gateway ?? '') : '',
+      Networks: networks,
+    },
+    Mounts: [],
+  };
+}

@@ -1,0 +1,181 @@
+// /containers: sandboxes as the Engine API shows containers.
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Controller } from '../../core/controller.ts';
+import { runDirOf } from '../../core/endpoint-ops.ts';
+import { invalid } from '../../core/errors.ts';
+import type { PortBinding } from '../../core/model.ts';
+import { logDirOf } from '../../core/sandbox-ops.ts';
+import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
+import { containerInspect, containerSummary } from '../convert.ts';
+import { boolParam, parseFilters } from '../filters.ts';
+import type { Route } from '../router.ts';
+import { CONTAINER_CREATE, parseBody } from '../validate.ts';
+import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
+import { attachmentFromWire } from './networks.ts';
+
+function toList(v: string[] | string | null | undefined): string[] {
+  if (v === null || v === undefined) return [];
+  return typeof v === 'string' ? [v] : v;
+}
+
+export function portsFromWire(pb: Record<string, PortBindingWire[] | null> | null | undefined): PortBinding[] {
+  const out: PortBinding[] = [];
+  for (const [key, list] of Object.entries(pb ?? {})) {
+    const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(key);
+    const port = Number(m?.[1]);
+    if (!m || port < 1 || port > 65535) throw invalid(`invalid port "${key}": expected PORT[/tcp|udp|sctp] with PORT 1-65535`);
+    const proto = (m[2] ?? 'tcp') as PortBinding['proto'];
+    for (const b of list ?? [{}]) {
+      if (!Array.isArray(list) && list !== null) throw invalid(`invalid port bindings for ${key}: expected a list`);
+      const hp = b.HostPort ?? '';
+      if (hp && (!/^\d{1,5}$/.test(hp) || Number(hp) < 1 || Number(hp) > 65535)) {
+        throw invalid(`invalid host port "${hp}" for ${key}: expected 1-65535`);
+      }
+      out.push({ proto, containerPort: port, hostIp: b.HostIp ?? '', hostPort: hp ? Number(hp) : 0 });
+    }
+  }
+  return out;
+}
+
+export function createFromWire(w: ContainerCreateWire, name: string, version: string): CreateSandboxRequest {
+  const hc = w.HostConfig ?? {};
+  const eps = w.NetworkingConfig?.EndpointsConfig ?? {};
+  const cmd = [...toList(w.Entrypoint), ...toList(w.Cmd)];
+  return {
+    name,
+    hostname: w.Hostname ?? '',
+    domainname: w.Domainname ?? '',
+    cmd,
+    env: w.Env ?? [],
+    image: w.Image ?? '',
+    labels: w.Labels ?? {},
+    networkMode: hc.NetworkMode === 'default' ? 'bridge' : (hc.NetworkMode ?? ''),
+    networks: Object.entries(eps).map(([ref, es]) => ({ ref, att: attachmentFromWire(es, version) })),
+    dns: hc.Dns ?? [],
+    dnsSearch: hc.DnsSearch ?? [],
+    dnsOptions: hc.DnsOptions ?? [],
+    extraHosts: hc.ExtraHosts ?? [],
+    ports: portsFromWire(hc.PortBindings),
+    publishAll: !!hc.PublishAllPorts,
+    autoRemove: !!hc.AutoRemove,
+  };
+}
+
+/** Docker's multiplexed log stream: 8-byte header (stream, 0, 0, 0, size) per frame. */
+function frame(stream: 1 | 2, data: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = stream;
+  h.writeUInt32BE(data.length, 4);
+  return Buffer.concat([h, data]);
+}
+
+async function readAll(path: string): Promise<Buffer> {
+  if (!existsSync(path)) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const c of createReadStream(path)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function containerRoutes(ctl: Controller): Route[] {
+  const ctx = ctl.ctx;
+  return [
+    {
+      method: 'GET', path: '/containers/json', handler: (req) => {
+        const all = boolParam(req.query, 'all');
+        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network']);
+        const list = [...ctl.state.sandboxes.values()].filter((s) => {
+          if (!all && s.state !== 'running' && !f.has('status')) return false;
+          const names = f.get('name');
+          if (names && !names.some((n) => s.name.includes(n.replace(/^\//, '')))) return false;
+          const ids = f.get('id');
+          if (ids && !ids.some((i) => s.id.startsWith(i))) return false;
+          const st = f.get('status');
+          if (st && !st.includes(s.state)) return false;
+          const nets = f.get('network');
+          if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
+          return true;
+        }).sort((a, b) => (a.created < b.created ? 1 : -1));
+        return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/create', handler: async (req) => {
+        const w = parseBody<ContainerCreateWire>(req.body, CONTAINER_CREATE);
+        const sbx = await ctl.createSandbox(createFromWire(w, req.query.get('name') ?? '', req.version));
+        return { status: 201, json: { Id: sbx.id, Warnings: [] } };
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/json', handler: (req) => {
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        return {
+          status: 200,
+          json: containerInspect(ctl.state, sbx, { runDir: runDirOf(ctx, sbx), logPath: join(logDirOf(ctx, sbx), 'stdout.log') }),
+        };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/start', handler: async (req) => {
+        const r = await ctl.startSandbox(req.params.id ?? '');
+        return { status: r === 'started' ? 204 : 304 };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/stop', handler: async (req) => {
+        const t = req.query.get('t') ?? req.query.get('timeout');
+        const timeout = t === null ? 10 : Number(t);
+        if (!Number.isFinite(timeout)) throw invalid(`invalid timeout "${t}": expected seconds`);
+        const r = await ctl.stopSandbox(req.params.id ?? '', timeout < 0 ? 3600 : timeout);
+        return { status: r === 'stopped' ? 204 : 304 };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        if (sbx.state !== 'running') throw invalid(`Container ${sbx.id} is not running`);
+        await ctl.stopSandbox(sbx.id, 0);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/restart', handler: async (req) => {
+        const t = Number(req.query.get('t') ?? 10);
+        await ctl.stopSandbox(req.params.id ?? '', Number.isFinite(t) ? t : 10);
+        await ctl.startSandbox(req.params.id ?? '');
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/wait', handler: async (req) => {
+        const code = await ctl.waitSandbox(req.params.id ?? '');
+        return { status: 200, json: { StatusCode: code, Error: null } };
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/logs', handler: async (req) => {
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        const wantOut = boolParam(req.query, 'stdout');
+        const wantErr = boolParam(req.query, 'stderr');
+        if (!wantOut && !wantErr) throw invalid('you must choose at least one stream: expected stdout=1 and/or stderr=1');
+        const dir = logDirOf(ctx, sbx);
+        const parts: Buffer[] = [];
+        if (wantOut) {
+          const b = await readAll(join(dir, 'stdout.log'));
+          if (b.length) parts.push(frame(1, b));
+        }
+        if (wantErr) {
+          const b = await readAll(join(dir, 'stderr.log'));
+          if (b.length) parts.push(frame(2, b));
+        }
+        return { status: 200, raw: Buffer.concat(parts), headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' } };
+      },
+    },
+    {
+      method: 'DELETE', path: '/containers/{id}', handler: async (req) => {
+        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'));
+        return { status: 204 };
+      },
+    },
+  ];
+}

@@ -1,0 +1,63 @@
+// /_ping, /version, /info: what clients ask first.
+import { release } from 'node:os';
+import type { Controller } from '../../core/controller.ts';
+import type { Route } from '../router.ts';
+import { API_VERSION, MIN_API_VERSION } from '../server.ts';
+import type { VersionWire } from '../wire.ts';
+
+export const CNM_VERSION = '0.1.0';
+
+export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string }): Route[] {
+  const ping = () => ({
+    status: 200,
+    raw: 'OK',
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' },
+  });
+  const version = (): VersionWire => ({
+    Platform: { Name: 'cnm' },
+    Components: [{ Name: 'Engine', Version: CNM_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: 'amd64' } }],
+    Version: CNM_VERSION,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: 'cnm',
+    GoVersion: `node${process.versions.node}`,
+    Os: 'linux',
+    Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+    KernelVersion: release(),
+    BuildTime: '',
+  });
+  return [
+    { method: 'GET', path: '/_ping', handler: ping },
+    { method: 'HEAD', path: '/_ping', handler: ping },
+    { method: 'GET', path: '/version', handler: () => ({ status: 200, json: version() }) },
+    {
+      method: 'GET', path: '/info', handler: () => {
+        const sbx = [...ctl.state.sandboxes.values()];
+        return {
+          status: 200,
+          json: {
+            ID: info.name,
+            Containers: sbx.length,
+            ContainersRunning: sbx.filter((s) => s.state === 'running').length,
+            ContainersPaused: 0,
+            ContainersStopped: sbx.filter((s) => s.state !== 'running').length,
+            Images: 0,
+            Driver: 'cnm',
+            DockerRootDir: info.dataRoot,
+            Name: info.name,
+            ServerVersion: CNM_VERSION,
+            OperatingSystem: 'Linux',
+            OSType: 'linux',
+            Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
+            KernelVersion: release(),
+            NCPU: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+            Plugins: { Network: ctl.ctx.drivers.names(), Volume: [], Log: [] },
+            Swarm: { LocalNodeState: 'inactive' },
+            SecurityOptions: [],
+            Warnings: [],
+          },
+        };
+      },
+    },
+  ];
+}

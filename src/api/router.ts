@@ -1,0 +1,63 @@
+// The Engine API's routes: each declared once with its method and path;
+// handlers get parsed path parameters, the query and the raw body.
+import { notFound } from '../core/errors.ts';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: string;
+  /** The API version the client asked for (e.g. "1.50"). */
+  version: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** JSON-encoded unless raw is set. */
+  json?: unknown;
+  raw?: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+export interface Route {
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PUT';
+  path: string;
+  handler: Handler;
+}
+
+interface Compiled { method: string; re: RegExp; keys: string[]; handler: Handler }
+
+export class Router {
+  private readonly routes: Compiled[] = [];
+
+  add(routes: Route[]): this {
+    for (const r of routes) {
+      const keys: string[] = [];
+      const re = new RegExp(`^${r.path.replace(/\{(\w+)\}/g, (_m, k: string) => {
+        keys.push(k);
+        return '([^/]+)';
+      })}/?$`);
+      this.routes.push({ method: r.method, re, keys, handler: r.handler });
+    }
+    return this;
+  }
+
+  match(method: string, path: string): { handler: Handler; params: Record<string, string> } {
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const m = r.re.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
+      const params: Record<string, string> = {};
+      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1] ?? ''); });
+      return { handler: r.handler, params };
+    }
+    // Docker answers unknown paths (and wrong methods) with this.
+    void pathMatched;
+    throw notFound('page not found');
+  }
+}

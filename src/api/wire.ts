@@ -1,0 +1,225 @@
+// Docker Engine API wire types (PascalCase JSON), as the docker CLI, dockerode
+// and docker-py send and expect them. Only these cross the socket; handlers
+// turn them into domain types (src/core/model.ts) at the edge.
+
+export interface IpamConfigWire {
+  Subnet?: string;
+  IPRange?: string;
+  Gateway?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
+
+export interface IpamWire {
+  Driver: string;
+  Options: Record<string, string> | null;
+  Config: IpamConfigWire[] | null;
+}
+
+export interface NetworkContainerWire {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+export interface NetworkWire {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv4: boolean;
+  EnableIPv6: boolean;
+  IPAM: IpamWire;
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers?: Record<string, NetworkContainerWire>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+export interface NetworkCreateWire {
+  Name: string;
+  CheckDuplicate?: boolean;
+  Driver?: string;
+  Scope?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  ConfigOnly?: boolean;
+  ConfigFrom?: { Network?: string } | null;
+  EnableIPv4?: boolean | null;
+  EnableIPv6?: boolean | null;
+  IPAM?: { Driver?: string; Config?: IpamConfigWire[] | null; Options?: Record<string, string> | null } | null;
+  Options?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+export interface EndpointIpamWire {
+  IPv4Address?: string;
+  IPv6Address?: string;
+  LinkLocalIPs?: string[] | null;
+}
+
+/** EndpointSettings: input on connect/create, output in inspect. */
+export interface EndpointSettingsWire {
+  IPAMConfig?: EndpointIpamWire | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+  GwPriority?: number;
+  NetworkID?: string;
+  EndpointID?: string;
+  Gateway?: string;
+  IPAddress?: string;
+  IPPrefixLen?: number;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  DNSNames?: string[] | null;
+}
+
+export interface ConnectWire {
+  Container: string;
+  EndpointConfig?: EndpointSettingsWire | null;
+}
+
+export interface DisconnectWire {
+  Container: string;
+  Force?: boolean;
+}
+
+export interface PortBindingWire { HostIp?: string; HostPort?: string }
+
+export interface ContainerCreateWire {
+  Hostname?: string;
+  Domainname?: string;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Image?: string;
+  Env?: string[] | null;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, object> | null;
+  HostConfig?: {
+    NetworkMode?: string;
+    Dns?: string[] | null;
+    DnsSearch?: string[] | null;
+    DnsOptions?: string[] | null;
+    ExtraHosts?: string[] | null;
+    AutoRemove?: boolean;
+    PortBindings?: Record<string, PortBindingWire[] | null> | null;
+    PublishAllPorts?: boolean;
+  } | null;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettingsWire | null> | null } | null;
+}
+
+export interface ContainerStateWire {
+  Status: 'created' | 'running' | 'exited' | 'removing' | 'dead';
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface ContainerSummaryWire {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
+  Labels: Record<string, string>;
+  State: string;
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, EndpointSettingsWire> };
+  Mounts: unknown[];
+}
+
+export interface ContainerInspectWire {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerStateWire;
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  Config: {
+    Hostname: string;
+    Domainname: string;
+    User: string;
+    Cmd: string[];
+    Image: string;
+    Env: string[];
+    Labels: Record<string, string>;
+    ExposedPorts?: Record<string, object>;
+    AttachStdin: boolean;
+    AttachStdout: boolean;
+    AttachStderr: boolean;
+    Tty: boolean;
+    OpenStdin: boolean;
+  };
+  HostConfig: {
+    NetworkMode: string;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
+    ExtraHosts: string[];
+    AutoRemove: boolean;
+    PortBindings: Record<string, PortBindingWire[]>;
+    PublishAllPorts: boolean;
+  };
+  NetworkSettings: {
+    Bridge: string;
+    SandboxID: string;
+    SandboxKey: string;
+    HairpinMode: boolean;
+    LinkLocalIPv6Address: string;
+    LinkLocalIPv6PrefixLen: number;
+    Ports: Record<string, PortBindingWire[] | null>;
+    Gateway: string;
+    IPAddress: string;
+    IPPrefixLen: number;
+    MacAddress: string;
+    GlobalIPv6Address: string;
+    GlobalIPv6PrefixLen: number;
+    IPv6Gateway: string;
+    Networks: Record<string, EndpointSettingsWire>;
+  };
+  Mounts: unknown[];
+}
+
+export interface ErrorWire { message: string }
+
+export interface VersionWire {
+  Platform: { Name: string };
+  Components: { Name: string; Version: string; Details?: Record<string, string> }[];
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion: string;
+  GitCommit: string;
+  GoVersion: string;
+  Os: string;
+  Arch: string;
+  KernelVersion: string;
+  BuildTime: string;
+}

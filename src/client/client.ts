@@ -1,0 +1,134 @@
+// A typed client of cnm's Engine API over its unix socket: used by the CLI,
+// the walkthrough and the tests. The wire types are the API's own.
+import { request } from 'node:http';
+import type {
+  ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkCreateWire, NetworkWire, VersionWire,
+} from '../api/wire.ts';
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export const DEFAULT_HOST = 'unix:///run/cnm.sock';
+
+/** -H / CNM_HOST: unix:///path (or a bare path). */
+export function socketPathOf(host: string): string {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  throw new Error(`unsupported host "${host}": expected unix:///path/to/socket`);
+}
+
+export interface RawResponse { status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }
+
+export type FilterArg = Record<string, string[]>;
+
+export class Client {
+  readonly socketPath: string;
+  readonly version: string;
+
+  constructor(host: string = process.env.CNM_HOST ?? DEFAULT_HOST, version = '1.50') {
+    this.socketPath = socketPathOf(host);
+    this.version = version;
+  }
+
+  raw(method: string, path: string, body?: unknown): Promise<RawResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        method,
+        path: `/v${this.version}${path}`,
+        headers: { Host: 'cnm', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+        res.on('error', reject);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ApiError(0, `Cannot connect to the cnm daemon at unix://${this.socketPath}. Is the cnm daemon running?`));
+        } else reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await this.raw(method, path, body);
+    const text = r.body.toString('utf8');
+    if (r.status >= 400) {
+      let msg = text;
+      try { msg = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* not JSON */ }
+      throw new ApiError(r.status, msg);
+    }
+    if (!text) return undefined as T;
+    const ct = String(r.headers['content-type'] ?? '');
+    return (ct.includes('json') ? JSON.parse(text) : text) as T;
+  }
+
+  private static q(params: Record<string, string | number | boolean | FilterArg | undefined>): string {
+    const u = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) {
+      if (v === undefined) continue;
+      u.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+    }
+    const s = u.toString();
+    return s ? `?${s}` : '';
+  }
+
+  ping(): Promise<string> { return this.call('GET', '/_ping'); }
+  versionInfo(): Promise<VersionWire> { return this.call('GET', '/version'); }
+
+  networkList(filters?: FilterArg): Promise<NetworkWire[]> {
+    return this.call('GET', `/networks${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+  networkInspect(id: string): Promise<NetworkWire> { return this.call('GET', `/networks/${encodeURIComponent(id)}`); }
+  networkCreate(req: NetworkCreateWire): Promise<{ Id: string; Warning: string }> { return this.call('POST', '/networks/create', req); }
+  networkConnect(net: string, container: string, cfg?: EndpointSettingsWire): Promise<void> {
+    return this.call('POST', `/networks/${encodeURIComponent(net)}/connect`, { Container: container, EndpointConfig: cfg ?? null });
+  }
+  networkDisconnect(net: string, container: string, force = false): Promise<void> {
+    return this.call('POST', `/networks/${encodeURIComponent(net)}/disconnect`, { Container: container, Force: force });
+  }
+  networkRemove(id: string): Promise<void> { return this.call('DELETE', `/networks/${encodeURIComponent(id)}`); }
+  networkPrune(filters?: FilterArg): Promise<{ NetworksDeleted: string[] | null }> {
+    return this.call('POST', `/networks/prune${Client.q({ filters })}`);
+  }
+
+  containerList(all = false, filters?: FilterArg): Promise<ContainerSummaryWire[]> {
+    return this.call('GET', `/containers/json${Client.q({ all: all ? 1 : undefined, filters })}`);
+  }
+  containerCreate(name: string, req: ContainerCreateWire): Promise<{ Id: string }> {
+    return this.call('POST', `/containers/create${Client.q({ name: name || undefined })}`, req);
+  }
+  containerInspect(id: string): Promise<ContainerInspectWire> { return this.call('GET', `/containers/${encodeURIComponent(id)}/json`); }
+  containerStart(id: string): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/start`); }
+  containerStop(id: string, t?: number): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/stop${Client.q({ t })}`); }
+  containerRemove(id: string, force = false): Promise<void> {
+    return this.call('DELETE', `/containers/${encodeURIComponent(id)}${Client.q({ force: force ? 1 : undefined })}`);
+  }
+  containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
+
+  /** Demultiplexes Docker's log stream into stdout and stderr. */
+  async containerLogs(id: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
+    const r = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1`);
+    if (r.status >= 400) throw new ApiError(r.status, (JSON.parse(r.body.toString()) as { message: string }).message);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let i = 0;
+    while (i + 8 <= r.body.length) {
+      const stream = r.body[i];
+      const size = r.body.readUInt32BE(i + 4);
+      const data = r.body.subarray(i + 8, i + 8 + size);
+      (stream === 2 ? err : out).push(data);
+      i += 8 + size;
+    }
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  }
+}

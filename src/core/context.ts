@@ -1,0 +1,34 @@
+// What the controller's operations share: state, dependencies and paths.
+import type { DriverRegistry } from '../drivers/registry.ts';
+import type { DriverContext } from '../drivers/driver.ts';
+import type { Netns } from '../netlink/index.ts';
+import type { ControllerHooks } from './hooks.ts';
+import type { IpamManager } from './ipam.ts';
+import type { Mutex } from './mutex.ts';
+import type { State } from './state.ts';
+
+export interface Logger {
+  debug(msg: string, extra?: object): void;
+  info(msg: string, extra?: object): void;
+  warn(msg: string, extra?: object): void;
+  error(msg: string, extra?: object): void;
+}
+
+export interface Ctx {
+  state: State;
+  ipam: IpamManager;
+  drivers: DriverRegistry;
+  hostNs: Netns;
+  driverCtx: DriverContext;
+  hooks: Required<ControllerHooks>;
+  lock: Mutex;
+  log: Logger;
+  /** Runtime state (netns files, sandbox run dirs): gone after a reboot. */
+  execRoot: string;
+  /** Persistent state (store, logs). */
+  dataRoot: string;
+  /** Host's resolv.conf, copied into sandboxes that get no embedded DNS. */
+  hostResolvConf: string;
+  /** Opened sandbox namespaces, by sandbox ID. */
+  netns: Map<string, Netns>;
+}

@@ -1,0 +1,321 @@
+// The Container Network Model's controller: networks, endpoints and
+// sandboxes, kept in the store and mirrored in the kernel. Every change runs
+// under one lock, is validated before the kernel is touched, and is undone if
+// a step fails. At start it reconciles the kernel with the store.
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DriverRegistry } from '../drivers/registry.ts';
+import { Netns } from '../netlink/index.ts';
+import { isAlive } from '../sandbox/process.ts';
+import type { Store } from '../store/index.ts';
+import type { Ctx, Logger } from './context.ts';
+import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { CnmError, forbidden, invalid } from './errors.ts';
+import { combineHooks } from './hooks.ts';
+import type { ControllerHooks } from './hooks.ts';
+import { shortId } from './ids.ts';
+import { IpamManager } from './ipam.ts';
+import type { PoolFlag } from './ipam.ts';
+import type { AttachmentConfig, NetworkRecord, SandboxRecord } from './model.ts';
+import { Mutex } from './mutex.ts';
+import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
+import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
+import { cleanupExited, createSandbox, killProcess, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
+import type { CreateSandboxRequest } from './sandbox-ops.ts';
+import { reconcile } from './reconcile.ts';
+import { State } from './state.ts';
+
+export interface ControllerOptions {
+  store: Store;
+  hostNs: Netns;
+  drivers: DriverRegistry;
+  execRoot: string;
+  dataRoot: string;
+  pools: PoolFlag[] | null;
+  hooks: ControllerHooks[];
+  log: Logger;
+  hostId: string;
+  resolvConfPath?: string;
+}
+
+export class Controller {
+  readonly ctx: Ctx;
+  private readonly waiters = new Map<string, (() => void)[]>();
+  private adoptTimer: NodeJS.Timeout | null = null;
+
+  constructor(o: ControllerOptions) {
+    const state = new State(o.store);
+    const resolvPath = o.resolvConfPath ?? '/etc/resolv.conf';
+    let hostResolvConf = '';
+    try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }
+    const ctx: Ctx = {
+      state,
+      ipam: null as unknown as IpamManager,
+      drivers: o.drivers,
+      hostNs: o.hostNs,
+      driverCtx: { hostNs: o.hostNs },
+      hooks: combineHooks(o.hooks),
+      lock: new Mutex(),
+      log: o.log,
+      execRoot: o.execRoot,
+      dataRoot: o.dataRoot,
+      hostResolvConf,
+      netns: new Map(),
+    };
+    ctx.ipam = new IpamManager(o.pools, {
+      hostId: o.hostId,
+      avoid: () => this.hostAvoid(),
+    });
+    this.ctx = ctx;
+  }
+
+  get state(): State {
+    return this.ctx.state;
+  }
+
+  /** Host routes and nameservers: new subnets must not clash with them. */
+  private hostAvoidCache: string[] = [];
+  private hostAvoid(): string[] {
+    return this.hostAvoidCache;
+  }
+
+  async refreshHostAvoid(): Promise<void> {
+    const ours = new Set([...this.state.networks.values()].flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
+    const routes = [...await this.ctx.hostNs.rtnl.routeList({ family: 4 }), ...await this.ctx.hostNs.rtnl.routeList({ family: 6 })];
+    const avoid = routes.map((r) => r.dst).filter((d) => d !== 'default' && !ours.has(d) && !d.startsWith('fe80:') && !d.startsWith('ff'));
+    const ns = this.ctx.hostResolvConf.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p[0] === 'nameserver' && p[1]).map((p) => p[1] as string);
+    this.hostAvoidCache = [...avoid, ...ns.map((n) => (n.includes(':') ? `${n}/128` : `${n}/32`))];
+  }
+
+  /** Loads the store, reconciles the kernel, creates the predefined networks. */
+  async init(): Promise<void> {
+    await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
+    await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
+    await this.state.load();
+    await this.refreshHostAvoid();
+    await this.ctx.lock.run(async () => {
+      const errors = await reconcile(this.ctx);
+      for (const e of errors) this.ctx.log.warn(`reconcile: ${e.message}`);
+      await this.ensurePredefined();
+    });
+    this.adoptTimer = setInterval(() => this.pollAdopted(), 500);
+    this.adoptTimer.unref();
+  }
+
+  private async ensurePredefined(): Promise<void> {
+    const have = (driver: string) => [...this.state.networks.values()].some((n) => n.predefined && n.driver === driver);
+    const base: Omit<CreateNetworkRequest, 'name' | 'driver'> = {
+      internal: false, attachable: false, ingress: false, configOnly: false, configFrom: '',
+      enableIPv4: true, enableIPv6: false, ipamDriver: 'default', ipamConfig: [], ipamOptions: {}, options: {}, labels: {},
+    };
+    if (!have('bridge')) {
+      await createNetwork(this.ctx, {
+        ...base, name: 'bridge', driver: 'bridge',
+        options: {
+          'com.docker.network.bridge.default_bridge': 'true',
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': 'true',
+          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+          'com.docker.network.bridge.name': 'cnm0',
+          'com.docker.network.driver.mtu': '1500',
+        },
+      }, true);
+    }
+    if (!have('host')) await createNetwork(this.ctx, { ...base, name: 'host', driver: 'host', enableIPv4: false }, true);
+    if (!have('null')) await createNetwork(this.ctx, { ...base, name: 'none', driver: 'null', enableIPv4: false }, true);
+  }
+
+  async close(): Promise<void> {
+    if (this.adoptTimer) clearInterval(this.adoptTimer);
+    await this.ctx.lock.run(async () => {
+      for (const ns of this.ctx.netns.values()) ns.close();
+      this.ctx.netns.clear();
+    });
+  }
+
+  // ---- networks
+
+  createNetwork(req: CreateNetworkRequest): Promise<NetworkRecord> {
+    return this.ctx.lock.run(async () => {
+      await this.refreshHostAvoid();
+      return createNetwork(this.ctx, req);
+    });
+  }
+
+  removeNetwork(ref: string): Promise<void> {
+    return this.ctx.lock.run(() => removeNetwork(this.ctx, ref));
+  }
+
+  pruneNetworks(f: PruneFilter): Promise<string[]> {
+    return this.ctx.lock.run(() => pruneNetworks(this.ctx, f));
+  }
+
+  connect(netRef: string, sbxRef: string, att: Omit<AttachmentConfig, 'networkId'>): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const net = this.state.findNetwork(netRef);
+      const sbx = this.state.findSandbox(sbxRef);
+      const drv = this.ctx.drivers.get(net.driver);
+      const mode = modeKind(this.ctx, sbx.networkMode);
+      if (net.driver === 'host') throw invalid('container cannot be disconnected from host network or connected to host network');
+      if (net.driver === 'null') throw invalid('container cannot be disconnected from none network or connected to none network');
+      if (mode === 'host' || mode === 'none') {
+        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
+      }
+      if (!drv.capabilities.combinable) throw invalid(`network ${net.name} cannot be combined with other networks`);
+      if (sbx.attachments.some((a) => a.networkId === net.id)) {
+        throw forbidden(`endpoint with name ${sbx.name} already exists in network ${net.name}`);
+      }
+      const full: AttachmentConfig = { ...att, networkId: net.id };
+      checkAttachment(net, full);
+      const next: SandboxRecord = { ...sbx, attachments: [...sbx.attachments, full] };
+      if (sbx.state === 'running') {
+        const ns = this.sandboxNs(sbx);
+        const ep = await attach(this.ctx, sbx, full, ns);
+        try {
+          await this.state.commit([{ kind: 'sandbox', put: next }]);
+          Object.assign(sbx, next);
+          await applyGateway(this.ctx, sbx, ns);
+          await writeSandboxFiles(this.ctx, sbx);
+        } catch (e) {
+          await detach(this.ctx, ep, ns);
+          throw e;
+        }
+      } else {
+        await this.state.commit([{ kind: 'sandbox', put: next }]);
+      }
+    });
+  }
+
+  disconnect(netRef: string, sbxRef: string, force: boolean): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const net = this.state.findNetwork(netRef);
+      const sbx = this.state.lookupSandbox(sbxRef);
+      if (!sbx) {
+        // Docker lets --force clean up an endpoint whose container is gone.
+        if (force) {
+          const stale = this.state.endpointsOn(net.id).filter((e) => e.name === sbxRef || e.sandboxId.startsWith(sbxRef));
+          for (const ep of stale) await detach(this.ctx, ep, null);
+          if (stale.length) return;
+        }
+        this.state.findSandbox(sbxRef);
+        return;
+      }
+      if (net.driver === 'host') throw invalid('container cannot be disconnected from host network or connected to host network');
+      if (net.driver === 'null') throw invalid('container cannot be disconnected from none network or connected to none network');
+      if (!sbx.attachments.some((a) => a.networkId === net.id)) {
+        throw forbidden(`container ${shortId(sbx.id)} is not connected to network ${net.name}`);
+      }
+      const next: SandboxRecord = { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) };
+      const ep = this.state.endpointsOf(sbx.id).find((e) => e.networkId === net.id);
+      if (ep) {
+        const ns = this.ctx.netns.get(sbx.id) ?? null;
+        const errs = await detach(this.ctx, ep, ns);
+        for (const e of errs) this.ctx.log.warn(`disconnect: ${e.message}`);
+        await this.state.commit([{ kind: 'sandbox', put: next }]);
+        Object.assign(sbx, next);
+        if (ns) await applyGateway(this.ctx, sbx, ns);
+        await writeSandboxFiles(this.ctx, sbx);
+      } else {
+        await this.state.commit([{ kind: 'sandbox', put: next }]);
+      }
+    });
+  }
+
+  private sandboxNs(sbx: SandboxRecord): Netns {
+    const ns = this.ctx.netns.get(sbx.id);
+    if (!ns) throw new CnmError('INTERNAL', `namespace of container ${sbx.name} is not open`);
+    return ns;
+  }
+
+  // ---- sandboxes
+
+  createSandbox(req: CreateSandboxRequest): Promise<SandboxRecord> {
+    return this.ctx.lock.run(() => createSandbox(this.ctx, req));
+  }
+
+  startSandbox(ref: string): Promise<'started' | 'already'> {
+    return this.ctx.lock.run(async () => {
+      const sbx = this.state.findSandbox(ref);
+      if (sbx.state === 'running') return 'already';
+      await startSandbox(this.ctx, sbx, (id) => this.onExit(id));
+      return 'started';
+    });
+  }
+
+  /** Stops the process (outside the lock: it can take seconds), then cleans up. */
+  async stopSandbox(ref: string, timeoutS = 10): Promise<'stopped' | 'already'> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running') return 'already';
+    await killProcess(sbx, timeoutS);
+    await this.finishExit(sbx.id, false);
+    return 'stopped';
+  }
+
+  async removeSandbox(ref: string, force: boolean): Promise<void> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state === 'running') {
+      if (!force) {
+        throw new CnmError('CONFLICT', `cannot remove container "/${sbx.name}": container is running: stop the container before removing or force remove`);
+      }
+      await killProcess(sbx, 0);
+      await this.finishExit(sbx.id, false);
+    }
+    await this.ctx.lock.run(async () => {
+      const cur = this.state.sandboxes.get(sbx.id);
+      if (cur) await removeSandboxRecord(this.ctx, cur);
+    });
+  }
+
+  /** Resolves when the sandbox is not running (Docker's wait "not-running"). */
+  waitSandbox(ref: string): Promise<number> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(sbx.id) ?? [];
+      list.push(() => resolve(this.state.sandboxes.get(sbx.id)?.exitCode ?? 137));
+      this.waiters.set(sbx.id, list);
+    });
+  }
+
+  private onExit(id: string): void {
+    void this.finishExit(id, true).catch((e) => this.ctx.log.error(`exit of ${shortId(id)}: ${(e as Error).message}`));
+  }
+
+  private finishExit(id: string, autoRemove: boolean): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const sbx = this.state.sandboxes.get(id);
+      if (!sbx || sbx.state !== 'running') return;
+      if (isAlive(sbx.pid, sbx.pidStart)) return;
+      const errs = await cleanupExited(this.ctx, sbx);
+      for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
+      for (const w of this.waiters.get(id) ?? []) w();
+      this.waiters.delete(id);
+      if (autoRemove && sbx.autoRemove) await removeSandboxRecord(this.ctx, sbx);
+    }).then(async () => {
+      const sbx = this.state.sandboxes.get(id);
+      if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
+        await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
+      }
+    });
+  }
+
+  /** Processes started by an earlier daemon are not our children: poll them. */
+  private pollAdopted(): void {
+    for (const sbx of this.state.sandboxes.values()) {
+      if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart)) this.onExit(sbx.id);
+    }
+  }
+
+  netnsPath(sbx: SandboxRecord): string {
+    return netnsPathOf(this.ctx, sbx);
+  }
+
+  /** Lists leftovers for `cnm doctor`-style checks and tests. */
+  async orphanNetns(): Promise<string[]> {
+    const dir = join(this.ctx.execRoot, 'netns');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const live = new Set([...this.state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
+    return names.map((n) => join(dir, n)).filter((p) => !live.has(p));
+  }
+}

@@ -1,0 +1,165 @@
+// Endpoints: attaching a running sandbox to a network and detaching it, the
+// default route that follows, and the sandbox files that list its addresses.
+import { join } from 'node:path';
+import { hostIfNameFor } from '../drivers/bridge/driver.ts';
+import { parseBridgeOptions } from '../drivers/bridge/options.ts';
+import { renderHosts, renderResolvConf, writeInPlace } from '../sandbox/files.ts';
+import type { HostsEntry } from '../sandbox/files.ts';
+import type { Netns } from '../netlink/index.ts';
+import type { Ctx } from './context.ts';
+import { invalid } from './errors.ts';
+import { chooseGateway } from './gateway.ts';
+import { newId, randomMac } from './ids.ts';
+import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from './model.ts';
+import { UndoStack } from './mutex.ts';
+
+export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
+
+function ifacePrefix(net: NetworkRecord): string {
+  if (net.driver !== 'bridge') return net.options['com.docker.network.container_iface_prefix'] ?? 'eth';
+  return parseBridgeOptions(net, net.driverState.bridge ?? '').ifacePrefix;
+}
+
+/** The lowest free ethN (or <prefix>N) inside the sandbox. */
+function pickIfName(used: string[], prefix: string): string {
+  for (let i = 0; ; i++) {
+    const n = `${prefix}${i}`;
+    if (!used.includes(n)) return n;
+  }
+}
+
+/** Static addresses and aliases are for user-defined networks only (Docker). */
+export function checkAttachment(net: NetworkRecord, att: AttachmentConfig): void {
+  if (net.predefined && net.driver === 'bridge') {
+    if (att.ipv4Address || att.ipv6Address) throw invalid('user specified IP address is supported on user defined networks only');
+    if (att.aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
+  }
+  if (att.macAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(att.macAddress)) {
+    throw invalid(`invalid MAC address "${att.macAddress}": expected six colon-separated hex bytes`);
+  }
+  if (att.ipv4Address && !net.ipv4) throw invalid(`no configured subnet contains IP address ${att.ipv4Address}`);
+  if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
+}
+
+/** Creates the endpoint of a running sandbox on one network. */
+export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: Netns): Promise<EndpointRecord> {
+  const net = ctx.state.networks.get(att.networkId);
+  if (!net) throw invalid(`network ${att.networkId} not found`);
+  const driver = ctx.drivers.get(net.driver);
+  if (!driver.capabilities.endpoints) throw invalid(`network ${net.name} gives no endpoints`);
+  checkAttachment(net, att);
+  const used = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
+  const id = newId();
+  const undo = new UndoStack();
+  try {
+    const ep: EndpointRecord = {
+      id,
+      name: sbx.name,
+      networkId: net.id,
+      sandboxId: sbx.id,
+      ifName: pickIfName(used, ifacePrefix(net)),
+      hostIfName: hostIfNameFor(id),
+      mac: att.macAddress?.toLowerCase() || randomMac(),
+      aliases: att.aliases,
+      gwPriority: att.gwPriority,
+      created: Date.now() * 1000 + used.length,
+    };
+    if (net.ipv4) {
+      ep.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
+      undo.push('IPv4 address', () => ctx.ipam.release(net, ep.ipv4));
+    }
+    if (net.ipv6) {
+      ep.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
+      undo.push('IPv6 address', () => ctx.ipam.release(net, ep.ipv6));
+    }
+    await ctx.state.commit([{ kind: 'endpoint', put: ep }]);
+    undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: ep.id }]));
+    await driver.join(ctx.driverCtx, net, ep, sbxNs);
+    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, ep, sbxNs));
+    await ctx.hooks.endpointAdded(ep, net, sbx);
+    return ep;
+  } catch (e) {
+    for (const u of await undo.unwind()) ctx.log.error(u.message);
+    throw e;
+  }
+}
+
+/** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
+export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null): Promise<Error[]> {
+  const errors: Error[] = [];
+  const net = ctx.state.networks.get(ep.networkId);
+  const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  if (net) {
+    if (sbx) {
+      try { await ctx.hooks.endpointRemoved(ep, net, sbx); } catch (e) { errors.push(e as Error); }
+    }
+    try { await ctx.drivers.get(net.driver).leave(ctx.driverCtx, net, ep, sbxNs); } catch (e) { errors.push(e as Error); }
+    ctx.ipam.release(net, ep.ipv4);
+    ctx.ipam.release(net, ep.ipv6);
+  }
+  await ctx.state.commit([{ kind: 'endpoint', del: ep.id }]);
+  return errors;
+}
+
+/** Points the sandbox's default routes at the chosen endpoints' gateways. */
+export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): Promise<void> {
+  const cands = ctx.state.endpointsOf(sbx.id).flatMap((ep) => {
+    const net = ctx.state.networks.get(ep.networkId);
+    return net ? [{ ep, net }] : [];
+  });
+  for (const family of [4, 6] as const) {
+    const best = chooseGateway(cands, family);
+    const routes = await sbxNs.rtnl.routeList({ family });
+    const current = routes.find((r) => r.dst === 'default');
+    if (!best) {
+      if (current) await sbxNs.rtnl.routeDel(current).catch(() => undefined);
+      continue;
+    }
+    const gw = family === 4 ? best.net.ipv4?.gateway : best.net.ipv6?.gateway;
+    if (!gw) continue;
+    if (current && current.gateway === gw && current.dev === best.ep.ifName) continue;
+    await sbxNs.rtnl.routeReplace({ dst: 'default', family, gateway: gw, dev: best.ep.ifName });
+  }
+}
+
+function parseExtraHosts(list: string[]): HostsEntry[] {
+  return list.map((h) => {
+    const i = h.indexOf(':');
+    return { names: [h.slice(0, i)], ip: h.slice(i + 1).replace(/^\[|\]$/g, '') };
+  });
+}
+
+/** Rewrites /etc/hosts and /etc/resolv.conf of a sandbox from its endpoints. */
+export async function writeSandboxFiles(ctx: Ctx, sbx: SandboxRecord): Promise<void> {
+  const dir = runDirOf(ctx, sbx);
+  const eps = ctx.state.endpointsOf(sbx.id);
+  const ips = eps.flatMap((e) => [e.ipv4, e.ipv6]).filter((x): x is string => !!x).map((c) => c.split('/')[0] ?? '');
+  await writeInPlace(join(dir, 'hosts'), renderHosts(sbx.hostname, ips, parseExtraHosts(sbx.extraHosts)));
+  const withNet = eps.flatMap((ep) => {
+    const net = ctx.state.networks.get(ep.networkId);
+    return net ? [{ ep, net }] : [];
+  });
+  const resolver = ctx.hooks.resolverFor(sbx, withNet);
+  const host = parseResolv(ctx.hostResolvConf);
+  const nameservers = sbx.dns.length ? sbx.dns : resolver ? [resolver] : host.nameservers.filter((n) => !n.startsWith('127.') && n !== '::1');
+  // With the embedded DNS, custom --dns servers become its upstreams (Docker
+  // does the same), so the sandbox still resolves its peers by name.
+  const ns = resolver ? [resolver] : nameservers;
+  const options = sbx.dnsOptions.length ? sbx.dnsOptions : resolver ? ['ndots:0'] : host.options;
+  await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
+    nameservers: ns,
+    search: sbx.dnsSearch.length ? sbx.dnsSearch : host.search,
+    options,
+  }));
+}
+
+export function parseResolv(text: string): { nameservers: string[]; search: string[]; options: string[] } {
+  const r = { nameservers: [] as string[], search: [] as string[], options: [] as string[] };
+  for (const line of text.split('\n')) {
+    const [k, ...rest] = line.trim().split(/\s+/);
+    if (k === 'nameserver' && rest[0]) r.nameservers.push(rest[0]);
+    else if (k === 'search' || k === 'domain') r.search = rest;
+    else if (k === 'options') r.options.push(...rest);
+  }
+  return r;
+}

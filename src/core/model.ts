@@ -1,0 +1,100 @@
+// Domain types of the Container Network Model (camelCase; the wire types in
+// src/api/wire.ts are translated at the edge). These are what the store keeps.
+
+export interface SubnetConfig {
+  subnet: string;
+  ipRange?: string;
+  gateway?: string;
+  auxAddresses?: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  created: string; // RFC3339Nano
+  scope: 'local' | 'global' | 'swarm';
+  internal: boolean;
+  attachable: boolean;
+  ingress: boolean;
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  ipamDriver: string;
+  ipamOptions: Record<string, string>;
+  /** Effective subnets (auto-chosen ones filled in), v4 first. */
+  ipv4?: SubnetConfig & { gateway: string };
+  ipv6?: SubnetConfig & { gateway: string };
+  /** What the user asked for, shown back in inspect as Docker does. */
+  ipamConfigRequested: SubnetConfig[];
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** Predefined networks (bridge, host, none) cannot be removed. */
+  predefined: boolean;
+  /** Driver-private state, e.g. the bridge device name. */
+  driverState: Record<string, string>;
+}
+
+export interface PortBinding {
+  proto: 'tcp' | 'udp' | 'sctp';
+  containerPort: number;
+  hostIp: string; // '' = all
+  hostPort: number; // 0 until allocated
+}
+
+/** What a sandbox asked for on one network; kept while the sandbox is stopped. */
+export interface AttachmentConfig {
+  networkId: string;
+  ipv4Address?: string;
+  ipv6Address?: string;
+  aliases: string[];
+  macAddress?: string;
+  gwPriority: number;
+  driverOpts: Record<string, string>;
+}
+
+export interface EndpointRecord {
+  id: string;
+  name: string; // the sandbox name, as Docker shows it
+  networkId: string;
+  sandboxId: string;
+  ifName: string; // inside the sandbox: eth0, eth1, ...
+  hostIfName: string; // host end of the veth, for bridge
+  mac: string;
+  ipv4?: string; // address/prefix
+  ipv6?: string; // address/prefix
+  aliases: string[];
+  gwPriority: number;
+  created: number; // ordering for default-gateway ties
+}
+
+export type SandboxState = 'created' | 'running' | 'exited';
+
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  hostname: string;
+  domainname: string;
+  cmd: string[];
+  env: string[];
+  image: string;
+  labels: Record<string, string>;
+  created: string;
+  /** 'bridge' | 'host' | 'none' | network name | 'container:<id>' as given. */
+  networkMode: string;
+  attachments: AttachmentConfig[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: string[];
+  ports: PortBinding[];
+  publishAll: boolean;
+  autoRemove: boolean;
+  state: SandboxState;
+  pid: number;
+  /** /proc/<pid>/stat start time, so a recycled pid is not mistaken for ours. */
+  pidStart: string;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  netnsPath: string;
+}

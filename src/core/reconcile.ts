@@ -1,0 +1,119 @@
+// Start-up reconciliation: the store says what should exist; the kernel is
+// made to match. Missing objects are recreated, objects we own that the store
+// does not know are removed, and nothing we do not own is touched.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Netns } from '../netlink/index.ts';
+import { isAlive } from '../sandbox/process.ts';
+import type { Ctx } from './context.ts';
+import { applyGateway, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { cleanupExited } from './sandbox-ops.ts';
+
+export async function reconcile(ctx: Ctx): Promise<Error[]> {
+  const errors: Error[] = [];
+  const { state } = ctx;
+  const step = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (e) {
+      errors.push(new Error(`${what}: ${(e as Error).message}`, { cause: e }));
+    }
+  };
+
+  // Networks: allocators from records, kernel objects recreated if missing.
+  for (const net of state.networks.values()) {
+    const drv = ctx.drivers.get(net.driver);
+    if (drv.capabilities.endpoints) ctx.ipam.open(net);
+    await step(`network ${net.name}`, () => drv.createNetwork(ctx.driverCtx, net));
+    await step(`network ${net.name} observers`, async () => ctx.hooks.networkAdded(net));
+  }
+  // Endpoints whose network is gone cannot be rebuilt: drop them.
+  for (const ep of [...state.endpoints.values()]) {
+    const net = state.networks.get(ep.networkId);
+    if (!net) {
+      await step(`stale endpoint ${ep.id}`, () => state.commit([{ kind: 'endpoint', del: ep.id }]));
+      continue;
+    }
+    ctx.ipam.markUsed(net, ep.ipv4);
+    ctx.ipam.markUsed(net, ep.ipv6);
+  }
+
+  // Sandboxes: running ones whose process lives are re-adopted; others are
+  // cleaned up as if they had just exited.
+  for (const sbx of [...state.sandboxes.values()]) {
+    const eps = state.endpointsOf(sbx.id);
+    if (sbx.state === 'running' && isAlive(sbx.pid, sbx.pidStart)) {
+      let ns: Netns | null = null;
+      if (sbx.netnsPath) {
+        await step(`namespace of ${sbx.name}`, async () => {
+          ns = await Netns.open(sbx.netnsPath).catch(() => Netns.open(`/proc/${sbx.pid}/ns/net`));
+          ctx.netns.set(sbx.id, ns);
+        });
+      }
+      const opened = ctx.netns.get(sbx.id);
+      if (opened) {
+        for (const ep of eps) {
+          const net = state.networks.get(ep.networkId);
+          if (!net) continue;
+          await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => ctx.drivers.get(net.driver).join(ctx.driverCtx, net, ep, opened));
+          await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
+        }
+        // Attachments recorded but whose endpoint never got written (a crash
+        // in between) are attached again.
+        for (const att of sbx.attachments) {
+          if (eps.some((e) => e.networkId === att.networkId) || !state.networks.has(att.networkId)) continue;
+          await step(`attachment of ${sbx.name}`, () => attach(ctx, sbx, att, opened));
+        }
+        await step(`gateway of ${sbx.name}`, () => applyGateway(ctx, sbx, opened));
+      }
+      await step(`files of ${sbx.name}`, () => writeSandboxFiles(ctx, sbx));
+      continue;
+    }
+    if (sbx.state === 'running' || eps.length || sbx.netnsPath) {
+      await step(`cleanup of ${sbx.name}`, async () => {
+        const errs = await cleanupExited(ctx, sbx);
+        errors.push(...errs);
+      });
+      if (sbx.autoRemove) await step(`auto-remove of ${sbx.name}`, () => state.commit([{ kind: 'sandbox', del: sbx.id }]));
+    }
+  }
+  // Endpoints without a running sandbox.
+  for (const ep of [...state.endpoints.values()]) {
+    const sbx = state.sandboxes.get(ep.sandboxId);
+    if (!sbx || sbx.state !== 'running') {
+      await step(`orphan endpoint ${ep.id}`, async () => { errors.push(...await detach(ctx, ep, null)); });
+    }
+  }
+
+  // Links we own but the store does not know: veths on our bridges.
+  await step('orphan links', async () => {
+    const links = await ctx.hostNs.rtnl.linkList();
+    const bridges = new Map<number, string>();
+    const ours = new Set<string>();
+    for (const net of state.networks.values()) {
+      const drv = ctx.drivers.get(net.driver);
+      for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
+      if (net.driverState.bridge) {
+        const l = links.find((x) => x.name === net.driverState.bridge);
+        if (l) bridges.set(l.index, l.name);
+      }
+    }
+    for (const l of links) {
+      const onOurBridge = l.master !== null && bridges.has(l.master);
+      if (onOurBridge && !ours.has(l.name)) {
+        await ctx.hostNs.rtnl.linkDel(l.name).catch((e: Error) => errors.push(e));
+      }
+    }
+  });
+
+  // Namespace files no sandbox owns.
+  await step('orphan namespaces', async () => {
+    const dir = join(ctx.execRoot, 'netns');
+    const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, n);
+      if (!live.has(p)) await Netns.remove(p).catch((e: Error) => errors.push(e));
+    }
+  });
+  return errors;
+}

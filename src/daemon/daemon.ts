@@ -1,0 +1,95 @@
+// The daemon's composition root: store, kernel handle, drivers, observers,
+// controller and API server, wired once here.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { containerRoutes } from '../api/handlers/containers.ts';
+import { networkRoutes } from '../api/handlers/networks.ts';
+import { systemRoutes } from '../api/handlers/system.ts';
+import { Router } from '../api/router.ts';
+import { createApiServer, listenUnix } from '../api/server.ts';
+import { socketPathOf } from '../client/client.ts';
+import type { Logger } from '../core/context.ts';
+import { Controller } from '../core/controller.ts';
+import type { ControllerHooks } from '../core/hooks.ts';
+import type { PoolFlag } from '../core/ipam.ts';
+import { DriverRegistry } from '../drivers/registry.ts';
+import { Netns } from '../netlink/index.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+
+export interface DaemonOptions {
+  host: string;
+  dataRoot: string;
+  execRoot: string;
+  pools: PoolFlag[] | null;
+  dns: string[];
+  log: Logger;
+  resolvConfPath?: string;
+}
+
+export interface Daemon {
+  controller: Controller;
+  server: Server;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** A stable host id (IPv6 ULA prefixes are derived from it). */
+async function hostId(dataRoot: string): Promise<string> {
+  const p = join(dataRoot, 'host-id');
+  try {
+    return (await readFile(p, 'utf8')).trim();
+  } catch {
+    const id = randomBytes(16).toString('hex');
+    await writeFile(p, `${id}\n`);
+    return id;
+  }
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const started = performance.now();
+  await mkdir(o.dataRoot, { recursive: true, mode: 0o700 });
+  await mkdir(o.execRoot, { recursive: true, mode: 0o700 });
+  const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
+  const hostNs = await Netns.open('/proc/self/ns/net');
+  const hooks: ControllerHooks[] = [];
+  const controller = new Controller({
+    store,
+    hostNs,
+    drivers: new DriverRegistry(),
+    execRoot: o.execRoot,
+    dataRoot: o.dataRoot,
+    pools: o.pools,
+    hooks,
+    log: o.log,
+    hostId: await hostId(o.dataRoot),
+    ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
+  });
+  await controller.init();
+  const router = new Router()
+    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot }))
+    .add(networkRoutes(controller))
+    .add(containerRoutes(controller));
+  const server = createApiServer(router, o.log);
+  await listenUnix(server, socketPathOf(o.host));
+  o.log.info('daemon ready', {
+    host: o.host,
+    networks: controller.state.networks.size,
+    endpoints: controller.state.endpoints.size,
+    startup_ms: Math.round(performance.now() - started),
+  });
+  return {
+    controller,
+    server,
+    store,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await controller.close();
+      hostNs.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// The bridge driver: one Linux bridge per network, one veth pair per endpoint
+// (host end enslaved to the bridge, the other end inside the sandbox).
+import { forbidden } from '../../core/errors.ts';
+import type { EndpointRecord, NetworkRecord } from '../../core/model.ts';
+import { shortId } from '../../core/ids.ts';
+import type { Netns } from '../../netlink/index.ts';
+import type { DriverContext, NetworkDriver } from '../driver.ts';
+import { parseBridgeOptions } from './options.ts';
+
+/** The predefined network's device; Docker's is docker0. */
+export const DEFAULT_BRIDGE_DEVICE = 'cnm0';
+
+const isMissing = (e: unknown): boolean => ['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL'].includes((e as { code?: string }).code ?? '');
+
+async function ensureAddr(ns: Netns, dev: string, cidr: string, noDad: boolean): Promise<void> {
+  const have = await ns.rtnl.addrList(dev);
+  if (have.some((a) => a.cidr === cidr)) return;
+  await ns.rtnl.addrAdd(dev, cidr, { noDad });
+}
+
+export const bridgeDriver: NetworkDriver = {
+  name: 'bridge',
+  capabilities: { ownNamespace: true, endpoints: true, singleton: false, combinable: true, dns: true },
+
+  prepareNetwork(net, others) {
+    const dflt = net.predefined ? DEFAULT_BRIDGE_DEVICE : `br-${shortId(net.id)}`;
+    const opts = parseBridgeOptions(net, dflt);
+    const clash = others.find((o) => o.driver === 'bridge' && o.driverState.bridge === opts.bridgeName);
+    if (clash) throw forbidden(`bridge name "${opts.bridgeName}" is already used by network ${clash.name}`);
+    net.driverState.bridge = opts.bridgeName;
+  },
+
+  async createNetwork(ctx: DriverContext, net: NetworkRecord) {
+    const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
+    const name = opts.bridgeName;
+    const rtnl = ctx.hostNs.rtnl;
+    const link = await rtnl.linkGet(name);
+    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
+    // The bridge carries the gateway addresses; sandboxes route through them.
+    if (net.ipv4 && !opts.inhibitIpv4) await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
+    if (net.ipv6) await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
+    await rtnl.linkSet(name, { up: true });
+  },
+
+  async deleteNetwork(ctx, net) {
+    const name = net.driverState.bridge;
+    if (!name) return;
+    try {
+      await ctx.hostNs.rtnl.linkDel(name);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+  },
+
+  async join(ctx, net, ep, sandboxNs) {
+    const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
+    const host = ctx.hostNs.rtnl;
+    const inner = sandboxNs.rtnl;
+    const existing = await host.linkGet(ep.hostIfName);
+    const peer = await inner.linkGet(ep.ifName);
+    if (existing && !peer) await host.linkDel(ep.hostIfName);
+    if (!existing || !peer) {
+      // The peer is created directly in the sandbox under its final name:
+      // one request instead of create, move and rename.
+      await host.linkAdd({
+        kind: 'veth', name: ep.hostIfName, ...(opts.mtu ? { mtu: opts.mtu } : {}),
+        peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
+      });
+    }
+    await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true });
+    if (ep.ipv4) await ensureAddr(sandboxNs, ep.ifName, ep.ipv4, false);
+    if (ep.ipv6) await ensureAddr(sandboxNs, ep.ifName, ep.ipv6, true);
+    await inner.linkSet(ep.ifName, { up: true });
+  },
+
+  async leave(ctx, _net, ep) {
+    // Deleting one end of a veth pair deletes both.
+    try {
+      await ctx.hostNs.rtnl.linkDel(ep.hostIfName);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+  },
+
+  ownedLinks(net, eps) {
+    return [net.driverState.bridge ?? '', ...eps.map((e) => e.hostIfName)].filter(Boolean);
+  },
+};
+
+/** "172.18.0.1" + "172.18.0.0/16" -> "172.18.0.1/16" */
+export function gatewayCidr(gateway: string, subnet: string): string {
+  return `${gateway}/${subnet.split('/')[1]}`;
+}
+
+/** Host end names: "veth" + 7 hex of the endpoint ID, as Docker's look. */
+export function hostIfNameFor(endpointId: string): string {
+  return `veth${endpointId.slice(0, 7)}`;
+}
+
+/** Leave is best effort for a sandbox namespace that is already gone. */
+export function isMissingLinkError(e: unknown): boolean {
+  return isMissing(e);
+}
+
+export type { EndpointRecord };

@@ -1,0 +1,38 @@
+// The seam between the controller and the network drivers. A driver validates
+// before the kernel is touched, then sets up idempotently (the same calls
+// rebuild missing kernel objects on restart), and tears down best effort.
+import type { Netns } from '../netlink/index.ts';
+import type { EndpointRecord, NetworkRecord } from '../core/model.ts';
+
+export interface DriverContext {
+  /** The namespace the daemon runs in: "the host" for every driver. */
+  hostNs: Netns;
+}
+
+export interface DriverCapabilities {
+  /** Sandboxes on it get a namespace of their own (false for host). */
+  ownNamespace: boolean;
+  /** Endpoints get an interface and addresses (false for host and null). */
+  endpoints: boolean;
+  /** At most one network of this driver (host, null). */
+  singleton: boolean;
+  /** Can be combined with other networks in one sandbox. */
+  combinable: boolean;
+  /** The embedded DNS serves its sandboxes (user-defined networks only). */
+  dns: boolean;
+}
+
+export interface NetworkDriver {
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  /** Checks options and fills driverState (device names); no kernel change. */
+  prepareNetwork(net: NetworkRecord, others: NetworkRecord[]): void;
+  /** Makes the network's kernel objects exist (idempotent). */
+  createNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  deleteNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  /** Makes the endpoint's kernel objects exist in the sandbox (idempotent). */
+  join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns): Promise<void>;
+  leave(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns | null): Promise<void>;
+  /** Names of host-side links this driver owns for the network (reconcile). */
+  ownedLinks(net: NetworkRecord, eps: EndpointRecord[]): string[];
+}
