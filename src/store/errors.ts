@@ -12,7 +12,7 @@ export type StoreErrorInfo =
   | { code: 'COMPACTED'; revision: number; compactedRevision: number }
   | { code: 'CLOSED' }
   | { code: 'LOCKED'; path: string }
-  | { code: 'OPEN_FAILED'; path: string; reason: string }
+  | { code: 'OPEN_FAILED'; path: string }
   | { code: 'IO'; op: string };
 
 export type StoreErrorCode = StoreErrorInfo['code'];
@@ -48,7 +48,7 @@ function message(i: StoreErrorInfo): string {
     case 'COMPACTED': return `revision ${i.revision} is compacted: history is kept only after revision ${i.compactedRevision}`;
     case 'CLOSED': return 'store is closed';
     case 'LOCKED': return `store ${i.path} is locked by another owner (is another cnm daemon using this data root?)`;
-    case 'OPEN_FAILED': return `cannot open store ${i.path}: ${i.reason}`;
+    case 'OPEN_FAILED': return `cannot open store ${i.path}`;
     case 'IO': return `store ${i.op} failed`;
   }
 }

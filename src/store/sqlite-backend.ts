@@ -84,7 +84,7 @@ export class SqliteBackend implements Backend {
       try { db?.close(); } catch { /* already failing; the original error matters */ }
       const code = sqliteCode(err);
       if (code === SQLITE_BUSY || code === SQLITE_LOCKED) throw new StoreError({ code: 'LOCKED', path }, { cause: err });
-      throw new StoreError({ code: 'OPEN_FAILED', path, reason: 'see cause' }, { cause: err });
+      throw new StoreError({ code: 'OPEN_FAILED', path }, { cause: err });
     }
   }
 
