@@ -1,0 +1,172 @@
+// NETLINK_ROUTE sockets bound inside a chosen network namespace, and one
+// request/response exchange on such a socket run on the libuv threadpool.
+#define _GNU_SOURCE
+#include "job.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+// The kernel caps one dump message at 32 KiB (netlink_dump), so a 64 KiB
+// buffer never truncates a reply.
+#define RECV_BUF 65536
+#define SOCK_BUF (1 << 20)
+// A request the kernel never answers must not hold a threadpool thread forever.
+#define RECV_TIMEOUT_S 30
+
+// ---- openRtnl(nsFd) -> Promise<fd> ---------------------------------------
+
+struct open_data { int ns_fd; int fd; };
+
+static int open_in_ns(job *j, void *arg) {
+  struct open_data *d = arg;
+  // A netlink socket belongs to the namespace of the thread that creates it,
+  // for its whole life, whatever thread uses it later.
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) { job_fail(j, "socket", errno); return -1; }
+  int one = 1, size = SOCK_BUF;
+  // EXT_ACK: the kernel explains EINVAL & co. in words; CAP_ACK: errors do not
+  // echo the whole request back.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    job_fail(j, "bind", errno);
+    close(fd);
+    return -1;
+  }
+  d->fd = fd;
+  return 0;
+}
+
+static void open_exec(job *j) {
+  struct open_data *d = j->data;
+  run_on_ns_thread(j, d->ns_fd, open_in_ns, d);
+}
+
+static napi_value open_done(napi_env env, job *j) {
+  napi_value v;
+  napi_create_int32(env, ((struct open_data *)j->data)->fd, &v);
+  return v;
+}
+
+napi_value js_open_rtnl(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct open_data *d = calloc(1, sizeof *d);
+  if (!d || argc < 1 || !arg_int32(env, argv[0], "nsFd", &d->ns_fd)) { free(d); return NULL; }
+  d->fd = -1;
+  return job_start(env, "cnm.netlink.open", open_exec, open_done, d, free);
+}
+
+// ---- request(fd, messages, firstSeq, count) -> Promise<Buffer> -----------
+// Sends `messages` (count netlink messages with sequence numbers firstSeq ..
+// firstSeq+count-1, already encoded by JS) in one sendmsg, then reads until
+// each of them has been answered by an NLMSG_ERROR (ack or error) or an
+// NLMSG_DONE (end of a dump). Resolves with every reply message for those
+// sequence numbers, concatenated; JS decodes them.
+
+struct req_data {
+  int fd;
+  uint32_t first_seq, count;
+  char *msg;
+  size_t msg_len;
+  char *out;
+  size_t out_len, out_cap;
+};
+
+static void req_free(void *p) {
+  struct req_data *d = p;
+  free(d->msg);
+  free(d->out);
+  free(d);
+}
+
+static int append(struct req_data *d, const void *src, size_t len) {
+  if (d->out_len + len > d->out_cap) {
+    size_t cap = d->out_cap ? d->out_cap : 4096;
+    while (cap < d->out_len + len) cap *= 2;
+    char *n = realloc(d->out, cap);
+    if (!n) return -1;
+    d->out = n;
+    d->out_cap = cap;
+  }
+  memcpy(d->out + d->out_len, src, len);
+  d->out_len += len;
+  return 0;
+}
+
+static void req_exec(job *j) {
+  struct req_data *d = j->data;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  ssize_t n;
+  do {
+    n = sendto(d->fd, d->msg, d->msg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) { job_fail(j, "sendto", errno); return; }
+
+  char *buf = malloc(RECV_BUF);
+  if (!buf) { job_fail(j, "malloc", ENOMEM); return; }
+  uint32_t answered = 0;
+  while (answered < d->count) {
+    n = recv(d->fd, buf, RECV_BUF, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      job_fail(j, "recv", errno == EAGAIN ? ETIMEDOUT : errno);
+      break;
+    }
+    if (n == 0) { job_fail(j, "recv", ECONNRESET); break; }
+    size_t len = (size_t)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      // Replies to an earlier request that timed out carry other numbers.
+      if (h->nlmsg_seq - d->first_seq >= d->count) continue;
+      if (append(d, h, NLMSG_ALIGN(h->nlmsg_len)) != 0) { job_fail(j, "realloc", ENOMEM); goto out; }
+      if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) answered++;
+    }
+  }
+out:
+  free(buf);
+}
+
+static napi_value req_done(napi_env env, job *j) {
+  struct req_data *d = j->data;
+  napi_value buf;
+  void *dst;
+  if (napi_create_buffer_copy(env, d->out_len, d->out_len ? d->out : "", &dst, &buf) != napi_ok) return NULL;
+  return buf;
+}
+
+napi_value js_request(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_type(env, "request(fd, messages, firstSeq, count)");
+  int32_t fd, seq, count;
+  if (!arg_int32(env, argv[0], "fd", &fd) || !arg_int32(env, argv[2], "firstSeq", &seq) ||
+      !arg_int32(env, argv[3], "count", &count))
+    return NULL;
+  void *src;
+  size_t len;
+  bool is_buf = false;
+  napi_is_buffer(env, argv[1], &is_buf);
+  if (!is_buf || napi_get_buffer_info(env, argv[1], &src, &len) != napi_ok || len == 0 || count < 1)
+    return throw_type(env, "messages must be a non-empty Buffer and count >= 1");
+  struct req_data *d = calloc(1, sizeof *d);
+  if (!d || !(d->msg = malloc(len))) { free(d); napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  // Copied: the JS buffer may be reused or collected while the job runs.
+  memcpy(d->msg, src, len);
+  d->msg_len = len;
+  d->fd = fd;
+  d->first_seq = (uint32_t)seq;
+  d->count = (uint32_t)count;
+  return job_start(env, "cnm.netlink.request", req_exec, req_done, d, req_free);
+}

@@ -1,0 +1,8 @@
+export { Netns } from './netns.ts';
+export { Rtnl } from './rtnl.ts';
+export { NetlinkError } from './errors.ts';
+export type { NetlinkErrorCode, ValidationCode, ErrnoCode } from './errors.ts';
+export type {
+  Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkSpec, Neigh, NeighEntry, Route, VxlanInfo,
+} from './types.ts';
+export { parseCidr, parseIp, formatIp, parseMac, formatMac } from './address.ts';

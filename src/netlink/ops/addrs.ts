@@ -1,0 +1,60 @@
+// Interface addresses (RTM_*ADDR).
+import {
+  AF_INET, AF_INET6, AF_UNSPEC, IFA_ADDRESS, IFA_BROADCAST, IFA_F_NODAD, IFA_LOCAL, NLM_F_CREATE, NLM_F_EXCL,
+  RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
+} from '../constants.ts';
+import { attr } from '../codec/attributes.ts';
+import { decodeIfAddr, encodeIfAddr } from '../codec/ifaddrmsg.ts';
+import { broadcast4, formatCidr } from '../address.ts';
+import type { Cidr } from '../address.ts';
+import * as v from '../validate.ts';
+import type { Ctx } from '../validate.ts';
+import type { Address } from '../types.ts';
+import type { OpContext } from './context.ts';
+import { linkIndex, linkNames } from './lookup.ts';
+
+function addrPayload(c: Cidr, index: number, flags: number, withBroadcast: boolean): Buffer {
+  // 127/8 is host scope, as `ip addr add` picks it; IPv6 scopes the kernel derives itself.
+  const scope = c.family === 4 && c.bytes[0] === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+  const attrs = [attr(IFA_LOCAL, c.bytes), attr(IFA_ADDRESS, c.bytes)];
+  // IPv4 broadcast is not derived by the kernel; Docker (vishvananda/netlink) sets it too.
+  if (withBroadcast && c.family === 4 && c.prefix < 31) attrs.push(attr(IFA_BROADCAST, broadcast4(c)));
+  return encodeIfAddr({ family: c.family === 4 ? AF_INET : AF_INET6, prefixLen: c.prefix, flags, scope, index }, attrs);
+}
+
+export async function addrAdd(o: OpContext, dev: string, cidr: string, opts: { noDad?: boolean } = {}): Promise<void> {
+  const ctx: Ctx = { op: 'adding', object: `address ${cidr} on "${dev}"` };
+  v.ifName(ctx, dev);
+  const c = v.cidr(ctx, cidr, 'address');
+  // NODAD: use an IPv6 address at once instead of after duplicate detection (~1-2 s tentative).
+  const flags = opts.noDad ? IFA_F_NODAD : 0;
+  const index = await linkIndex(o, dev, ctx);
+  await o.sock.run({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_EXCL, payload: addrPayload(c, index, flags, true), ...ctx });
+}
+
+export async function addrDel(o: OpContext, dev: string, cidr: string): Promise<void> {
+  const ctx: Ctx = { op: 'deleting', object: `address ${cidr} on "${dev}"` };
+  v.ifName(ctx, dev);
+  const c = v.cidr(ctx, cidr, 'address');
+  const index = await linkIndex(o, dev, ctx);
+  await o.sock.run({ type: RTM_DELADDR, payload: addrPayload(c, index, 0, false), ...ctx });
+}
+
+export async function addrList(o: OpContext, dev?: string): Promise<Address[]> {
+  const ctx: Ctx = { op: 'listing', object: dev === undefined ? `addresses in ${o.sock.where}` : `addresses of "${dev}"` };
+  let names: Map<number, string>;
+  if (dev === undefined) names = await linkNames(o);
+  else names = new Map([[await linkIndex(o, v.ifName(ctx, dev), ctx), dev]]);
+  const msgs = await o.sock.run({ type: RTM_GETADDR, dump: true, payload: encodeIfAddr({ family: AF_UNSPEC }), ...ctx });
+  const out: Address[] = [];
+  for (const m of msgs) {
+    const { hdr, attrs } = decodeIfAddr(m.payload);
+    const name = names.get(hdr.index);
+    if (name === undefined) continue;
+    // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
+    const bytes = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
+    if (!bytes || (hdr.family !== AF_INET && hdr.family !== AF_INET6)) continue;
+    out.push({ dev: name, family: hdr.family === AF_INET ? 4 : 6, cidr: formatCidr(bytes, hdr.prefixLen) });
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+// Links: create (every kind), delete, read, change.
+import {
+  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_MODES,
+  MACVLAN_MODES, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
+} from '../constants.ts';
+import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
+import { encodeIfInfo } from '../codec/ifinfomsg.ts';
+import { decodeLink } from '../codec/link.ts';
+import { encodeLinkInfo } from '../codec/linkinfo.ts';
+import type { LinkInfoWire } from '../codec/linkinfo.ts';
+import { NetlinkError, fromNative } from '../errors.ts';
+import { native } from '../native.ts';
+import * as v from '../validate.ts';
+import type { Ctx } from '../validate.ts';
+import type { Link, LinkChange, LinkSpec } from '../types.ts';
+import type { OpContext } from './context.ts';
+import { getLinkMsg, linkIndex } from './lookup.ts';
+
+const MTU_MIN = 68; // the IPv4 minimum; kinds may ask more (the kernel says so)
+const MTU_MAX = 65535;
+const KINDS = ['bridge', 'veth', 'vxlan', 'macvlan', 'ipvlan', 'tap'] as const;
+
+/** Checks a spec completely; returns the wire form minus what needs lookups. */
+function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWire | null; parent?: string; vxlanDev?: string; nsFd?: number } {
+  v.ifName(ctx, s.name);
+  v.oneOf(ctx, s.kind, 'link kind', KINDS);
+  const common = [attrStr(IFLA_IFNAME, s.name)];
+  if (s.mtu !== undefined) common.push(attrU32(IFLA_MTU, v.int(ctx, s.mtu, 'MTU', MTU_MIN, MTU_MAX)));
+  if (s.mac !== undefined) common.push(attr(IFLA_ADDRESS, v.mac(ctx, s.mac)));
+  switch (s.kind) {
+    case 'bridge':
+      return { common, info: { kind: 'bridge' } };
+    case 'tap':
+      return { common, info: null };
+    case 'veth': {
+      const p = s.peer;
+      if (!p || typeof p !== 'object') v.fail(ctx, 'INVALID_VALUE', 'a veth needs peer: { name }');
+      v.ifName(ctx, p.name, 'peer name');
+      const peer: LinkInfoWire & { kind: 'veth' } = { kind: 'veth', peer: { name: p.name } };
+      const mtu = p.mtu ?? s.mtu;
+      if (mtu !== undefined) peer.peer.mtu = v.int(ctx, mtu, 'peer MTU', MTU_MIN, MTU_MAX);
+      if (p.mac !== undefined) peer.peer.mac = v.mac(ctx, p.mac, 'peer MAC address');
+      if (p.netns) peer.peer.nsFd = p.netns.fd;
+      else if (p.name === s.name) v.fail(ctx, 'INVALID_NAME', `peer name "${p.name}" equals the link's name in the same namespace`);
+      return { common, info: peer };
+    }
+    case 'vxlan': {
+      const info: LinkInfoWire & { kind: 'vxlan' } = { kind: 'vxlan', vni: v.int(ctx, s.vni, 'VNI', 0, 0xffffff) };
+      if (s.local !== undefined) info.local = v.ip(ctx, s.local, 'local address');
+      if (s.group !== undefined) info.group = v.ip(ctx, s.group, 'group/remote address');
+      v.sameFamily(ctx, [['local', info.local], ['group', info.group]]);
+      if (s.port !== undefined) info.port = v.int(ctx, s.port, 'UDP port', 1, 65535);
+      if (s.ttl !== undefined) info.ttl = v.int(ctx, s.ttl, 'TTL', 0, 255);
+      // The kernel learns by default; say it either way so the result is explicit.
+      info.learning = s.learning ?? true;
+      const out: ReturnType<typeof checkSpec> = { common, info };
+      if (s.dev !== undefined) out.vxlanDev = v.ifName(ctx, s.dev, 'underlay device');
+      return out;
+    }
+    case 'macvlan':
+    case 'ipvlan': {
+      const parent = v.ifName(ctx, s.parent, 'parent');
+      const info: LinkInfoWire = s.kind === 'macvlan'
+        ? { kind: 'macvlan', mode: MACVLAN_MODES[v.oneOf(ctx, s.mode, 'macvlan mode', Object.keys(MACVLAN_MODES) as Array<keyof typeof MACVLAN_MODES>)] }
+        : { kind: 'ipvlan', mode: IPVLAN_MODES[v.oneOf(ctx, s.mode, 'ipvlan mode', Object.keys(IPVLAN_MODES) as Array<keyof typeof IPVLAN_MODES>)] };
+      const out: ReturnType<typeof checkSpec> = { common, info, parent };
+      // Created beside its parent, then born in the target namespace.
+      if (s.netns) out.nsFd = s.netns.fd;
+      return out;
+    }
+  }
+}
+
+function describe(s: LinkSpec): string {
+  if (s.kind === 'veth' && s.peer && typeof s.peer === 'object') return `link "${s.name}" (veth, peer "${s.peer.name}")`;
+  return `link "${s.name}"${typeof s.kind === 'string' ? ` (${s.kind})` : ''}`;
+}
+
+export async function linkAdd(o: OpContext, s: LinkSpec): Promise<void> {
+  const ctx: Ctx = { op: 'creating', object: describe(s) };
+  const c = checkSpec(ctx, s);
+  if (!c.info) return tapAdd(o, ctx, s);
+  const attrs = [...c.common];
+  if (c.parent !== undefined) attrs.push(attrU32(IFLA_LINK, await linkIndex(o, c.parent, ctx, 'parent link')));
+  if (c.vxlanDev !== undefined && c.info.kind === 'vxlan') c.info.link = await linkIndex(o, c.vxlanDev, ctx, 'underlay device');
+  if (c.nsFd !== undefined) attrs.push(attrS32(IFLA_NET_NS_FD, c.nsFd));
+  attrs.push(encodeLinkInfo(c.info));
+  // One message creates the whole object (both veth ends, even in two
+  // namespaces), so a failure leaves nothing behind.
+  await o.sock.run({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload: encodeIfInfo({ family: AF_UNSPEC }, attrs), ...ctx });
+}
+
+async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<void> {
+  // TUNSETIFF would quietly attach to an existing tap; refuse like RTM_NEWLINK.
+  if (await getLinkMsg(o, s.name)) throw new NetlinkError({ code: 'EEXIST', op: ctx.op, object: ctx.object, detail: `a link "${s.name}" already exists in ${o.sock.where}` });
+  try {
+    await native.tapCreate(o.nsFd(), s.name);
+  } catch (e) {
+    throw fromNative(e, ctx.op, ctx.object);
+  }
+  if (s.mtu === undefined && s.mac === undefined) return;
+  const change: LinkChange = {};
+  if (s.mtu !== undefined) change.mtu = s.mtu;
+  if (s.mac !== undefined) change.mac = s.mac;
+  try {
+    await linkSet(o, s.name, change);
+  } catch (e) {
+    await linkDel(o, s.name).catch(() => undefined); // no half-made tap
+    throw e;
+  }
+}
+
+export async function linkDel(o: OpContext, name: string): Promise<void> {
+  const ctx: Ctx = { op: 'deleting', object: `link "${name}"` };
+  v.ifName(ctx, name);
+  await o.sock.run({ type: RTM_DELLINK, payload: encodeIfInfo({ family: AF_UNSPEC }, [attrStr(IFLA_IFNAME, name)]), ...ctx });
+}
+
+export async function linkGet(o: OpContext, name: string): Promise<Link | null> {
+  v.ifName({ op: 'reading', object: `link "${name}"` }, name);
+  const p = await getLinkMsg(o, name);
+  return p ? decodeLink(p) : null;
+}
+
+export async function linkSet(o: OpContext, name: string, ch: LinkChange): Promise<void> {
+  const ctx: Ctx = { op: 'changing', object: `link "${name}"` };
+  v.ifName(ctx, name);
+  const attrs: Buffer[] = [];
+  // The kernel applies a move to another namespace first and a new name
+  // before the up flag, so { name, up: true } renames a down link and raises it.
+  if (ch.netns) attrs.push(attrS32(IFLA_NET_NS_FD, ch.netns.fd));
+  if (ch.name !== undefined) attrs.push(attrStr(IFLA_IFNAME, v.ifName(ctx, ch.name, 'new name')));
+  if (ch.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, v.int(ctx, ch.mtu, 'MTU', MTU_MIN, MTU_MAX)));
+  if (ch.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, v.mac(ctx, ch.mac)));
+  const master = ch.master === undefined || ch.master === null ? ch.master : v.ifName(ctx, ch.master, 'master');
+  if (ch.up !== undefined && typeof ch.up !== 'boolean') v.fail(ctx, 'INVALID_VALUE', `up ${JSON.stringify(ch.up)} must be true or false`);
+  const index = await linkIndex(o, name, ctx);
+  // IFLA_MASTER 0 detaches the link from its bridge.
+  if (master !== undefined) attrs.push(attrU32(IFLA_MASTER, master === null ? 0 : await linkIndex(o, master, ctx, 'master')));
+  const up = ch.up === undefined ? {} : { flags: ch.up ? IFF_UP : 0, change: IFF_UP };
+  await o.sock.run({ type: RTM_SETLINK, payload: encodeIfInfo({ family: AF_UNSPEC, index, ...up }, attrs), ...ctx });
+}

@@ -1,0 +1,53 @@
+// Typed rtnetlink operations on one namespace. Every method names its
+// namespace through the socket it was built with; nothing here depends on
+// the namespace of the calling thread.
+import type { RtnlSocket } from './socket.ts';
+import type { OpContext } from './ops/context.ts';
+import type { Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkSpec, Neigh, NeighEntry, Route } from './types.ts';
+import { linkAdd, linkDel, linkGet, linkSet } from './ops/links.ts';
+import { listLinks } from './ops/lookup.ts';
+import { addrAdd, addrDel, addrList } from './ops/addrs.ts';
+import { routeAdd, routeDel, routeList, routeReplace } from './ops/routes.ts';
+import { neighAdd, neighDel, neighList } from './ops/neigh.ts';
+import { fdbAdd, fdbDel, fdbList } from './ops/fdb.ts';
+import { bridgePortGet, bridgePortSet } from './ops/bridge-port.ts';
+
+export class Rtnl {
+  readonly #o: OpContext;
+
+  constructor(sock: RtnlSocket, nsFd: () => number) {
+    this.#o = { sock, nsFd };
+  }
+
+  /** The namespace path this socket lives in (for messages). */
+  get where(): string { return this.#o.sock.where; }
+
+  linkAdd(spec: LinkSpec): Promise<void> { return linkAdd(this.#o, spec); }
+  linkDel(name: string): Promise<void> { return linkDel(this.#o, name); }
+  linkGet(name: string): Promise<Link | null> { return linkGet(this.#o, name); }
+  linkList(): Promise<Link[]> { return listLinks(this.#o); }
+  linkSet(name: string, change: LinkChange): Promise<void> { return linkSet(this.#o, name, change); }
+
+  addrAdd(dev: string, cidr: string, opts?: { noDad?: boolean }): Promise<void> { return addrAdd(this.#o, dev, cidr, opts); }
+  addrDel(dev: string, cidr: string): Promise<void> { return addrDel(this.#o, dev, cidr); }
+  addrList(dev?: string): Promise<Address[]> { return addrList(this.#o, dev); }
+
+  routeAdd(r: Route): Promise<void> { return routeAdd(this.#o, r); }
+  routeReplace(r: Route): Promise<void> { return routeReplace(this.#o, r); }
+  routeDel(r: Route): Promise<void> { return routeDel(this.#o, r); }
+  routeList(filter?: { family?: Family; table?: number }): Promise<Route[]> { return routeList(this.#o, filter); }
+
+  neighAdd(n: Neigh & { replace?: boolean }): Promise<void> { return neighAdd(this.#o, n); }
+  neighDel(n: { dev: string; ip: string }): Promise<void> { return neighDel(this.#o, n); }
+  neighList(dev?: string): Promise<NeighEntry[]> { return neighList(this.#o, dev); }
+
+  fdbAdd(f: Fdb & { append?: boolean }): Promise<void> { return fdbAdd(this.#o, f); }
+  fdbDel(f: Fdb): Promise<void> { return fdbDel(this.#o, f); }
+  fdbList(dev?: string): Promise<FdbEntry[]> { return fdbList(this.#o, dev); }
+
+  bridgePortSet(dev: string, flags: BridgePortFlags): Promise<void> { return bridgePortSet(this.#o, dev, flags); }
+  bridgePortGet(dev: string): Promise<Required<BridgePortFlags>> { return bridgePortGet(this.#o, dev); }
+
+  /** Closes the socket after the requests already queued. */
+  close(): void { this.#o.sock.close(); }
+}

@@ -1,0 +1,58 @@
+// Domain types of the kernel layer (camelCase, strings for addresses); the
+// wire structs live in codec/.
+import type { Netns } from './netns.ts';
+
+export type Family = 4 | 6;
+
+export interface BridgePortFlags { hairpin?: boolean; learning?: boolean; isolated?: boolean; neighSuppress?: boolean }
+
+export interface VxlanInfo { vni: number; port: number; local?: string; group?: string; learning: boolean; ttl: number; dev?: number }
+
+export interface Link {
+  index: number;
+  name: string;
+  kind: string | null;       // IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'tun' (for taps), ... null for lo/physical
+  mtu: number;
+  mac: string;
+  up: boolean;               // administratively up (IFF_UP)
+  master: number | null;     // index of the bridge this link is a port of
+  operState: string;         // RFC 2863: 'up', 'down', 'lowerlayerdown', 'unknown', ...
+  linkNetnsId?: number;      // the peer/parent lives in another namespace (its nsid as seen from here)
+  peerIndex?: number;        // veth: the other end's index (in linkNetnsId's namespace if set)
+  parentIndex?: number;      // macvlan/ipvlan: the parent's index
+  vxlan?: VxlanInfo;
+  macvlanMode?: string;
+  ipvlanMode?: string;
+  bridgePort?: BridgePortFlags; // set when the link is a bridge port
+}
+
+type Common = { name: string; mtu?: number; mac?: string };
+export type LinkSpec = Common & (
+  | { kind: 'bridge' }
+  | { kind: 'veth'; peer: { name: string; netns?: Netns; mac?: string; mtu?: number } }
+  | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: string; learning?: boolean; ttl?: number }
+  | { kind: 'macvlan'; parent: string; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: Netns }
+  | { kind: 'ipvlan'; parent: string; mode: 'l2' | 'l3' | 'l3s'; netns?: Netns }
+  | { kind: 'tap' }
+);
+
+export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: string | null; name?: string; netns?: Netns }
+
+export interface Address { dev: string; family: Family; cidr: string }
+
+export interface Route {
+  dst: 'default' | string; // a prefix in CIDR form, or 'default'
+  family?: Family;         // needed only for a 'default' route without gateway/src
+  gateway?: string;
+  dev?: string;
+  onlink?: boolean;
+  table?: number;          // default 254 (main)
+  metric?: number;
+  src?: string;
+}
+
+export interface Neigh { dev: string; ip: string; mac: string; permanent?: boolean }
+export interface NeighEntry extends Neigh { state: string }
+
+export interface Fdb { dev: string; mac: string; dst?: string; vni?: number; self?: boolean; master?: boolean; permanent?: boolean }
+export interface FdbEntry extends Fdb { bridge?: string }
