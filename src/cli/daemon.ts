@@ -11,17 +11,19 @@ export function registerDaemon(program: Command): void {
   program
     .command('daemon')
     .description('run the cnm daemon')
-    .option('-H, --host <socket>', 'API socket to listen on', process.env.CNM_HOST ?? DEFAULT_HOST)
     .option('--data-root <dir>', 'persistent state', '/var/lib/cnm')
     .option('--exec-root <dir>', 'runtime state', '/run/cnm')
     .option('--default-address-pool <base=CIDR,size=N>', 'default address pool (repeatable)', collect, [])
     .option('--dns <ip>', 'upstream DNS server for the embedded DNS (repeatable)', collect, [])
     .option('--resolv-conf <path>', "the host's resolv.conf", '/etc/resolv.conf')
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
-    .action(async (o: { host: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string }) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      // -H is the program's global option: the socket to listen on here.
+      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string }>();
+      const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));
       const pools = o.defaultAddressPool.length ? o.defaultAddressPool.map((p) => parsePoolFlag(p)) : null;
-      const d = await startDaemon({ host: o.host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf });
+      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf });
       let closing = false;
       const stop = (sig: string) => {
         if (closing) return;

@@ -8,7 +8,7 @@ import { registerCommands } from './commands.ts';
 const program = new Command('cnm')
   .description('a container network engine for Linux')
   .version('0.1.0')
-  .option('-H, --host <socket>', 'daemon socket (or CNM_HOST)')
+  .option('-H, --host <socket>', 'daemon socket: unix:///path (default: CNM_HOST or unix:///run/cnm.sock)')
   .showHelpAfterError()
   .exitOverride();
 
