@@ -1,11 +1,15 @@
 // In-memory storage for MemoryStore. Nothing is durable; apply() cannot fail
-// halfway, so write() needs no undo.
+// halfway, so write() needs no undo. Keys are also kept in a sorted array so
+// list() costs O(log n + k) like a B-tree, and tests with thousands of keys
+// stay fast.
 import type { Backend, Change } from './backend.ts';
 import { compareKeys, inRange } from './keys.ts';
 import type { KeyValue, WatchEvent } from './types.ts';
 
 export class MemoryBackend implements Backend {
   private readonly kvs = new Map<string, KeyValue>();
+  /** every key in kvs, in compareKeys order */
+  private readonly sorted: string[] = [];
   private changes: WatchEvent[] = [];
   private rev = 0;
   private compacted = 0;
@@ -14,8 +18,15 @@ export class MemoryBackend implements Backend {
 
   apply(revision: number, changes: readonly Change[]): void {
     for (const c of changes) {
-      if (c.value === null) this.kvs.delete(c.key);
-      else this.kvs.set(c.key, { key: c.key, value: c.value, createRevision: c.createRevision, modRevision: revision });
+      const at = this.lowerBound(c.key);
+      const present = this.sorted[at] === c.key;
+      if (c.value === null) {
+        this.kvs.delete(c.key);
+        if (present) this.sorted.splice(at, 1);
+      } else {
+        this.kvs.set(c.key, { key: c.key, value: c.value, createRevision: c.createRevision, modRevision: revision });
+        if (!present) this.sorted.splice(at, 0, c.key);
+      }
       this.changes.push({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision });
     }
     this.rev = revision;
@@ -31,8 +42,25 @@ export class MemoryBackend implements Backend {
 
   range(prefix: string, end: string | null): KeyValue[] {
     const out: KeyValue[] = [];
-    for (const kv of this.kvs.values()) if (inRange(kv.key, prefix, end)) out.push({ ...kv });
-    return out.sort((a, b) => compareKeys(a.key, b.key));
+    for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
+      const key = this.sorted[i] ?? '';
+      if (end !== null && compareKeys(key, end) >= 0) break;
+      const kv = this.kvs.get(key);
+      if (kv) out.push({ ...kv });
+    }
+    return out;
+  }
+
+  /** index of the first key >= key */
+  private lowerBound(key: string): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.sorted[mid] ?? '', key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   history(after: number, prefix: string, end: string | null): WatchEvent[] {
@@ -44,5 +72,9 @@ export class MemoryBackend implements Backend {
     this.compacted = revision;
   }
 
-  close(): void { this.kvs.clear(); this.changes = []; }
+  close(): void {
+    this.kvs.clear();
+    this.sorted.length = 0;
+    this.changes = [];
+  }
 }
