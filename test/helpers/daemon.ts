@@ -39,6 +39,7 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?:
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     p.on('close', (code, sig) => res({ stdout, stderr, code: code ?? (sig ? 128 : 1) }));
+    p.stdin.on('error', () => undefined);
     p.stdin.end(input ?? '');
   });
 }
@@ -115,5 +116,5 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
 export async function cleanupRunDir(runDir: string): Promise<void> {
   const nsDir = join(runDir, 'netns');
   if (!existsSync(nsDir)) return;
-  await run('sh', ['-c', `for f in "${nsDir}"/*; do [ -e "$f" ] || continue; ino=$(stat -L -c %i "$f" 2>/dev/null); for p in /proc/[0-9]*; do [ "$(stat -L -c %i $p/ns/net 2>/dev/null)" = "$ino" ] && kill -9 \${p#/proc/} 2>/dev/null; done; umount -l "$f" 2>/dev/null; rm -f "$f"; done`], process.env);
+  await run('sh', ['-c', `for f in "${nsDir}"/*; do [ -e "$f" ] || continue; ino=$(stat -L -c %i "$f" 2>/dev/null); for p in /proc/[0-9]*; do [ "$(stat -L -c %i $p/ns/net 2>/dev/null)" = "$ino" ] && kill -9 \${p#/proc/} 2>/dev/null; done; umount -l "$f" 2>/dev/null; rm -f "$f"; done; umount -l "${nsDir}" 2>/dev/null; true`], process.env);
 }
