@@ -1,0 +1,88 @@
+// Address helpers: validation and the canonical text forms nft prints, so
+// that desired elements compare equal to what the kernel lists.
+import { isIPv4, isIPv6 } from 'node:net';
+import { FirewallError } from './errors.ts';
+
+/** RFC 5952 text of an IPv6 address (what nft prints). */
+export function canonicalIpv6(a: string): string {
+  return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+}
+
+export function canonicalIp(a: string): string {
+  return isIPv6(a) ? canonicalIpv6(a) : a;
+}
+
+export function ipv6Bytes(a: string): number[] {
+  const full = expandIpv6(a);
+  const out: number[] = [];
+  for (const g of full.split(':')) {
+    const v = parseInt(g, 16);
+    out.push(v >> 8, v & 0xff);
+  }
+  return out;
+}
+
+function expandIpv6(a: string): string {
+  let s = a;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4?.[1]) {
+    const b = v4[1].split('.').map(Number);
+    s = s.slice(0, -v4[1].length) + `${(((b[0] ?? 0) << 8) | (b[1] ?? 0)).toString(16)}:${(((b[2] ?? 0) << 8) | (b[3] ?? 0)).toString(16)}`;
+  }
+  const [head = '', tail] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const fill = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join(':');
+}
+
+/** The 128-bit integer nft wants for a raw `@th,64,128` match. */
+export function ipv6Hex(a: string): string {
+  return '0x' + ipv6Bytes(a).map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The link-local address the kernel derives from a MAC (addr_gen_mode 0,
+ * modified EUI-64, RFC 4291 appendix A): flip the U/L bit, insert ff:fe.
+ */
+export function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const e = [(b[0] ?? 0) ^ 0x02, b[1] ?? 0, b[2] ?? 0, 0xff, 0xfe, b[3] ?? 0, b[4] ?? 0, b[5] ?? 0];
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push((((e[i] ?? 0) << 8) | (e[i + 1] ?? 0)).toString(16));
+  return canonicalIpv6(`fe80::${groups.join(':')}`);
+}
+
+export function checkMac(mac: string, field: string): string {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
+    throw new FirewallError({ code: 'INVALID_CONFIG', field, value: mac, expected: 'a MAC address like 02:42:ac:11:00:02' });
+  }
+  return mac.toLowerCase();
+}
+
+export function checkIp(ip: string, family: 4 | 6, field: string): string {
+  const ok = family === 4 ? isIPv4(ip) : isIPv6(ip);
+  if (!ok) throw new FirewallError({ code: 'INVALID_CONFIG', field, value: ip, expected: `an IPv${family} address` });
+  return canonicalIp(ip);
+}
+
+export function checkCidr(cidr: string, family: 4 | 6, field: string): string {
+  const [ip = '', len = '', ...rest] = cidr.split('/');
+  const max = family === 4 ? 32 : 128;
+  const n = Number(len);
+  const ok = rest.length === 0 && /^\d+$/.test(len) && n <= max && (family === 4 ? isIPv4(ip) : isIPv6(ip));
+  if (!ok) throw new FirewallError({ code: 'INVALID_CONFIG', field, value: cidr, expected: `an IPv${family} CIDR like ${family === 4 ? '172.18.0.0/16' : 'fd00:1::/64'}` });
+  return `${canonicalIp(ip)}/${n}`;
+}
+
+/**
+ * Interface names end up quoted inside nft scripts; the kernel allows at most
+ * 15 bytes (IFNAMSIZ 16 with the NUL).
+ */
+const IFNAMSIZ = 16;
+export function checkIfname(name: string, field: string): string {
+  if (!/^[A-Za-z0-9_.@+-]+$/.test(name) || name.length >= IFNAMSIZ) {
+    throw new FirewallError({ code: 'INVALID_CONFIG', field, value: name, expected: 'an interface name of 1-15 characters [A-Za-z0-9_.@+-]' });
+  }
+  return name;
+}

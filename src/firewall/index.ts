@@ -1,0 +1,14 @@
+export type { Drift, EndpointFw, Firewall, FirewallState, GatewayMode, NetworkFw, PortBinding, Proto, SubnetFw } from './types.ts';
+export { FirewallError } from './errors.ts';
+export type { FirewallErrorCode, FirewallErrorInfo } from './errors.ts';
+export { parsePortSpec } from './port-spec.ts';
+export type { PortSpec } from './port-spec.ts';
+export { EPHEMERAL_END, EPHEMERAL_START, PortAllocator } from './port-allocator.ts';
+export { NftFirewall } from './nft-firewall.ts';
+export type { NftFirewallOptions } from './nft-firewall.ts';
+export { FakeFirewall } from './fake-firewall.ts';
+export { NativeNftRunner, SpawnNftRunner, openRunner } from './nft-runner.ts';
+export type { NftRunner } from './nft-runner.ts';
+export type { SysctlSet } from './sysctl.ts';
+export type { LocalAddressCheck } from './local-addrs.ts';
+export { buildFullScript } from './ruleset.ts';

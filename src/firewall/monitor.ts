@@ -1,0 +1,56 @@
+// Notices when someone else changes nftables in the namespace (`nft flush
+// ruleset`, a firewall reload) by running `nft monitor` there: every change
+// arrives as a line at once, so a check costs nothing while nothing happens.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** Lines that may mean cnm lost something: any delete or flush. */
+export function isDestructiveEvent(line: string): boolean {
+  return /^(delete|flush|destroy)\b/.test(line.trim());
+}
+
+export class NftMonitor {
+  private child: ChildProcess | null = null;
+  private stopped = false;
+  private readonly nsPath: string;
+  private readonly onEvent: (line: string) => void;
+
+  constructor(nsPath: string, onEvent: (line: string) => void) {
+    this.nsPath = nsPath;
+    this.onEvent = onEvent;
+  }
+
+  /** Resolves once nft monitor is running (listening before the caller goes on). */
+  start(): Promise<void> {
+    this.stopped = false;
+    return this.spawnOnce();
+  }
+
+  private spawnOnce(): Promise<void> {
+    const child = spawn('nsenter', [`--net=${this.nsPath}`, 'nft', 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child = child;
+    createInterface({ input: child.stdout }).on('line', (l) => this.onEvent(l));
+    child.on('exit', () => {
+      if (this.child === child) this.child = null;
+      // Restart when it dies under us (someone killed it); a change missed
+      // meanwhile is caught by the check that a restart triggers.
+      if (!this.stopped) setTimeout(() => { if (!this.stopped) this.spawnOnce().then(() => this.onEvent('flush (monitor restarted)'), () => undefined); }, 100).unref();
+    });
+    return new Promise((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const c = this.child;
+    this.child = null;
+    if (c && c.exitCode === null) {
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await gone;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// The nftables Firewall: keeps the daemon's desired state, applies each
+// change as one nft transaction, and rebuilds everything in one transaction
+// when the kernel no longer matches (an incremental step failed, or someone
+// flushed the ruleset).
+import { baseTables } from './base-tables.ts';
+import { computeDrift, parseListing } from './drift.ts';
+import type { TableListing } from './drift.ts';
+import { specificHostIps, validateEndpoint } from './endpoint-rules.ts';
+import { FirewallError } from './errors.ts';
+import { localAddressCheck } from './local-addrs.ts';
+import type { LocalAddressCheck } from './local-addrs.ts';
+import { TABLE_NAME, TABLES } from './model.ts';
+import type { TableFamily } from './model.ts';
+import { isDestructiveEvent, NftMonitor } from './monitor.ts';
+import { validateNetwork } from './network-rules.ts';
+import { openRunner } from './nft-runner.ts';
+import type { NftRunner } from './nft-runner.ts';
+import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildRemoveNetwork, buildSetEndpoint, stateFragment } from './ruleset.ts';
+import { IPV4_FORWARD, IPV6_FORWARD, routeLocalnet, runnerSysctl } from './sysctl.ts';
+import type { SysctlSet } from './sysctl.ts';
+import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
+
+export interface NftFirewallOptions {
+  /** The namespace cnm's host side lives in: "/run/netns/NAME" or "/proc/PID/ns/net". */
+  nsPath: string;
+  /** Defaults to the libnftables binding when built, else `nsenter nft`. */
+  runner?: NftRunner;
+  sysctl?: SysctlSet;
+  isLocalAddress?: LocalAddressCheck;
+  /** Run `nft monitor` and restore cnm's tables when someone removes them (default true). */
+  watch?: boolean;
+  /** Called after each automatic repair, and with errors the watcher met. */
+  onRepair?: (info: { drift?: Drift; error?: unknown }) => void;
+}
+
+export class NftFirewall implements Firewall {
+  private readonly runner: NftRunner;
+  private readonly sysctl: SysctlSet;
+  private readonly isLocal: LocalAddressCheck;
+  private readonly opts: NftFirewallOptions;
+  private readonly base = baseTables();
+  private networks = new Map<string, NetworkFw>();
+  private endpoints = new Map<string, EndpointFw>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private monitor: NftMonitor | null = null;
+  private repairTimer: NodeJS.Timeout | null = null;
+  private hasV6 = true;
+
+  constructor(opts: NftFirewallOptions) {
+    this.opts = opts;
+    this.runner = opts.runner ?? openRunner(opts.nsPath);
+    this.sysctl = opts.sysctl ?? runnerSysctl(this.runner);
+    this.isLocal = opts.isLocalAddress ?? localAddressCheck(this.runner);
+  }
+
+  /** Operations run one at a time, in call order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  state(): FirewallState {
+    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
+  }
+
+  init(): Promise<void> {
+    return this.serial(async () => {
+      await this.sysctl(IPV4_FORWARD, '1');
+      try {
+        await this.sysctl(IPV6_FORWARD, '1');
+      } catch (e) {
+        // A kernel booted with ipv6.disable=1 has no net/ipv6 sysctls.
+        this.hasV6 = false;
+        void e;
+      }
+      await this.applyFull(this.state());
+      if (this.opts.watch !== false) {
+        this.monitor = new NftMonitor(this.opts.nsPath, (line) => this.onMonitorLine(line));
+        await this.monitor.start();
+      }
+    });
+  }
+
+  addNetwork(input: NetworkFw): Promise<void> {
+    const n = validateNetwork(input);
+    return this.serial(async () => {
+      if (this.networks.has(n.id)) throw new FirewallError({ code: 'NETWORK_EXISTS', networkId: n.id });
+      if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
+      const next = new Map(this.networks).set(n.id, n);
+      await this.apply(buildAddNetwork(n), { networks: [...next.values()], endpoints: [...this.endpoints.values()] }, 'add network');
+      this.networks = next;
+    });
+  }
+
+  removeNetwork(id: string): Promise<void> {
+    return this.serial(async () => {
+      const n = this.networks.get(id);
+      if (!n) throw new FirewallError({ code: 'UNKNOWN_NETWORK', networkId: id });
+      const eps = [...this.endpoints.values()].filter((e) => e.networkId === id);
+      const nets = new Map(this.networks);
+      nets.delete(id);
+      const remaining = [...this.endpoints.values()].filter((e) => e.networkId !== id);
+      await this.apply(buildRemoveNetwork(n, eps), { networks: [...nets.values()], endpoints: remaining }, 'remove network');
+      this.networks = nets;
+      this.endpoints = new Map(remaining.map((e) => [e.id, e]));
+    });
+  }
+
+  addEndpoint(input: EndpointFw): Promise<void> {
+    const e = validateEndpoint(input);
+    return this.serial(async () => {
+      const n = this.networks.get(e.networkId);
+      if (!n) throw new FirewallError({ code: 'UNKNOWN_NETWORK', networkId: e.networkId });
+      for (const ip of specificHostIps(e.ports)) {
+        if (!(await this.isLocal(ip))) throw new FirewallError({ code: 'HOST_IP_NOT_LOCAL', hostIp: ip });
+      }
+      const prev = this.endpoints.get(e.id);
+      const prevNet = prev ? this.networks.get(prev.networkId) : undefined;
+      const next = new Map(this.endpoints).set(e.id, e);
+      const script = buildSetEndpoint(n, e, prev && prevNet ? { n: prevNet, e: prev } : undefined);
+      await this.apply(script, { networks: [...this.networks.values()], endpoints: [...next.values()] }, 'add endpoint');
+      this.endpoints = next;
+    });
+  }
+
+  removeEndpoint(id: string): Promise<void> {
+    return this.serial(async () => {
+      const e = this.endpoints.get(id);
+      if (!e) throw new FirewallError({ code: 'UNKNOWN_ENDPOINT', endpointId: id });
+      const n = this.networks.get(e.networkId);
+      const next = new Map(this.endpoints);
+      next.delete(id);
+      const state = { networks: [...this.networks.values()], endpoints: [...next.values()] };
+      if (n) await this.apply(buildRemoveEndpoint(n, e), state, 'remove endpoint');
+      this.endpoints = next;
+    });
+  }
+
+  restoreAll(state: FirewallState): Promise<void> {
+    const networks = state.networks.map(validateNetwork);
+    const endpoints = state.endpoints.map(validateEndpoint);
+    return this.serial(async () => {
+      for (const n of networks) if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
+      const s = { networks, endpoints };
+      await this.applyFull(s);
+      this.networks = new Map(networks.map((n) => [n.id, n]));
+      this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
+    });
+  }
+
+  drift(): Promise<Drift> {
+    return this.serial(() => this.driftNow());
+  }
+
+  repair(): Promise<boolean> {
+    return this.serial(async () => {
+      const d = await this.driftNow();
+      if (d.ok) return false;
+      await this.applyFull(this.state());
+      this.opts.onRepair?.({ drift: d });
+      return true;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.repairTimer = null;
+    await this.monitor?.stop();
+    this.monitor = null;
+    await this.serial(async () => undefined);
+    if (!this.opts.runner) await this.runner.close();
+  }
+
+  /** Removes cnm's tables (daemon shutdown with --cleanup, tests). */
+  async removeTables(): Promise<void> {
+    await this.monitor?.stop();
+    this.monitor = null;
+    await this.serial(() => this.runner.run(TABLES.map((f) => `add table ${f} ${TABLE_NAME}\ndelete table ${f} ${TABLE_NAME}`).join('\n') + '\n'));
+  }
+
+  private onMonitorLine(line: string): void {
+    if (!isDestructiveEvent(line) || this.repairTimer) return;
+    // Coalesce a burst (a flush lists every object) into one check.
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = null;
+      this.repair().catch((error: unknown) => this.opts.onRepair?.({ error }));
+    }, 20);
+    this.repairTimer.unref();
+  }
+
+  private async driftNow(): Promise<Drift> {
+    const kernel = new Map<TableFamily, TableListing | null>();
+    for (const f of TABLES) {
+      try {
+        kernel.set(f, parseListing(await this.runner.runJson(`list table ${f} ${TABLE_NAME}`)));
+      } catch (e) {
+        if (e instanceof FirewallError && /No such file or directory/.test(e.message)) kernel.set(f, null);
+        else throw e;
+      }
+    }
+    return computeDrift(this.base, stateFragment(this.state()), kernel);
+  }
+
+  private async applyFull(state: FirewallState): Promise<void> {
+    await this.runner.run(buildFullScript(this.filterFamilies(state), this.base));
+  }
+
+  /** Without IPv6 in the kernel, IPv6 parts cannot be applied. */
+  private filterFamilies(state: FirewallState): FirewallState {
+    if (this.hasV6) return state;
+    return { networks: state.networks.map((n) => { const c = { ...n }; delete c.v6; return c; }), endpoints: state.endpoints };
+  }
+
+  /**
+   * Applies one incremental transaction; when it fails (the kernel drifted
+   * from what cnm believes, e.g. an element it deletes is gone), rebuilds
+   * everything from the state the operation leads to, in one transaction.
+   */
+  private async apply(script: string, next: FirewallState, op: string): Promise<void> {
+    try {
+      await this.runner.run(script);
+    } catch (e) {
+      try {
+        await this.applyFull(next);
+      } catch (e2) {
+        throw new FirewallError({ code: 'NFT_FAILED', op, detail: (e2 as Error).message }, { cause: new AggregateError([e, e2]) });
+      }
+    }
+  }
+}
