@@ -8,7 +8,7 @@
 //   {"op":"add","endpoint":{...DnsEndpoint}}   {"op":"remove","endpointId":"e1"}
 //   {"op":"addAddress","ip":"10.0.0.1"}        {"op":"removeAddress","ip":"10.0.0.1"}
 //   {"op":"sandboxServers","sandboxId":"s1","servers":["10.9.0.2"]}
-//   {"op":"daemonServers","servers":null}      {"op":"stats"} -> {"rss":..., "heapUsed":...}
+//   {"op":"daemonServers","servers":null}      {"op":"stats"} -> {"rss":..., "heapUsed":..., "cpuUs":...}
 import { createInterface } from 'node:readline';
 import { createResolver } from './resolver.ts';
 import type { ResolverOptions } from './resolver.ts';
@@ -33,7 +33,8 @@ rl.on('line', async (line) => {
       case 'daemonServers': resolver.upstreams.setDaemonServers(cmd.servers as string[] | null); break;
       case 'stats': {
         const m = process.memoryUsage();
-        process.stdout.write(`${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed })}\n`);
+        const cpu = process.cpuUsage();
+        process.stdout.write(`${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuUs: cpu.user + cpu.system })}\n`);
         return;
       }
       default: throw new Error(`unknown op ${String(cmd.op)}`);

@@ -1,0 +1,118 @@
+// Embedded DNS: queries per second and latency of cnm's resolver, run in a
+// namespace of its own and queried over a veth pair from another namespace
+// with dnsperf (8 clients), like the peers' figures in ROADMAP.md.
+//   1. max rate: dnsperf -c 8, repeated, median q/s;
+//   2. fixed rate 10,000 q/s: per-query latencies (dnsperf -v), p50/p95/p99;
+//   3. memory: server RSS sampled during a long fixed-rate run.
+// Env: CNM_BENCH_DNS_SECONDS (each max-rate run, default 10), CNM_BENCH_DNS_RUNS
+// (default 3), CNM_BENCH_DNS_MEM_SECONDS (default 60), CNM_BENCH_DNS_ENDPOINTS
+// (table size, default 1000).
+import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestNetns, privilegedSkipReason } from '../test/helpers/netns.ts';
+
+const SECONDS = Number(process.env.CNM_BENCH_DNS_SECONDS ?? 10);
+const RUNS = Number(process.env.CNM_BENCH_DNS_RUNS ?? 3);
+const MEM_SECONDS = Number(process.env.CNM_BENCH_DNS_MEM_SECONDS ?? 60);
+const ENDPOINTS = Number(process.env.CNM_BENCH_DNS_ENDPOINTS ?? 1000);
+const FIXED_QPS = 10_000;
+const DOCKER_REFERENCE_QPS = 31_000; // ROADMAP.md: Docker's embedded DNS on this kind of machine (not measured here)
+const SERVER = '10.77.0.1', CLIENT = '10.77.0.2';
+
+const skip = privilegedSkipReason();
+if (skip) { console.log(`dns bench skipped: ${skip}`); process.exit(0); }
+try { execFileSync('dnsperf', ['-h'], { stdio: 'ignore' }); } catch (e) {
+  if ((e as { code?: string }).code === 'ENOENT') { console.log('dns bench skipped: dnsperf not installed (apt-get install -y dnsperf)'); process.exit(0); }
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 0.5);
+
+async function startServer(ns: TestNetns): Promise<{ proc: ChildProcess; ctl: (cmd: object) => Promise<string> }> {
+  const flags = (process.env.CNM_BENCH_DNS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const proc = ns.spawn(process.execPath, [...flags, 'src/dns/standalone.ts', JSON.stringify({ port: 53, resolvConfPath: null, addresses: [SERVER] })], { cwd: process.cwd() });
+  if (process.env.CNM_BENCH_DNS_SERVER_LOG) proc.stderr!.pipe((await import('node:fs')).createWriteStream(process.env.CNM_BENCH_DNS_SERVER_LOG));
+  const waiting: ((l: string) => void)[] = [];
+  const rl = createInterface({ input: proc.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    rl.on('line', (l) => { if (l === 'ready') resolve(); else waiting.shift()?.(l); });
+    proc.on('exit', (c) => reject(new Error(`resolver exited ${c}`)));
+  });
+  const ctl = (cmd: object): Promise<string> => new Promise((resolve) => { waiting.push(resolve); proc.stdin!.write(`${JSON.stringify(cmd)}\n`); });
+  return { proc, ctl };
+}
+
+async function dnsperf(cli: TestNetns, file: string, args: string): Promise<string> {
+  return (await cli.sh(`dnsperf -s ${SERVER} -d ${file} -c 8 ${args}`, { timeoutMs: (Math.max(SECONDS, MEM_SECONDS) + 60) * 1000 })).stdout;
+}
+
+const qpsOf = (out: string): number => Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+const lostOf = (out: string): string => /Queries lost:\s+(\d+ \([\d.]+%\))/.exec(out)?.[1] ?? '?';
+
+const made: TestNetns[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'cnmt-dnsbench-'));
+let server: ChildProcess | undefined;
+try {
+  const srv = await TestNetns.create('dnsb-srv'); made.push(srv);
+  const cli = await TestNetns.create('dnsb-cli'); made.push(cli);
+  await srv.sh(`ip link add eth0 type veth peer name eth0 netns ${cli.name} && ip addr add ${SERVER}/16 dev eth0 && ip link set eth0 up`);
+  await cli.sh(`ip addr add ${CLIENT}/16 dev eth0 && ip link set eth0 up`);
+  const s = await startServer(srv);
+  server = s.proc;
+  // The table: ENDPOINTS endpoints over ENDPOINTS/10 networks; the client on net0 with 9 others.
+  const add = (i: number, ip: string, names: string[]): Promise<string> => s.ctl({ op: 'add', endpoint: {
+    endpointId: `e${i}`, sandboxId: `s${i}`, networkId: `n${Math.floor(i / 10)}`, networkName: `net${Math.floor(i / 10)}`,
+    names, ipv4: ip, internal: false } });
+  await add(0, CLIENT, ['client']);
+  for (let i = 1; i < ENDPOINTS; i++) await add(i, `10.77.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`, [`c${i}`, `web${i % 10}`, `c${i}-alias`]);
+  // A mix of what containers ask: A of names (with and without .network), a
+  // name two sandboxes share, AAAA of a v4-only name (NODATA), PTR.
+  const file = join(tmp, 'queries.txt');
+  writeFileSync(file, [
+    'c1 A', 'c2.net0 A', 'web3 A', 'C4 A', 'c5-alias A', 'c6 AAAA', 'c7.net0 A', 'web1 A',
+    '2.0.77.10.in-addr.arpa PTR', 'c9 A',
+  ].join('\n') + '\n');
+
+  console.log(`cnm resolver, ${ENDPOINTS} endpoints, dnsperf 8 clients from another namespace`);
+  const stats = async (): Promise<{ rss: number; cpuUs: number }> => JSON.parse(await s.ctl({ op: 'stats' })) as { rss: number; cpuUs: number };
+  const qps: number[] = [];
+  const cpuPerQuery: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const before = await stats();
+    const out = await dnsperf(cli, file, `-l ${SECONDS}`);
+    const after = await stats();
+    const done = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+    qps.push(qpsOf(out));
+    // CPU time of the resolver process per answered query: less sensitive to
+    // other load on the machine than q/s (the kernel's UDP/veth work done in
+    // the resolver's send calls is included).
+    cpuPerQuery.push((after.cpuUs - before.cpuUs) / done);
+    console.log(`  max rate run ${r + 1}: ${qpsOf(out).toFixed(0)} q/s, lost ${lostOf(out)}, resolver CPU ${(cpuPerQuery.at(-1) ?? NaN).toFixed(1)} us/query, load average ${loadavg()[0]?.toFixed(2)}`);
+  }
+  const med = median(qps);
+  console.log(`max rate: median ${med.toFixed(0)} q/s over ${RUNS} runs of ${SECONDS} s, resolver CPU median ${median(cpuPerQuery).toFixed(1)} us/query; vs Docker's reference ${DOCKER_REFERENCE_QPS} q/s: ${(med / DOCKER_REFERENCE_QPS).toFixed(2)}x (target >= 2x)`);
+
+  const fixed = await dnsperf(cli, file, `-l ${SECONDS} -Q ${FIXED_QPS} -v`);
+  const lat = [...fixed.matchAll(/^> \w+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
+  const p99 = pct(lat, 0.99);
+  console.log(`fixed ${FIXED_QPS} q/s for ${SECONDS} s: ${qpsOf(fixed).toFixed(0)} q/s, lost ${lostOf(fixed)}, latency p50 ${pct(lat, 0.5).toFixed(3)} ms, p95 ${pct(lat, 0.95).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target p99 < 2 ms: ${p99 < 2 ? 'met' : 'NOT met'})`);
+
+  const rss: number[] = [];
+  const sample = async (): Promise<void> => { rss.push((JSON.parse(await s.ctl({ op: 'stats' })) as { rss: number }).rss); };
+  await sample();
+  const timer = setInterval(() => { void sample(); }, Math.max(1000, (MEM_SECONDS * 1000) / 12));
+  const mem = await dnsperf(cli, file, `-l ${MEM_SECONDS} -Q ${FIXED_QPS}`);
+  clearInterval(timer);
+  await sample();
+  const mb = (b: number | undefined): string => ((b ?? NaN) / 1048576).toFixed(1);
+  console.log(`memory over ${MEM_SECONDS} s at ${FIXED_QPS} q/s (${qpsOf(mem).toFixed(0)} q/s done): RSS start ${mb(rss[0])} MB, peak ${mb(Math.max(...rss))} MB, end ${mb(rss[rss.length - 1])} MB`);
+  console.log(JSON.stringify({ bench: 'dns', endpoints: ENDPOINTS, qpsMedian: Math.round(med), qpsRuns: qps.map(Math.round), cpuUsPerQuery: Number(median(cpuPerQuery).toFixed(2)), p50ms: pct(lat, 0.5), p95ms: pct(lat, 0.95), p99ms: p99, rssStartMB: Number(mb(rss[0])), rssPeakMB: Number(mb(Math.max(...rss))), rssEndMB: Number(mb(rss[rss.length - 1])) }));
+} finally {
+  server?.kill('SIGTERM');
+  for (const n of made.reverse()) await n.destroy();
+  rmSync(tmp, { recursive: true, force: true });
+}
