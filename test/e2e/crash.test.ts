@@ -1,0 +1,110 @@
+// kill -9 of the daemon at random moments during a stream of creates,
+// connects, disconnects and removals; after each restart the kernel matches
+// the store: every endpoint has its links and addresses, no orphan links or
+// namespaces remain, and no address is used twice.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { privilegedSkipReason } from '../helpers/netns.ts';
+import { startTestDaemon } from '../helpers/daemon.ts';
+import type { DaemonHandle } from '../helpers/daemon.ts';
+import type { Client } from '../../src/client/client.ts';
+
+const skip = privilegedSkipReason();
+const ROUNDS = Number(process.env.CNM_CRASH_ROUNDS ?? 12);
+
+/** A stream of mutations that runs until the daemon dies under it. */
+async function churn(c: Client, round: number, stop: { dead: boolean }): Promise<number> {
+  let ops = 0;
+  for (let i = 0; !stop.dead; i++) {
+    const tag = `r${round}i${i}`;
+    try {
+      const nets = (await c.networkList({ type: ['custom'] })).map((n) => n.Name);
+      const sbx = (await c.containerList(true)).map((s) => s.Names[0]?.slice(1) ?? '');
+      const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
+      const r = Math.random();
+      if (r < 0.15 && nets.length < 6) await c.networkCreate({ Name: `n-${tag}` });
+      else if (r < 0.35 && sbx.length < 10) {
+        const { Id } = await c.containerCreate(`s-${tag}`, { Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: pick(nets) ?? 'bridge' } });
+        await c.containerStart(Id);
+      } else if (r < 0.6) {
+        const n = pick(nets);
+        const s = pick(sbx);
+        if (n && s) await c.networkConnect(n, s);
+      } else if (r < 0.8) {
+        const n = pick(nets);
+        const s = pick(sbx);
+        if (n && s) await c.networkDisconnect(n, s);
+      } else if (r < 0.9) {
+        const s = pick(sbx);
+        if (s) await c.containerRemove(s, true);
+      } else {
+        const n = pick(nets);
+        if (n) await c.networkRemove(n);
+      }
+      ops++;
+    } catch {
+      // Conflicts (already connected, in use) and the daemon dying mid-call.
+    }
+  }
+  return ops;
+}
+
+async function checkInvariants(d: DaemonHandle): Promise<void> {
+  const c = d.client;
+  const nets = await c.networkList();
+  const hostLinks = JSON.parse((await d.ns.sh('ip -j -d link show')).stdout) as { ifname: string; master?: string; linkinfo?: { info_kind?: string } }[];
+  const names = new Set(hostLinks.map((l) => l.ifname));
+  const expectedVeths = new Set<string>();
+  for (const n of nets) {
+    if (n.Driver !== 'bridge') continue;
+    const net = await c.networkInspect(n.Id);
+    const dev = net.Options['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`;
+    assert.ok(names.has(dev), `bridge ${dev} of ${n.Name} exists`);
+    const seen = new Set<string>();
+    for (const [sid, ep] of Object.entries(net.Containers ?? {})) {
+      assert.ok(!seen.has(ep.IPv4Address), `${ep.IPv4Address} used twice on ${n.Name}`);
+      seen.add(ep.IPv4Address);
+      const veth = `veth${ep.EndpointID.slice(0, 7)}`;
+      expectedVeths.add(veth);
+      const link = hostLinks.find((l) => l.ifname === veth);
+      assert.ok(link, `host end ${veth} of ${ep.Name} on ${n.Name} exists`);
+      assert.equal(link.master, dev, `${veth} is a port of ${dev}`);
+      const info = await c.containerInspect(sid);
+      assert.equal(info.State.Running, true, `${ep.Name} is running`);
+      const inner = await d.ns.sh(`nsenter --net=${info.NetworkSettings.SandboxKey} ip -br -4 addr`);
+      assert.ok(inner.stdout.includes(ep.IPv4Address), `${ep.Name} has ${ep.IPv4Address} inside: ${inner.stdout}`);
+    }
+  }
+  for (const l of hostLinks) {
+    if (l.linkinfo?.info_kind === 'veth') assert.ok(expectedVeths.has(l.ifname), `orphan veth ${l.ifname}`);
+  }
+  const running = (await c.containerList(false)).filter((s) => s.HostConfig.NetworkMode !== 'host');
+  const keys = new Set<string>();
+  for (const s of running) keys.add((await c.containerInspect(s.Id)).NetworkSettings.SandboxKey);
+  const nsDir = join(d.dir, 'run', 'netns');
+  for (const f of readdirSync(nsDir)) assert.ok(keys.has(join(nsDir, f)), `orphan namespace ${f}`);
+  assert.equal(keys.size, running.length, 'every running sandbox has its namespace');
+}
+
+describe(`crash recovery${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  before(async () => { d = await startTestDaemon(); });
+  after(async () => { await d?.destroy(); });
+
+  test(`kill -9 at random moments, ${ROUNDS} times: the kernel matches the store after each restart`, async () => {
+    let total = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const stop = { dead: false };
+      const work = churn(d.client, round, stop);
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
+      await d.stop('SIGKILL');
+      stop.dead = true;
+      total += await work;
+      await d.restart();
+      await checkInvariants(d);
+    }
+    assert.ok(total > ROUNDS, `the stream made progress (${total} operations)`);
+  });
+});
