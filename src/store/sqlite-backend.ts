@@ -12,7 +12,7 @@
 //   SQLITE_BUSY at open. The lock is a POSIX lock held by the kernel for the
 //   process, so a killed owner leaves no stale lock behind. It also means no
 //   -shm file and no lock syscalls per transaction.
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
@@ -53,6 +53,16 @@ function sqliteCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code & 0xff : undefined;
 }
 
+/**
+ * SQLite fsyncs the directory when it creates the -wal file, but not for the
+ * main file it creates; without this a power loss right after the first open
+ * could lose the file's directory entry along with everything committed.
+ */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
 export class SqliteBackend implements Backend {
   private readonly db: DatabaseSync;
   private readonly st: Statements;
@@ -79,6 +89,7 @@ export class SqliteBackend implements Backend {
       if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this cnm's (${SCHEMA_VERSION})`);
       db.exec(SCHEMA_SQL);
       db.exec('COMMIT');
+      syncDir(dirname(path));
       return new SqliteBackend(db);
     } catch (err) {
       try { db?.close(); } catch { /* already failing; the original error matters */ }
