@@ -81,10 +81,7 @@ export class DnsServer {
     const tcp = createServer({ noDelay: true });
     const conns = new Set<Socket>();
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: addr, port: this.port, exclusive: true }, () => { udp.off('error', reject); resolve(); });
-      });
+      await bindUdp(udp, addr, this.port);
     } catch (cause) {
       udp.close();
       throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'udp' }, { cause });
@@ -124,6 +121,27 @@ export class DnsServer {
     tcp.on('error', () => undefined);
     this.listeners.set(addr, { udp, tcp, conns });
     if (this.closed) await this.removeAddress(addr);
+  }
+}
+
+// A new IPv6 address is "tentative" until duplicate address detection ends
+// (about a second, RFC 4862), and binding it fails with EADDRNOTAVAIL until
+// then; the daemon may add the gateway with nodad, but if not, we wait.
+const BIND_RETRIES = 15;
+const BIND_RETRY_MS = 200;
+
+async function bindUdp(udp: UdpSocket, addr: string, port: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: addr, port, exclusive: true }, () => { udp.off('error', reject); resolve(); });
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || attempt >= BIND_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
+    }
   }
 }
 

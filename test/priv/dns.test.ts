@@ -318,6 +318,12 @@ describe('embedded DNS server in namespaces', { skip: skip ? `skipped: ${skip}` 
     assert.match(await dig(w.sb.charlie, `@${GW2} +tries=1 +time=1 bravo`), /timed out|connection refused|no servers/);
     assert.equal(await w.ctl({ op: 'addAddress', ip: GW2 }), 'ok');
     assert.deepEqual(await digShort(w.sb.charlie, GW2, 'bravo'), ['10.89.0.3']);
+    // A fresh IPv6 gateway address is tentative (DAD) for a while: addAddress waits for it.
+    await w.host.sh('ip addr add fd89::1/64 dev br2');
+    await w.sb.bravo.sh('ip addr add fd89::3/64 dev eth1 nodad');
+    assert.equal(await w.ctl({ op: 'addAddress', ip: 'fd89::1' }), 'ok');
+    assert.equal(await w.ctl({ op: 'add', endpoint: { endpointId: 'b2v6', sandboxId: 'bravo', networkId: 'n2', networkName: 'net2', names: ['bravo6'], ipv6: 'fd89::3', internal: false } }), 'ok');
+    assert.deepEqual(await digShort(w.sb.bravo, 'fd89::1', 'charlie'), ['10.89.0.4']);
     assert.equal(await w.ctl({ op: 'remove', endpointId: 'b2' }), 'ok');
     assert.equal(status(await dig(w.sb.charlie, `@${GW2} bravo.net2`)), 'NXDOMAIN');
     assert.equal(await w.ctl({ op: 'add', endpoint: { endpointId: 'b2', sandboxId: 'bravo', networkId: 'n2', networkName: 'net2', names: ['bravo'], ipv4: '10.89.0.3', internal: false } }), 'ok');
