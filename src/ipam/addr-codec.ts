@@ -105,6 +105,11 @@ export function parseV6Groups(s: string, g: number[]): boolean {
   return true;
 }
 
+const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+/** Scratch for formatV6Groups: at most 39 characters. Written into char codes and
+ * turned into a string in one call, so the result is flat (no rope of pieces). */
+const V6_CHARS = new Uint16Array(40);
+
 /** RFC 5952 text: lowercase, no leading zeros, the longest run (>= 2) of zero
  * groups as "::" (the first on a tie), IPv4-mapped addresses as ::ffff:a.b.c.d (section 5). */
 export function formatV6Groups(g: readonly number[]): string {
@@ -120,17 +125,24 @@ export function formatV6Groups(g: readonly number[]): string {
     if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
     i = j;
   }
-  let out = '';
+  const c = V6_CHARS;
+  let n = 0;
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
-      out += '::';
+      // The group before already wrote its ':'; a leading run needs both.
+      if (i === 0) c[n++] = CH_COLON;
+      c[n++] = CH_COLON;
       i += bestLen - 1;
       continue;
     }
-    if (out.length > 0 && !out.endsWith(':')) out += ':';
-    out += (g[i] ?? 0).toString(16);
+    const x = g[i] ?? 0;
+    if (x >= 0x1000) c[n++] = HEX_DIGITS[x >>> 12]!;
+    if (x >= 0x100) c[n++] = HEX_DIGITS[(x >>> 8) & 15]!;
+    if (x >= 0x10) c[n++] = HEX_DIGITS[(x >>> 4) & 15]!;
+    c[n++] = HEX_DIGITS[x & 15]!;
+    if (i < 7) c[n++] = CH_COLON;
   }
-  return out;
+  return String.fromCharCode.apply(null, c.subarray(0, n) as unknown as number[]);
 }
 
 export function groupsToWords(g: readonly number[], w: number[]): void {

@@ -5,8 +5,10 @@
 // addresses handed out in order are one run. This is what lets the allocator
 // find the next free address without looking at addresses one by one.
 
-const LEAF_CAP = 512;
+const LEAF_CAP = 128;
 const LEAF_INITIAL = 4;
+/** A Leaf object and two typed-array headers, roughly, on 64-bit V8. */
+const LEAF_OVERHEAD = 200;
 
 class Leaf {
   s: Uint32Array;
@@ -31,6 +33,13 @@ export class RunSet {
   get runCount(): number {
     let n = 0;
     for (const l of this.leaves) n += l.n;
+    return n;
+  }
+
+  /** Bytes held: the typed arrays plus an estimate of each leaf's object and slot overhead. */
+  get byteSize(): number {
+    let n = 0;
+    for (const l of this.leaves) n += l.s.byteLength + l.e.byteLength + LEAF_OVERHEAD;
     return n;
   }
 

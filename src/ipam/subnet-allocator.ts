@@ -46,6 +46,8 @@ export interface AllocatorStats {
   rangeSize: bigint;
   /** Runs in the used set: memory grows with this, not with `used`. */
   runs: number;
+  /** Approximate bytes held by the used set (statics beyond the 2^32 window not included). */
+  bytes: number;
 }
 
 const POS_FAR = -1;
@@ -70,7 +72,10 @@ export class SubnetAllocator {
   private next: number;
   private readonly used = new RunSet();
   private readonly far = new Set<bigint>();
+  /** Reserved addresses by canonical text, and by position for the hot path. */
   private readonly reservedRoles = new Map<string, string>();
+  private readonly reservedPos = new Map<number, string>();
+  private readonly reservedFar = new Map<bigint, string>();
   /** Offset of the last lookup that fell outside the window (POS_FAR). */
   private farOffset = 0n;
   private readonly g = [0, 0, 0, 0, 0, 0, 0, 0];
@@ -157,7 +162,7 @@ export class SubnetAllocator {
     let highest = -1;
     for (const text of used) {
       const pos = a.locateOrThrow(text);
-      if (a.reservedRoles.has(a.textOf(pos))) {
+      if (a.roleAt(pos) !== undefined) {
         throw new IpamError({ code: 'IN_USE', address: a.textOf(pos) });
       }
       a.markPos(pos);
@@ -196,7 +201,7 @@ export class SubnetAllocator {
   /** Frees an address; false if it was not in use. Reserved addresses throw RESERVED. */
   release(addr: string): boolean {
     const pos = this.locateOrThrow(addr);
-    const role = this.reservedRoles.get(this.textOf(pos));
+    const role = this.roleAt(pos);
     if (role !== undefined) throw new IpamError({ code: 'RESERVED', address: this.textOf(pos), role });
     return pos === POS_FAR ? this.far.delete(this.farOffset) : this.used.delete(pos);
   }
@@ -217,7 +222,7 @@ export class SubnetAllocator {
   reservedRole(addr: string): string | null {
     const pos = this.locate(addr);
     if (pos === POS_OUTSIDE) return null;
-    return this.reservedRoles.get(this.textOf(pos)) ?? null;
+    return this.roleAt(pos) ?? null;
   }
 
   /** Where the next dynamic search starts; persist it to keep next-fit across restarts. */
@@ -233,6 +238,7 @@ export class SubnetAllocator {
       size: this.size,
       rangeSize: BigInt(this.dynHi - this.dynLo + 1),
       runs: this.used.runCount,
+      bytes: this.used.byteSize,
     };
   }
 
@@ -245,8 +251,16 @@ export class SubnetAllocator {
         reason: `${text} is already the ${taken} address of ${this.subnet}`,
       });
     }
-    this.markPos(this.locateOrThrow(text));
+    const pos = this.locateOrThrow(text);
+    this.markPos(pos);
     this.reservedRoles.set(text, role);
+    if (pos === POS_FAR) this.reservedFar.set(this.farOffset, role);
+    else this.reservedPos.set(pos, role);
+  }
+
+  /** Role of the reserved address at pos (POS_FAR: at farOffset). */
+  private roleAt(pos: number): string | undefined {
+    return pos === POS_FAR ? this.reservedFar.get(this.farOffset) : this.reservedPos.get(pos);
   }
 
   private markPos(pos: number): boolean {

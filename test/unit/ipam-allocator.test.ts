@@ -160,7 +160,8 @@ function runRandom(cfg: SubnetAllocatorConfig, seed: number, ops: number): void 
 
   // Rebuilding from the handed-out addresses and the saved cursor continues identically.
   const b = SubnetAllocator.restore(cfg, handedOut, { cursor: a.cursor });
-  assert.deepEqual(b.stats(), { ...a.stats(), runs: b.stats().runs });
+  // Same counts; runs and bytes may differ (history shapes the run set's leaves).
+  assert.deepEqual({ ...b.stats(), runs: 0, bytes: 0 }, { ...a.stats(), runs: 0, bytes: 0 });
   for (let i = 0; i < 50; i++) {
     let next: string;
     try {
