@@ -52,7 +52,7 @@ const NODATA: LookupResult = { status: 'nodata' };
 const NXDOMAIN: LookupResult = { status: 'nxdomain' };
 const UNKNOWN_CLIENT: LookupResult = { status: 'unknown-client' };
 
-/** Bound on cached names per sandbox, so that clients asking random names cannot grow memory. */
+/** Bound on cached names per sandbox (a safety net: only names in the table are cached). */
 const MAX_CACHED_NAMES = 4096;
 
 interface Endpoint extends DnsEndpoint { lowerNames: string[]; v4?: Buffer; v6?: Buffer; ptr: RecordSet }
@@ -183,10 +183,12 @@ export class NameTable {
     let entry = scope.cache.get(name);
     if (!entry) {
       entry = this.resolve(scope, name);
+      // Only names we hold are cached: what clients ask beyond them (any
+      // name on the internet, random garbage) must not grow memory.
+      if (entry.miss) return entry.miss;
       if (scope.cache.size >= MAX_CACHED_NAMES) scope.cache.clear();
       scope.cache.set(name, entry);
     }
-    if (entry.miss) return entry.miss;
     const set = qtype === QTYPE_A ? entry.a : qtype === QTYPE_AAAA ? entry.aaaa : qtype === QTYPE_PTR ? entry.ptr : null;
     if (!set) return NODATA;
     // Round robin, as Docker shuffles: each query starts one further along.
