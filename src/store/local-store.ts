@@ -38,13 +38,13 @@ export class LocalStore implements Store {
   async get(key: string): Promise<KeyValue | null> {
     checkKey(key);
     this.assertOpen();
-    return this.backend.get(key);
+    return this.io('get', () => this.backend.get(key));
   }
 
   async list(prefix: string): Promise<KeyValue[]> {
     checkPrefix(prefix);
     this.assertOpen();
-    return this.backend.range(prefix, prefixEnd(prefix));
+    return this.io('list', () => this.backend.range(prefix, prefixEnd(prefix)));
   }
 
   async put(key: string, value: string): Promise<number> {
@@ -82,8 +82,8 @@ export class LocalStore implements Store {
     }
     // Reading history and registering happen in one synchronous step: no
     // commit can fall between replay and live delivery.
-    const replay = from < current ? this.backend.history(from, prefix, prefixEnd(prefix)) : [];
-    return this.hub.add(prefix, from, replay, cb, onError);
+    const replay = from < current ? this.io('watch', () => this.backend.history(from, prefix, prefixEnd(prefix))) : [];
+    return this.hub.add(prefix, from, replay.map((ev) => Object.freeze(ev)), cb);
   }
 
   async compact(revision: number): Promise<void> {
@@ -133,7 +133,7 @@ export class LocalStore implements Store {
       const changes = this.plan(succeeded ? t.success : (t.failure ?? []), revision);
       if (changes.length === 0) return;
       this.backend.apply(revision, changes);
-      events = changes.map((c) => ({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision }));
+      events = changes.map((c) => Object.freeze({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision }));
     }));
     const revision = this.backend.revision();
     if (events.length > 0) {
@@ -180,7 +180,12 @@ export class LocalStore implements Store {
   private autoCompact(revision: number): void {
     const target = revision - this.historyRevisions;
     if (target - this.backend.compactedRevision() < this.compactBatch) return;
-    // History is a convenience; a failed compaction is retried on the next commit.
-    try { this.backend.compact(target); } catch { /* retried later */ }
+    // The commit itself succeeded; a failed compaction only leaves more
+    // history, and is retried after the next commit. Say so, once per failure.
+    try {
+      this.backend.compact(target);
+    } catch (err) {
+      process.emitWarning(new StoreError({ code: 'IO', op: `auto-compaction to revision ${target}` }, { cause: err }));
+    }
   }
 }

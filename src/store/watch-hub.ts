@@ -9,7 +9,6 @@ interface Watcher {
   prefix: string;
   end: string | null;
   cb: WatchCallback;
-  onError: WatchErrorCallback | undefined;
   queue: WatchEvent[];
   /** only events after this revision (it may lie in the future) */
   from: number;
@@ -30,8 +29,8 @@ export class WatchHub {
    * Registers a watcher that first gets `replay` (history after fromRevision,
    * in order) and then every published event under `prefix`.
    */
-  add(prefix: string, fromRevision: number, replay: readonly WatchEvent[], cb: WatchCallback, onError?: WatchErrorCallback): () => void {
-    const w: Watcher = { prefix, end: prefixEnd(prefix), cb, onError, queue: [], from: fromRevision, done: false };
+  add(prefix: string, fromRevision: number, replay: readonly WatchEvent[], cb: WatchCallback): () => void {
+    const w: Watcher = { prefix, end: prefixEnd(prefix), cb, queue: [], from: fromRevision, done: false };
     for (const ev of replay) this.offer(w, ev);
     this.watchers.add(w);
     this.schedule();
@@ -46,6 +45,7 @@ export class WatchHub {
     });
   }
 
+  /** Events are shared by every watcher, so they are frozen: one callback cannot change what another sees. */
   publish(events: readonly WatchEvent[]): void {
     if (this.watchers.size === 0) return;
     for (const w of this.watchers) for (const ev of events) this.offer(w, ev);

@@ -13,8 +13,13 @@ import type { WatchEvent } from '../../src/store/index.ts';
 import { BIG_EVERY, KEYS, bigValue } from '../helpers/store-crash-child.ts';
 
 const KILLS = 50;
-/** kill somewhere between spawn (before or while opening) and this long after */
+/**
+ * Odd runs: kill up to this long after spawn (often before or while opening,
+ * i.e. during WAL recovery). Even runs: up to this long after the first ack,
+ * so commits happen however slow the machine is.
+ */
 const MAX_KILL_DELAY_MS = 300;
+const MAX_KILL_AFTER_ACK_MS = 100;
 const CHILD = join(import.meta.dirname, '..', 'helpers', 'store-crash-child.ts');
 
 /** Deterministic, so a failing run can be replayed by its seed. */
@@ -28,15 +33,17 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Runs the child until SIGKILL after delayMs; returns the acknowledged commit ids. */
-function runAndKill(path: string, sync: string, delayMs: number): Promise<{ acked: number[]; stderr: string }> {
+/** Runs the child until SIGKILL after delayMs (from spawn or from the first ack); returns the acknowledged ids. */
+function runAndKill(path: string, sync: string, delayMs: number, afterAck: boolean): Promise<{ acked: number[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CHILD, 'commit', path, sync], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => { timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs); };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) arm(); });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    if (!afterAck) arm();
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -102,7 +109,9 @@ test(`SqliteStore keeps every acknowledged commit and no half commit across ${KI
     for (let i = 0; i < KILLS; i++) {
       // Alternate durability levels: both must survive a process crash.
       const sync = i % 2 === 0 ? 'full' : 'normal';
-      const { acked, stderr } = await runAndKill(path, sync, random() * MAX_KILL_DELAY_MS);
+      const afterAck = i % 4 >= 2;
+      const delay = random() * (afterAck ? MAX_KILL_AFTER_ACK_MS : MAX_KILL_DELAY_MS);
+      const { acked, stderr } = await runAndKill(path, sync, delay, afterAck);
       assert.equal(stderr, '', 'child wrote to stderr');
       // Each run continues from the state the last one left.
       acked.forEach((id, n) => assert.equal(id, counter + 1 + n, `seed ${seed}, run ${i}: acks ${acked.slice(0, n + 1).join()}`));
@@ -111,7 +120,7 @@ test(`SqliteStore keeps every acknowledged commit and no half commit across ${KI
       assert.equal(integrityCheck(path), 'ok');
     }
     t.diagnostic(`seed ${seed}: ${counter} commits, ${killedBeforeAck} of ${KILLS} kills before the first ack of their run`);
-    assert.ok(counter > KILLS, 'the children did commit');
+    assert.ok(counter >= KILLS / 2, 'the children did commit');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
