@@ -1,8 +1,9 @@
 export { Netns } from './netns.ts';
 export { Rtnl } from './rtnl.ts';
+export type { RtnlBatch } from './batch.ts';
 export { NetlinkError } from './errors.ts';
 export type { NetlinkErrorCode, ValidationCode, ErrnoCode } from './errors.ts';
 export type {
-  Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkSpec, Neigh, NeighEntry, Route, VxlanInfo,
+  Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkRef, LinkSpec, Neigh, NeighEntry, Route, VxlanInfo,
 } from './types.ts';
 export { parseCidr, parseIp, formatIp, parseMac, formatMac } from './address.ts';

@@ -3,7 +3,7 @@
 // the namespace of the calling thread.
 import type { RtnlSocket } from './socket.ts';
 import type { OpContext } from './ops/context.ts';
-import type { Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkSpec, Neigh, NeighEntry, Route } from './types.ts';
+import type { Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkRef, LinkSpec, Neigh, NeighEntry, Route } from './types.ts';
 import { linkAdd, linkDel, linkGet, linkSet } from './ops/links.ts';
 import { listLinks } from './ops/lookup.ts';
 import { addrAdd, addrDel, addrList } from './ops/addrs.ts';
@@ -11,26 +11,27 @@ import { routeAdd, routeDel, routeList, routeReplace } from './ops/routes.ts';
 import { neighAdd, neighDel, neighList } from './ops/neigh.ts';
 import { fdbAdd, fdbDel, fdbList } from './ops/fdb.ts';
 import { bridgePortGet, bridgePortSet } from './ops/bridge-port.ts';
+import { RtnlBatch } from './batch.ts';
 
 export class Rtnl {
   readonly #o: OpContext;
 
   constructor(sock: RtnlSocket, nsFd: () => number) {
-    this.#o = { sock, nsFd };
+    this.#o = { sock, nsFd, send: async (req) => { await sock.run(req); } };
   }
 
   /** The namespace path this socket lives in (for messages). */
   get where(): string { return this.#o.sock.where; }
 
-  linkAdd(spec: LinkSpec): Promise<void> { return linkAdd(this.#o, spec); }
-  linkDel(name: string): Promise<void> { return linkDel(this.#o, name); }
-  linkGet(name: string): Promise<Link | null> { return linkGet(this.#o, name); }
+  linkAdd(spec: LinkSpec): Promise<Link> { return linkAdd(this.#o, spec); }
+  linkDel(link: LinkRef): Promise<void> { return linkDel(this.#o, link); }
+  linkGet(link: LinkRef): Promise<Link | null> { return linkGet(this.#o, link); }
   linkList(): Promise<Link[]> { return listLinks(this.#o); }
-  linkSet(name: string, change: LinkChange): Promise<void> { return linkSet(this.#o, name, change); }
+  linkSet(link: LinkRef, change: LinkChange): Promise<void> { return linkSet(this.#o, link, change); }
 
-  addrAdd(dev: string, cidr: string, opts?: { noDad?: boolean }): Promise<void> { return addrAdd(this.#o, dev, cidr, opts); }
-  addrDel(dev: string, cidr: string): Promise<void> { return addrDel(this.#o, dev, cidr); }
-  addrList(dev?: string): Promise<Address[]> { return addrList(this.#o, dev); }
+  addrAdd(dev: LinkRef, cidr: string, opts?: { noDad?: boolean }): Promise<void> { return addrAdd(this.#o, dev, cidr, opts); }
+  addrDel(dev: LinkRef, cidr: string): Promise<void> { return addrDel(this.#o, dev, cidr); }
+  addrList(dev?: LinkRef): Promise<Address[]> { return addrList(this.#o, dev); }
 
   routeAdd(r: Route): Promise<void> { return routeAdd(this.#o, r); }
   routeReplace(r: Route): Promise<void> { return routeReplace(this.#o, r); }
@@ -38,15 +39,23 @@ export class Rtnl {
   routeList(filter?: { family?: Family; table?: number }): Promise<Route[]> { return routeList(this.#o, filter); }
 
   neighAdd(n: Neigh & { replace?: boolean }): Promise<void> { return neighAdd(this.#o, n); }
-  neighDel(n: { dev: string; ip: string }): Promise<void> { return neighDel(this.#o, n); }
-  neighList(dev?: string): Promise<NeighEntry[]> { return neighList(this.#o, dev); }
+  neighDel(n: { dev: LinkRef; ip: string }): Promise<void> { return neighDel(this.#o, n); }
+  neighList(dev?: LinkRef): Promise<NeighEntry[]> { return neighList(this.#o, dev); }
 
   fdbAdd(f: Fdb & { append?: boolean }): Promise<void> { return fdbAdd(this.#o, f); }
   fdbDel(f: Fdb): Promise<void> { return fdbDel(this.#o, f); }
-  fdbList(dev?: string): Promise<FdbEntry[]> { return fdbList(this.#o, dev); }
+  fdbList(dev?: LinkRef): Promise<FdbEntry[]> { return fdbList(this.#o, dev); }
 
-  bridgePortSet(dev: string, flags: BridgePortFlags): Promise<void> { return bridgePortSet(this.#o, dev, flags); }
-  bridgePortGet(dev: string): Promise<Required<BridgePortFlags>> { return bridgePortGet(this.#o, dev); }
+  bridgePortSet(dev: LinkRef, flags: BridgePortFlags): Promise<void> { return bridgePortSet(this.#o, dev, flags); }
+  bridgePortGet(dev: LinkRef): Promise<Required<BridgePortFlags>> { return bridgePortGet(this.#o, dev); }
+
+  /** Builds several changes and sends them in one sendmsg (see batch.ts):
+   *  `await ns.rtnl.batch((b) => b.linkSet(2, { up: true }).addrAdd(2, '10.0.0.2/24'))`. */
+  async batch(build: (b: RtnlBatch) => void): Promise<void> {
+    const b = new RtnlBatch(this.#o);
+    build(b);
+    await b.commit();
+  }
 
   /** Closes the socket after the requests already queued. */
   close(): void { this.#o.sock.close(); }

@@ -3,6 +3,8 @@
 import type { Netns } from './netns.ts';
 
 export type Family = 4 | 6;
+/** A link by name, or by index (which saves the kernel round trip of a name lookup). */
+export type LinkRef = string | number;
 
 export interface BridgePortFlags { hairpin?: boolean; learning?: boolean; isolated?: boolean; neighSuppress?: boolean }
 
@@ -26,17 +28,17 @@ export interface Link {
   bridgePort?: BridgePortFlags; // set when the link is a bridge port
 }
 
-type Common = { name: string; mtu?: number; mac?: string };
+type Common = { name: string; mtu?: number; mac?: string; up?: boolean };
 export type LinkSpec = Common & (
   | { kind: 'bridge' }
-  | { kind: 'veth'; peer: { name: string; netns?: Netns; mac?: string; mtu?: number } }
-  | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: string; learning?: boolean; ttl?: number }
-  | { kind: 'macvlan'; parent: string; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: Netns }
-  | { kind: 'ipvlan'; parent: string; mode: 'l2' | 'l3' | 'l3s'; netns?: Netns }
+  | { kind: 'veth'; peer: { name: string; netns?: Netns; mac?: string; mtu?: number; up?: boolean } }
+  | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: LinkRef; learning?: boolean; ttl?: number }
+  | { kind: 'macvlan'; parent: LinkRef; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: Netns }
+  | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; netns?: Netns }
   | { kind: 'tap' }
 );
 
-export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: string | null; name?: string; netns?: Netns }
+export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: Netns }
 
 export interface Address { dev: string; family: Family; cidr: string }
 
@@ -44,15 +46,15 @@ export interface Route {
   dst: 'default' | string; // a prefix in CIDR form, or 'default'
   family?: Family;         // needed only for a 'default' route without gateway/src
   gateway?: string;
-  dev?: string;
+  dev?: LinkRef;
   onlink?: boolean;
   table?: number;          // default 254 (main)
   metric?: number;
   src?: string;
 }
 
-export interface Neigh { dev: string; ip: string; mac: string; permanent?: boolean }
-export interface NeighEntry extends Neigh { state: string }
+export interface Neigh { dev: LinkRef; ip: string; mac: string; permanent?: boolean }
+export interface NeighEntry extends Neigh { dev: string; state: string }
 
-export interface Fdb { dev: string; mac: string; dst?: string; vni?: number; self?: boolean; master?: boolean; permanent?: boolean }
-export interface FdbEntry extends Fdb { bridge?: string }
+export interface Fdb { dev: LinkRef; mac: string; dst?: string; vni?: number; self?: boolean; master?: boolean; permanent?: boolean }
+export interface FdbEntry extends Fdb { dev: string; bridge?: string }

@@ -4,6 +4,7 @@ import { NetlinkError } from './errors.ts';
 import { IFNAMSIZ } from './constants.ts';
 import { parseCidr, parseIp, parseMac } from './address.ts';
 import type { Cidr, Ip } from './address.ts';
+import type { LinkRef } from './types.ts';
 
 export interface Ctx { op: string; object: string }
 
@@ -18,6 +19,15 @@ export function ifName(ctx: Ctx, name: unknown, what = 'interface name'): string
   if (!ok) fail(ctx, 'INVALID_NAME', `${what} ${JSON.stringify(name)} must be 1-15 bytes without '/', ':' or whitespace`);
   return name as string;
 }
+
+/** A link by name or by index (an index skips a name lookup). */
+export function linkRef(ctx: Ctx, ref: unknown, what = 'interface'): LinkRef {
+  if (typeof ref === 'number') return int(ctx, ref, `${what} index`, 1, 0x7fffffff);
+  return ifName(ctx, ref, `${what} name`);
+}
+
+/** How errors show a link reference: "eth0" or #5. */
+export const refText = (ref: unknown): string => (typeof ref === 'number' ? `#${ref}` : JSON.stringify(ref));
 
 export function ip(ctx: Ctx, value: unknown, what = 'address'): Ip {
   const r = parseIp(value as string);

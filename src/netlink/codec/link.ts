@@ -68,8 +68,12 @@ export function decodeLink(payload: Buffer): Link {
   };
   const nsid = s32(attrs.get(IFLA_LINK_NETNSID));
   if (nsid !== undefined && nsid >= 0) link.linkNetnsId = nsid;
-  const lower = u32(attrs.get(IFLA_LINK));
-  if (lower && lower !== hdr.index) {
+  // The kernel omits IFLA_LINK when it equals the link's own index, which
+  // happens for a veth whose peer sits at the same index in another
+  // namespace (both ends are #2 in two fresh namespaces).
+  let lower = u32(attrs.get(IFLA_LINK));
+  if (lower === undefined && info.kind === 'veth' && link.linkNetnsId !== undefined) lower = hdr.index;
+  if (lower) {
     if (info.kind === 'veth') link.peerIndex = lower;
     else link.parentIndex = lower;
   }

@@ -9,9 +9,9 @@ import { broadcast4, formatCidr } from '../address.ts';
 import type { Cidr } from '../address.ts';
 import * as v from '../validate.ts';
 import type { Ctx } from '../validate.ts';
-import type { Address } from '../types.ts';
+import type { Address, LinkRef } from '../types.ts';
 import type { OpContext } from './context.ts';
-import { linkIndex, linkNames } from './lookup.ts';
+import { linkIndex, namesFor } from './lookup.ts';
 
 function addrPayload(c: Cidr, index: number, flags: number, withBroadcast: boolean): Buffer {
   // 127/8 is host scope, as `ip addr add` picks it; IPv6 scopes the kernel derives itself.
@@ -22,29 +22,27 @@ function addrPayload(c: Cidr, index: number, flags: number, withBroadcast: boole
   return encodeIfAddr({ family: c.family === 4 ? AF_INET : AF_INET6, prefixLen: c.prefix, flags, scope, index }, attrs);
 }
 
-export async function addrAdd(o: OpContext, dev: string, cidr: string, opts: { noDad?: boolean } = {}): Promise<void> {
-  const ctx: Ctx = { op: 'adding', object: `address ${cidr} on "${dev}"` };
-  v.ifName(ctx, dev);
+export async function addrAdd(o: OpContext, dev: LinkRef, cidr: string, opts: { noDad?: boolean } = {}): Promise<void> {
+  const ctx: Ctx = { op: 'adding', object: `address ${cidr} on ${v.refText(dev)}` };
+  v.linkRef(ctx, dev);
   const c = v.cidr(ctx, cidr, 'address');
   // NODAD: use an IPv6 address at once instead of after duplicate detection (~1-2 s tentative).
   const flags = opts.noDad ? IFA_F_NODAD : 0;
   const index = await linkIndex(o, dev, ctx);
-  await o.sock.run({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_EXCL, payload: addrPayload(c, index, flags, true), ...ctx });
+  await o.send({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_EXCL, payload: addrPayload(c, index, flags, true), ...ctx });
 }
 
-export async function addrDel(o: OpContext, dev: string, cidr: string): Promise<void> {
-  const ctx: Ctx = { op: 'deleting', object: `address ${cidr} on "${dev}"` };
-  v.ifName(ctx, dev);
+export async function addrDel(o: OpContext, dev: LinkRef, cidr: string): Promise<void> {
+  const ctx: Ctx = { op: 'deleting', object: `address ${cidr} on ${v.refText(dev)}` };
+  v.linkRef(ctx, dev);
   const c = v.cidr(ctx, cidr, 'address');
   const index = await linkIndex(o, dev, ctx);
-  await o.sock.run({ type: RTM_DELADDR, payload: addrPayload(c, index, 0, false), ...ctx });
+  await o.send({ type: RTM_DELADDR, payload: addrPayload(c, index, 0, false), ...ctx });
 }
 
-export async function addrList(o: OpContext, dev?: string): Promise<Address[]> {
-  const ctx: Ctx = { op: 'listing', object: dev === undefined ? `addresses in ${o.sock.where}` : `addresses of "${dev}"` };
-  let names: Map<number, string>;
-  if (dev === undefined) names = await linkNames(o);
-  else names = new Map([[await linkIndex(o, v.ifName(ctx, dev), ctx), dev]]);
+export async function addrList(o: OpContext, dev?: LinkRef): Promise<Address[]> {
+  const ctx: Ctx = { op: 'listing', object: dev === undefined ? `addresses in ${o.sock.where}` : `addresses of ${v.refText(dev)}` };
+  const names = await namesFor(o, ctx, dev);
   const msgs = await o.sock.run({ type: RTM_GETADDR, dump: true, payload: encodeIfAddr({ family: AF_UNSPEC }), ...ctx });
   const out: Address[] = [];
   for (const m of msgs) {

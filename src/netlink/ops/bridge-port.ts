@@ -10,7 +10,7 @@ import { decodeLink } from '../codec/link.ts';
 import { NetlinkError } from '../errors.ts';
 import * as v from '../validate.ts';
 import type { Ctx } from '../validate.ts';
-import type { BridgePortFlags } from '../types.ts';
+import type { BridgePortFlags, LinkRef } from '../types.ts';
 import type { OpContext } from './context.ts';
 import { getLinkMsg, linkIndex } from './lookup.ts';
 
@@ -18,9 +18,9 @@ const ATTRS: Record<keyof BridgePortFlags, number> = {
   hairpin: IFLA_BRPORT_MODE, learning: IFLA_BRPORT_LEARNING, isolated: IFLA_BRPORT_ISOLATED, neighSuppress: IFLA_BRPORT_NEIGH_SUPPRESS,
 };
 
-export async function bridgePortSet(o: OpContext, dev: string, flags: BridgePortFlags): Promise<void> {
-  const ctx: Ctx = { op: 'changing', object: `bridge port "${dev}"` };
-  v.ifName(ctx, dev);
+export async function bridgePortSet(o: OpContext, dev: LinkRef, flags: BridgePortFlags): Promise<void> {
+  const ctx: Ctx = { op: 'changing', object: `bridge port ${v.refText(dev)}` };
+  v.linkRef(ctx, dev);
   const data: Buffer[] = [];
   for (const [k, val] of Object.entries(flags ?? {})) {
     const t = ATTRS[k as keyof BridgePortFlags];
@@ -33,15 +33,15 @@ export async function bridgePortSet(o: OpContext, dev: string, flags: BridgePort
   const index = await linkIndex(o, dev, ctx);
   // Slave data goes through RTM_NEWLINK (changelink); RTM_SETLINK ignores it.
   // EOPNOTSUPP from the kernel means the link is no bridge port.
-  await o.sock.run({ type: RTM_NEWLINK, payload: encodeIfInfo({ family: AF_UNSPEC, index }, [encodeSlaveInfo('bridge', data)]), ...ctx });
+  await o.send({ type: RTM_NEWLINK, payload: encodeIfInfo({ family: AF_UNSPEC, index }, [encodeSlaveInfo('bridge', data)]), ...ctx });
 }
 
-export async function bridgePortGet(o: OpContext, dev: string): Promise<Required<BridgePortFlags>> {
-  const ctx: Ctx = { op: 'reading', object: `bridge port "${dev}"` };
-  v.ifName(ctx, dev);
+export async function bridgePortGet(o: OpContext, dev: LinkRef): Promise<Required<BridgePortFlags>> {
+  const ctx: Ctx = { op: 'reading', object: `bridge port ${v.refText(dev)}` };
+  v.linkRef(ctx, dev);
   const p = await getLinkMsg(o, dev);
-  if (!p) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: `no link "${dev}" in ${o.sock.where}` });
+  if (!p) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: `no link ${v.refText(dev)} in ${o.sock.where}` });
   const f = decodeLink(p).bridgePort;
-  if (!f) throw new NetlinkError({ code: 'EOPNOTSUPP', ...ctx, detail: `"${dev}" is not a port of a bridge` });
+  if (!f) throw new NetlinkError({ code: 'EOPNOTSUPP', ...ctx, detail: `${v.refText(dev)} is not a port of a bridge` });
   return { hairpin: f.hairpin ?? false, learning: f.learning ?? false, isolated: f.isolated ?? false, neighSuppress: f.neighSuppress ?? false };
 }

@@ -1,9 +1,13 @@
-// What every operation needs: the socket of one namespace and that
-// namespace's file descriptor (for the addon's ioctl/procfs paths).
-import type { RtnlSocket } from '../socket.ts';
+// What every operation needs: the socket of one namespace, that namespace's
+// file descriptor (for the addon's ioctl/procfs paths), and where to send a
+// change. Reads go straight to the socket; changes go through `send`, which a
+// batch replaces to collect them into one sendmsg.
+import type { NlRequest, RtnlSocket } from '../socket.ts';
 
 export interface OpContext {
   sock: RtnlSocket;
   /** fd of the namespace the socket lives in. */
   nsFd(): number;
+  /** Sends one change and waits for its ack (or, in a batch, queues it). */
+  send(req: NlRequest): Promise<void>;
 }

@@ -9,12 +9,12 @@ import { decodeNd, encodeNd } from '../codec/ndmsg.ts';
 import { formatIp, formatMac } from '../address.ts';
 import * as v from '../validate.ts';
 import type { Ctx } from '../validate.ts';
-import type { Fdb, FdbEntry } from '../types.ts';
+import type { Fdb, FdbEntry, LinkRef } from '../types.ts';
 import type { OpContext } from './context.ts';
 import { linkIndex, linkNames } from './lookup.ts';
 
 async function fdbPayload(o: OpContext, ctx: Ctx, f: Fdb, forAdd: boolean): Promise<Buffer> {
-  v.ifName(ctx, f.dev);
+  v.linkRef(ctx, f.dev);
   const attrs = [attr(NDA_LLADDR, v.mac(ctx, f.mac))];
   if (f.dst !== undefined) attrs.push(attr(NDA_DST, v.ip(ctx, f.dst, 'remote').bytes));
   if (f.vni !== undefined) attrs.push(attrU32(NDA_VNI, v.int(ctx, f.vni, 'VNI', 0, 0xffffff)));
@@ -29,22 +29,22 @@ async function fdbPayload(o: OpContext, ctx: Ctx, f: Fdb, forAdd: boolean): Prom
 
 /** append: add another remote for the same MAC (VXLAN flooding lists), where add would say EEXIST. */
 export async function fdbAdd(o: OpContext, f: Fdb & { append?: boolean }): Promise<void> {
-  const ctx: Ctx = { op: 'adding', object: `fdb entry ${f?.mac} on "${f?.dev}"${f?.dst ? ` to ${f.dst}` : ''}` };
+  const ctx: Ctx = { op: 'adding', object: `fdb entry ${f?.mac} on ${v.refText(f?.dev)}${f?.dst ? ` to ${f.dst}` : ''}` };
   const payload = await fdbPayload(o, ctx, f, true);
-  await o.sock.run({ type: RTM_NEWNEIGH, flags: NLM_F_CREATE | (f.append ? NLM_F_APPEND : NLM_F_EXCL), payload, ...ctx });
+  await o.send({ type: RTM_NEWNEIGH, flags: NLM_F_CREATE | (f.append ? NLM_F_APPEND : NLM_F_EXCL), payload, ...ctx });
 }
 
 export async function fdbDel(o: OpContext, f: Fdb): Promise<void> {
-  const ctx: Ctx = { op: 'deleting', object: `fdb entry ${f?.mac} on "${f?.dev}"${f?.dst ? ` to ${f.dst}` : ''}` };
+  const ctx: Ctx = { op: 'deleting', object: `fdb entry ${f?.mac} on ${v.refText(f?.dev)}${f?.dst ? ` to ${f.dst}` : ''}` };
   const payload = await fdbPayload(o, ctx, f, false);
-  await o.sock.run({ type: RTM_DELNEIGH, payload, ...ctx });
+  await o.send({ type: RTM_DELNEIGH, payload, ...ctx });
 }
 
-export async function fdbList(o: OpContext, dev?: string): Promise<FdbEntry[]> {
-  const ctx: Ctx = { op: 'listing', object: dev === undefined ? `fdb in ${o.sock.where}` : `fdb of "${dev}"` };
+export async function fdbList(o: OpContext, dev?: LinkRef): Promise<FdbEntry[]> {
+  const ctx: Ctx = { op: 'listing', object: dev === undefined ? `fdb in ${o.sock.where}` : `fdb of ${v.refText(dev)}` };
   const names = await linkNames(o);
   let only: number | undefined;
-  if (dev !== undefined) only = await linkIndex(o, v.ifName(ctx, dev), ctx);
+  if (dev !== undefined) only = await linkIndex(o, v.linkRef(ctx, dev), ctx);
   const msgs = await o.sock.run({ type: RTM_GETNEIGH, dump: true, payload: encodeNd({ family: AF_BRIDGE }), ...ctx });
   const out: FdbEntry[] = [];
   for (const m of msgs) {

@@ -1,7 +1,7 @@
 // Links: create (every kind), delete, read, change.
 import {
   AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_MODES,
-  MACVLAN_MODES, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
+  MACVLAN_MODES, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
 } from '../constants.ts';
 import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
 import { encodeIfInfo } from '../codec/ifinfomsg.ts';
@@ -12,7 +12,7 @@ import { NetlinkError, fromNative } from '../errors.ts';
 import { native } from '../native.ts';
 import * as v from '../validate.ts';
 import type { Ctx } from '../validate.ts';
-import type { Link, LinkChange, LinkSpec } from '../types.ts';
+import type { Link, LinkChange, LinkRef, LinkSpec } from '../types.ts';
 import type { OpContext } from './context.ts';
 import { getLinkMsg, linkIndex } from './lookup.ts';
 
@@ -21,9 +21,10 @@ const MTU_MAX = 65535;
 const KINDS = ['bridge', 'veth', 'vxlan', 'macvlan', 'ipvlan', 'tap'] as const;
 
 /** Checks a spec completely; returns the wire form minus what needs lookups. */
-function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWire | null; parent?: string; vxlanDev?: string; nsFd?: number } {
+function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWire | null; parent?: LinkRef; vxlanDev?: LinkRef; nsFd?: number } {
   v.ifName(ctx, s.name);
   v.oneOf(ctx, s.kind, 'link kind', KINDS);
+  if (s.up !== undefined) bool(ctx, s.up, 'up');
   const common = [attrStr(IFLA_IFNAME, s.name)];
   if (s.mtu !== undefined) common.push(attrU32(IFLA_MTU, v.int(ctx, s.mtu, 'MTU', MTU_MIN, MTU_MAX)));
   if (s.mac !== undefined) common.push(attr(IFLA_ADDRESS, v.mac(ctx, s.mac)));
@@ -41,6 +42,7 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
       if (mtu !== undefined) peer.peer.mtu = v.int(ctx, mtu, 'peer MTU', MTU_MIN, MTU_MAX);
       if (p.mac !== undefined) peer.peer.mac = v.mac(ctx, p.mac, 'peer MAC address');
       if (p.netns) peer.peer.nsFd = p.netns.fd;
+      if (p.up !== undefined) bool(ctx, p.up, 'peer up');
       else if (p.name === s.name) v.fail(ctx, 'INVALID_NAME', `peer name "${p.name}" equals the link's name in the same namespace`);
       return { common, info: peer };
     }
@@ -54,12 +56,12 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
       // The kernel learns by default; say it either way so the result is explicit.
       info.learning = s.learning ?? true;
       const out: ReturnType<typeof checkSpec> = { common, info };
-      if (s.dev !== undefined) out.vxlanDev = v.ifName(ctx, s.dev, 'underlay device');
+      if (s.dev !== undefined) out.vxlanDev = v.linkRef(ctx, s.dev, 'underlay device');
       return out;
     }
     case 'macvlan':
     case 'ipvlan': {
-      const parent = v.ifName(ctx, s.parent, 'parent');
+      const parent = v.linkRef(ctx, s.parent, 'parent');
       const info: LinkInfoWire = s.kind === 'macvlan'
         ? { kind: 'macvlan', mode: MACVLAN_MODES[v.oneOf(ctx, s.mode, 'macvlan mode', Object.keys(MACVLAN_MODES) as Array<keyof typeof MACVLAN_MODES>)] }
         : { kind: 'ipvlan', mode: IPVLAN_MODES[v.oneOf(ctx, s.mode, 'ipvlan mode', Object.keys(IPVLAN_MODES) as Array<keyof typeof IPVLAN_MODES>)] };
@@ -71,12 +73,19 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
   }
 }
 
+function bool(ctx: Ctx, x: unknown, what: string): boolean {
+  if (typeof x !== 'boolean') v.fail(ctx, 'INVALID_VALUE', `${what} ${JSON.stringify(x)} must be true or false`);
+  return x;
+}
+
 function describe(s: LinkSpec): string {
   if (s.kind === 'veth' && s.peer && typeof s.peer === 'object') return `link "${s.name}" (veth, peer "${s.peer.name}")`;
   return `link "${s.name}"${typeof s.kind === 'string' ? ` (${s.kind})` : ''}`;
 }
 
-export async function linkAdd(o: OpContext, s: LinkSpec): Promise<void> {
+/** Creates the link and returns it as the kernel reports it (index, MAC,
+ *  and for a veth the peer's index). */
+export async function linkAdd(o: OpContext, s: LinkSpec): Promise<Link> {
   const ctx: Ctx = { op: 'creating', object: describe(s) };
   const c = checkSpec(ctx, s);
   if (!c.info) return tapAdd(o, ctx, s);
@@ -86,11 +95,31 @@ export async function linkAdd(o: OpContext, s: LinkSpec): Promise<void> {
   if (c.nsFd !== undefined) attrs.push(attrS32(IFLA_NET_NS_FD, c.nsFd));
   attrs.push(encodeLinkInfo(c.info));
   // One message creates the whole object (both veth ends, even in two
-  // namespaces), so a failure leaves nothing behind.
-  await o.sock.run({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload: encodeIfInfo({ family: AF_UNSPEC }, attrs), ...ctx });
+  // namespaces, both raised if asked), so a failure leaves nothing behind.
+  const up = s.up ? { flags: IFF_UP, change: IFF_UP } : {};
+  // NLM_F_ECHO: the kernel (6.1+) sends the new link back, which saves a
+  // lookup for callers that go on by index; older kernels: read it back.
+  const echo = await o.sock.run({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, payload: encodeIfInfo({ family: AF_UNSPEC, ...up }, attrs), ...ctx });
+  const made = echo.filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload)).findLast((l) => l.name === s.name)
+    ?? await linkGet(o, s.name);
+  if (!made) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: 'the link vanished right after creation' });
+  // A veth peer cannot be raised in the creating message: veth_newlink
+  // configures it before the two ends are joined, and opening a lone end is
+  // ENOTCONN. So raise it now, and delete the pair if that fails.
+  if (s.kind === 'veth' && s.peer.up) {
+    const peerNs = s.peer.netns ? s.peer.netns.rtnl : null;
+    try {
+      if (peerNs) await peerNs.linkSet(s.peer.name, { up: true });
+      else await linkSet(o, s.peer.name, { up: true });
+    } catch (e) {
+      await linkDel(o, made.index).catch(() => undefined);
+      throw e;
+    }
+  }
+  return made;
 }
 
-async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<void> {
+async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<Link> {
   // TUNSETIFF would quietly attach to an existing tap; refuse like RTM_NEWLINK.
   if (await getLinkMsg(o, s.name)) throw new NetlinkError({ code: 'EEXIST', op: ctx.op, object: ctx.object, detail: `a link "${s.name}" already exists in ${o.sock.where}` });
   try {
@@ -98,33 +127,43 @@ async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<void> {
   } catch (e) {
     throw fromNative(e, ctx.op, ctx.object);
   }
-  if (s.mtu === undefined && s.mac === undefined) return;
   const change: LinkChange = {};
+  if (s.up) change.up = true;
   if (s.mtu !== undefined) change.mtu = s.mtu;
   if (s.mac !== undefined) change.mac = s.mac;
   try {
-    await linkSet(o, s.name, change);
+    if (Object.keys(change).length) await linkSet(o, s.name, change);
+    const made = await linkGet(o, s.name);
+    if (!made) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: 'the tap vanished right after creation' });
+    return made;
   } catch (e) {
     await linkDel(o, s.name).catch(() => undefined); // no half-made tap
     throw e;
   }
 }
 
-export async function linkDel(o: OpContext, name: string): Promise<void> {
-  const ctx: Ctx = { op: 'deleting', object: `link "${name}"` };
-  v.ifName(ctx, name);
-  await o.sock.run({ type: RTM_DELLINK, payload: encodeIfInfo({ family: AF_UNSPEC }, [attrStr(IFLA_IFNAME, name)]), ...ctx });
+/** RTM_*LINK addressed by index, or by name for the kernel to look up. */
+const byRef = (ref: LinkRef, attrs: Buffer[] = [], extra: { flags?: number; change?: number } = {}): Buffer =>
+  typeof ref === 'number'
+    ? encodeIfInfo({ family: AF_UNSPEC, index: ref, ...extra }, attrs)
+    : encodeIfInfo({ family: AF_UNSPEC, ...extra }, [attrStr(IFLA_IFNAME, ref), ...attrs]);
+
+export async function linkDel(o: OpContext, ref: LinkRef): Promise<void> {
+  const ctx: Ctx = { op: 'deleting', object: `link ${v.refText(ref)}` };
+  v.linkRef(ctx, ref);
+  await o.send({ type: RTM_DELLINK, payload: byRef(ref), ...ctx });
 }
 
-export async function linkGet(o: OpContext, name: string): Promise<Link | null> {
-  v.ifName({ op: 'reading', object: `link "${name}"` }, name);
-  const p = await getLinkMsg(o, name);
+export async function linkGet(o: OpContext, ref: LinkRef): Promise<Link | null> {
+  v.linkRef({ op: 'reading', object: `link ${v.refText(ref)}` }, ref);
+  const p = await getLinkMsg(o, ref);
   return p ? decodeLink(p) : null;
 }
 
-export async function linkSet(o: OpContext, name: string, ch: LinkChange): Promise<void> {
-  const ctx: Ctx = { op: 'changing', object: `link "${name}"` };
-  v.ifName(ctx, name);
+export async function linkSet(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void> {
+  const ctx: Ctx = { op: 'changing', object: `link ${v.refText(ref)}` };
+  v.linkRef(ctx, ref);
+  if (!ch || typeof ch !== 'object') v.fail(ctx, 'INVALID_VALUE', 'expected a change object');
   const attrs: Buffer[] = [];
   // The kernel applies a move to another namespace first and a new name
   // before the up flag, so { name, up: true } renames a down link and raises it.
@@ -132,11 +171,13 @@ export async function linkSet(o: OpContext, name: string, ch: LinkChange): Promi
   if (ch.name !== undefined) attrs.push(attrStr(IFLA_IFNAME, v.ifName(ctx, ch.name, 'new name')));
   if (ch.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, v.int(ctx, ch.mtu, 'MTU', MTU_MIN, MTU_MAX)));
   if (ch.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, v.mac(ctx, ch.mac)));
-  const master = ch.master === undefined || ch.master === null ? ch.master : v.ifName(ctx, ch.master, 'master');
-  if (ch.up !== undefined && typeof ch.up !== 'boolean') v.fail(ctx, 'INVALID_VALUE', `up ${JSON.stringify(ch.up)} must be true or false`);
-  const index = await linkIndex(o, name, ctx);
+  const master = ch.master === undefined || ch.master === null ? ch.master : v.linkRef(ctx, ch.master, 'master');
+  if (ch.up !== undefined) bool(ctx, ch.up, 'up');
   // IFLA_MASTER 0 detaches the link from its bridge.
   if (master !== undefined) attrs.push(attrU32(IFLA_MASTER, master === null ? 0 : await linkIndex(o, master, ctx, 'master')));
   const up = ch.up === undefined ? {} : { flags: ch.up ? IFF_UP : 0, change: IFF_UP };
-  await o.sock.run({ type: RTM_SETLINK, payload: encodeIfInfo({ family: AF_UNSPEC, index, ...up }, attrs), ...ctx });
+  // Without a rename the kernel finds the link by IFLA_IFNAME itself (one
+  // round trip less); a rename needs the index, IFLA_IFNAME being the new name.
+  const target = ch.name !== undefined ? await linkIndex(o, ref, ctx) : ref;
+  await o.send({ type: RTM_SETLINK, payload: byRef(target, attrs, up), ...ctx });
 }

@@ -19,7 +19,7 @@ type Mode = 'add' | 'replace' | 'del';
 function describe(r: Route): string {
   const parts = [`route ${String(r?.dst)}`];
   if (r?.gateway) parts.push(`via ${r.gateway}`);
-  if (r?.dev) parts.push(`dev "${r.dev}"`);
+  if (r?.dev !== undefined) parts.push(`dev ${v.refText(r.dev)}`);
   if (r?.table !== undefined) parts.push(`table ${r.table}`);
   return parts.join(' ');
 }
@@ -38,7 +38,7 @@ export function checkRoute(ctx: Ctx, r: Route): Checked {
   if (r.family !== undefined) v.oneOf(ctx, String(r.family), 'family', ['4', '6']);
   const explicit = r.family === undefined ? undefined : ({ family: r.family, bytes: Buffer.alloc(0) } as Ip);
   const fam = v.sameFamily(ctx, [['family', explicit], ['destination', dst ?? undefined], ['gateway', gateway], ['source', src]]) ?? 4;
-  if (r.dev !== undefined) v.ifName(ctx, r.dev, 'device');
+  if (r.dev !== undefined) v.linkRef(ctx, r.dev, 'device');
   if (r.dev === undefined && gateway === undefined) v.fail(ctx, 'INVALID_VALUE', 'a route needs a gateway or a device');
   if (r.onlink && r.dev === undefined) v.fail(ctx, 'INVALID_VALUE', 'an onlink route needs a device');
   const table = r.table === undefined ? RT_TABLE_MAIN : v.int(ctx, r.table, 'table', 1, 0xffffffff);
@@ -68,7 +68,7 @@ async function modify(o: OpContext, r: Route, mode: Mode): Promise<void> {
     type: del ? 0 : RTN_UNICAST, flags: r.onlink ? RTNH_F_ONLINK : 0,
   }, attrs);
   const flags = mode === 'add' ? NLM_F_CREATE | NLM_F_EXCL : mode === 'replace' ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-  await o.sock.run({ type: del ? RTM_DELROUTE : RTM_NEWROUTE, flags, payload, ...ctx });
+  await o.send({ type: del ? RTM_DELROUTE : RTM_NEWROUTE, flags, payload, ...ctx });
 }
 
 export const routeAdd = (o: OpContext, r: Route): Promise<void> => modify(o, r, 'add');
