@@ -22,7 +22,7 @@ export interface SubnetAllocatorConfig {
   subnet: string;
   /** Canonical CIDR inside the subnet: dynamic allocation stays in it. */
   ipRange?: string;
-  /** A given gateway; undefined picks the first usable address; null reserves none. */
+  /** A given gateway; undefined or '' picks the first usable address; null reserves none. */
   gateway?: string | null;
   /** Auxiliary addresses (name -> address), reserved: never handed out. */
   auxAddresses?: Record<string, string>;
@@ -130,7 +130,8 @@ export class SubnetAllocator {
     }
 
     let gateway: string | null = null;
-    if (cfg.gateway === undefined) {
+    // '' means "not given" as in Docker's IPAMConfig.Gateway; only null means none.
+    if (cfg.gateway === undefined || cfg.gateway === '') {
       // First usable address of the subnet (.1; .0 of a /31, ::0 of a /127). A
       // /32 or /128 has room for the endpoint only. Docker takes the gateway
       // from the ip-range when one is set; we keep it at the subnet's start so
@@ -140,7 +141,7 @@ export class SubnetAllocator {
         gateway = formatAddress({ family: p.family, value: p.addr + off });
         this.reserve(p.addr + off, 'gateway');
       }
-    } else if (cfg.gateway !== null && cfg.gateway !== '') {
+    } else if (cfg.gateway !== null) {
       const a = parseAddressOf(cfg.gateway, p.family, 'gateway', this.subnet);
       gateway = formatAddress(a);
       if (!prefixContains(p, a)) throw new IpamError({ code: 'OUTSIDE', what: 'gateway', address: gateway, subnet: this.subnet });

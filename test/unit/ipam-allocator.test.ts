@@ -285,6 +285,7 @@ test('gateway and auxiliary addresses: validated and reserved', () => {
   const a = new SubnetAllocator({ subnet: '10.0.0.0/29', gateway: '10.0.0.2', aux: { x: '10.0.0.1' } });
   assert.equal(a.gateway, '10.0.0.2');
   assert.deepEqual([a.allocate(), a.allocate()], ['10.0.0.3', '10.0.0.4']);
+  assert.equal(new SubnetAllocator({ subnet: '10.0.0.0/29', gateway: '' }).gateway, '10.0.0.1', "'' means not given, as in Docker's API");
   const none = new SubnetAllocator({ subnet: '10.0.0.0/29', gateway: null });
   assert.equal(none.gateway, null);
   assert.equal(none.allocate(), '10.0.0.1');

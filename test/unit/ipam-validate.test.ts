@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IPAM_HTTP_STATUS, IpamError, validateNetworkIpam } from '../../src/ipam/index.ts';
+import { IPAM_HTTP_STATUS, IpamError, SubnetAllocator, validateNetworkIpam } from '../../src/ipam/index.ts';
 
 const failure = (f: () => unknown): IpamError => {
   try {
@@ -18,7 +18,13 @@ test('normalizes a valid config and picks the gateway', () => {
     validateNetworkIpam({ subnet: 'FD00:0:0:7::/64', ipRange: 'fd00:0:0:7:1::/80', gateway: 'fd00:0:0:7::FFFF', auxAddresses: { r: 'fd00:0:0:7::fe' } }),
     { family: 6, subnet: 'fd00:0:0:7::/64', ipRange: 'fd00:0:0:7:1::/80', gateway: 'fd00:0:0:7::ffff', auxAddresses: { r: 'fd00:0:0:7::fe' } },
   );
-  assert.equal(validateNetworkIpam({ subnet: '10.5.0.9/32' }).gateway, '', 'no room for a gateway in a /32');
+  const host = validateNetworkIpam({ subnet: '10.5.0.9/32' });
+  assert.equal(host.gateway, '', 'no room for a gateway in a /32');
+  assert.equal(new SubnetAllocator(host).allocate(), '10.5.0.9', 'the normalized config feeds the allocator');
+  const norm = validateNetworkIpam({ subnet: '10.5.0.0/24', gateway: '10.5.0.254', auxAddresses: { a: '10.5.0.1' } });
+  const alloc = new SubnetAllocator(norm);
+  assert.equal(alloc.gateway, '10.5.0.254');
+  assert.equal(alloc.allocate(), '10.5.0.2');
 });
 
 test("Docker's messages for single problems", () => {
