@@ -18,7 +18,7 @@ const KILLS = 50;
  * i.e. during WAL recovery). Even runs: up to this long after the first ack,
  * so commits happen however slow the machine is.
  */
-const MAX_KILL_DELAY_MS = 300;
+const MAX_KILL_DELAY_MS = 600;
 const MAX_KILL_AFTER_ACK_MS = 100;
 const CHILD = join(import.meta.dirname, '..', 'helpers', 'store-crash-child.ts');
 
