@@ -31,4 +31,6 @@ export interface Ctx {
   hostResolvConf: string;
   /** Opened sandbox namespaces, by sandbox ID. */
   netns: Map<string, Netns>;
+  /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
+  defaultRoutes: Map<string, string>;
 }

@@ -62,6 +62,7 @@ export class Controller {
       dataRoot: o.dataRoot,
       hostResolvConf,
       netns: new Map(),
+      defaultRoutes: new Map(),
     };
     ctx.ipam = new IpamManager(o.pools, {
       hostId: o.hostId,
@@ -171,14 +172,13 @@ export class Controller {
       const next: SandboxRecord = { ...sbx, attachments: [...sbx.attachments, full] };
       if (sbx.state === 'running') {
         const ns = this.sandboxNs(sbx);
-        const ep = await attach(this.ctx, sbx, full, ns);
+        const ep = await attach(this.ctx, sbx, full, ns, [{ kind: 'sandbox', put: next }]);
         try {
-          await this.state.commit([{ kind: 'sandbox', put: next }]);
           Object.assign(sbx, next);
-          await applyGateway(this.ctx, sbx, ns);
-          await writeSandboxFiles(this.ctx, sbx);
+          await Promise.all([applyGateway(this.ctx, sbx, ns), writeSandboxFiles(this.ctx, sbx)]);
         } catch (e) {
           await detach(this.ctx, ep, ns);
+          await this.state.commit([{ kind: 'sandbox', put: { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) } }]);
           throw e;
         }
       } else {

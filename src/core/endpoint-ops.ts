@@ -7,6 +7,7 @@ import { renderHosts, renderResolvConf, writeInPlace } from '../sandbox/files.ts
 import type { HostsEntry } from '../sandbox/files.ts';
 import type { Netns } from '../netlink/index.ts';
 import type { Ctx } from './context.ts';
+import type { Change } from './state.ts';
 import { invalid } from './errors.ts';
 import { chooseGateway } from './gateway.ts';
 import { newId, randomMac } from './ids.ts';
@@ -41,8 +42,11 @@ export function checkAttachment(net: NetworkRecord, att: AttachmentConfig): void
   if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
 }
 
-/** Creates the endpoint of a running sandbox on one network. */
-export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: Netns): Promise<EndpointRecord> {
+/**
+ * Creates the endpoint of a running sandbox on one network. `also` is
+ * written in the same store transaction as the endpoint record.
+ */
+export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: Netns, also: Change[] = []): Promise<EndpointRecord> {
   const net = ctx.state.networks.get(att.networkId);
   if (!net) throw invalid(`network ${att.networkId} not found`);
   const driver = ctx.drivers.get(net.driver);
@@ -72,9 +76,9 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       ep.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
       undo.push('IPv6 address', () => ctx.ipam.release(net, ep.ipv6));
     }
-    await ctx.state.commit([{ kind: 'endpoint', put: ep }]);
+    await ctx.state.commit([{ kind: 'endpoint', put: ep }, ...also]);
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: ep.id }]));
-    await driver.join(ctx.driverCtx, net, ep, sbxNs);
+    await driver.join(ctx.driverCtx, net, ep, sbxNs, { fresh: true });
     undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, ep, sbxNs));
     await ctx.hooks.endpointAdded(ep, net, sbx);
     return ep;
@@ -89,6 +93,8 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null):
   const errors: Error[] = [];
   const net = ctx.state.networks.get(ep.networkId);
   const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  // Routes through the removed interface vanish with it: forget what we knew.
+  forgetRoutes(ctx, ep.sandboxId);
   if (net) {
     if (sbx) {
       try { await ctx.hooks.endpointRemoved(ep, net, sbx); } catch (e) { errors.push(e as Error); }
@@ -101,25 +107,40 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null):
   return errors;
 }
 
+export function forgetRoutes(ctx: Ctx, sandboxId: string): void {
+  ctx.defaultRoutes.delete(`${sandboxId}/4`);
+  ctx.defaultRoutes.delete(`${sandboxId}/6`);
+}
+
 /** Points the sandbox's default routes at the chosen endpoints' gateways. */
 export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): Promise<void> {
   const cands = ctx.state.endpointsOf(sbx.id).flatMap((ep) => {
     const net = ctx.state.networks.get(ep.networkId);
     return net ? [{ ep, net }] : [];
   });
-  for (const family of [4, 6] as const) {
+  await Promise.all(([4, 6] as const).map(async (family) => {
     const best = chooseGateway(cands, family);
-    const routes = await sbxNs.rtnl.routeList({ family });
-    const current = routes.find((r) => r.dst === 'default');
-    if (!best) {
-      if (current) await sbxNs.rtnl.routeDel(current).catch(() => undefined);
-      continue;
+    const gw = best ? (family === 4 ? best.net.ipv4?.gateway : best.net.ipv6?.gateway) : undefined;
+    const want = best && gw ? `${gw}%${best.ep.ifName}` : '';
+    const key = `${sbx.id}/${family}`;
+    // The route we last installed: skips a route dump on every connect. The
+    // cache starts empty after a restart, so the first call checks the kernel.
+    let have = ctx.defaultRoutes.get(key);
+    if (have === undefined) {
+      const cur = (await sbxNs.rtnl.routeList({ family })).find((r) => r.dst === 'default');
+      have = cur?.gateway && cur.dev ? `${cur.gateway}%${cur.dev}` : cur ? '?' : '';
     }
-    const gw = family === 4 ? best.net.ipv4?.gateway : best.net.ipv6?.gateway;
-    if (!gw) continue;
-    if (current && current.gateway === gw && current.dev === best.ep.ifName) continue;
-    await sbxNs.rtnl.routeReplace({ dst: 'default', family, gateway: gw, dev: best.ep.ifName });
-  }
+    if (have === want) {
+      ctx.defaultRoutes.set(key, want);
+      return;
+    }
+    if (!best || !gw) {
+      await sbxNs.rtnl.routeDel({ dst: 'default', family }).catch(() => undefined);
+    } else {
+      await sbxNs.rtnl.routeReplace({ dst: 'default', family, gateway: gw, dev: best.ep.ifName });
+    }
+    ctx.defaultRoutes.set(key, want);
+  }));
 }
 
 function parseExtraHosts(list: string[]): HostsEntry[] {

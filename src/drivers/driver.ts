@@ -30,8 +30,11 @@ export interface NetworkDriver {
   /** Makes the network's kernel objects exist (idempotent). */
   createNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
   deleteNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
-  /** Makes the endpoint's kernel objects exist in the sandbox (idempotent). */
-  join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns): Promise<void>;
+  /**
+   * Makes the endpoint's kernel objects exist in the sandbox (idempotent).
+   * `fresh`: the endpoint is new, so nothing needs checking first.
+   */
+  join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns, opts?: { fresh?: boolean }): Promise<void>;
   leave(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns | null): Promise<void>;
   /** Names of host-side links this driver owns for the network (reconcile). */
   ownedLinks(net: NetworkRecord, eps: EndpointRecord[]): string[];

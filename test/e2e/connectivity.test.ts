@@ -63,6 +63,11 @@ describe(`sandbox connectivity${skip ? ` (skipped: ${skip})` : ''}`, { skip: ski
     await d.client.networkCreate({ Name: 'aaa-internal', Internal: true, IPAM: { Config: [{ Subnet: '10.8.0.0/24' }] } });
     await d.client.networkConnect('aaa-internal', 'gw', { GwPriority: 100 });
     assert.match(await defaultRoute(d, 'gw'), /via 10\.1\.0\.1 /);
+    // Reconnecting reuses the interface name; the route must come back.
+    await d.client.networkDisconnect('alpha', 'gw');
+    assert.match(await defaultRoute(d, 'gw'), /via 10\.2\.0\.1 /);
+    await d.client.networkConnect('alpha', 'gw');
+    assert.match(await defaultRoute(d, 'gw'), /via 10\.1\.0\.1 /);
   });
 
   test('host and none modes', async () => {

@@ -53,12 +53,13 @@ export const bridgeDriver: NetworkDriver = {
     }
   },
 
-  async join(ctx, net, ep, sandboxNs) {
+  async join(ctx, net, ep, sandboxNs, jopts) {
     const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
     const host = ctx.hostNs.rtnl;
     const inner = sandboxNs.rtnl;
-    const existing = await host.linkGet(ep.hostIfName);
-    const peer = await inner.linkGet(ep.ifName);
+    const fresh = jopts?.fresh ?? false;
+    const existing = fresh ? null : await host.linkGet(ep.hostIfName);
+    const peer = fresh ? null : await inner.linkGet(ep.ifName);
     if (existing && !peer) await host.linkDel(ep.hostIfName);
     if (!existing || !peer) {
       // The peer is created directly in the sandbox under its final name:
@@ -68,10 +69,19 @@ export const bridgeDriver: NetworkDriver = {
         peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
       });
     }
-    await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true });
-    if (ep.ipv4) await ensureAddr(sandboxNs, ep.ifName, ep.ipv4, false);
-    if (ep.ipv6) await ensureAddr(sandboxNs, ep.ifName, ep.ipv6, true);
-    await inner.linkSet(ep.ifName, { up: true });
+    // Host end and sandbox end are configured concurrently: they live in
+    // different namespaces, so their requests travel on different sockets.
+    const add = fresh
+      ? (cidr: string, noDad: boolean) => inner.addrAdd(ep.ifName, cidr, { noDad })
+      : (cidr: string, noDad: boolean) => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
+    await Promise.all([
+      host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true }),
+      (async () => {
+        if (ep.ipv4) await add(ep.ipv4, false);
+        if (ep.ipv6) await add(ep.ipv6, true);
+        await inner.linkSet(ep.ifName, { up: true });
+      })(),
+    ]);
   },
 
   async leave(ctx, _net, ep) {
