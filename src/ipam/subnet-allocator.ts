@@ -9,13 +9,13 @@
 // window is the first 2^32 addresses of the ip-range (or subnet): dynamic
 // allocation stays inside it (4.29e9 addresses, beyond any daemon's memory)
 // and statics beyond it go to a Set keyed by offset.
-import { TWO_32, formatV4, formatV6Groups, groupsToWords, parseV4, parseV6Groups, wordsToBigint, wordsToGroups, bigintToWords } from './addr-codec.ts';
+import { TWO_32 } from './addr-codec.ts';
 import { ADDRESS_BITS, formatAddress, parseAddress, parseAddressOf } from './addr.ts';
 import type { Family } from './addr.ts';
 import { IpamError } from './errors.ts';
 import { formatPrefix, parsePrefix, prefixContains, prefixSize } from './prefix.ts';
-import type { Prefix } from './prefix.ts';
 import { RunSet } from './run-set.ts';
+import { POS_FAR, POS_OUTSIDE, SubnetWindow } from './subnet-window.ts';
 
 export interface SubnetAllocatorConfig {
   /** Canonical CIDR (10.0.0.0/24, fd00::/64). */
@@ -50,43 +50,30 @@ export interface AllocatorStats {
   bytes: number;
 }
 
-const POS_FAR = -1;
-const POS_OUTSIDE = -2;
-
 export class SubnetAllocator {
   readonly family: Family;
   readonly subnet: string;
   readonly ipRange: string | null;
   readonly gateway: string | null;
-  private readonly prefix: Prefix;
-  private readonly net: bigint;
   private readonly size: bigint;
-  /** IPv4: subnet network as a number; window == subnet. */
-  private readonly v4Net: number;
-  /** IPv6: first address of the window as four uint32 words. */
-  private readonly winWords: number[] = [0, 0, 0, 0];
-  private readonly winOffset: bigint;
-  private readonly winSize: number;
+  private readonly win: SubnetWindow;
+  /** Dynamic allocation range, as window positions. */
   private readonly dynLo: number;
   private readonly dynHi: number;
+  /** Next-fit cursor (a window position). */
   private next: number;
   private readonly used = new RunSet();
+  /** Statics beyond the window, by offset from the network address. */
   private readonly far = new Set<bigint>();
   /** Reserved addresses by canonical text, and by position for the hot path. */
   private readonly reservedRoles = new Map<string, string>();
   private readonly reservedPos = new Map<number, string>();
   private readonly reservedFar = new Map<bigint, string>();
-  /** Offset of the last lookup that fell outside the window (POS_FAR). */
-  private farOffset = 0n;
-  private readonly g = [0, 0, 0, 0, 0, 0, 0, 0];
-  private readonly w = [0, 0, 0, 0];
 
   constructor(cfg: SubnetAllocatorConfig) {
     const p = parsePrefix(cfg.subnet);
-    this.prefix = p;
     this.family = p.family;
     this.subnet = formatPrefix(p);
-    this.net = p.addr;
     this.size = prefixSize(p);
     const hostBits = ADDRESS_BITS[p.family] - p.bits;
 
@@ -106,18 +93,15 @@ export class SubnetAllocator {
       rangeSize = prefixSize(r);
     }
     if (hostBits <= 32) {
-      this.winOffset = 0n;
-      this.winSize = Number(this.size);
+      this.win = new SubnetWindow(p, 0n, Number(this.size));
       this.dynLo = Number(rangeOff);
       this.dynHi = Number(rangeOff + rangeSize - 1n);
     } else {
-      this.winOffset = rangeOff;
-      this.winSize = rangeSize > BigInt(TWO_32) ? TWO_32 : Number(rangeSize);
+      // Dynamic allocation within the first 2^32 addresses of the range.
+      this.win = new SubnetWindow(p, rangeOff, rangeSize > BigInt(TWO_32) ? TWO_32 : Number(rangeSize));
       this.dynLo = 0;
-      this.dynHi = this.winSize - 1;
+      this.dynHi = this.win.length - 1;
     }
-    this.v4Net = p.family === 4 ? Number(p.addr) : 0;
-    if (p.family === 6) bigintToWords(p.addr + this.winOffset, this.winWords);
     this.next = this.dynLo;
 
     // RFC 3021 (/31) and RFC 6164 (/127) use both addresses as hosts, and a /32
@@ -164,7 +148,7 @@ export class SubnetAllocator {
     for (const text of used) {
       const pos = a.locateOrThrow(text);
       if (a.roleAt(pos) !== undefined) {
-        throw new IpamError({ code: 'IN_USE', address: a.textOf(pos) });
+        throw new IpamError({ code: 'IN_USE', address: a.win.text(pos) });
       }
       a.markPos(pos);
       if (pos >= a.dynLo && pos <= a.dynHi && pos > highest) highest = pos;
@@ -186,8 +170,8 @@ export class SubnetAllocator {
   allocate(requested?: string): string {
     if (requested !== undefined) {
       const pos = this.locateOrThrow(requested);
-      if (!this.markPos(pos)) throw new IpamError({ code: 'IN_USE', address: this.textOf(pos) });
-      return this.textOf(pos);
+      if (!this.markPos(pos)) throw new IpamError({ code: 'IN_USE', address: this.win.text(pos) });
+      return this.win.text(pos);
     }
     let pos = this.used.nextFree(this.next);
     if (pos > this.dynHi) {
@@ -196,15 +180,15 @@ export class SubnetAllocator {
     }
     this.used.add(pos);
     this.next = pos + 1 > this.dynHi ? this.dynLo : pos + 1;
-    return this.format(pos);
+    return this.win.text(pos);
   }
 
   /** Frees an address; false if it was not in use. Reserved addresses throw RESERVED. */
   release(addr: string): boolean {
     const pos = this.locateOrThrow(addr);
     const role = this.roleAt(pos);
-    if (role !== undefined) throw new IpamError({ code: 'RESERVED', address: this.textOf(pos), role });
-    return pos === POS_FAR ? this.far.delete(this.farOffset) : this.used.delete(pos);
+    if (role !== undefined) throw new IpamError({ code: 'RESERVED', address: this.win.text(pos), role });
+    return pos === POS_FAR ? this.far.delete(this.win.farOffset) : this.used.delete(pos);
   }
 
   /** Marks an address used without moving the cursor; false if it already was. */
@@ -214,21 +198,21 @@ export class SubnetAllocator {
 
   /** Whether the address is handed out or reserved; false outside the subnet. */
   isUsed(addr: string): boolean {
-    const pos = this.locate(addr);
+    const pos = this.win.locate(addr);
     if (pos === POS_OUTSIDE) return false;
-    return pos === POS_FAR ? this.far.has(this.farOffset) : this.used.has(pos);
+    return pos === POS_FAR ? this.far.has(this.win.farOffset) : this.used.has(pos);
   }
 
   /** The role of a reserved address (network, broadcast, gateway, auxiliary), else null. */
   reservedRole(addr: string): string | null {
-    const pos = this.locate(addr);
+    const pos = this.win.locate(addr);
     if (pos === POS_OUTSIDE) return null;
     return this.roleAt(pos) ?? null;
   }
 
   /** Where the next dynamic search starts; persist it to keep next-fit across restarts. */
   get cursor(): string {
-    return this.format(this.next);
+    return this.win.text(this.next);
   }
 
   stats(): AllocatorStats {
@@ -255,94 +239,29 @@ export class SubnetAllocator {
     const pos = this.locateOrThrow(text);
     this.markPos(pos);
     this.reservedRoles.set(text, role);
-    if (pos === POS_FAR) this.reservedFar.set(this.farOffset, role);
+    if (pos === POS_FAR) this.reservedFar.set(this.win.farOffset, role);
     else this.reservedPos.set(pos, role);
   }
 
   /** Role of the reserved address at pos (POS_FAR: at farOffset). */
   private roleAt(pos: number): string | undefined {
-    return pos === POS_FAR ? this.reservedFar.get(this.farOffset) : this.reservedPos.get(pos);
+    return pos === POS_FAR ? this.reservedFar.get(this.win.farOffset) : this.reservedPos.get(pos);
   }
 
   private markPos(pos: number): boolean {
     if (pos === POS_FAR) {
-      if (this.far.has(this.farOffset)) return false;
-      this.far.add(this.farOffset);
+      if (this.far.has(this.win.farOffset)) return false;
+      this.far.add(this.win.farOffset);
       return true;
     }
     return this.used.add(pos);
   }
 
-  private textOf(pos: number): string {
-    return pos === POS_FAR ? formatAddress({ family: this.family, value: this.net + this.farOffset }) : this.format(pos);
-  }
-
-  private format(pos: number): string {
-    if (this.family === 4) return formatV4(this.v4Net + pos);
-    // window start + pos, with carry: the window start need not be aligned.
-    const w = this.w;
-    const b = this.winWords;
-    let carry = pos;
-    for (let k = 3; k >= 0; k--) {
-      const x = b[k]! + carry;
-      if (x >= TWO_32) {
-        w[k] = x - TWO_32;
-        carry = 1;
-      } else {
-        w[k] = x;
-        carry = 0;
-      }
-    }
-    wordsToGroups(w, this.g);
-    return formatV6Groups(this.g);
-  }
-
   private locateOrThrow(text: string): number {
-    const pos = this.locate(text);
+    const pos = this.win.locate(text);
     if (pos === POS_OUTSIDE) {
       throw new IpamError({ code: 'OUTSIDE', address: formatAddress(parseAddress(text)), subnet: this.subnet });
     }
     return pos;
-  }
-
-  /** Window position of an address, POS_FAR (offset in farOffset) or POS_OUTSIDE; throws on bad text or family. */
-  private locate(text: string): number {
-    if (this.family === 4) {
-      const n = text.indexOf(':') < 0 ? parseV4(text) : -1;
-      if (n < 0) {
-        parseAddressOf(text, 4, 'address', this.subnet); // throws INVALID or FAMILY
-        return POS_OUTSIDE;
-      }
-      const off = n - this.v4Net;
-      return off >= 0 && off < this.winSize ? off : POS_OUTSIDE;
-    }
-    const g = this.g;
-    if (text.indexOf(':') < 0 || !parseV6Groups(text, g)) {
-      parseAddressOf(text, 6, 'address', this.subnet);
-      return POS_OUTSIDE;
-    }
-    const w = this.w;
-    groupsToWords(g, w);
-    // 128-bit w - window start, in 32-bit words with borrow.
-    const b = this.winWords;
-    let borrow = 0;
-    let high = 0;
-    let low = 0;
-    for (let k = 3; k >= 0; k--) {
-      let d = w[k]! - b[k]! - borrow;
-      if (d < 0) {
-        d += TWO_32;
-        borrow = 1;
-      } else {
-        borrow = 0;
-      }
-      if (k === 3) low = d;
-      else if (d !== 0) high = 1;
-    }
-    if (borrow === 0 && high === 0 && low < this.winSize) return low;
-    const off = wordsToBigint(w) - this.net;
-    if (off < 0n || off >= this.size) return POS_OUTSIDE;
-    this.farOffset = off;
-    return POS_FAR;
   }
 }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import {
-  IpamError, canonicalAddress, firstAddress, formatAddress, formatPrefix, isCanonical, lastAddress, masked,
+  IpamError, canonicalAddress, tryParseAddress, firstAddress, formatAddress, formatPrefix, isCanonical, lastAddress, masked,
   nthAddress, parseAddress, parseAddressOrPrefix, parsePrefix, prefixContains, prefixOverlaps, prefixSize,
 } from '../../src/ipam/index.ts';
 
@@ -70,6 +71,31 @@ test('random IPv6 addresses round-trip and match the WHATWG URL serializer', () 
     assert.equal(canon, new URL(`http://[${text}]/`).hostname.slice(1, -1), text);
     assert.equal(parseAddress(canon).value, parseAddress(text).value);
   }
+});
+
+test('random strings: the parser accepts exactly what node:net isIP accepts, and output re-parses', () => {
+  // Node's isIP follows inet_pton (no leading-zero octets, no zones), the same
+  // syntax as Go's netip that Docker uses; an independent oracle.
+  const r = rng(3);
+  const alphabet = '0123456789abcdefABCDEF';
+  let valid = 0;
+  for (let i = 0; i < 200_000; i++) {
+    const len = 1 + Math.floor(r() * 20);
+    let s = '';
+    for (let k = 0; k < len; k++) {
+      const x = r();
+      s += x < 0.3 ? ':' : x < 0.4 ? '.' : x < 0.5 ? '0' : alphabet[Math.floor(r() * alphabet.length)];
+    }
+    const a = tryParseAddress(s);
+    assert.equal(a !== null, isIP(s) !== 0, s);
+    if (a === null) continue;
+    valid++;
+    assert.equal(a.family, isIP(s));
+    const text = formatAddress(a);
+    assert.equal(parseAddress(text).value, a.value, `${s} -> ${text}`);
+    assert.equal(formatAddress(parseAddress(text)), text, 'canonical text is a fixed point');
+  }
+  assert.ok(valid > 1000, `${valid} valid addresses generated`);
 });
 
 test('prefixes: strict parsing names the canonical form', () => {
