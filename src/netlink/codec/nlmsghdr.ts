@@ -42,7 +42,7 @@ export interface NlError { errno: number; message?: string }
 
 export function decodeError(msg: NlMsg): NlError {
   const p = msg.payload;
-  const errno = p.length >= 4 ? -p.readInt32LE(0) : 0;
+  const errno = p.length >= 4 ? 0 - p.readInt32LE(0) : 0; // 0 - x: no -0 for an ack
   if (!(msg.flags & NLM_F_ACK_TLVS) || p.length < 4 + NLMSG_HDRLEN) return { errno };
   const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(p.readUInt32LE(4));
   const text = str(parseAttrs(p, 4 + echoed).get(NLMSGERR_ATTR_MSG));
