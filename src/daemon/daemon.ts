@@ -17,6 +17,8 @@ import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
+import { createResolver } from '../dns/index.ts';
+import { dnsHooks } from './dns-hooks.ts';
 import type { Store } from '../store/index.ts';
 
 export interface DaemonOptions {
@@ -27,6 +29,8 @@ export interface DaemonOptions {
   dns: string[];
   log: Logger;
   resolvConfPath?: string;
+  /** The embedded DNS's port (53). */
+  dnsPort?: number;
 }
 
 export interface Daemon {
@@ -54,11 +58,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   await mkdir(o.execRoot, { recursive: true, mode: 0o700 });
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   const hostNs = await Netns.open('/proc/self/ns/net');
-  const hooks: ControllerHooks[] = [];
+  const drivers = new DriverRegistry();
+  const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
+  if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
+  const hooks: ControllerHooks[] = [dnsHooks(dns, drivers, o.log)];
   const controller = new Controller({
     store,
     hostNs,
-    drivers: new DriverRegistry(),
+    drivers,
     execRoot: o.execRoot,
     dataRoot: o.dataRoot,
     pools: o.pools,
@@ -88,6 +95,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await controller.close();
+      await dns.close();
       hostNs.close();
       await store.close();
     },
