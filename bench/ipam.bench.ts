@@ -96,6 +96,9 @@ function allocRelease(subnet: string, order: 'sequential' | 'random-half'): Run 
   };
 }
 
+/** Median per-op microseconds of each report, for the ratios printed at the end. */
+const perOp: Record<string, { alloc: number; release: number }> = {};
+
 function report(title: string, subnet: string, order: 'sequential' | 'random-half'): void {
   const runs: Run[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(allocRelease(subnet, order));
@@ -104,6 +107,10 @@ function report(title: string, subnet: string, order: 'sequential' | 'random-hal
   const relOps = runs.map((r) => released / (r.releaseMs / 1000));
   const allocUs = runs.flatMap((r) => r.allocBatchUs);
   const relUs = runs.flatMap((r) => r.releaseBatchUs);
+  perOp[`${subnet} ${order}`] = {
+    alloc: median(runs.map((r) => (r.allocMs * 1000) / N)),
+    release: median(runs.map((r) => (r.releaseMs * 1000) / released)),
+  };
   console.log(`\n${title} (${subnet}, ${RUNS} runs)`);
   console.log(`  allocate ${fmt(N)}: median ${median(runs.map((r) => r.allocMs)).toFixed(0)} ms, ${fmt(median(allocOps))} ops/s; per op p50 ${pct(allocUs, 0.5).toFixed(3)} us, p95 ${pct(allocUs, 0.95).toFixed(3)} us`);
   console.log(`  release  ${fmt(released)}: median ${median(runs.map((r) => r.releaseMs)).toFixed(0)} ms, ${fmt(median(relOps))} ops/s; per op p50 ${pct(relUs, 0.5).toFixed(3)} us, p95 ${pct(relUs, 0.95).toFixed(3)} us`);
@@ -154,3 +161,11 @@ allocatorOnlyMemory('fd00:1:2:3::/64');
 report('IPv4 /8, release half in random order (fragmented)', '10.0.0.0/8', 'random-half');
 report('IPv6 /64, release half in random order (fragmented)', 'fd00:1:2:3::/64', 'random-half');
 choose1000();
+
+const v4 = perOp['10.0.0.0/8 sequential']!;
+const v6 = perOp['fd00:1:2:3::/64 sequential']!;
+const v4f = perOp['10.0.0.0/8 random-half']!;
+const v6f = perOp['fd00:1:2:3::/64 random-half']!;
+console.log('\nratios (median time per op)');
+console.log(`  IPv6 /64 vs IPv4 /8: allocate ${(v6.alloc / v4.alloc).toFixed(2)}x, release ${(v6.release / v4.release).toFixed(2)}x`);
+console.log(`  fragmenting release vs in-order release: IPv4 ${(v4f.release / v4.release).toFixed(2)}x, IPv6 ${(v6f.release / v6.release).toFixed(2)}x`);
