@@ -100,8 +100,10 @@ export async function linkAdd(o: OpContext, s: LinkSpec): Promise<Link> {
   // NLM_F_ECHO: the kernel (6.1+) sends the new link back, which saves a
   // lookup for callers that go on by index; older kernels: read it back.
   const echo = await o.sock.run({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, payload: encodeIfInfo({ family: AF_UNSPEC, ...up }, attrs), ...ctx });
+  // A macvlan/ipvlan born in another namespace is announced there, not here.
+  const home = (s.kind === 'macvlan' || s.kind === 'ipvlan') && s.netns ? s.netns.rtnl : null;
   const made = echo.filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload)).findLast((l) => l.name === s.name)
-    ?? await linkGet(o, s.name);
+    ?? await (home ? home.linkGet(s.name) : linkGet(o, s.name));
   if (!made) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: 'the link vanished right after creation' });
   // A veth peer cannot be raised in the creating message: veth_newlink
   // configures it before the two ends are joined, and opening a lone end is
