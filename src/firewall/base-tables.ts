@@ -20,6 +20,7 @@ export const DNAT6_ANY = 'dnat6-any';
 export const ROUTED4 = 'routed4';       // ctr addr . proto . port open to direct routing
 export const ROUTED6 = 'routed6';
 export const LOOPBACK4 = 'lo4';         // 127.x . proto . port published on a loopback address
+export const NO_DNAT = 'no-dnat';       // bridges of internal networks: published ports are no way out
 
 // Set names (bridge cnm).
 export const GUARDED = 'guarded';       // bridge ports with anti-spoofing
@@ -53,6 +54,7 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: ROUTED4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
       { family: 'inet', name: ROUTED6, decl: 'type ipv6_addr . inet_proto . inet_service;' },
       { family: 'inet', name: LOOPBACK4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
+      { family: 'inet', name: NO_DNAT, decl: 'type ifname;' },
       { family: 'bridge', name: GUARDED, decl: 'type ifname;' },
       { family: 'bridge', name: NO_ICC, decl: 'type ifname;' },
       { family: 'bridge', name: PORT_MAC, decl: 'type ifname . ether_addr;' },
@@ -75,7 +77,7 @@ export function baseTables(): BaseTables {
       },
       {
         family: 'inet', name: 'nat-prerouting', base: 'type nat hook prerouting priority dstnat; policy accept;',
-        rules: ['fib daddr type local jump nat-ports'],
+        rules: [`iifname @${NO_DNAT} return`, 'fib daddr type local jump nat-ports'],
       },
       {
         // Locally generated traffic to a published port, 127.0.0.1 included
@@ -152,10 +154,14 @@ export function baseTables(): BaseTables {
         ],
       },
       {
-        // Only frames switched port to port reach this hook; traffic to the
-        // host (and so hairpin to published ports) does not.
+        // Frames switched port to port. With br_netfilter a DNATed frame to
+        // a published port of the same bridge is switched here too, so with
+        // enable_icc=false members cannot reach each other's published ports
+        // through a host address either, as in Docker (whose ICC drop comes
+        // before its published-port accept). The bridge family has no
+        // conntrack match here without nf_conntrack_bridge (EPROTO).
         family: 'bridge', name: 'forward', base: 'type filter hook forward priority filter; policy accept;',
-        rules: [`iifname @${NO_ICC} drop`],
+        rules: [`iifname @${NO_ICC} counter drop comment "ICC"`],
       },
     ],
   };

@@ -68,12 +68,10 @@ export function networkFragment(n: NetworkFw): Fragment {
   if (n.internal) {
     fwdIn.push(`iifname != ${br} drop comment "internal network"`, `${icc} comment "ICC"`);
   } else {
-    fwdIn.push(
-      // Hairpin to a published port of the same network stays allowed even
-      // with enable_icc=false: it is the published way in.
-      `iifname ${br} ct status dnat accept`,
-      `iifname ${br} ${icc} comment "ICC"`,
-    );
+    // Same bridge in and out: members talking (seen here when routed, or
+    // bridged with br_netfilter), hairpin to a published port included —
+    // Docker's ICC rule also comes before its published-port accept.
+    fwdIn.push(`iifname ${br} ${icc} comment "ICC"`);
     for (const x of fams) {
       if (x.mode === 'nat') fwdIn.push(`meta nfproto ${x.nfproto} ct status dnat accept comment "published ports"`);
       else if (x.mode === 'nat-unprotected') fwdIn.push(`meta nfproto ${x.nfproto} accept comment "unprotected"`);
@@ -102,6 +100,8 @@ export function networkFragment(n: NetworkFw): Fragment {
       else input.push(`fib daddr type local ip6 daddr != { ${x.s.gateway}, fe80::/10 } drop`);
     }
     chain('input', input, B.INPUT_JUMPS, [{ ifname: n.bridge }]);
+    // Otherwise a member could leave through another network's published port.
+    elements.push({ family: 'inet', set: B.NO_DNAT, key: [{ ifname: n.bridge }] });
   } else {
     const snatOut: string[] = [];
     if (n.masquerade) {
@@ -115,8 +115,11 @@ export function networkFragment(n: NetworkFw): Fragment {
     chain('snat-in', [
       // Hairpin: a member reaching a published port of its own network via a
       // host address; without masquerade the reply would go container to
-      // container and miss the reverse NAT.
-      `iifname ${br} ct status dnat masquerade comment "hairpin"`,
+      // container and miss the reverse NAT, and a container reaching its own
+      // port would receive its own address as source (martian). Matched on
+      // the source subnet, not iifname: with br_netfilter the DNATed frame
+      // is bridged straight back and postrouting sees no input interface.
+      ...fams.filter((x) => isNat(x.mode)).map((x) => `ct status dnat ${x.ip} saddr ${x.s.subnet} masquerade comment "hairpin"`),
       // From the host, 127.0.0.1 included (route_localnet lets it leave lo).
       'ct status dnat fib saddr type local masquerade comment "from host"',
     ], B.SNAT_IN, [{ ifname: n.bridge }]);
