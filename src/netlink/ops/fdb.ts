@@ -50,15 +50,17 @@ export async function fdbList(o: OpContext, dev?: LinkRef): Promise<FdbEntry[]> 
   for (const m of msgs) {
     const { hdr, attrs } = decodeNd(m.payload);
     if (hdr.family !== AF_BRIDGE || (only !== undefined && hdr.index !== only)) continue;
+    // The bridge's own entries come without NTF_MASTER but name their bridge
+    // in NDA_MASTER (what `bridge fdb` prints as "master br0").
+    const br = u32(attrs.get(NDA_MASTER));
     const e: FdbEntry = {
       dev: names.get(hdr.index) ?? `if${hdr.index}`, mac: formatMac(attrs.get(NDA_LLADDR)),
-      self: (hdr.flags & NTF_SELF) !== 0, master: (hdr.flags & NTF_MASTER) !== 0, permanent: (hdr.state & NUD_PERMANENT) !== 0,
+      self: (hdr.flags & NTF_SELF) !== 0, master: (hdr.flags & NTF_MASTER) !== 0 || !!br, permanent: (hdr.state & NUD_PERMANENT) !== 0,
     };
     const dst = attrs.get(NDA_DST);
     if (dst) e.dst = formatIp(dst);
     const vni = u32(attrs.get(NDA_VNI));
     if (vni !== undefined) e.vni = vni;
-    const br = u32(attrs.get(NDA_MASTER));
     if (br) e.bridge = names.get(br) ?? `if${br}`;
     out.push(e);
   }
