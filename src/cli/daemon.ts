@@ -11,6 +11,7 @@ export function registerDaemon(program: Command): void {
   program
     .command('daemon')
     .description('run the cnm daemon')
+    .option('-H, --host <socket>', 'API socket to listen on: unix:///path (default: CNM_HOST or unix:///run/cnm.sock)')
     .option('--data-root <dir>', 'persistent state', '/var/lib/cnm')
     .option('--exec-root <dir>', 'runtime state', '/run/cnm')
     .option('--default-address-pool <base=CIDR,size=N>', 'default address pool (repeatable)', collect, [])
@@ -18,7 +19,7 @@ export function registerDaemon(program: Command): void {
     .option('--resolv-conf <path>', "the host's resolv.conf", '/etc/resolv.conf')
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (_opts: unknown, cmd: Command) => {
-      // -H is the program's global option: the socket to listen on here.
+      // -H may come before `daemon` (global) or after it (like dockerd -H).
       const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string }>();
       const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));

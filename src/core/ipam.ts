@@ -4,7 +4,7 @@
 // store stays the single source of truth.
 import { invalid } from './errors.ts';
 import type { NetworkRecord, SubnetConfig } from './model.ts';
-import { PoolSet, SubnetAllocator, parsePrefix, ulaPrefix, validateNetworkIpam } from '../ipam/index.ts';
+import { PoolSet, SubnetAllocator, parsePrefix, ulaPool, validateNetworkIpam } from '../ipam/index.ts';
 
 export interface PoolFlag { base: string; size: number }
 
@@ -18,11 +18,16 @@ interface NetAllocators { v4?: SubnetAllocator; v6?: SubnetAllocator }
 
 export class IpamManager {
   private readonly pools: PoolSet;
+  private readonly pools6: PoolSet;
   private readonly allocators = new Map<string, NetAllocators>();
   private readonly env: IpamEnv;
 
   constructor(pools: PoolFlag[] | null, env: IpamEnv) {
     this.pools = new PoolSet(pools ?? undefined);
+    // IPv6 without a subnet: the configured IPv6 pools, else Docker's ULA
+    // /64s derived from the host id.
+    const v6 = (pools ?? []).filter((p) => p.base.includes(':'));
+    this.pools6 = new PoolSet(v6.length ? v6 : [ulaPool(env.hostId)]);
     this.env = env;
   }
 
@@ -55,13 +60,7 @@ export class IpamManager {
       net.ipv4 = { ...cfg, ...norm };
     }
     if (net.enableIPv6) {
-      let cfg = v6;
-      if (!cfg) {
-        let n = 0;
-        let s = ulaPrefix(this.env.hostId, n);
-        while (taken.includes(s)) s = ulaPrefix(this.env.hostId, ++n);
-        cfg = { subnet: s };
-      }
+      const cfg = v6 ?? { subnet: this.pools6.choose({ family: 6, taken, avoid: this.env.avoid() }) };
       const norm = validateNetworkIpam(cfg, taken);
       net.ipv6 = { ...cfg, ...norm };
     }

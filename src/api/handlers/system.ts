@@ -55,6 +55,12 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
             Swarm: { LocalNodeState: 'inactive' },
             SecurityOptions: [],
             Warnings: [],
+            // cnm's own: what the daemon holds, for `cnm info` and benchmarks.
+            CnmStats: {
+              Networks: ctl.state.networks.size,
+              Endpoints: ctl.state.endpoints.size,
+              Memory: process.memoryUsage(),
+            },
           },
         };
       },
