@@ -1,4 +1,29 @@
-// Client subcommands (filled in by the CLI files).
+// Client subcommands: a thin layer over src/client, named, flagged and
+// printed like the docker CLI's (one file per command group).
 import type { Command } from 'commander';
+import { containerCommands } from './container.ts';
+import { processContext } from './context.ts';
+import type { CliContext } from './context.ts';
+import { execCommand } from './exec.ts';
+import { networkCommand } from './network.ts';
+import { runCommand } from './run.ts';
 
-export function registerCommands(_program: Command): void {}
+/**
+ * Shares the program's output settings with every command below it, and
+ * points usage errors at the command's --help, as docker does.
+ */
+function adopt(cmd: Command, program: Command, path: string): void {
+  cmd.configureOutput(program.configureOutput());
+  cmd.showHelpAfterError(`Run '${path} --help' for more information`);
+  for (const sub of cmd.commands) adopt(sub, program, `${path} ${sub.name()}`);
+}
+
+export function registerCommands(program: Command, ctx: CliContext = processContext()): void {
+  // Global flags (-H) go before the subcommand, as in docker; this also lets
+  // `run` and `exec` hand everything after the command name to the command.
+  program.enablePositionalOptions();
+  for (const cmd of [networkCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx)]) {
+    adopt(cmd, program, `${program.name()} ${cmd.name()}`);
+    program.addCommand(cmd);
+  }
+}

@@ -1,0 +1,91 @@
+// Runs cnm's client commands in-process against a fake Engine API on a unix
+// socket in a temp dir, recording every request the CLI sends.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Command, CommanderError } from 'commander';
+import { ApiError, Client } from '../../src/client/client.ts';
+import { registerCommands } from '../../src/cli/commands.ts';
+import type { CliContext } from '../../src/cli/context.ts';
+
+export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown }
+export interface Reply { status?: number; json?: unknown; raw?: Buffer; contentType?: string }
+export type Handler = (r: Recorded) => Reply | undefined;
+
+export interface FakeDaemon {
+  socket: string;
+  requests: Recorded[];
+  close(): Promise<void>;
+}
+
+export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'cnmt-cli-'));
+  const socket = join(dir, 'api.sock');
+  const requests: Recorded[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://cnm');
+      const text = Buffer.concat(chunks).toString();
+      const rec: Recorded = {
+        method: req.method ?? '',
+        path: url.pathname.replace(/^\/v[\d.]+/, ''),
+        query: url.searchParams,
+        body: text ? JSON.parse(text) : undefined,
+      };
+      requests.push(rec);
+      const r = handler(rec) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
+      const status = r.status ?? 200;
+      if (r.raw) {
+        res.writeHead(status, { 'Content-Type': r.contentType ?? 'application/vnd.docker.multiplexed-stream' });
+        res.end(r.raw);
+      } else if (r.json !== undefined) {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(r.json));
+      } else {
+        res.writeHead(status);
+        res.end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return {
+    socket,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => { rmSync(dir, { recursive: true, force: true }); resolve(); })),
+  };
+}
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** Runs `cnm ARGS` as main.ts does (same error handling and exit statuses). */
+export async function runCli(socket: string, args: string[], opts: { stdin?: string; spawn?: CliContext['spawn'] } = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const text = (c: string | Uint8Array): string => (typeof c === 'string' ? c : Buffer.from(c).toString());
+  const ctx: CliContext = {
+    stdout: { write: (c) => { stdout += text(c); return true; } },
+    stderr: { write: (c) => { stderr += text(c); return true; } },
+    stdin: Readable.from([opts.stdin ?? '']),
+    client: () => new Client(`unix://${socket}`),
+    ...(opts.spawn ? { spawn: opts.spawn } : {}),
+  };
+  const program = new Command('cnm')
+    .option('-H, --host <socket>')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => { stdout += s; }, writeErr: (s) => { stderr += s; } });
+  registerCommands(program, ctx);
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'cnm', ...args]);
+  } catch (e) {
+    if (e instanceof CommanderError) code = e.exitCode;
+    else if (e instanceof ApiError) { stderr += `Error response from daemon: ${e.message}\n`; code = 1; }
+    else { stderr += `cnm: ${(e as Error).message}\n`; code = 1; }
+  }
+  return { code, stdout, stderr };
+}
