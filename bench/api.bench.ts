@@ -59,7 +59,7 @@ function record(peer: string, state: string, s: Sample): void {
   for (const op of ['create', 'connect', 'disconnect', 'rm'] as const) rows.push([peer, state, op, fmt(p50(s[op])), fmt(p95(s[op]))]);
 }
 
-const d = await startTestDaemon({ args: ['--log-level', 'warn'] });
+const d = await startTestDaemon({ args: ['--log-level', 'info'] });
 const cnm: Peer = {
   name: 'cnm',
   client: d.client,
