@@ -45,6 +45,7 @@ export const errnoName = (errno: number): ErrnoCode => errnoNames.get(errno) ?? 
 
 /** Wraps an error thrown by the addon ({ code, errno, syscall }). */
 export function fromNative(e: unknown, op: string, object: string): NetlinkError {
+  if (e instanceof NetlinkError) return e;
   const n = e as { code?: string; errno?: number; syscall?: string; message?: string };
   const code: NetlinkErrorCode = typeof n.code === 'string' && n.code.startsWith('E') ? (n.code as ErrnoCode) : 'EIO';
   return new NetlinkError({ code, op, object, detail: n.message, errno: n.errno }, { cause: e });

@@ -26,12 +26,14 @@ export class Netns {
   readonly id: string;
   readonly rtnl: Rtnl;
   #fd: number;
+  #users = 0;      // operations using the fd right now
+  #closing = false;
 
   private constructor(path: string, fd: number, id: string, sockFd: number) {
     this.path = path;
     this.#fd = fd;
     this.id = id;
-    this.rtnl = new Rtnl(new RtnlSocket(sockFd, path), () => this.fd);
+    this.rtnl = new Rtnl(new RtnlSocket(sockFd, path), (fn) => this.use(fn));
   }
 
   /** Creates a named namespace at `path` (like `ip netns add`, but any path)
@@ -93,17 +95,30 @@ export class Netns {
     }
   }
 
-  /** The namespace's fd, for kernel calls that take one (IFLA_NET_NS_FD). */
+  /** The namespace's fd, for kernel calls that take one (IFLA_NET_NS_FD).
+   *  Prefer use(): a bare fd may be closed and reused under a running call. */
   get fd(): number {
-    if (this.#fd < 0) throw new NetlinkError({ code: 'CLOSED', op: 'using', object: `namespace "${this.path}"`, detail: 'the handle is closed' });
+    if (this.#closing || this.#fd < 0) throw new NetlinkError({ code: 'CLOSED', op: 'using', object: `namespace "${this.path}"`, detail: 'the handle is closed' });
     return this.#fd;
+  }
+
+  /** Runs fn with the namespace fd, which close() keeps open until fn
+   *  settles: a closed-then-reused fd number must never reach setns(). */
+  async use<T>(fn: (fd: number) => Promise<T>): Promise<T> {
+    const fd = this.fd;
+    this.#users++;
+    try {
+      return await fn(fd);
+    } finally {
+      if (--this.#users === 0 && this.#closing) this.#release();
+    }
   }
 
   async sysctlGet(key: string): Promise<string> {
     const ctx: Ctx = { op: 'reading', object: `sysctl ${key} in ${this.path}` };
     const path = sysctlPath(ctx, key);
     try {
-      return ((await native.sysctl(this.fd, path)) ?? '').trim();
+      return ((await this.use((fd) => native.sysctl(fd, path))) ?? '').trim();
     } catch (e) {
       throw fromNative(e, ctx.op, ctx.object);
     }
@@ -114,7 +129,7 @@ export class Netns {
     const path = sysctlPath(ctx, key);
     if (typeof value !== 'string' || value.includes('\n')) v.fail(ctx, 'INVALID_VALUE', `value ${JSON.stringify(value)} must be a one-line string`);
     try {
-      await native.sysctl(this.fd, path, value);
+      await this.use((fd) => native.sysctl(fd, path, value));
     } catch (e) {
       throw fromNative(e, ctx.op, ctx.object);
     }
@@ -129,18 +144,24 @@ export class Netns {
     v.oneOf(ctx, protocol, 'protocol', ['udp', 'tcp']);
     v.int(ctx, port, 'port', 0, 65535);
     try {
-      return await native.socketIn(this.fd, family, protocol, address, port);
+      return await this.use((fd) => native.socketIn(fd, family, protocol, address, port));
     } catch (e) {
       throw fromNative(e, ctx.op, ctx.object);
     }
   }
 
-  /** Closes the socket (after queued requests) and the namespace fd. */
+  /** Closes the socket (after queued requests) and the namespace fd (after
+   *  the calls using it). New calls are refused with CLOSED. */
   close(): void {
-    if (this.#fd < 0) return;
+    if (this.#closing) return;
+    this.#closing = true;
     this.rtnl.close();
+    if (this.#users === 0) this.#release();
+  }
+
+  #release(): void {
     const fd = this.#fd;
     this.#fd = -1;
-    close(fd, () => undefined);
+    if (fd >= 0) close(fd, () => undefined);
   }
 }

@@ -16,8 +16,8 @@ import { RtnlBatch } from './batch.ts';
 export class Rtnl {
   readonly #o: OpContext;
 
-  constructor(sock: RtnlSocket, nsFd: () => number) {
-    this.#o = { sock, nsFd, send: async (req) => { await sock.run(req); } };
+  constructor(sock: RtnlSocket, withNs: OpContext['withNs']) {
+    this.#o = { sock, withNs, send: async (req) => { await sock.run(req); } };
   }
 
   /** The namespace path this socket lives in (for messages). */

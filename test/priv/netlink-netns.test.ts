@@ -139,8 +139,14 @@ test('kernel calls never move the calling thread into another namespace', { skip
 test('a closed handle refuses work with CLOSED', { skip }, async () => {
   await withNetns(['closed'], async ([t]) => {
     const ns = await Netns.open(t!.path);
+    // Work already under way finishes: the fd stays open until it is done.
+    const running = [ns.sysctlGet('net.ipv4.ip_forward'), ns.rtnl.linkGet('lo')];
     ns.close();
+    const [fwd, lo] = await Promise.all(running);
+    assert.equal(fwd, '0');
+    assert.equal((lo as { name: string } | null)?.name, 'lo');
     await rejectsWith(ns.rtnl.linkList(), 'CLOSED', t!.path);
+    await rejectsWith(ns.sysctlGet('net.ipv4.ip_forward'), 'CLOSED', t!.path);
     assert.throws(() => ns.fd, /CLOSED/);
   });
 });

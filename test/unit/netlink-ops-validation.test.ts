@@ -17,7 +17,7 @@ import type { LinkSpec } from '../../src/netlink/types.ts';
 const untouchable = (): never => { throw new Error('the kernel was called'); };
 const o: OpContext = {
   sock: { run: untouchable, batch: untouchable, where: '/fake' } as unknown as RtnlSocket,
-  nsFd: untouchable,
+  withNs: untouchable,
   send: untouchable,
 };
 

@@ -6,8 +6,8 @@ import type { NlRequest, RtnlSocket } from '../socket.ts';
 
 export interface OpContext {
   sock: RtnlSocket;
-  /** fd of the namespace the socket lives in. */
-  nsFd(): number;
+  /** Runs fn with the fd of the namespace the socket lives in, kept open until fn settles. */
+  withNs<T>(fn: (nsFd: number) => Promise<T>): Promise<T>;
   /** Sends one change and waits for its ack (or, in a batch, queues it). */
   send(req: NlRequest): Promise<void>;
 }

@@ -86,6 +86,12 @@ function describe(s: LinkSpec): string {
 /** Creates the link and returns it as the kernel reports it (index, MAC,
  *  and for a veth the peer's index). */
 export async function linkAdd(o: OpContext, s: LinkSpec): Promise<Link> {
+  // Another namespace's fd travels in the request: keep it open until done.
+  const other = s?.kind === 'veth' ? s.peer?.netns : s?.kind === 'macvlan' || s?.kind === 'ipvlan' ? s.netns : undefined;
+  return other ? other.use(() => create(o, s)) : create(o, s);
+}
+
+async function create(o: OpContext, s: LinkSpec): Promise<Link> {
   const ctx: Ctx = { op: 'creating', object: describe(s) };
   const c = checkSpec(ctx, s);
   if (!c.info) return tapAdd(o, ctx, s);
@@ -125,7 +131,7 @@ async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<Link> {
   // TUNSETIFF would quietly attach to an existing tap; refuse like RTM_NEWLINK.
   if (await getLinkMsg(o, s.name)) throw new NetlinkError({ code: 'EEXIST', op: ctx.op, object: ctx.object, detail: `a link "${s.name}" already exists in ${o.sock.where}` });
   try {
-    await native.tapCreate(o.nsFd(), s.name);
+    await o.withNs((fd) => native.tapCreate(fd, s.name));
   } catch (e) {
     throw fromNative(e, ctx.op, ctx.object);
   }
@@ -163,6 +169,10 @@ export async function linkGet(o: OpContext, ref: LinkRef): Promise<Link | null> 
 }
 
 export async function linkSet(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void> {
+  return ch?.netns ? ch.netns.use(() => change(o, ref, ch)) : change(o, ref, ch);
+}
+
+async function change(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void> {
   const ctx: Ctx = { op: 'changing', object: `link ${v.refText(ref)}` };
   v.linkRef(ctx, ref);
   if (!ch || typeof ch !== 'object') v.fail(ctx, 'INVALID_VALUE', 'expected a change object');
