@@ -7,10 +7,11 @@
 // Env: CNM_BENCH_DNS_SECONDS (each max-rate run, default 10), CNM_BENCH_DNS_RUNS
 // (default 3), CNM_BENCH_DNS_MEM_SECONDS (default 60), CNM_BENCH_DNS_ENDPOINTS
 // (table size, default 1000).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestNetns, privilegedSkipReason } from '../test/helpers/netns.ts';
@@ -22,12 +23,19 @@ const ENDPOINTS = Number(process.env.CNM_BENCH_DNS_ENDPOINTS ?? 1000);
 const FIXED_QPS = 10_000;
 const DOCKER_REFERENCE_QPS = 31_000; // ROADMAP.md: Docker's embedded DNS on this kind of machine (not measured here)
 const SERVER = '10.77.0.1', CLIENT = '10.77.0.2';
+const execFileP = promisify(execFile);
 
 const skip = privilegedSkipReason();
 if (skip) { console.log(`dns bench skipped: ${skip}`); process.exit(0); }
 try { execFileSync('dnsperf', ['-h'], { stdio: 'ignore' }); } catch (e) {
   if ((e as { code?: string }).code === 'ENOENT') { console.log('dns bench skipped: dnsperf not installed (apt-get install -y dnsperf)'); process.exit(0); }
 }
+
+/** Endpoint i's address and names; web0..web9 are each shared by 3 endpoints (replicas). */
+const ipOf = (i: number): string => `10.77.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+const namesOf = (i: number): string[] => [`c${i}`, `c${i}-alias`, ...(i < 30 ? [`web${i % 10}`] : [])];
+const AARDVARK = process.env.ANCHOR_AARDVARK ?? '/usr/lib/podman/aardvark-dns';
+const AARDVARK_PORT = 5353;
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 0.5);
@@ -46,8 +54,15 @@ async function startServer(ns: TestNetns): Promise<{ proc: ChildProcess; ctl: (c
   return { proc, ctl };
 }
 
-async function dnsperf(cli: TestNetns, file: string, args: string): Promise<string> {
-  return (await cli.sh(`dnsperf -s ${SERVER} -d ${file} -c 8 ${args}`, { timeoutMs: (Math.max(SECONDS, MEM_SECONDS) + 60) * 1000 })).stdout;
+async function dnsperf(cli: TestNetns, file: string, args: string, port = 53): Promise<string> {
+  const argv = ['-s', SERVER, '-p', String(port), '-d', file, '-c', '8', ...args.split(' ')];
+  try {
+    const r = await execFileP('nsenter', [`--net=${cli.path}`, 'dnsperf', ...argv], { timeout: (Math.max(SECONDS, MEM_SECONDS) + 60) * 1000, maxBuffer: 256 << 20 });
+    return r.stdout;
+  } catch (e) {
+    const err = e as { code?: unknown; signal?: unknown; stderr?: string };
+    throw new Error(`dnsperf ${argv.join(' ')} failed: code ${String(err.code)}, signal ${String(err.signal)}: ${err.stderr ?? ''}`);
+  }
 }
 
 const qpsOf = (out: string): number => Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -68,7 +83,7 @@ try {
     endpointId: `e${i}`, sandboxId: `s${i}`, networkId: `n${Math.floor(i / 10)}`, networkName: `net${Math.floor(i / 10)}`,
     names, ipv4: ip, internal: false } });
   await add(0, CLIENT, ['client']);
-  for (let i = 1; i < ENDPOINTS; i++) await add(i, `10.77.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`, [`c${i}`, `web${i % 10}`, `c${i}-alias`]);
+  for (let i = 1; i < ENDPOINTS; i++) await add(i, ipOf(i), namesOf(i));
   // A mix of what containers ask: A of names (with and without .network), a
   // name two sandboxes share, AAAA of a v4-only name (NODATA), PTR.
   const file = join(tmp, 'queries.txt');
@@ -102,15 +117,58 @@ try {
   console.log(`fixed ${FIXED_QPS} q/s for ${SECONDS} s: ${qpsOf(fixed).toFixed(0)} q/s, lost ${lostOf(fixed)}, latency p50 ${pct(lat, 0.5).toFixed(3)} ms, p95 ${pct(lat, 0.95).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target p99 < 2 ms: ${p99 < 2 ? 'met' : 'NOT met'})`);
 
   const rss: number[] = [];
-  const sample = async (): Promise<void> => { rss.push((JSON.parse(await s.ctl({ op: 'stats' })) as { rss: number }).rss); };
+  const heap: number[] = [];
+  const sample = async (): Promise<void> => { const st = JSON.parse(await s.ctl({ op: 'stats' })) as { rss: number; heapUsed: number }; rss.push(st.rss); heap.push(st.heapUsed); };
   await sample();
   const timer = setInterval(() => { void sample(); }, Math.max(1000, (MEM_SECONDS * 1000) / 12));
   const mem = await dnsperf(cli, file, `-l ${MEM_SECONDS} -Q ${FIXED_QPS}`);
   clearInterval(timer);
   await sample();
   const mb = (b: number | undefined): string => ((b ?? NaN) / 1048576).toFixed(1);
-  console.log(`memory over ${MEM_SECONDS} s at ${FIXED_QPS} q/s (${qpsOf(mem).toFixed(0)} q/s done): RSS start ${mb(rss[0])} MB, peak ${mb(Math.max(...rss))} MB, end ${mb(rss[rss.length - 1])} MB`);
+  console.log(`memory over ${MEM_SECONDS} s at ${FIXED_QPS} q/s (${qpsOf(mem).toFixed(0)} q/s done): RSS start ${mb(rss[0])} MB, peak ${mb(Math.max(...rss))} MB, end ${mb(rss[rss.length - 1])} MB; JS heap start ${mb(heap[0])} MB, peak ${mb(Math.max(...heap))} MB (node with type stripping alone is ~58 MB RSS)`);
   console.log(JSON.stringify({ bench: 'dns', endpoints: ENDPOINTS, qpsMedian: Math.round(med), qpsRuns: qps.map(Math.round), cpuUsPerQuery: Number(median(cpuPerQuery).toFixed(2)), p50ms: pct(lat, 0.5), p95ms: pct(lat, 0.95), p99ms: p99, rssStartMB: Number(mb(rss[0])), rssPeakMB: Number(mb(Math.max(...rss))), rssEndMB: Number(mb(rss[rss.length - 1])) }));
+
+  // Peer in the same run: aardvark-dns (Podman's resolver, also scoped by
+  // client address), same namespaces, same table, on port 5353 beside cnm.
+  // Both are asked the same A queries (aardvark has no <name>.<network> form),
+  // runs interleaved so that both see the same background load.
+  if (existsSync(AARDVARK) && process.env.CNM_BENCH_DNS_PEERS !== '0') {
+    const cfgDir = join(tmp, 'aardvark');
+    mkdirSync(cfgDir);
+    writeFileSync(join(cfgDir, 'net0'), [SERVER, `client0 ${CLIENT}  client`,
+      ...Array.from({ length: ENDPOINTS - 1 }, (_, k) => `ctr${k + 1} ${ipOf(k + 1)}  ${namesOf(k + 1).join(',')}`)].join('\n') + '\n');
+    // Its upstream: an address inside the bench namespace that nobody answers,
+    // so nothing it might forward can leave the namespace.
+    const rc = join(tmp, 'aardvark-resolv.conf');
+    writeFileSync(rc, 'nameserver 10.77.255.254\n');
+    await srv.sh(`unshare -m sh -c 'mount --bind ${rc} /etc/resolv.conf && exec ${AARDVARK} --config ${cfgDir} -p ${AARDVARK_PORT} run' </dev/null >/dev/null 2>&1`);
+    const pid = Number(readFileSync(join(cfgDir, 'aardvark.pid'), 'utf8').trim());
+    try {
+      const common = join(tmp, 'common.txt');
+      writeFileSync(common, ['c1 A', 'C4 A', 'c5-alias A', 'web3 A', 'c9 A', 'c7 A', 'c2 A', 'web1 A'].join('\n') + '\n');
+      const ticks = (): number => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []; return Number(f[11]) + Number(f[12]); };
+      const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+      const peer = { cnm: [] as number[], aardvark: [] as number[], cnmCpu: [] as number[], aardvarkCpu: [] as number[] };
+      for (let r = 0; r < RUNS; r++) {
+        let before = (await stats()).cpuUs;
+        let out = await dnsperf(cli, common, `-l ${SECONDS}`);
+        peer.cnm.push(qpsOf(out));
+        peer.cnmCpu.push(((await stats()).cpuUs - before) / Number(/Queries completed:\s+(\d+)/.exec(out)?.[1]));
+        before = ticks();
+        out = await dnsperf(cli, common, `-l ${SECONDS}`, AARDVARK_PORT);
+        peer.aardvark.push(qpsOf(out));
+        peer.aardvarkCpu.push(((ticks() - before) * 1e6 / CLK_TCK) / Number(/Queries completed:\s+(\d+)/.exec(out)?.[1]));
+        console.log(`  peer run ${r + 1}: cnm ${peer.cnm.at(-1)?.toFixed(0)} q/s, aardvark-dns ${peer.aardvark.at(-1)?.toFixed(0)} q/s (lost ${lostOf(out)})`);
+      }
+      const c = median(peer.cnm), a = median(peer.aardvark);
+      console.log(`same A queries, interleaved: cnm ${c.toFixed(0)} q/s (${median(peer.cnmCpu).toFixed(1)} us CPU/query), aardvark-dns ${a.toFixed(0)} q/s (${median(peer.aardvarkCpu).toFixed(1)} us CPU/query): ratio ${(c / a).toFixed(2)}x`);
+      console.log(JSON.stringify({ bench: 'dns-peers', cnmQps: Math.round(c), aardvarkQps: Math.round(a), ratio: Number((c / a).toFixed(2)), cnmCpuUs: Number(median(peer.cnmCpu).toFixed(2)), aardvarkCpuUs: Number(median(peer.aardvarkCpu).toFixed(2)) }));
+    } finally {
+      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+  } else {
+    console.log(`aardvark-dns comparison skipped: ${existsSync(AARDVARK) ? 'CNM_BENCH_DNS_PEERS=0' : `${AARDVARK} not installed (../bench/anchors.sh up installs it)`}`);
+  }
 } finally {
   server?.kill('SIGTERM');
   for (const n of made.reverse()) await n.destroy();

@@ -3,6 +3,8 @@ export const QTYPE_A = 1;
 export const QTYPE_PTR = 12;
 export const QTYPE_AAAA = 28;
 export const QTYPE_OPT = 41;
+export const QTYPE_IXFR = 251;
+export const QTYPE_AXFR = 252;
 export const CLASS_IN = 1;
 
 export const RCODE_NOERROR = 0;

@@ -2,7 +2,7 @@
 // answers are returned synchronously (no promise on the hot path); only
 // forwarded queries return a promise. null means "send nothing".
 import {
-  CLASS_IN, RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
+  CLASS_IN, QTYPE_AXFR, QTYPE_IXFR, RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
 } from './constants.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { NameTable } from './name-table.ts';
@@ -38,6 +38,8 @@ export class DnsResponder {
     if (!q) return null;
     const limit = transport === 'udp' ? udpLimit(q) : TCP_MAX;
     if (q.rcode) return buildResponse(query, q, q.rcode, { limit });
+    // Zone transfers are multi-message TCP streams; nobody should ask a stub resolver for one.
+    if (q.qtype === QTYPE_AXFR || q.qtype === QTYPE_IXFR) return buildResponse(query, q, RCODE_REFUSED, { limit });
     // Names with a '.' inside a label, and classes other than IN, are never
     // ours: they are looked up as a name no table holds.
     const local = q.qclass === CLASS_IN && !q.oddName;

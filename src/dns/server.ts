@@ -78,7 +78,9 @@ export class DnsServer {
 
   private async listen(addr: string): Promise<void> {
     const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4' });
-    const tcp = createServer({ noDelay: true });
+    // allowHalfOpen: a client may send its queries and shut its side (FIN)
+    // before forwarded answers are ready; we end ours once they are sent.
+    const tcp = createServer({ noDelay: true, allowHalfOpen: true });
     const conns = new Set<Socket>();
     try {
       await bindUdp(udp, addr, this.port);
@@ -107,9 +109,9 @@ export class DnsServer {
       }
       if (r === null) return;
       if (r instanceof Promise) {
-        r.then((resp) => { if (resp) udp.send(resp, rinfo.port, rinfo.address); }, () => undefined);
+        r.then((resp) => { if (resp) sendUdp(udp, resp, rinfo.port, rinfo.address); }, () => undefined);
       } else {
-        udp.send(r, rinfo.port, rinfo.address);
+        sendUdp(udp, r, rinfo.port, rinfo.address);
       }
     });
     tcp.maxConnections = this.maxConnections;
@@ -122,6 +124,13 @@ export class DnsServer {
     this.listeners.set(addr, { udp, tcp, conns });
     if (this.closed) await this.removeAddress(addr);
   }
+}
+
+/** A forwarded answer may come back after its address was removed (socket closed): drop it. */
+function sendUdp(udp: UdpSocket, msg: Buffer, port: number, address: string): void {
+  try {
+    udp.send(msg, port, address);
+  } catch { /* socket closed meanwhile */ }
 }
 
 // A new IPv6 address is "tentative" until duplicate address detection ends

@@ -19,13 +19,17 @@ export function serveTcpConnection(sock: Socket, responder: DnsResponder, limits
   sock.setTimeout(limits.idleMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
 
+  let clientEnded = false;
   const send = (resp: Buffer | null): void => {
-    if (!resp || sock.destroyed) return;
+    if (!resp || sock.destroyed || sock.writableEnded) return;
     const framed = Buffer.allocUnsafe(2 + resp.length);
     framed.writeUInt16BE(resp.length, 0);
     resp.copy(framed, 2);
     sock.write(framed);
   };
+  // The client shut its side: finish ours once every answer is out.
+  const maybeEnd = (): void => { if (clientEnded && pending === 0 && !sock.destroyed) sock.end(); };
+  sock.on('end', () => { clientEnded = true; maybeEnd(); });
 
   sock.on('data', (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -44,9 +48,10 @@ export function serveTcpConnection(sock: Socket, responder: DnsResponder, limits
       if (r instanceof Promise) {
         pending++;
         if (pending >= limits.maxPending) sock.pause();
-        r.then(send, () => undefined).finally(() => {
+        r.then(send, () => undefined).catch(() => undefined).finally(() => {
           pending--;
           if (pending < limits.maxPending) sock.resume();
+          maybeEnd();
         });
       } else {
         send(r);

@@ -48,18 +48,19 @@ u.bind(53, addr, () => {
 });
 `;
 
-// Sends 5 queries in one TCP write, reads the 5 answers: pipelining on one connection.
+// Sends 5 queries in one TCP write and shuts its side at once (half-close),
+// then reads the 5 answers: pipelining on one connection.
 const TCP_PIPELINE = String.raw`
 import net from 'node:net'; import packet from 'dns-packet';
 const [server, ...names] = process.argv.slice(1);
-const s = net.connect(53, server, () => s.write(Buffer.concat(names.map((n, i) => packet.streamEncode({ type: 'query', id: 100 + i, flags: packet.RECURSION_DESIRED, questions: [{ type: 'A', name: n }] })))));
+const s = net.connect(53, server, () => { s.end(Buffer.concat(names.map((n, i) => packet.streamEncode({ type: 'query', id: 100 + i, flags: packet.RECURSION_DESIRED, questions: [{ type: 'A', name: n }] })))); });
 let buf = Buffer.alloc(0); const out = [];
 s.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
     const r = packet.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))); buf = buf.subarray(2 + buf.readUInt16BE(0));
     out.push({ id: r.id, rcode: r.rcode, answers: r.answers.map((a) => a.data) });
-    if (out.length === names.length) { console.log(JSON.stringify(out)); s.end(); }
+    if (out.length === names.length) console.log(JSON.stringify(out));
   }
 });
 `;
@@ -249,7 +250,7 @@ describe('embedded DNS server in namespaces', { skip: skip ? `skipped: ${skip}` 
     assert.match(await getent('example.test'), /^203\.0\.113\.7\s+example\.test/m, 'forwarded');
   });
 
-  test('TCP: several queries on one connection, pipelined, and dig +keepopen', async () => {
+  test('TCP: several queries on one connection, pipelined, half-closed, and dig +keepopen', async () => {
     const r = await w.sb.alpha.sh(`${NODE} --input-type=module -e '${TCP_PIPELINE.replace(/'/g, "'\\''")}' ${GW1} bravo alpha example.test nobody.net1 Bravo.net1`, { allowFail: true });
     const got = JSON.parse(r.stdout) as { id: number; rcode: string; answers: string[] }[];
     assert.deepEqual(got.sort((a, b) => a.id - b.id).map((x) => [x.id, x.rcode, x.answers]), [
@@ -309,8 +310,9 @@ describe('embedded DNS server in namespaces', { skip: skip ? `skipped: ${skip}` 
     assert.deepEqual(await digShort(w.sb.delta, GW3, 'delta'), ['10.90.0.5']);
   });
 
-  test('unknown clients are refused', async () => {
+  test('unknown clients are refused; so are zone transfers', async () => {
     assert.equal(status(await dig(w.host, `@${GW1} alpha`)), 'REFUSED');
+    assert.match(await dig(w.sb.alpha, `@${GW1} net1 AXFR`), /Transfer failed|REFUSED/);
   });
 
   test('addresses and endpoints added and removed at runtime', async () => {
