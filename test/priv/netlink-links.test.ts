@@ -198,3 +198,16 @@ test('errors: EEXIST names the link, ENODEV names the missing one, bad names nev
     assert.deepEqual((await ns!.rtnl.linkList()).map((l) => l.name).sort(), ['br-1a2b', 'br-2', 'lo']);
   });
 });
+
+test('a dump that spans many netlink messages returns every link and address', { skip }, async () => {
+  await inNamespaces(['dump'], async ([ns]) => {
+    const n = 300;
+    for (let i = 0; i < n; i++) await ns!.rtnl.linkAdd({ kind: 'veth', name: `a${i}`, peer: { name: `b${i}` } });
+    for (let i = 0; i < n; i++) await ns!.rtnl.addrAdd(`a${i}`, `10.${i >> 8}.${i & 255}.1/32`);
+    const names = new Set((await ns!.rtnl.linkList()).map((l) => l.name));
+    assert.equal(names.size, 2 * n + 1);
+    for (let i = 0; i < n; i++) assert.ok(names.has(`a${i}`) && names.has(`b${i}`), `a${i}/b${i}`);
+    const v4 = (await ns!.rtnl.addrList()).filter((a) => a.family === 4 && a.dev !== 'lo');
+    assert.equal(v4.length, n);
+  });
+});
