@@ -105,6 +105,15 @@ static int append(struct req_data *d, const void *src, size_t len) {
   return 0;
 }
 
+// Appends one message, padded to 4 bytes so that the JS side can walk the
+// concatenation with NLMSG_ALIGN as the kernel's own buffers are walked.
+static int append_msg(struct req_data *d, const struct nlmsghdr *h) {
+  static const char zeros[NLMSG_ALIGNTO];
+  size_t pad = NLMSG_ALIGN(h->nlmsg_len) - h->nlmsg_len;
+  if (append(d, h, h->nlmsg_len) != 0) return -1;
+  return pad ? append(d, zeros, pad) : 0;
+}
+
 static void req_exec(job *j) {
   struct req_data *d = j->data;
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -118,18 +127,20 @@ static void req_exec(job *j) {
   if (!buf) { job_fail(j, "malloc", ENOMEM); return; }
   uint32_t answered = 0;
   while (answered < d->count) {
-    n = recv(d->fd, buf, RECV_BUF, 0);
+    // MSG_TRUNC: n is the datagram's real size, so truncation is detected.
+    n = recv(d->fd, buf, RECV_BUF, MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       job_fail(j, "recv", errno == EAGAIN ? ETIMEDOUT : errno);
       break;
     }
     if (n == 0) { job_fail(j, "recv", ECONNRESET); break; }
-    size_t len = (size_t)n;
+    if (n > RECV_BUF) { job_fail(j, "recv", EMSGSIZE); break; }
+    int len = (int)n; // signed, as NLMSG_OK/NLMSG_NEXT expect
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       // Replies to an earlier request that timed out carry other numbers.
       if (h->nlmsg_seq - d->first_seq >= d->count) continue;
-      if (append(d, h, NLMSG_ALIGN(h->nlmsg_len)) != 0) { job_fail(j, "realloc", ENOMEM); goto out; }
+      if (append_msg(d, h) != 0) { job_fail(j, "realloc", ENOMEM); goto out; }
       if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) answered++;
     }
   }
