@@ -39,6 +39,8 @@ test('links: bad names, kinds, MTU, MAC, VNI and modes are refused before the ke
   await rejects(linkAdd(o, { kind: 'bridge', name: 'br0', mac: '02:00' }), 'INVALID_MAC', '"02:00"');
   await rejects(linkAdd(o, { kind: 'veth', name: 'v0', peer: { name: 'has space' } }), 'INVALID_NAME', '"has space"');
   await rejects(linkAdd(o, { kind: 'veth', name: 'v0', peer: { name: 'v0' } }), 'INVALID_NAME', 'peer name "v0"');
+  await rejects(linkAdd(o, { kind: 'veth', name: 'v0', peer: { name: 'v0', up: true } }), 'INVALID_NAME', 'peer name "v0"');
+  await rejects(linkAdd(o, { kind: 'veth', name: 'v0', peer: { name: 'v1', up: 1 as unknown as boolean } }), 'INVALID_VALUE', 'peer up 1');
   await rejects(linkAdd(o, { kind: 'vxlan', name: 'vx0', vni: 1 << 24 }), 'INVALID_VALUE', 'VNI 16777216');
   await rejects(linkAdd(o, { kind: 'vxlan', name: 'vx0', vni: 1, local: '10.0.0.1', group: 'fd00::1' }), 'FAMILY_MISMATCH', 'IPv6');
   await rejects(linkAdd(o, { kind: 'macvlan', name: 'mv0', parent: 'eth0', mode: 'bogus' as 'bridge' }), 'INVALID_VALUE', '"bogus"');

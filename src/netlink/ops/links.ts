@@ -41,8 +41,8 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
       const mtu = p.mtu ?? s.mtu;
       if (mtu !== undefined) peer.peer.mtu = v.int(ctx, mtu, 'peer MTU', MTU_MIN, MTU_MAX);
       if (p.mac !== undefined) peer.peer.mac = v.mac(ctx, p.mac, 'peer MAC address');
-      if (p.netns) peer.peer.nsFd = p.netns.fd;
       if (p.up !== undefined) bool(ctx, p.up, 'peer up');
+      if (p.netns) peer.peer.nsFd = p.netns.fd;
       else if (p.name === s.name) v.fail(ctx, 'INVALID_NAME', `peer name "${p.name}" equals the link's name in the same namespace`);
       return { common, info: peer };
     }
@@ -101,7 +101,7 @@ async function create(o: OpContext, s: LinkSpec): Promise<Link> {
   if (c.nsFd !== undefined) attrs.push(attrS32(IFLA_NET_NS_FD, c.nsFd));
   attrs.push(encodeLinkInfo(c.info));
   // One message creates the whole object (both veth ends, even in two
-  // namespaces, both raised if asked), so a failure leaves nothing behind.
+  // namespaces), so a failure leaves nothing behind.
   const up = s.up ? { flags: IFF_UP, change: IFF_UP } : {};
   // NLM_F_ECHO: the kernel (6.1+) sends the new link back, which saves a
   // lookup for callers that go on by index; older kernels: read it back.
