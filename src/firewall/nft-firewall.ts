@@ -20,6 +20,13 @@ import { IPV4_FORWARD, IPV6_FORWARD, routeLocalnet, runnerSysctl } from './sysct
 import type { SysctlSet } from './sysctl.ts';
 import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
 
+const MONITOR_DEBOUNCE_MS = 10;
+
+/** `nft monitor` line for the removal of one of cnm's tables. */
+export function tableGone(line: string): boolean {
+  return TABLES.some((f) => line.trim() === `delete table ${f} ${TABLE_NAME}`);
+}
+
 export interface NftFirewallOptions {
   /** The namespace cnm's host side lives in: "/run/netns/NAME" or "/proc/PID/ns/net". */
   nsPath: string;
@@ -29,8 +36,14 @@ export interface NftFirewallOptions {
   isLocalAddress?: LocalAddressCheck;
   /** Run `nft monitor` and restore cnm's tables when someone removes them (default true). */
   watch?: boolean;
+  /**
+   * Also compare with the kernel every so many ms (0 = never, the default):
+   * a safety net for changes `nft monitor` cannot report, e.g. while it
+   * restarts.
+   */
+  checkIntervalMs?: number;
   /** Called after each automatic repair, and with errors the watcher met. */
-  onRepair?: (info: { drift?: Drift; error?: unknown }) => void;
+  onRepair?: (info: { drift?: Drift; reason?: string; error?: unknown }) => void;
 }
 
 export class NftFirewall implements Firewall {
@@ -45,6 +58,8 @@ export class NftFirewall implements Firewall {
   private monitor: NftMonitor | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private hasV6 = true;
+  private tableLost = false;
+  private checkTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: NftFirewallOptions) {
     this.opts = opts;
@@ -78,6 +93,11 @@ export class NftFirewall implements Firewall {
       if (this.opts.watch !== false) {
         this.monitor = new NftMonitor(this.opts.nsPath, (line) => this.onMonitorLine(line));
         await this.monitor.start();
+      }
+      const every = this.opts.checkIntervalMs ?? 0;
+      if (every > 0) {
+        this.checkTimer = setInterval(() => { this.repair().catch((error: unknown) => this.opts.onRepair?.({ error })); }, every);
+        this.checkTimer.unref();
       }
     });
   }
@@ -166,6 +186,8 @@ export class NftFirewall implements Firewall {
   async close(): Promise<void> {
     if (this.repairTimer) clearTimeout(this.repairTimer);
     this.repairTimer = null;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.checkTimer = null;
     await this.monitor?.stop();
     this.monitor = null;
     await this.serial(async () => undefined);
@@ -180,13 +202,28 @@ export class NftFirewall implements Firewall {
   }
 
   private onMonitorLine(line: string): void {
-    if (!isDestructiveEvent(line) || this.repairTimer) return;
+    if (!isDestructiveEvent(line)) return;
+    // A table of cnm's gone (flush ruleset, delete table): no need to ask
+    // the kernel what is missing before rebuilding.
+    if (tableGone(line)) this.tableLost = true;
+    if (this.repairTimer) return;
     // Coalesce a burst (a flush lists every object) into one check.
     this.repairTimer = setTimeout(() => {
       this.repairTimer = null;
-      this.repair().catch((error: unknown) => this.opts.onRepair?.({ error }));
-    }, 20);
+      const lost = this.tableLost;
+      this.tableLost = false;
+      const job = lost ? this.rebuild('table removed') : this.repair();
+      job.catch((error: unknown) => this.opts.onRepair?.({ error }));
+    }, MONITOR_DEBOUNCE_MS);
     this.repairTimer.unref();
+  }
+
+  private rebuild(why: string): Promise<boolean> {
+    return this.serial(async () => {
+      await this.applyFull(this.state());
+      this.opts.onRepair?.({ reason: why });
+      return true;
+    });
   }
 
   private async driftNow(): Promise<Drift> {

@@ -3,7 +3,10 @@
 // (default; ~0.1 ms per transaction) and `nsenter --net=NS nft -f -`
 // (~5 ms per call, no native code needed).
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FirewallError } from './errors.ts';
 
 export interface NftRunner {
@@ -109,8 +112,19 @@ export class SpawnNftRunner implements NftRunner {
     }
   }
 
-  run(script: string): Promise<string> { return this.nft(['-f', '-'], script, 'transaction'); }
-  runJson(cmd: string): Promise<string> { return this.nft(['-j', '-f', '-'], cmd, cmd); }
+  // Not `nft -f -`: node's stdio pipes are socketpairs, and nft opens
+  // /dev/stdin, which fails on a socket (ENXIO). A file is read as is.
+  async run(script: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'cnm-nft-'));
+    const file = join(dir, 'script.nft');
+    try {
+      await writeFile(file, script);
+      return await this.nft(['-f', file], '', 'transaction');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  runJson(cmd: string): Promise<string> { return this.nft(['-j', ...cmd.split(/\s+/).filter(Boolean)], '', cmd); }
   async readFile(path: string): Promise<string> {
     // nsenter's cat is one process in the namespace: /proc/self/net is its own.
     try {
