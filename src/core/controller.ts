@@ -81,9 +81,14 @@ export class Controller {
     return this.hostAvoidCache;
   }
 
-  async refreshHostAvoid(): Promise<void> {
+  /**
+   * Reads the host's routes of one family: new subnets must avoid them. Only
+   * needed when a subnet is chosen automatically, and only for that family
+   * (a host with a thousand veths has thousands of IPv6 link-local routes).
+   */
+  async refreshHostAvoid(families: (4 | 6)[]): Promise<void> {
     const ours = new Set([...this.state.networks.values()].flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
-    const routes = [...await this.ctx.hostNs.rtnl.routeList({ family: 4 }), ...await this.ctx.hostNs.rtnl.routeList({ family: 6 })];
+    const routes = (await Promise.all(families.map((f) => this.ctx.hostNs.rtnl.routeList({ family: f })))).flat();
     const avoid = routes.map((r) => r.dst).filter((d) => d !== 'default' && !ours.has(d) && !d.startsWith('fe80:') && !d.startsWith('ff'));
     const ns = this.ctx.hostResolvConf.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p[0] === 'nameserver' && p[1]).map((p) => p[1] as string);
     this.hostAvoidCache = [...avoid, ...ns.map((n) => (n.includes(':') ? `${n}/128` : `${n}/32`))];
@@ -94,7 +99,7 @@ export class Controller {
     await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
     await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
     await this.state.load();
-    await this.refreshHostAvoid();
+    await this.refreshHostAvoid([4]);
     await this.ctx.lock.run(async () => {
       const errors = await reconcile(this.ctx);
       for (const e of errors) this.ctx.log.warn(`reconcile: ${e.message}`);
@@ -139,7 +144,9 @@ export class Controller {
 
   createNetwork(req: CreateNetworkRequest): Promise<NetworkRecord> {
     return this.ctx.lock.run(async () => {
-      await this.refreshHostAvoid();
+      const auto = (fam: 4 | 6) => !req.ipamConfig.some((c) => c.subnet && c.subnet.includes(':') === (fam === 6));
+      const families = ([4, 6] as const).filter((f) => (f === 4 ? req.enableIPv4 : req.enableIPv6) && auto(f));
+      if (families.length) await this.refreshHostAvoid([...families]);
       return createNetwork(this.ctx, req);
     });
   }
