@@ -41,6 +41,9 @@ function cleanup(): void {
     spawnSync('sleep', ['0.5']);
   }
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  // The daemon's namespace directory is a bind mount of itself (as
+  // /run/netns is for `ip netns`), so it is unmounted before removal.
+  spawnSync('umount', ['-l', join(DIR, 'run', 'netns')], { stdio: 'ignore' });
   rmSync(DIR, { recursive: true, force: true });
 }
 
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   say('5. disconnect container2: the name is gone again; then remove the network');
   cnm(['network', 'disconnect', 'test-network', 'container2']);
   cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
-  cnm(['rm', '-f', 'container1']);
+  cnm(['rm', '-f', 'container1', 'container2']);
   cnm(['network', 'rm', 'test-network']);
   cnm(['network', 'ls']);
   say('done: every step behaved as in the tutorial');
