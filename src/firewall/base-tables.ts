@@ -11,8 +11,6 @@ export const FWD_OUT = 'fwd-out';       // iifname -> per-network chain: traffic
 export const INPUT_JUMPS = 'input';     // iifname -> per-network chain: internal networks talking to the host
 export const SNAT_OUT = 'snat-out';     // iifname -> masquerade / SNAT of outbound traffic
 export const SNAT_IN = 'snat-in';       // oifname -> hairpin and from-host masquerade
-export const DIRECT4 = 'direct4';       // subnet -> chain dropping direct routed access (nat mode)
-export const DIRECT6 = 'direct6';
 export const DNAT4_ADDR = 'dnat4-addr'; // host addr . proto . port -> ctr addr . port
 export const DNAT4_ANY = 'dnat4-any';   // proto . port -> ctr addr . port (every host address)
 export const DNAT6_ADDR = 'dnat6-addr';
@@ -45,8 +43,6 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: INPUT_JUMPS, decl: vmapIf },
       { family: 'inet', name: SNAT_OUT, decl: vmapIf },
       { family: 'inet', name: SNAT_IN, decl: vmapIf },
-      { family: 'inet', name: DIRECT4, decl: 'type ipv4_addr : verdict; flags interval;' },
-      { family: 'inet', name: DIRECT6, decl: 'type ipv6_addr : verdict; flags interval;' },
       { family: 'inet', name: DNAT4_ADDR, decl: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT4_ANY, decl: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT6_ADDR, decl: 'type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service;' },
@@ -105,8 +101,6 @@ export function baseTables(): BaseTables {
           // would also let a neighbour send to 127.0.0.1: drop that for
           // ports published on loopback (Docker, CVE-2020-8558).
           `iifname != "lo" ip daddr . meta l4proto . th dport @${LOOPBACK4} drop`,
-          `ip daddr vmap @${DIRECT4}`,
-          `ip6 daddr vmap @${DIRECT6}`,
         ],
       },
       {

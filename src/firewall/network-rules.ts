@@ -124,22 +124,10 @@ export function networkFragment(n: NetworkFw): Fragment {
       'ct status dnat fib saddr type local masquerade comment "from host"',
     ], B.SNAT_IN, [{ ifname: n.bridge }]);
 
-    // nat mode: container addresses are not reachable by direct routing from
-    // anything but their own bridge (Docker 28+); published ports go through
-    // the host addresses' DNAT.
-    const direct: string[] = [];
-    for (const x of fams) {
-      if (x.mode !== 'nat') continue;
-      const notGw = x.s.gateway ? ` ${x.ip} daddr != ${x.s.gateway}` : '';
-      direct.push(`iifname != ${br}${notGw} drop comment "direct access"`);
-    }
-    if (direct.length > 0) {
-      const name = chainName(n.id, 'direct');
-      chains.push({ family: 'inet', name, rules: direct });
-      for (const x of fams) {
-        if (x.mode === 'nat') elements.push({ family: 'inet', set: x.f === 4 ? B.DIRECT4 : B.DIRECT6, key: [x.s.subnet], value: [`jump ${name}`] });
-      }
-    }
+    // nat mode needs no raw "direct access" drop as Docker has: fwd-in
+    // accepts only conntrack-established and DNATed flows, so a packet routed
+    // straight to a container address is dropped there, while replies to
+    // unmasqueraded (masquerade off) connections still get in.
   }
   return { chains, elements };
 }

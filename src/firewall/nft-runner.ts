@@ -96,6 +96,8 @@ function execIn(nsPath: string, args: string[], input?: string): Promise<string>
       if (err) reject(new Error(stderr.trim() || err.message));
       else resolve(stdout);
     });
+    // The child may exit without reading stdin (EPIPE): that is its answer, not ours.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }

@@ -25,7 +25,6 @@ describe('ruleset builder', () => {
     const s = buildAddNetwork(net());
     assert.match(s, /add element inet cnm fwd-in \{ "br-n1" : jump n-n1-fwd-in \}/);
     assert.match(s, /add rule inet cnm n-n1-snat-out oifname != "br-n1" ip saddr 172.18.0.0\/16 masquerade/);
-    assert.match(s, /add element inet cnm direct4 \{ 172.18.0.0\/16 : jump n-n1-direct \}/);
     assert.doesNotMatch(s, /add rule inet cnm (filter-forward|nat-prerouting|nat-postrouting|raw-prerouting) /, 'base chains untouched');
   });
   test('an endpoint adds set elements only', () => {
@@ -52,7 +51,6 @@ describe('ruleset builder', () => {
     assert.match(rules, /fwd-in: ip6 daddr . meta l4proto . th dport @routed6 accept/);
     const unprot = networkFragment(net({ gatewayModeV4: 'nat-unprotected' }));
     assert.match(unprot.chains.flatMap((c) => c.rules).join('\n'), /meta nfproto ipv4 accept/);
-    assert.equal(unprot.chains.some((c) => c.name.endsWith('-direct')), false);
     const internal = networkFragment(net({ internal: true, gatewayModeV4: 'isolated', icc: false }));
     const ir = internal.chains.flatMap((c) => c.rules).join('\n');
     assert.match(ir, /meta nfproto ipv4 drop comment "isolated"/);
@@ -120,9 +118,9 @@ describe('drift', () => {
   });
   test('elements compare in nft\'s JSON form', () => {
     const l = parseListing(JSON.stringify({ nftables: [{ map: { name: 'dnat4-any', elem: [[{ concat: ['tcp', 8080] }, { concat: ['172.18.0.2', 80] }]] } },
-      { map: { name: 'direct4', elem: [[{ prefix: { addr: '172.18.0.0', len: 16 } }, { jump: { target: 'n-n1-direct' } }]] } }] }));
+      { map: { name: 'ranges', elem: [[{ prefix: { addr: '172.18.0.0', len: 16 } }, { jump: { target: 'n-n1-x' } }]] } }] }));
     assert.deepEqual(l.sets.get('dnat4-any'), ['tcp . 8080 : 172.18.0.2 . 80']);
-    assert.deepEqual(l.sets.get('direct4'), ['172.18.0.0/16 : jump n-n1-direct']);
+    assert.deepEqual(l.sets.get('ranges'), ['172.18.0.0/16 : jump n-n1-x']);
   });
 });
 
