@@ -5,9 +5,14 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
 import { isAlive } from '../sandbox/process.ts';
+import type { KernelView } from '../drivers/driver.ts';
 import type { Ctx } from './context.ts';
+import type { SandboxRecord } from './model.ts';
 import { applyGateway, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { cleanupExited } from './sandbox-ops.ts';
+
+/** Sandboxes re-adopted at once: their namespaces have sockets of their own. */
+const RECONCILE_PARALLEL = 8;
 
 export async function reconcile(ctx: Ctx): Promise<Error[]> {
   const errors: Error[] = [];
@@ -39,36 +44,50 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   }
 
   // Sandboxes: running ones whose process lives are re-adopted; others are
-  // cleaned up as if they had just exited.
-  for (const sbx of [...state.sandboxes.values()]) {
+  // cleaned up as if they had just exited. The kernel is read once per
+  // namespace (a dump of links and addresses), and an endpoint is rebuilt
+  // only when something of it is missing; sandboxes go several at a time.
+  const hostLinks = await ctx.hostNs.rtnl.linkList();
+  const hostView = { hostLinks: new Map(hostLinks.map((l) => [l.name, l])), hostByIndex: new Map(hostLinks.map((l) => [l.index, l])) };
+  const readopt = async (sbx: SandboxRecord) => {
     const eps = state.endpointsOf(sbx.id);
-    if (sbx.state === 'running' && isAlive(sbx.pid, sbx.pidStart)) {
-      let ns: Netns | null = null;
-      if (sbx.netnsPath) {
-        await step(`namespace of ${sbx.name}`, async () => {
-          ns = await Netns.open(sbx.netnsPath).catch(() => Netns.open(`/proc/${sbx.pid}/ns/net`));
-          ctx.netns.set(sbx.id, ns);
-        });
-      }
-      const opened = ctx.netns.get(sbx.id);
-      if (opened) {
-        for (const ep of eps) {
-          const net = state.networks.get(ep.networkId);
-          if (!net) continue;
-          await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => ctx.drivers.get(net.driver).join(ctx.driverCtx, net, ep, opened));
-          await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
-        }
-        // Attachments recorded but whose endpoint never got written (a crash
-        // in between) are attached again.
-        for (const att of sbx.attachments) {
-          if (eps.some((e) => e.networkId === att.networkId) || !state.networks.has(att.networkId)) continue;
-          await step(`attachment of ${sbx.name}`, () => attach(ctx, sbx, att, opened));
-        }
-        await step(`gateway of ${sbx.name}`, () => applyGateway(ctx, sbx, opened));
-      }
-      await step(`files of ${sbx.name}`, () => writeSandboxFiles(ctx, sbx));
-      continue;
+    let ns: Netns | null = null;
+    if (sbx.netnsPath) {
+      await step(`namespace of ${sbx.name}`, async () => {
+        ns = await Netns.open(sbx.netnsPath).catch(() => Netns.open(`/proc/${sbx.pid}/ns/net`));
+        ctx.netns.set(sbx.id, ns);
+      });
     }
+    const opened = ctx.netns.get(sbx.id);
+    if (opened) {
+      const [links, addrs] = await Promise.all([opened.rtnl.linkList(), opened.rtnl.addrList()]);
+      const view: KernelView = { ...hostView, sandboxLinks: new Map(links.map((l) => [l.name, l])), sandboxAddrs: addrs };
+      for (const ep of eps) {
+        const net = state.networks.get(ep.networkId);
+        if (!net) continue;
+        const drv = ctx.drivers.get(net.driver);
+        if (!drv.intact?.(net, ep, view)) {
+          await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => drv.join(ctx.driverCtx, net, ep, opened));
+        }
+        await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
+      }
+      // Attachments recorded but whose endpoint never got written (a crash
+      // in between) are attached again.
+      for (const att of sbx.attachments) {
+        if (eps.some((e) => e.networkId === att.networkId) || !state.networks.has(att.networkId)) continue;
+        await step(`attachment of ${sbx.name}`, () => attach(ctx, sbx, att, opened));
+      }
+      await step(`gateway of ${sbx.name}`, () => applyGateway(ctx, sbx, opened));
+    }
+    await step(`files of ${sbx.name}`, () => writeSandboxFiles(ctx, sbx));
+  };
+  const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart));
+  for (let i = 0; i < live.length; i += RECONCILE_PARALLEL) {
+    await Promise.all(live.slice(i, i + RECONCILE_PARALLEL).map(readopt));
+  }
+  for (const sbx of [...state.sandboxes.values()]) {
+    if (live.includes(sbx)) continue;
+    const eps = state.endpointsOf(sbx.id);
     if (sbx.state === 'running' || eps.length || sbx.netnsPath) {
       await step(`cleanup of ${sbx.name}`, async () => {
         const errs = await cleanupExited(ctx, sbx);

@@ -1,7 +1,7 @@
 // The seam between the controller and the network drivers. A driver validates
 // before the kernel is touched, then sets up idempotently (the same calls
 // rebuild missing kernel objects on restart), and tears down best effort.
-import type { Netns } from '../netlink/index.ts';
+import type { Address, Link, Netns } from '../netlink/index.ts';
 import type { EndpointRecord, NetworkRecord } from '../core/model.ts';
 
 export interface DriverContext {
@@ -22,6 +22,14 @@ export interface DriverCapabilities {
   dns: boolean;
 }
 
+/** What the kernel holds, read once for a whole reconcile pass. */
+export interface KernelView {
+  hostLinks: Map<string, Link>;
+  hostByIndex: Map<number, Link>;
+  sandboxLinks: Map<string, Link>;
+  sandboxAddrs: Address[];
+}
+
 export interface NetworkDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
@@ -35,6 +43,8 @@ export interface NetworkDriver {
    * `fresh`: the endpoint is new, so nothing needs checking first.
    */
   join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns, opts?: { fresh?: boolean }): Promise<void>;
+  /** True when the endpoint's kernel objects are all in place (no calls). */
+  intact?(net: NetworkRecord, ep: EndpointRecord, view: KernelView): boolean;
   leave(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns | null): Promise<void>;
   /** Names of host-side links this driver owns for the network (reconcile). */
   ownedLinks(net: NetworkRecord, eps: EndpointRecord[]): string[];

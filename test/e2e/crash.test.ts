@@ -107,4 +107,26 @@ describe(`crash recovery${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? f
     }
     assert.ok(total > ROUNDS, `the stream made progress (${total} operations)`);
   });
+
+  test('a restart repairs kernel objects removed behind its back, and removes strays', async () => {
+    const { Id: net } = await d.client.networkCreate({ Name: 'repair', IPAM: { Config: [{ Subnet: '10.77.0.0/24' }] } });
+    for (const n of ['fix1', 'fix2']) {
+      const { Id } = await d.client.containerCreate(n, { Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'repair' } });
+      await d.client.containerStart(Id);
+    }
+    const ep = (await d.client.containerInspect('fix1')).NetworkSettings.Networks.repair;
+    await d.stop('SIGKILL');
+    // Behind cnm's back: a veth deleted, the bridge's address removed, a
+    // stray veth plugged into cnm's bridge.
+    await d.ns.sh(`ip link del veth${ep?.EndpointID?.slice(0, 7)}`);
+    await d.ns.sh(`ip addr flush dev br-${net.slice(0, 12)}`);
+    await d.ns.sh(`ip link add stray0 type veth peer name stray1 && ip link set stray0 master br-${net.slice(0, 12)}`);
+    await d.restart();
+    await checkInvariants(d);
+    assert.match((await d.ns.sh(`ip -br addr show br-${net.slice(0, 12)}`)).stdout, /10\.77\.0\.1\/24/);
+    assert.notEqual((await d.ns.sh('ip link show stray0', { allowFail: true })).code, 0, 'the stray port is gone');
+    const pid = (await d.client.containerInspect('fix2')).State.Pid;
+    const ping = await d.ns.sh(`nsenter -t ${pid} -n ping -c 1 -W 2 ${ep?.IPAddress}`, { allowFail: true });
+    assert.equal(ping.code, 0, 'fix2 reaches the rebuilt fix1');
+  });
 });

@@ -84,6 +84,15 @@ export const bridgeDriver: NetworkDriver = {
     ]);
   },
 
+  intact(net, ep, view) {
+    const host = view.hostLinks.get(ep.hostIfName);
+    const inner = view.sandboxLinks.get(ep.ifName);
+    if (!host || !inner || !host.up || !inner.up || host.master === null) return false;
+    if (view.hostByIndex.get(host.master)?.name !== net.driverState.bridge) return false;
+    const have = new Set(view.sandboxAddrs.filter((a) => a.dev === ep.ifName).map((a) => a.cidr));
+    return (!ep.ipv4 || have.has(ep.ipv4)) && (!ep.ipv6 || have.has(ep.ipv6));
+  },
+
   async leave(ctx, _net, ep) {
     // Deleting one end of a veth pair deletes both.
     try {
