@@ -3,7 +3,7 @@
 // 1000 endpoints (the ruleset must not make operations slower), and how
 // fast a `nft flush ruleset` is undone.
 import { execFileSync } from 'node:child_process';
-import { TestNetns } from '../test/helpers/netns.ts';
+import { randomBytes } from 'node:crypto';
 import { NftFirewall } from '../src/firewall/nft-firewall.ts';
 import { openRunner } from '../src/firewall/nft-runner.ts';
 import type { EndpointFw, NetworkFw } from '../src/firewall/types.ts';
@@ -36,7 +36,7 @@ const ep = (i: number, n: NetworkFw, port: number): EndpointFw => {
   };
 };
 
-async function scenario(kind: 'native' | 'spawn', ns: TestNetns, iters: number): Promise<Record<string, number[]>> {
+async function scenario(kind: 'native' | 'spawn', ns: Ns, iters: number): Promise<Record<string, number[]>> {
   const fw = new NftFirewall({ nsPath: ns.path, runner: openRunner(ns.path, kind), watch: false });
   await fw.init();
   const r: Record<string, number[]> = {};
@@ -59,7 +59,7 @@ async function scenario(kind: 'native' | 'spawn', ns: TestNetns, iters: number):
   return r;
 }
 
-async function flushRestore(ns: TestNetns, runs: number): Promise<number[]> {
+async function flushRestore(ns: Ns, runs: number): Promise<number[]> {
   const fw = new NftFirewall({ nsPath: ns.path, watch: true });
   await fw.init();
   const nets = Array.from({ length: 100 }, (_, i) => net(i));
@@ -87,7 +87,12 @@ async function flushRestore(ns: TestNetns, runs: number): Promise<number[]> {
   return out;
 }
 
-const ns = await TestNetns.create('fwbench');
+// A namespace of the benchmark's own, not named with the test prefix: the
+// test suites' global teardown removes those, also while a benchmark runs.
+interface Ns { name: string; path: string }
+const name = `cnmbench-fw-${randomBytes(3).toString('hex')}`;
+execFileSync('ip', ['netns', 'add', name]);
+const ns: Ns = { name, path: `/run/netns/${name}` };
 try {
   // Bridges must exist for their route_localnet sysctl.
   const links = Array.from({ length: 260 }, (_, i) => `link add br-b${i} type bridge`).join('\n');
@@ -105,5 +110,5 @@ try {
   const fr = await flushRestore(ns, 10);
   console.log(`  nft flush ruleset -> cnm tables back (nft monitor, 1000 eps): ${fmt(fr)}`);
 } finally {
-  await ns.destroy();
+  execFileSync('ip', ['netns', 'del', name]);
 }
