@@ -24,7 +24,11 @@ export class FakeFirewall implements Firewall {
     return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
   }
 
-  async init(): Promise<void> {
+  async init(state?: FirewallState): Promise<void> {
+    if (state) {
+      this.networks = new Map(state.networks.map(validateNetwork).map((n) => [n.id, n]));
+      this.endpoints = new Map(state.endpoints.map(validateEndpoint).map((e) => [e.id, e]));
+    }
     this.initialized = true;
     this.scripts.push(buildFullScript(this.state()));
   }

@@ -10,6 +10,30 @@ export function isDestructiveEvent(line: string): boolean {
   return /^(delete|flush|destroy)\b/.test(line.trim());
 }
 
+/**
+ * Groups `nft monitor` output by transaction: the event lines of one batch
+ * are followed by "# new generation N by process PID (NAME)". Batches that
+ * cnm committed itself (its own PID, or the nft it spawned) are dropped, so
+ * a network removal does not make the firewall check itself.
+ */
+export class MonitorBatcher {
+  private pending: string[] = [];
+  private readonly own: (pid: number) => boolean;
+  constructor(own: (pid: number) => boolean) { this.own = own; }
+
+  /** Returns the event lines of a finished foreign batch, else []. */
+  push(line: string): string[] {
+    const gen = /^# new generation \d+ by process (\d+)/.exec(line.trim());
+    if (!gen) {
+      if (line.trim() !== '') this.pending.push(line.trim());
+      return [];
+    }
+    const batch = this.pending;
+    this.pending = [];
+    return this.own(Number(gen[1])) ? [] : batch;
+  }
+}
+
 export class NftMonitor {
   private child: ChildProcess | null = null;
   private stopped = false;

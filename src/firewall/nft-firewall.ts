@@ -11,7 +11,7 @@ import { localAddressCheck } from './local-addrs.ts';
 import type { LocalAddressCheck } from './local-addrs.ts';
 import { TABLE_NAME, TABLES } from './model.ts';
 import type { TableFamily } from './model.ts';
-import { isDestructiveEvent, NftMonitor } from './monitor.ts';
+import { isDestructiveEvent, MonitorBatcher, NftMonitor } from './monitor.ts';
 import { validateNetwork } from './network-rules.ts';
 import { openRunner } from './nft-runner.ts';
 import type { NftRunner } from './nft-runner.ts';
@@ -79,8 +79,17 @@ export class NftFirewall implements Firewall {
     return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
   }
 
-  init(): Promise<void> {
+  /**
+   * `state` (daemon restart) is applied in the same transaction that
+   * replaces stale tables, so there is no moment without rules.
+   */
+  init(state?: FirewallState): Promise<void> {
+    const networks = (state?.networks ?? []).map(validateNetwork);
+    const endpoints = (state?.endpoints ?? []).map(validateEndpoint);
     return this.serial(async () => {
+      this.networks = new Map(networks.map((n) => [n.id, n]));
+      this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
+      for (const n of networks) if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
       await this.sysctl(IPV4_FORWARD, '1');
       try {
         await this.sysctl(IPV6_FORWARD, '1');
@@ -91,7 +100,12 @@ export class NftFirewall implements Firewall {
       }
       await this.applyFull(this.state());
       if (this.opts.watch !== false) {
-        this.monitor = new NftMonitor(this.opts.nsPath, (line) => this.onMonitorLine(line));
+        const batcher = new MonitorBatcher((pid) => this.runner.committedBy(pid));
+        this.monitor = new NftMonitor(this.opts.nsPath, (line) => {
+          // A restarted monitor may have missed anything: check at once.
+          if (line.startsWith('flush (monitor restarted)')) { this.onMonitorLine(line); return; }
+          for (const l of batcher.push(line)) this.onMonitorLine(l);
+        });
         await this.monitor.start();
       }
       const every = this.opts.checkIntervalMs ?? 0;

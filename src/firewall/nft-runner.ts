@@ -18,6 +18,8 @@ export interface NftRunner {
   readFile(path: string): Promise<string>;
   /** Writes a file inside the namespace (sysctls under /proc/sys). */
   writeFile(path: string, content: string): Promise<void>;
+  /** Whether a process that committed an nft transaction was this runner (`nft monitor` names it). */
+  committedBy(pid: number): boolean;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,8 @@ export class NativeNftRunner implements NftRunner {
   runJson(cmd: string): Promise<string> { return this.submit(JOB_NFT_JSON, cmd, '', cmd); }
   readFile(path: string): Promise<string> { return this.submit(JOB_READ, path, '', 'read'); }
   async writeFile(path: string, content: string): Promise<void> { await this.submit(JOB_WRITE, path, content, 'write'); }
+  /** libnftables commits from this process. */
+  committedBy(pid: number): boolean { return pid === process.pid; }
   async close(): Promise<void> {
     if (this.handle === null) return;
     const h = this.handle;
@@ -90,25 +94,35 @@ export class NativeNftRunner implements NftRunner {
   }
 }
 
-function execIn(nsPath: string, args: string[], input?: string): Promise<string> {
+function execIn(nsPath: string, args: string[], input?: string, pids?: number[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('nsenter', [`--net=${nsPath}`, ...args], { maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(stderr.trim() || err.message));
       else resolve(stdout);
     });
+    // nsenter without --fork execs nft: the child's pid is nft's.
+    if (pids && child.pid !== undefined) {
+      pids.push(child.pid);
+      if (pids.length > RECENT_PIDS) pids.shift();
+    }
     // The child may exit without reading stdin (EPIPE): that is its answer, not ours.
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
 
+const RECENT_PIDS = 64;
+
 export class SpawnNftRunner implements NftRunner {
   private readonly nsPath: string;
+  private readonly pids: number[] = [];
   constructor(nsPath: string) { this.nsPath = nsPath; }
+
+  committedBy(pid: number): boolean { return this.pids.includes(pid); }
 
   private async nft(args: string[], input: string, op: string): Promise<string> {
     try {
-      return await execIn(this.nsPath, ['nft', ...args], input);
+      return await execIn(this.nsPath, ['nft', ...args], input, this.pids);
     } catch (e) {
       throw new FirewallError({ code: 'NFT_FAILED', op, detail: (e as Error).message }, { cause: e });
     }

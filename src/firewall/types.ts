@@ -86,8 +86,11 @@ export interface Drift {
 }
 
 export interface Firewall {
-  /** Creates cnm's tables (replacing stale ones) and enables forwarding. */
-  init(): Promise<void>;
+  /**
+   * Enables forwarding and creates cnm's tables, replacing stale ones; with
+   * a state (daemon restart) that state is applied in the same transaction.
+   */
+  init(state?: FirewallState): Promise<void>;
   addNetwork(n: NetworkFw): Promise<void>;
   /** Also removes what the network's remaining endpoints had. */
   removeNetwork(id: string): Promise<void>;

@@ -8,6 +8,8 @@ import { networkFragment, validateNetwork } from '../../src/firewall/network-rul
 import { validateEndpoint } from '../../src/firewall/endpoint-rules.ts';
 import { parseFibTrieLocal } from '../../src/firewall/local-addrs.ts';
 import { FakeFirewall } from '../../src/firewall/fake-firewall.ts';
+import { MonitorBatcher, isDestructiveEvent } from '../../src/firewall/monitor.ts';
+import { tableGone } from '../../src/firewall/nft-firewall.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
 import type { EndpointFw, NetworkFw } from '../../src/firewall/types.ts';
 
@@ -136,5 +138,19 @@ describe('FakeFirewall', () => {
     assert.equal(f.state().endpoints.length, 1);
     await f.removeNetwork('n1');
     assert.deepEqual(f.state(), { networks: [], endpoints: [] });
+  });
+});
+
+describe('nft monitor batches', () => {
+  test('own transactions are ignored, foreign deletes are reported', () => {
+    const b = new MonitorBatcher((pid) => pid === 42);
+    assert.deepEqual(b.push('delete element inet cnm fwd-in { "br-x" : jump n-x-fwd-in }'), []);
+    assert.deepEqual(b.push('# new generation 7 by process 42 (node)'), []);
+    assert.deepEqual(b.push('delete table inet cnm'), []);
+    assert.deepEqual(b.push('# new generation 8 by process 99 (nft)'), ['delete table inet cnm']);
+    assert.equal(tableGone('delete table inet cnm'), true);
+    assert.equal(tableGone('delete table inet other'), false);
+    assert.equal(isDestructiveEvent('flush chain inet cnm n-x-fwd-in'), true);
+    assert.equal(isDestructiveEvent('add element inet cnm dnat4-any { tcp . 1 : 10.0.0.2 . 1 }'), false);
   });
 });
