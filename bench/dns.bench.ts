@@ -69,7 +69,7 @@ const qpsOf = (out: string): number => Number(/Queries per second:\s+([\d.]+)/.e
 const lostOf = (out: string): string => /Queries lost:\s+(\d+ \([\d.]+%\))/.exec(out)?.[1] ?? '?';
 
 const made: TestNetns[] = [];
-const tmp = mkdtempSync(join(tmpdir(), 'cnmt-dnsbench-'));
+const tmp = mkdtempSync(join(tmpdir(), 'cnm-dnsbench-'));
 let server: ChildProcess | undefined;
 try {
   const srv = await TestNetns.create('dnsb-srv'); made.push(srv);

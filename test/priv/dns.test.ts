@@ -158,7 +158,7 @@ async function buildWorld(): Promise<World> {
     for (const [i, mode] of ['servfail', 'silent', 'good'].entries()) {
       upProcs.push(await startProc(ups[i] as TestNetns, ['--input-type=module', '-e', FAKE_UPSTREAM, mode, UP[i] as string], (l) => upLogs[i]?.push(l)));
     }
-    const tmp = mkdtempSync(join(tmpdir(), 'cnmt-dns-'));
+    const tmp = mkdtempSync(join(tmpdir(), 'cnm-dnstest-'));
     const resolvConf = join(tmp, 'host-resolv.conf');
     writeFileSync(resolvConf, `# the host's file\nsearch corp.test\n${UP.map((u) => `nameserver ${u}`).join('\n')}\n`);
     const waiting: ((l: string) => void)[] = [];
