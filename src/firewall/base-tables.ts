@@ -1,16 +1,29 @@
 // cnm's two tables, whose shape never depends on how many networks or
-// endpoints exist: base chains dispatch through verdict maps keyed by
-// interface name (or subnet), and per-port data lives in set elements, so
-// every daemon operation adds or removes elements and per-network chains,
-// never rewrites a rule list (Docker 29's nftables layout does the same).
+// endpoints exist: fixed chains match against sets keyed by bridge or port
+// name (Docker 29 reaches per-network chains through verdict maps keyed by
+// interface; cnm goes one step further and has no per-network chains), so
+// every daemon operation adds or removes set elements, never a rule.
 import type { BaseTables } from './model.ts';
 
-// Map and set names (inet cnm).
-export const FWD_IN = 'fwd-in';         // oifname -> per-network chain: traffic into a bridge
-export const FWD_OUT = 'fwd-out';       // iifname -> per-network chain: traffic out of a bridge
-export const INPUT_JUMPS = 'input';     // iifname -> per-network chain: internal networks talking to the host
-export const SNAT_OUT = 'snat-out';     // iifname -> masquerade / SNAT of outbound traffic
-export const SNAT_IN = 'snat-in';       // oifname -> hairpin and from-host masquerade
+// Set and map names (inet cnm). Per network they hold a few elements keyed
+// by the bridge name; there are no per-network chains, so libnftables'
+// cache (it reloads the chains of a table before each command) stays the
+// same size however many networks exist.
+export const BRIDGES = 'bridges';       // every cnm bridge
+export const INTERNAL = 'internal';     // bridges of --internal networks (no way in or out, no DNAT)
+export const SAME_BRIDGE = 'same-bridge'; // br . br: traffic that stays on one bridge
+export const ICC = 'icc';               // br . br for networks with enable_icc=true
+export const NAT_PROTECTED = 'nat';     // br . ipv4|ipv6 in gateway mode nat
+export const UNPROTECTED = 'nat-unprotected';
+export const ROUTED = 'routed';         // br . family in gateway mode routed
+export const ISOLATED = 'isolated';     // br . family of internal networks the host is hidden from
+export const GATEWAY4 = 'gateway4';     // br . gateway address of internal networks (host reachable there)
+export const GATEWAY6 = 'gateway6';
+export const HAIRPIN4 = 'hairpin4';     // br . subnet: masquerade DNATed traffic from the same subnet
+export const HAIRPIN6 = 'hairpin6';
+export const MASQ4 = 'masq4';           // br . subnet: masquerade outbound
+export const MASQ6 = 'masq6';
+export const SNAT4 = 'snat4';           // br . subnet : host_ipv4
 export const DNAT4_ADDR = 'dnat4-addr'; // host addr . proto . port -> ctr addr . port
 export const DNAT4_ANY = 'dnat4-any';   // proto . port -> ctr addr . port (every host address)
 export const DNAT6_ADDR = 'dnat6-addr';
@@ -18,7 +31,6 @@ export const DNAT6_ANY = 'dnat6-any';
 export const ROUTED4 = 'routed4';       // ctr addr . proto . port open to direct routing
 export const ROUTED6 = 'routed6';
 export const LOOPBACK4 = 'lo4';         // 127.x . proto . port published on a loopback address
-export const NO_DNAT = 'no-dnat';       // bridges of internal networks: published ports are no way out
 
 // Set names (bridge cnm).
 export const GUARDED = 'guarded';       // bridge ports with anti-spoofing
@@ -35,14 +47,23 @@ export const PORT_ND6 = 'port-nd6';     // port . own MAC . ND target it may adv
  * srcnat; raw before conntrack.
  */
 export function baseTables(): BaseTables {
-  const vmapIf = 'type ifname : verdict;';
   return {
     sets: [
-      { family: 'inet', name: FWD_IN, decl: vmapIf },
-      { family: 'inet', name: FWD_OUT, decl: vmapIf },
-      { family: 'inet', name: INPUT_JUMPS, decl: vmapIf },
-      { family: 'inet', name: SNAT_OUT, decl: vmapIf },
-      { family: 'inet', name: SNAT_IN, decl: vmapIf },
+      { family: 'inet', name: BRIDGES, decl: 'type ifname;' },
+      { family: 'inet', name: INTERNAL, decl: 'type ifname;' },
+      { family: 'inet', name: SAME_BRIDGE, decl: 'type ifname . ifname;' },
+      { family: 'inet', name: ICC, decl: 'type ifname . ifname;' },
+      { family: 'inet', name: NAT_PROTECTED, decl: 'type ifname . nf_proto;' },
+      { family: 'inet', name: UNPROTECTED, decl: 'type ifname . nf_proto;' },
+      { family: 'inet', name: ROUTED, decl: 'type ifname . nf_proto;' },
+      { family: 'inet', name: ISOLATED, decl: 'type ifname . nf_proto;' },
+      { family: 'inet', name: GATEWAY4, decl: 'type ifname . ipv4_addr;' },
+      { family: 'inet', name: GATEWAY6, decl: 'type ifname . ipv6_addr;' },
+      { family: 'inet', name: HAIRPIN4, decl: 'type ifname . ipv4_addr; flags interval;' },
+      { family: 'inet', name: HAIRPIN6, decl: 'type ifname . ipv6_addr; flags interval;' },
+      { family: 'inet', name: MASQ4, decl: 'type ifname . ipv4_addr; flags interval;' },
+      { family: 'inet', name: MASQ6, decl: 'type ifname . ipv6_addr; flags interval;' },
+      { family: 'inet', name: SNAT4, decl: 'type ifname . ipv4_addr : ipv4_addr; flags interval;' },
       { family: 'inet', name: DNAT4_ADDR, decl: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT4_ANY, decl: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT6_ADDR, decl: 'type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service;' },
@@ -50,7 +71,6 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: ROUTED4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
       { family: 'inet', name: ROUTED6, decl: 'type ipv6_addr . inet_proto . inet_service;' },
       { family: 'inet', name: LOOPBACK4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
-      { family: 'inet', name: NO_DNAT, decl: 'type ifname;' },
       { family: 'bridge', name: GUARDED, decl: 'type ifname;' },
       { family: 'bridge', name: NO_ICC, decl: 'type ifname;' },
       { family: 'bridge', name: PORT_MAC, decl: 'type ifname . ether_addr;' },
@@ -65,19 +85,59 @@ export function baseTables(): BaseTables {
         family: 'inet', name: 'filter-forward', base: 'type filter hook forward priority filter + 10; policy accept;',
         // With br_netfilter loaded, frames bridged between two ports of one
         // bridge pass here too, with iif = oif = the bridge.
-        rules: [`oifname vmap @${FWD_IN}`, `iifname vmap @${FWD_OUT}`],
+        rules: [`oifname @${BRIDGES} jump into-bridge`, `iifname @${BRIDGES} jump out-of-bridge`],
+      },
+      {
+        family: 'inet', name: 'into-bridge',
+        rules: [
+          'ct state established,related accept',
+          `iifname . oifname @${ICC} accept comment "ICC"`,
+          // Also hairpin to a published port of the same network: Docker's
+          // ICC drop comes before its published-port accept too.
+          `iifname . oifname @${SAME_BRIDGE} drop comment "ICC off"`,
+          `oifname @${INTERNAL} drop comment "internal network"`,
+          // Only DNATed flows (published ports) get into a nat-mode network:
+          // other networks and other hosts cannot route to containers.
+          `oifname . meta nfproto @${NAT_PROTECTED} ct status dnat accept`,
+          `oifname . meta nfproto @${UNPROTECTED} accept`,
+          `oifname . meta nfproto @${ROUTED} meta l4proto { icmp, ipv6-icmp } accept`,
+          `ip daddr . meta l4proto . th dport @${ROUTED4} accept`,
+          `ip6 daddr . meta l4proto . th dport @${ROUTED6} accept`,
+          'drop',
+        ],
+      },
+      {
+        family: 'inet', name: 'out-of-bridge',
+        rules: [`iifname @${INTERNAL} drop comment "internal network"`, 'accept'],
       },
       {
         family: 'inet', name: 'filter-input', base: 'type filter hook input priority filter + 10; policy accept;',
-        rules: [`iifname vmap @${INPUT_JUMPS}`],
+        rules: [`iifname @${INTERNAL} jump internal-input`],
+      },
+      {
+        // Docker leaves the host reachable through the gateway address of an
+        // internal network; cnm keeps that (and link-local for IPv6) but drops
+        // unicast to the host's other addresses. Gateway mode "isolated": the
+        // bridge has no address and the host is not reachable at all.
+        family: 'inet', name: 'internal-input',
+        rules: [
+          `iifname . meta nfproto @${ISOLATED} drop`,
+          `iifname . ip daddr @${GATEWAY4} accept`,
+          `iifname . ip6 daddr @${GATEWAY6} accept`,
+          'ip6 daddr fe80::/10 accept',
+          'fib daddr type local drop',
+        ],
       },
       {
         family: 'inet', name: 'nat-prerouting', base: 'type nat hook prerouting priority dstnat; policy accept;',
-        rules: [`iifname @${NO_DNAT} return`, 'fib daddr type local jump nat-ports'],
+        // Members of an internal network must not leave through another
+        // network's published port.
+        rules: [`iifname @${INTERNAL} return`, 'fib daddr type local jump nat-ports'],
       },
       {
         // Locally generated traffic to a published port, 127.0.0.1 included
-        // (cnm has no userland proxy: the kernel DNATs it).
+        // (cnm has no userland proxy: the kernel DNATs it). The "dstnat"
+        // keyword is only accepted at prerouting; -100 is its value.
         family: 'inet', name: 'nat-output', base: 'type nat hook output priority -100; policy accept;',
         rules: ['fib daddr type local jump nat-ports'],
       },
@@ -92,7 +152,23 @@ export function baseTables(): BaseTables {
       },
       {
         family: 'inet', name: 'nat-postrouting', base: 'type nat hook postrouting priority srcnat; policy accept;',
-        rules: [`iifname vmap @${SNAT_OUT}`, `oifname vmap @${SNAT_IN}`],
+        rules: [
+          // Hairpin: a member reaching a published port of its own network
+          // via a host address; without masquerade the reply would go
+          // container to container and miss the reverse NAT (and a container
+          // reaching its own port would see its own address as source).
+          // Matched on output bridge and source subnet, not on input
+          // interface: with br_netfilter the DNATed frame is bridged straight
+          // back and postrouting sees no input interface.
+          `ct status dnat oifname . ip saddr @${HAIRPIN4} masquerade comment "hairpin"`,
+          `ct status dnat oifname . ip6 saddr @${HAIRPIN6} masquerade comment "hairpin"`,
+          // From the host, 127.0.0.1 included (route_localnet lets it leave lo).
+          `ct status dnat oifname @${BRIDGES} fib saddr type local masquerade comment "from host"`,
+          `iifname . oifname @${SAME_BRIDGE} return`,
+          `iifname . ip saddr @${MASQ4} masquerade`,
+          `iifname . ip6 saddr @${MASQ6} masquerade`,
+          `snat ip to iifname . ip saddr map @${SNAT4} comment "host_ipv4"`,
+        ],
       },
       {
         family: 'inet', name: 'raw-prerouting', base: 'type filter hook prerouting priority raw; policy accept;',

@@ -53,7 +53,8 @@ function partText(p: Part): string {
 }
 
 function partCanon(p: Part): string {
-  return typeof p === 'string' ? p : p.ifname;
+  // nft lists a host-length prefix as a plain address.
+  return typeof p === 'string' ? p.replace(/\/(32|128)$/, (m, len: string) => (p.includes(':') === (len === '128') ? '' : m)) : p.ifname;
 }
 
 /** The element as nft script text: `"br-x" : jump n-x-fwd-in`. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildSetEndpoint, buildRemoveNetwork } from '../../src/firewall/ruleset.ts';
 import { eui64LinkLocal, ipv6Hex, canonicalIpv6 } from '../../src/firewall/addr.ts';
 import { computeDrift, parseListing } from '../../src/firewall/drift.ts';
+import { elementCanon } from '../../src/firewall/model.ts';
 import { baseTables } from '../../src/firewall/base-tables.ts';
 import { networkFragment, validateNetwork } from '../../src/firewall/network-rules.ts';
 import { validateEndpoint } from '../../src/firewall/endpoint-rules.ts';
@@ -23,11 +24,14 @@ const ep = (over: Partial<EndpointFw> = {}): EndpointFw => ({
 });
 
 describe('ruleset builder', () => {
-  test('a network is chains plus verdict-map elements; nothing else grows', () => {
+  test('a network is set elements only: no chain, no rule', () => {
     const s = buildAddNetwork(net());
-    assert.match(s, /add element inet cnm fwd-in \{ "br-n1" : jump n-n1-fwd-in \}/);
-    assert.match(s, /add rule inet cnm n-n1-snat-out oifname != "br-n1" ip saddr 172.18.0.0\/16 masquerade/);
-    assert.doesNotMatch(s, /add rule inet cnm (filter-forward|nat-prerouting|nat-postrouting|raw-prerouting) /, 'base chains untouched');
+    assert.doesNotMatch(s, /add (chain|rule)/);
+    assert.match(s, /add element inet cnm bridges \{ "br-n1" \}/);
+    assert.match(s, /add element inet cnm icc \{ "br-n1" . "br-n1" \}/);
+    assert.match(s, /add element inet cnm nat \{ "br-n1" . ipv4 \}/);
+    assert.match(s, /add element inet cnm masq4 \{ "br-n1" . 172.18.0.0\/16 \}/);
+    assert.match(s, /add element inet cnm hairpin4 \{ "br-n1" . 172.18.0.0\/16 \}/);
   });
   test('an endpoint adds set elements only', () => {
     const s = buildSetEndpoint(net(), ep());
@@ -41,24 +45,24 @@ describe('ruleset builder', () => {
     const nets = Array.from({ length: 200 }, (_, i) => net({ id: `n${i}`, bridge: `br-${i}`, v4: { subnet: `10.${i}.0.0/24`, gateway: `10.${i}.0.1` } }));
     const eps = nets.map((n, i) => ep({ id: `e${i}`, networkId: n.id, hostIface: `veth${i}`, ipv4: `10.${i}.0.2`, ports: [{ hostIp: '', hostPort: 10000 + i, containerPort: 80, proto: 'tcp' }] }));
     const full = buildFullScript({ networks: nets, endpoints: eps });
-    assert.ok(full.length > 100_000);
+    assert.ok(full.length > 20_000);
+    assert.equal(full.match(/\tchain /g)?.length, baseTables().chains.length, 'no chain per network');
     const one = buildSetEndpoint(nets[5] as NetworkFw, eps[5] as EndpointFw);
     assert.ok(one.length < 1000, `endpoint script is ${one.length} bytes`);
   });
   test('gateway modes and options', () => {
-    const nat6 = networkFragment(net({ v6: { subnet: 'fd00::/64', gateway: 'fd00::1' }, gatewayModeV6: 'routed', hostIpv4: '192.0.2.10' }));
-    const rules = nat6.chains.flatMap((c) => c.rules.map((r) => `${c.name}: ${r}`)).join('\n');
-    assert.match(rules, /snat-out: oifname != "br-n1" ip saddr 172.18.0.0\/16 snat ip to 192.0.2.10/);
-    assert.doesNotMatch(rules, /ip6 saddr fd00::\/64 masquerade/, 'routed: no masquerade');
-    assert.match(rules, /fwd-in: ip6 daddr . meta l4proto . th dport @routed6 accept/);
-    const unprot = networkFragment(net({ gatewayModeV4: 'nat-unprotected' }));
-    assert.match(unprot.chains.flatMap((c) => c.rules).join('\n'), /meta nfproto ipv4 accept/);
-    const internal = networkFragment(net({ internal: true, gatewayModeV4: 'isolated', icc: false }));
-    const ir = internal.chains.flatMap((c) => c.rules).join('\n');
-    assert.match(ir, /meta nfproto ipv4 drop comment "isolated"/);
-    assert.equal(internal.elements.some((e) => e.set === 'snat-out'), false);
-    const noMasq = networkFragment(net({ masquerade: false }));
-    assert.equal(noMasq.chains.find((c) => c.name === 'n-n1-snat-out')?.rules.length, 0);
+    const els = (n: NetworkFw): string[] => networkFragment(n).elements.map((e) => `${e.set}: ${elementCanon(e)}`);
+    const mixed = els(net({ v6: { subnet: 'fd00::/64', gateway: 'fd00::1' }, gatewayModeV6: 'routed', hostIpv4: '192.0.2.10' }));
+    assert.ok(mixed.includes('snat4: br-n1 . 172.18.0.0/16 : 192.0.2.10'), mixed.join('\n'));
+    assert.ok(!mixed.some((e) => e.startsWith('masq')), 'host_ipv4 replaces masquerade; routed has none');
+    assert.ok(mixed.includes('routed: br-n1 . ipv6'));
+    assert.ok(!mixed.includes('hairpin6: br-n1 . fd00::/64'), 'routed: no NAT, no hairpin');
+    assert.ok(els(net({ gatewayModeV4: 'nat-unprotected' })).includes('nat-unprotected: br-n1 . ipv4'));
+    const internal = els(net({ internal: true, gatewayModeV4: 'isolated', icc: false }));
+    assert.deepEqual(internal.sort(), ['bridges: br-n1', 'internal: br-n1', 'isolated: br-n1 . ipv4', 'same-bridge: br-n1 . br-n1']);
+    assert.ok(els(net({ internal: true })).includes('gateway4: br-n1 . 172.18.0.1'));
+    assert.ok(!els(net({ masquerade: false })).some((e) => e.startsWith('masq')));
+    assert.ok(els(net({ masquerade: false })).includes('hairpin4: br-n1 . 172.18.0.0/16'), 'hairpin needs masquerade anyway');
   });
   test('routed ports, loopback bindings, IPv6 DNAT', () => {
     const n = net({ v6: { subnet: 'fd00::/64', gateway: 'fd00::1' } });
@@ -85,11 +89,11 @@ describe('ruleset builder', () => {
     bad(() => validateNetwork(net({ gatewayModeV4: 'isolated' })), /internal network/);
     assert.equal(validateEndpoint(ep({ mac: '02:42:AC:12:00:02' })).mac, '02:42:ac:12:00:02');
   });
-  test('removing a network removes its endpoints\' elements and its chains', () => {
+  test('removing a network removes its endpoints\' elements and its own', () => {
     const s = buildRemoveNetwork(net(), [ep()]);
     assert.match(s, /delete element inet cnm dnat4-any/);
-    assert.match(s, /delete chain inet cnm n-n1-fwd-in/);
-    assert.ok(s.indexOf('delete element inet cnm fwd-in') < s.indexOf('delete chain inet cnm n-n1-fwd-in'));
+    assert.match(s, /delete element inet cnm bridges \{ "br-n1" \}/);
+    assert.doesNotMatch(s, /chain/);
   });
 });
 
@@ -123,6 +127,9 @@ describe('drift', () => {
       { map: { name: 'ranges', elem: [[{ prefix: { addr: '172.18.0.0', len: 16 } }, { jump: { target: 'n-n1-x' } }]] } }] }));
     assert.deepEqual(l.sets.get('dnat4-any'), ['tcp . 8080 : 172.18.0.2 . 80']);
     assert.deepEqual(l.sets.get('ranges'), ['172.18.0.0/16 : jump n-n1-x']);
+    const m = parseListing(JSON.stringify({ nftables: [{ map: { name: 'snat4', elem: [[{ concat: ['br-a', { prefix: { addr: '10.1.0.0', len: 16 } }] }, '192.0.2.1']] } }] }));
+    assert.deepEqual(m.sets.get('snat4'), ['br-a . 10.1.0.0/16 : 192.0.2.1']);
+    assert.equal(elementCanon({ family: 'inet', set: 'x', key: [{ ifname: 'br' }, '10.0.0.1/32', 'fd00::1/128', 'fd00::/32'] }), 'br . 10.0.0.1 . fd00::1 . fd00::/32');
   });
 });
 
