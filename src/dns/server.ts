@@ -121,8 +121,14 @@ export class DnsServer {
       serveTcpConnection(sock, responder, this.limits);
     });
     tcp.on('error', () => undefined);
-    this.listeners.set(addr, { udp, tcp, conns });
-    if (this.closed) await this.removeAddress(addr);
+    const listener = { udp, tcp, conns };
+    if (this.closed) {
+      // close() ran while we were binding; it waits for us, so close here
+      // rather than through removeAddress (which would wait for us too).
+      await closeListener(listener);
+      throw new DnsError({ code: 'SERVER_CLOSED' });
+    }
+    this.listeners.set(addr, listener);
   }
 }
 
@@ -148,7 +154,7 @@ async function bindUdp(udp: UdpSocket, addr: string, port: number): Promise<void
       });
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || attempt >= BIND_RETRIES) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || !isIPv6(addr) || attempt >= BIND_RETRIES) throw e;
       await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
     }
   }

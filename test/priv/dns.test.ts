@@ -105,6 +105,26 @@ const tcp = () => {
 pump();
 `;
 
+// The DnsServer API inside the host namespace (port 5300, beside the resolver
+// under test): bind errors, idempotent adds, close() racing an add.
+const SERVER_API = String.raw`
+import { createResolver } from '${CWD}/src/dns/index.ts';
+const out = {};
+const r = createResolver({ port: 5300, resolvConfPath: null });
+try { await r.server.addAddress('10.123.0.1'); out.missing = 'bound?'; } catch (e) { out.missing = e.code; }
+await Promise.all([r.server.addAddress('${GW1}'), r.server.addAddress('${GW1}')]);
+out.afterDoubleAdd = r.server.addresses();
+await r.server.removeAddress('${GW1}');
+await r.server.removeAddress('${GW1}');
+out.afterRemove = r.server.addresses();
+const racing = r.server.addAddress('${GW2}').then(() => 'bound', (e) => e.code);
+await r.close();
+out.racing = await racing;
+out.afterClose = r.server.addresses();
+try { await r.server.addAddress('${GW2}'); } catch (e) { out.addAfterClose = e.code; }
+console.log(JSON.stringify(out));
+`;
+
 interface World {
   host: TestNetns;
   sb: Record<'alpha' | 'bravo' | 'charlie' | 'delta', TestNetns>;
@@ -330,6 +350,18 @@ describe('embedded DNS server in namespaces', { skip: skip ? `skipped: ${skip}` 
     assert.equal(status(await dig(w.sb.charlie, `@${GW2} bravo.net2`)), 'NXDOMAIN');
     assert.equal(await w.ctl({ op: 'add', endpoint: { endpointId: 'b2', sandboxId: 'bravo', networkId: 'n2', networkName: 'net2', names: ['bravo'], ipv4: '10.89.0.3', internal: false } }), 'ok');
     assert.deepEqual(await digShort(w.sb.charlie, GW2, 'bravo'), ['10.89.0.3']);
+  });
+
+  test('server API: bind errors, idempotent add/remove, close racing an add', async () => {
+    const r = await w.host.sh(`${NODE} --input-type=module -e '${SERVER_API.replace(/'/g, "'\\''")}'`, { allowFail: true });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(out.missing, 'BIND', 'an address that is on no interface');
+    assert.deepEqual(out.afterDoubleAdd, [GW1]);
+    assert.deepEqual(out.afterRemove, []);
+    assert.ok(out.racing === 'bound' || out.racing === 'SERVER_CLOSED', String(out.racing));
+    assert.deepEqual(out.afterClose, []);
+    assert.equal(out.addAfterClose, 'SERVER_CLOSED');
   });
 
   test('fuzz: 10,000 random and mutated packets, then still answering', async () => {
