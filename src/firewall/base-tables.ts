@@ -8,7 +8,8 @@ import type { BaseTables } from './model.ts';
 // Set and map names (inet cnm). Per network they hold a few elements keyed
 // by the bridge name; there are no per-network chains, so libnftables'
 // cache (it reloads the chains of a table before each command) stays the
-// same size however many networks exist.
+// same size however many networks exist. No set has the interval flag
+// either: for those libnftables loads every element before each change.
 export const BRIDGES = 'bridges';       // every cnm bridge
 export const INTERNAL = 'internal';     // bridges of --internal networks (no way in or out, no DNAT)
 export const SAME_BRIDGE = 'same-bridge'; // br . br: traffic that stays on one bridge
@@ -19,11 +20,10 @@ export const ROUTED = 'routed';         // br . family in gateway mode routed
 export const ISOLATED = 'isolated';     // br . family of internal networks the host is hidden from
 export const GATEWAY4 = 'gateway4';     // br . gateway address of internal networks (host reachable there)
 export const GATEWAY6 = 'gateway6';
-export const HAIRPIN4 = 'hairpin4';     // br . subnet: masquerade DNATed traffic from the same subnet
-export const HAIRPIN6 = 'hairpin6';
-export const MASQ4 = 'masq4';           // br . subnet: masquerade outbound
-export const MASQ6 = 'masq6';
-export const SNAT4 = 'snat4';           // br . subnet : host_ipv4
+export const MASQ = 'masq';            // br . family: masquerade outbound
+export const SNAT4 = 'snat4';           // br : host_ipv4 (SNAT instead of masquerade)
+export const MEMBERS4 = 'members4';     // container addresses of non-internal networks (hairpin)
+export const MEMBERS6 = 'members6';
 export const DNAT4_ADDR = 'dnat4-addr'; // host addr . proto . port -> ctr addr . port
 export const DNAT4_ANY = 'dnat4-any';   // proto . port -> ctr addr . port (every host address)
 export const DNAT6_ADDR = 'dnat6-addr';
@@ -59,11 +59,10 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: ISOLATED, decl: 'type ifname . nf_proto;' },
       { family: 'inet', name: GATEWAY4, decl: 'type ifname . ipv4_addr;' },
       { family: 'inet', name: GATEWAY6, decl: 'type ifname . ipv6_addr;' },
-      { family: 'inet', name: HAIRPIN4, decl: 'type ifname . ipv4_addr; flags interval;' },
-      { family: 'inet', name: HAIRPIN6, decl: 'type ifname . ipv6_addr; flags interval;' },
-      { family: 'inet', name: MASQ4, decl: 'type ifname . ipv4_addr; flags interval;' },
-      { family: 'inet', name: MASQ6, decl: 'type ifname . ipv6_addr; flags interval;' },
-      { family: 'inet', name: SNAT4, decl: 'type ifname . ipv4_addr : ipv4_addr; flags interval;' },
+      { family: 'inet', name: MASQ, decl: 'type ifname . nf_proto;' },
+      { family: 'inet', name: SNAT4, decl: 'type ifname : ipv4_addr;' },
+      { family: 'inet', name: MEMBERS4, decl: 'type ipv4_addr;' },
+      { family: 'inet', name: MEMBERS6, decl: 'type ipv6_addr;' },
       { family: 'inet', name: DNAT4_ADDR, decl: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT4_ANY, decl: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
       { family: 'inet', name: DNAT6_ADDR, decl: 'type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service;' },
@@ -153,21 +152,21 @@ export function baseTables(): BaseTables {
       {
         family: 'inet', name: 'nat-postrouting', base: 'type nat hook postrouting priority srcnat; policy accept;',
         rules: [
-          // Hairpin: a member reaching a published port of its own network
-          // via a host address; without masquerade the reply would go
-          // container to container and miss the reverse NAT (and a container
-          // reaching its own port would see its own address as source).
-          // Matched on output bridge and source subnet, not on input
-          // interface: with br_netfilter the DNATed frame is bridged straight
-          // back and postrouting sees no input interface.
-          `ct status dnat oifname . ip saddr @${HAIRPIN4} masquerade comment "hairpin"`,
-          `ct status dnat oifname . ip6 saddr @${HAIRPIN6} masquerade comment "hairpin"`,
+          // Hairpin: a container reaching a published port through a host
+          // address; without masquerade the reply would go container to
+          // container and miss the reverse NAT (and a container reaching its
+          // own port would see its own address as source). Matched on the
+          // source being a container, not on the input interface: with
+          // br_netfilter the DNATed frame is bridged straight back and
+          // postrouting sees no input interface. From another network this
+          // masquerades too, as Docker's outbound rule does.
+          `ct status dnat oifname @${BRIDGES} ip saddr @${MEMBERS4} masquerade comment "hairpin"`,
+          `ct status dnat oifname @${BRIDGES} ip6 saddr @${MEMBERS6} masquerade comment "hairpin"`,
           // From the host, 127.0.0.1 included (route_localnet lets it leave lo).
           `ct status dnat oifname @${BRIDGES} fib saddr type local masquerade comment "from host"`,
           `iifname . oifname @${SAME_BRIDGE} return`,
-          `iifname . ip saddr @${MASQ4} masquerade`,
-          `iifname . ip6 saddr @${MASQ6} masquerade`,
-          `snat ip to iifname . ip saddr map @${SNAT4} comment "host_ipv4"`,
+          `iifname . meta nfproto @${MASQ} masquerade`,
+          `meta nfproto ipv4 snat ip to iifname map @${SNAT4} comment "host_ipv4"`,
         ],
       },
       {

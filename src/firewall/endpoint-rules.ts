@@ -83,6 +83,10 @@ export function endpointFragment(n: NetworkFw, e: EndpointFw): Fragment {
     elements.push({ family: 'bridge', set: B.PORT_ND6, key: [port, e.mac, ipv6Hex(eui64LinkLocal(e.mac))] });
   }
   if (!n.icc) elements.push({ family: 'bridge', set: B.NO_ICC, key: [port] });
+  if (!n.internal) {
+    if (e.ipv4) elements.push({ family: 'inet', set: B.MEMBERS4, key: [e.ipv4] });
+    if (e.ipv6) elements.push({ family: 'inet', set: B.MEMBERS6, key: [e.ipv6] });
+  }
   elements.push(...portElements(n, e));
   return { chains: [], elements };
 }

@@ -75,11 +75,9 @@ export function networkFragment(n: NetworkFw): Fragment {
   }
   for (const x of fams) {
     el(MODE_SET[x.mode], [br, x.nfproto]);
-    if (!isNat(x.mode)) continue;
-    el(x.f === 4 ? B.HAIRPIN4 : B.HAIRPIN6, [br, x.s.subnet]);
-    if (!n.masquerade) continue;
-    if (x.f === 4 && n.hostIpv4) el(B.SNAT4, [br, x.s.subnet], [n.hostIpv4]);
-    else el(x.f === 4 ? B.MASQ4 : B.MASQ6, [br, x.s.subnet]);
+    if (!isNat(x.mode) || !n.masquerade) continue;
+    if (x.f === 4 && n.hostIpv4) el(B.SNAT4, [br], [n.hostIpv4]);
+    else el(B.MASQ, [br, x.nfproto]);
   }
   return { chains: [], elements };
 }
