@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { Netns, NetlinkError } from '../../src/netlink/index.ts';
 import { TEST_PREFIX, privilegedSkipReason, withNetns } from '../helpers/netns.ts';
 
@@ -105,6 +107,32 @@ test('a socket bound inside a namespace listens there, not in the root namespace
         closeSync(fd);
       }
       await rejectsWith(ns.socket(6, 'tcp', '10.53.0.1', 53), 'FAMILY_MISMATCH', '10.53.0.1');
+    } finally {
+      ns.close();
+    }
+  });
+});
+
+test('Node servers adopt those sockets: dgram bind({ fd }) and net listen({ fd })', { skip }, async () => {
+  await withNetns(['srv'], async ([t]) => {
+    const ns = await Netns.open(t!.path);
+    try {
+      await ns.rtnl.addrAdd('lo', '10.53.0.1/32');
+      const udp = dgram.createSocket('udp4');
+      const srv = net.createServer((c) => c.end('hello\n'));
+      try {
+        const got = new Promise<string>((resolve) => udp.on('message', (m) => resolve(m.toString())));
+        const ufd = await ns.socket(4, 'udp', '10.53.0.1', 5300);
+        await new Promise<void>((resolve) => udp.bind({ fd: ufd } as dgram.BindOptions, () => resolve()));
+        await t!.sh(`bash -c 'echo ping > /dev/udp/10.53.0.1/5300'`);
+        assert.equal((await got).trim(), 'ping');
+        const tfd = await ns.socket(4, 'tcp', '10.53.0.1', 5301);
+        await new Promise<void>((resolve) => srv.listen({ fd: tfd }, () => resolve()));
+        assert.equal((await t!.sh('busybox nc -w 2 10.53.0.1 5301 </dev/null', { timeoutMs: 10_000 })).stdout, 'hello\n');
+      } finally {
+        udp.close();
+        srv.close();
+      }
     } finally {
       ns.close();
     }
