@@ -16,14 +16,14 @@ const TCP_MAX = 65535;
 
 export interface ResponderOptions {
   table: NameTable;
-  /** Without these, names that are not ours get REFUSED. */
-  forwarder?: Forwarder;
+  /** Without these, names that are not ours get REFUSED. (Any object with Forwarder's forward(): tests pass fakes.) */
+  forwarder?: Pick<Forwarder, 'forward'>;
   upstreams?: UpstreamConfig;
 }
 
 export class DnsResponder {
   readonly table: NameTable;
-  private readonly forwarder: Forwarder | undefined;
+  private readonly forwarder: Pick<Forwarder, 'forward'> | undefined;
   private readonly upstreams: UpstreamConfig | undefined;
 
   constructor(opts: ResponderOptions) {
