@@ -1,5 +1,6 @@
 export { Netns } from './netns.ts';
 export { Rtnl } from './rtnl.ts';
+export type { RtnlApi } from './rtnl.ts';
 export type { RtnlBatch } from './batch.ts';
 export { NetlinkError } from './errors.ts';
 export type { NetlinkErrorCode, ValidationCode, ErrnoCode } from './errors.ts';

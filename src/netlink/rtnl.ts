@@ -60,3 +60,7 @@ export class Rtnl {
   /** Closes the socket after the requests already queued. */
   close(): void { this.#o.sock.close(); }
 }
+
+/** Rtnl's public surface as a plain type, for fakes in driver unit tests
+ *  (the class itself is nominal because of its private field). */
+export type RtnlApi = Pick<Rtnl, keyof Rtnl>;
