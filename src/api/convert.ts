@@ -1,6 +1,6 @@
 // Domain records -> Engine API views.
 import type { State } from '../core/state.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../core/model.ts';
+import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../core/model.ts';
 import { shortId } from '../core/ids.ts';
 import type { ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkWire, PortBindingWire } from './wire.ts';
 
@@ -90,16 +90,26 @@ function networksOf(state: State, sbx: SandboxRecord): Record<string, EndpointSe
   return out;
 }
 
-function portsMap(sbx: SandboxRecord): Record<string, PortBindingWire[] | null> {
+/** Requested bindings (HostConfig) or, when running, the allocated ones. */
+function portsMap(ports: PortBinding[], requested: boolean): Record<string, PortBindingWire[] | null> {
   const out: Record<string, PortBindingWire[] | null> = {};
-  for (const p of sbx.ports) {
+  for (const p of ports) {
     const k = `${p.containerPort}/${p.proto}`;
     const list = out[k] ?? [];
-    if (p.hostPort || sbx.state === 'running') list.push({ HostIp: p.hostIp || '0.0.0.0', HostPort: p.hostPort ? String(p.hostPort) : '' });
+    const hostPort = p.hostPort ? `${p.hostPort}${p.hostPortEnd && p.hostPortEnd !== p.hostPort ? `-${p.hostPortEnd}` : ''}` : '';
+    if (requested) list.push({ HostIp: p.hostIp, HostPort: hostPort });
+    else {
+      // Docker lists the "" binding as both families.
+      if (p.hostIp === '' || p.hostIp === '0.0.0.0') list.push({ HostIp: '0.0.0.0', HostPort: String(p.hostPort) });
+      if (p.hostIp === '' || p.hostIp === '::') list.push({ HostIp: '::', HostPort: String(p.hostPort) });
+      if (p.hostIp !== '' && p.hostIp !== '0.0.0.0' && p.hostIp !== '::') list.push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    }
     out[k] = list;
   }
   return out;
 }
+
+const allocatedPorts = (state: State, sbx: SandboxRecord): PortBinding[] => state.endpointsOf(sbx.id).flatMap((e) => e.ports ?? []);
 
 function statusText(sbx: SandboxRecord): string {
   if (sbx.state === 'running') return `Up ${ago(sbx.startedAt)}`;
@@ -125,7 +135,9 @@ export function containerSummary(state: State, sbx: SandboxRecord): ContainerSum
     ImageID: '',
     Command: sbx.cmd.join(' '),
     Created: Math.floor(Date.parse(sbx.created) / 1000),
-    Ports: sbx.ports.map((p) => ({ ...(p.hostPort ? { IP: p.hostIp || '0.0.0.0', PublicPort: p.hostPort } : {}), PrivatePort: p.containerPort, Type: p.proto })),
+    Ports: sbx.state === 'running'
+      ? allocatedPorts(state, sbx).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto }))
+      : [],
     Labels: sbx.labels,
     State: sbx.state,
     Status: statusText(sbx),
@@ -188,7 +200,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: { runD
       DnsOptions: sbx.dnsOptions,
       ExtraHosts: sbx.extraHosts,
       AutoRemove: sbx.autoRemove,
-      PortBindings: Object.fromEntries(Object.entries(portsMap({ ...sbx, state: 'created' })).map(([k, v]) => [k, v ?? []])),
+      PortBindings: Object.fromEntries(Object.entries(portsMap(sbx.ports, true)).map(([k, v]) => [k, v ?? []])),
       PublishAllPorts: sbx.publishAll,
     },
     NetworkSettings: {
@@ -198,7 +210,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: { runD
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: running ? portsMap(sbx) : {},
+      Ports: running ? portsMap(allocatedPorts(state, sbx), false) : {},
       Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? '') : '',
       IPAddress: addrOf(first?.ipv4),
       IPPrefixLen: prefixLen(first?.ipv4),

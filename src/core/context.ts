@@ -6,6 +6,7 @@ import type { ControllerHooks } from './hooks.ts';
 import type { IpamManager } from './ipam.ts';
 import type { Mutex } from './mutex.ts';
 import type { State } from './state.ts';
+import type { PortAllocator } from '../firewall/index.ts';
 
 export interface Logger {
   debug(msg: string, extra?: object): void;
@@ -31,6 +32,8 @@ export interface Ctx {
   hostResolvConf: string;
   /** Opened sandbox namespaces, by sandbox ID. */
   netns: Map<string, Netns>;
+  /** Host ports of published ports (49153-65535 for ephemeral ones). */
+  ports: PortAllocator;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
 }

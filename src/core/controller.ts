@@ -7,6 +7,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import { Netns } from '../netlink/index.ts';
+import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../sandbox/process.ts';
 import type { Store } from '../store/index.ts';
 import type { Ctx, Logger } from './context.ts';
@@ -63,6 +64,7 @@ export class Controller {
       hostResolvConf,
       netns: new Map(),
       defaultRoutes: new Map(),
+      ports: new PortAllocator(),
     };
     ctx.ipam = new IpamManager(o.pools, {
       hostId: o.hostId,

@@ -67,7 +67,22 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       aliases: att.aliases,
       gwPriority: att.gwPriority,
       created: Date.now() * 1000 + used.length,
+      ports: [],
     };
+    // Published ports go on the sandbox's first endpoint (eth0), as with
+    // Docker's default network; their host ports are chosen now, so a clash
+    // fails the call before anything changes.
+    if (used.length === 0 && sbx.ports.length && driver.capabilities.dns && !net.internal) {
+      const dflt = net.options['com.docker.network.bridge.host_binding_ipv4'] ?? '';
+      ep.ports = ctx.ports.allocateAll(sbx.ports.map((p) => ({
+        hostIp: p.hostIp || (dflt && dflt !== '0.0.0.0' ? dflt : ''),
+        hostPortStart: p.hostPort,
+        hostPortEnd: p.hostPortEnd ?? p.hostPort,
+        containerPort: p.containerPort,
+        proto: p.proto,
+      })));
+      undo.push('host ports', () => ctx.ports.releaseAll(ep.ports));
+    }
     if (net.ipv4) {
       ep.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
       undo.push('IPv4 address', () => ctx.ipam.release(net, ep.ipv4));
@@ -103,6 +118,7 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null):
     ctx.ipam.release(net, ep.ipv4);
     ctx.ipam.release(net, ep.ipv6);
   }
+  ctx.ports.releaseAll(ep.ports ?? []);
   await ctx.state.commit([{ kind: 'endpoint', del: ep.id }]);
   return errors;
 }

@@ -1,3 +1,8 @@
+import { FirewallError } from '../firewall/errors.ts';
+import { IPAM_HTTP_STATUS, IpamError } from '../ipam/errors.ts';
+import { NetlinkError } from '../netlink/errors.ts';
+import { StoreError } from '../store/errors.ts';
+
 // One error class for the engine's domain. The payload is a union keyed by
 // `code`; one table maps codes to HTTP status, following Docker's error
 // classes (not found 404, invalid 400, conflict 409, forbidden 403, ...).
@@ -40,26 +45,24 @@ export const invalid = (msg: string): CnmError => new CnmError('INVALID', msg);
 export const conflict = (msg: string): CnmError => new CnmError('CONFLICT', msg);
 export const forbidden = (msg: string): CnmError => new CnmError('FORBIDDEN', msg);
 
-/** The HTTP status for any error: domain errors carry theirs, others are 500. */
+const FIREWALL_STATUS: Record<string, number> = {
+  INVALID_PORT_SPEC: 400,
+  HOST_IP_NOT_LOCAL: 400,
+  INVALID_CONFIG: 400,
+  UNKNOWN_NETWORK: 404,
+  UNKNOWN_ENDPOINT: 404,
+  NETWORK_EXISTS: 409,
+  // Docker reports a taken host port as a system error.
+  PORT_ALLOCATED: 500,
+  PORTS_EXHAUSTED: 503,
+};
+
+/** The HTTP status for any error: each domain's errors carry their class. */
 export function statusOf(err: unknown): number {
   if (err instanceof CnmError) return err.status;
-  const code = (err as { code?: unknown })?.code;
-  // Errors from the IPAM and port layers carry their own codes; map the
-  // classes Docker uses for them (DOCKER-REFERENCE.md, "Errors users see").
-  switch (code) {
-    case 'NON_CANONICAL':
-    case 'INVALID':
-    case 'FAMILY':
-    case 'OUTSIDE':
-    case 'EXHAUSTED':
-    case 'INVALID_SPEC':
-      return 400;
-    case 'OVERLAP':
-    case 'IN_USE':
-      return 403;
-    case 'PORT_ALLOCATED':
-      return 500;
-    default:
-      return 500;
-  }
+  if (err instanceof IpamError) return IPAM_HTTP_STATUS[err.code];
+  if (err instanceof FirewallError) return FIREWALL_STATUS[err.code] ?? 500;
+  if (err instanceof StoreError && err.code === 'LOCKED') return 503;
+  if (err instanceof NetlinkError && ['INVALID_NAME', 'INVALID_ADDRESS', 'INVALID_CIDR', 'INVALID_ARGUMENT'].includes(err.code)) return 400;
+  return 500;
 }

@@ -38,7 +38,9 @@ export interface PortBinding {
   proto: 'tcp' | 'udp' | 'sctp';
   containerPort: number;
   hostIp: string; // '' = all
-  hostPort: number; // 0 until allocated
+  hostPort: number; // 0 = any free ephemeral port
+  /** A host port range (Docker's HostPort "8080-8090"): the first free one. */
+  hostPortEnd?: number;
 }
 
 /** What a sandbox asked for on one network; kept while the sandbox is stopped. */
@@ -65,6 +67,8 @@ export interface EndpointRecord {
   aliases: string[];
   gwPriority: number;
   created: number; // ordering for default-gateway ties
+  /** Published ports, host side allocated, on the sandbox's first endpoint. */
+  ports: PortBinding[];
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

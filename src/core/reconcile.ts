@@ -41,6 +41,8 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
     ctx.ipam.markUsed(net, ep.ipv4);
     ctx.ipam.markUsed(net, ep.ipv6);
+    ep.ports ??= [];
+    for (const b of ep.ports) ctx.ports.reserve(b);
   }
 
   // Sandboxes: running ones whose process lives are re-adopted; others are

@@ -19,6 +19,8 @@ import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
 import { dnsHooks } from './dns-hooks.ts';
+import { firewallHooks } from './firewall-hooks.ts';
+import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 
 export interface DaemonOptions {
@@ -35,6 +37,7 @@ export interface DaemonOptions {
 
 export interface Daemon {
   controller: Controller;
+  firewall: NftFirewall;
   server: Server;
   store: Store;
   close(): Promise<void>;
@@ -61,7 +64,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const drivers = new DriverRegistry();
   const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
-  const hooks: ControllerHooks[] = [dnsHooks(dns, drivers, o.log)];
+  const firewall = new NftFirewall({
+    nsPath: `/proc/${process.pid}/ns/net`,
+    onRepair: (i) => o.log.warn('firewall: rules were changed behind cnm\'s back; restored', { reason: i.reason ?? '', error: i.error ? String(i.error) : '' }),
+  });
+  const fwHooks = firewallHooks(firewall, o.log);
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
   const controller = new Controller({
     store,
     hostNs,
@@ -75,6 +83,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
+  await fwHooks.start();
   const router = new Router()
     .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot }))
     .add(networkRoutes(controller))
@@ -89,12 +98,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   return {
     controller,
+    firewall,
     server,
     store,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await controller.close();
+      await firewall.close();
       await dns.close();
       hostNs.close();
       await store.close();

@@ -1,5 +1,6 @@
 // /containers: sandboxes as the Engine API shows containers.
 import { createReadStream, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
@@ -26,13 +27,18 @@ export function portsFromWire(pb: Record<string, PortBindingWire[] | null> | nul
     const port = Number(m?.[1]);
     if (!m || port < 1 || port > 65535) throw invalid(`invalid port "${key}": expected PORT[/tcp|udp|sctp] with PORT 1-65535`);
     const proto = (m[2] ?? 'tcp') as PortBinding['proto'];
-    for (const b of list ?? [{}]) {
-      if (!Array.isArray(list) && list !== null) throw invalid(`invalid port bindings for ${key}: expected a list`);
+    if (!Array.isArray(list) && list !== null) throw invalid(`invalid port bindings for ${key}: expected a list`);
+    for (const b of list?.length ? list : [{}]) {
       const hp = b.HostPort ?? '';
-      if (hp && (!/^\d{1,5}$/.test(hp) || Number(hp) < 1 || Number(hp) > 65535)) {
-        throw invalid(`invalid host port "${hp}" for ${key}: expected 1-65535`);
+      const r = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(hp);
+      const lo = Number(r?.[1] ?? 0);
+      const hi = Number(r?.[2] ?? r?.[1] ?? 0);
+      if (hp && (!r || lo < 1 || hi > 65535 || hi < lo)) {
+        throw invalid(`invalid host port "${hp}" for ${key}: expected a port or range within 1-65535`);
       }
-      out.push({ proto, containerPort: port, hostIp: b.HostIp ?? '', hostPort: hp ? Number(hp) : 0 });
+      const hostIp = (b.HostIp ?? '').replace(/^\[|\]$/g, '');
+      if (hostIp && isIP(hostIp) === 0) throw invalid(`invalid host IP "${b.HostIp}" for ${key}: expected an IP address`);
+      out.push({ proto, containerPort: port, hostIp, hostPort: lo, ...(hi !== lo ? { hostPortEnd: hi } : {}) });
     }
   }
   return out;
@@ -40,6 +46,13 @@ export function portsFromWire(pb: Record<string, PortBindingWire[] | null> | nul
 
 export function createFromWire(w: ContainerCreateWire, name: string, version: string): CreateSandboxRequest {
   const hc = w.HostConfig ?? {};
+  const ports = portsFromWire(hc.PortBindings);
+  // -P: every exposed port not bound explicitly gets an ephemeral host port.
+  if (hc.PublishAllPorts) {
+    const bound = new Set(ports.map((p) => `${p.containerPort}/${p.proto}`));
+    const exposed = portsFromWire(Object.fromEntries(Object.keys(w.ExposedPorts ?? {}).map((k) => [k, null])));
+    ports.push(...exposed.filter((p) => !bound.has(`${p.containerPort}/${p.proto}`)));
+  }
   const eps = w.NetworkingConfig?.EndpointsConfig ?? {};
   const cmd = [...toList(w.Entrypoint), ...toList(w.Cmd)];
   return {
@@ -56,7 +69,7 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
     dnsSearch: hc.DnsSearch ?? [],
     dnsOptions: hc.DnsOptions ?? [],
     extraHosts: hc.ExtraHosts ?? [],
-    ports: portsFromWire(hc.PortBindings),
+    ports,
     publishAll: !!hc.PublishAllPorts,
     autoRemove: !!hc.AutoRemove,
   };

@@ -1,6 +1,6 @@
 // The bridge driver: one Linux bridge per network, one veth pair per endpoint
 // (host end enslaved to the bridge, the other end inside the sandbox).
-import { forbidden } from '../../core/errors.ts';
+import { forbidden, invalid } from '../../core/errors.ts';
 import type { EndpointRecord, NetworkRecord } from '../../core/model.ts';
 import { shortId } from '../../core/ids.ts';
 import type { Netns } from '../../netlink/index.ts';
@@ -27,6 +27,9 @@ export const bridgeDriver: NetworkDriver = {
     const opts = parseBridgeOptions(net, dflt);
     const clash = others.find((o) => o.driver === 'bridge' && o.driverState.bridge === opts.bridgeName);
     if (clash) throw forbidden(`bridge name "${opts.bridgeName}" is already used by network ${clash.name}`);
+    if ((opts.gatewayModeV4 === 'isolated' || opts.gatewayModeV6 === 'isolated') && !net.internal) {
+      throw invalid("gateway mode 'isolated' can only be used for an internal network");
+    }
     net.driverState.bridge = opts.bridgeName;
   },
 
@@ -38,8 +41,9 @@ export const bridgeDriver: NetworkDriver = {
     if (!link) await rtnl.linkAdd({ kind: 'bridge', name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
     // The bridge carries the gateway addresses; sandboxes route through them.
-    if (net.ipv4 && !opts.inhibitIpv4) await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
-    if (net.ipv6) await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
+    // Gateway mode "isolated": the bridge has no address, the host is unreachable.
+    if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
+    if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
     await rtnl.linkSet(name, { up: true });
   },
 
@@ -75,7 +79,13 @@ export const bridgeDriver: NetworkDriver = {
       ? (cidr: string, noDad: boolean) => inner.addrAdd(ep.ifName, cidr, { noDad })
       : (cidr: string, noDad: boolean) => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
     await Promise.all([
-      host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true }),
+      (async () => {
+        await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true });
+        // Hairpin, as Docker without its userland proxy: a sandbox reaching
+        // its own published port through a host address is bridged back out
+        // of the port its packet came in by.
+        await host.bridgePortSet(ep.hostIfName, { hairpin: true });
+      })(),
       (async () => {
         if (ep.ipv4) await add(ep.ipv4, false);
         if (ep.ipv6) await add(ep.ipv6, true);
