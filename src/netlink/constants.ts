@@ -79,6 +79,9 @@ export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_NEIGH_SUPPRESS = 32;
 export const IFLA_BRPORT_ISOLATED = 33;
 export const IFF_UP = 0x1;
+// The tun driver's link info: IFLA_TUN_TYPE is IFF_TUN (1) or IFF_TAP (2).
+export const IFLA_TUN_TYPE = 3;
+export const IFF_TAP = 0x2;
 
 export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8 } as const;
 export const IPVLAN_MODES = { l2: 0, l3: 1, l3s: 2 } as const;

@@ -13,7 +13,7 @@ export interface VxlanInfo { vni: number; port: number; local?: string; group?: 
 export interface Link {
   index: number;
   name: string;
-  kind: string | null;       // IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'tun' (for taps), ... null for lo/physical
+  kind: string | null;       // IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'macvlan', 'tap', ... null for lo/physical
   mtu: number;
   mac: string;
   up: boolean;               // administratively up (IFF_UP)

@@ -2,7 +2,7 @@
 import {
   IFF_UP, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_NEIGH_SUPPRESS,
   IFLA_IFNAME, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU,
-  IFLA_OPERSTATE, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK,
+  IFLA_OPERSTATE, IFLA_TUN_TYPE, IFF_TAP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK,
   IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TTL, IPVLAN_MODES, MACVLAN_MODES, OPER_STATES,
 } from '../constants.ts';
 import { s32, str, u16, u16be, u32, u8 } from './attributes.ts';
@@ -59,7 +59,8 @@ export function decodeLink(payload: Buffer): Link {
   const link: Link = {
     index: hdr.index,
     name: str(attrs.get(IFLA_IFNAME)) ?? '',
-    kind: info.kind ?? null,
+    // The kernel calls every tun/tap device "tun"; report a tap as created.
+    kind: info.kind === 'tun' && u8(info.data?.get(IFLA_TUN_TYPE)) === IFF_TAP ? 'tap' : info.kind ?? null,
     mtu: u32(attrs.get(IFLA_MTU)) ?? 0,
     mac: formatMac(attrs.get(IFLA_ADDRESS)),
     up: (hdr.flags & IFF_UP) !== 0,
