@@ -83,7 +83,8 @@ export class NftFirewall implements Firewall {
    * `state` (daemon restart) is applied in the same transaction that
    * replaces stale tables, so there is no moment without rules.
    */
-  init(state?: FirewallState): Promise<void> {
+  // async: a validation error rejects the promise, it is never thrown synchronously.
+  async init(state?: FirewallState): Promise<void> {
     const networks = (state?.networks ?? []).map(validateNetwork);
     const endpoints = (state?.endpoints ?? []).map(validateEndpoint);
     return this.serial(async () => {
@@ -116,7 +117,7 @@ export class NftFirewall implements Firewall {
     });
   }
 
-  addNetwork(input: NetworkFw): Promise<void> {
+  async addNetwork(input: NetworkFw): Promise<void> {
     const n = validateNetwork(input);
     return this.serial(async () => {
       if (this.networks.has(n.id)) throw new FirewallError({ code: 'NETWORK_EXISTS', networkId: n.id });
@@ -141,7 +142,7 @@ export class NftFirewall implements Firewall {
     });
   }
 
-  addEndpoint(input: EndpointFw): Promise<void> {
+  async addEndpoint(input: EndpointFw): Promise<void> {
     const e = validateEndpoint(input);
     return this.serial(async () => {
       const n = this.networks.get(e.networkId);
@@ -171,7 +172,7 @@ export class NftFirewall implements Firewall {
     });
   }
 
-  restoreAll(state: FirewallState): Promise<void> {
+  async restoreAll(state: FirewallState): Promise<void> {
     const networks = state.networks.map(validateNetwork);
     const endpoints = state.endpoints.map(validateEndpoint);
     return this.serial(async () => {
