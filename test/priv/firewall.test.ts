@@ -28,6 +28,20 @@ else{const u=dgram.createSocket(ip.includes(':')?'udp6':'udp4');const t=setTimeo
 u.on('message',()=>{clearTimeout(t);fin(true,()=>u.close())});u.on('error',()=>{clearTimeout(t);fin(false,()=>u.close())});u.send('x',port,ip);}
 }))).then(r=>{console.log(JSON.stringify(r));process.exit(0)});`;
 
+// Sends one hand-made TCP SYN: argv iface srcmac dstmac srcip dstip dport.
+const SYN = `import socket,struct,sys
+i,sm,dm,si,di,dp=sys.argv[1:7]
+def ck(b):
+  if len(b)%2: b+=b'\\0'
+  s=sum(struct.unpack('!%dH'%(len(b)//2),b)); s=(s>>16)+(s&0xffff); s+=s>>16; return ~s&0xffff
+a=socket.inet_aton(si); b=socket.inet_aton(di)
+tcp=struct.pack('!HHIIBBHHH',40000,int(dp),1,0,5<<4,2,65535,0,0)
+tcp=tcp[:16]+struct.pack('!H',ck(a+b+struct.pack('!BBH',0,6,len(tcp))+tcp))+tcp[18:]
+ip=struct.pack('!BBHHHBBH4s4s',0x45,0,20+len(tcp),1,0,64,6,0,a,b)
+ip=ip[:10]+struct.pack('!H',ck(ip))+ip[12:]
+mac=lambda m: bytes(int(x,16) for x in m.split(':'))
+s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind((i,0)); s.send(mac(dm)+mac(sm)+b'\\x08\\x00'+ip+tcp)`;
+
 type Target = [ip: string, port: number, proto: 'tcp' | 'udp'];
 
 async function probe(from: TestNetns, targets: Target[]): Promise<boolean[]> {
@@ -87,6 +101,7 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
 
   before(async () => {
     process.env.CNM_PROBE = CLIENT;
+    process.env.CNM_SYN = SYN;
     host = await TestNetns.create('fwhost');
     remote = await TestNetns.create('fwremote');
     nss.push(host, remote);
@@ -202,6 +217,25 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     // prerouting), though route_localnet is on there.
     const drops = await host.sh('nft list chain inet cnm raw-prerouting');
     assert.match(drops.stdout, /@lo4 drop/);
+  });
+
+  test('a frame to 127.0.0.1 from the bridge side is dropped for a loopback-published port', async (t) => {
+    // The bridge has route_localnet=1 (needed to DNAT 127.0.0.1), so a
+    // neighbour could hand-craft a frame to 127.0.0.1 (CVE-2020-8558). Send
+    // TCP SYNs from a2 to 127.0.0.1:8080 (published on every address:
+    // DNATed, the control) and 127.0.0.1:8082 (published on 127.0.0.1 only:
+    // dropped in raw prerouting, before conntrack ever sees it).
+    const py = await sb('a2').ns.sh('command -v python3', { allowFail: true });
+    if (py.code !== 0) { t.skip('needs python3 to craft raw frames'); return; }
+    const brMac = (JSON.parse((await host.sh('ip -j link show br-a')).stdout) as { address: string }[])[0]?.address ?? '';
+    await host.sh('conntrack -F 2>/dev/null || true');
+    for (const port of [8080, 8082]) {
+      await sb('a2').ns.sh(`python3 -c "$CNM_SYN" eth0 ${sb('a2').mac} ${brMac} ${sb('a2').ip} 127.0.0.1 ${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const ct = (await host.sh('conntrack -L -p tcp -d 127.0.0.1 2>/dev/null', { allowFail: true })).stdout;
+    assert.match(ct, /dport=8080/, 'control: the crafted frame reaches the DNAT');
+    assert.doesNotMatch(ct, /dport=8082/);
   });
 
   test('port errors: a taken port, a host IP that is not local', async () => {
