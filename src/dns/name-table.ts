@@ -164,15 +164,20 @@ export class NameTable {
 
   /**
    * Answers `qname` (any case, trailing dot optional) of type `qtype` (numeric)
-   * for the sandbox that owns `clientIp` (canonical text, as sockets report it).
+   * for the sandbox that owns `clientIp` (any text form of the address).
    */
   lookup(clientIp: string, qname: string, qtype: number): LookupResult {
-    const scope = this.scopeOf(clientIp);
+    let ip: string;
+    try { ip = canonicalIp(clientIp); } catch { return UNKNOWN_CLIENT; }
+    const scope = this.scopeOf(ip);
     if (!scope) return UNKNOWN_CLIENT;
     return this.lookupInScope(scope, lowerName(qname), qtype);
   }
 
-  /** The same as lookup() for a name already lowercase and without trailing dot (the wire parser's form). */
+  /**
+   * The hot path's lookup(): `qname` already lowercase without a trailing dot
+   * (the wire parser's form), `clientIp` canonical (as sockets report it).
+   */
   lookupLower(clientIp: string, qname: string, qtype: number): LookupResult {
     const scope = this.scopeOf(clientIp);
     if (!scope) return UNKNOWN_CLIENT;

@@ -120,6 +120,8 @@ test('IPv6 client addresses are matched in canonical form', () => {
   t.addEndpoint(ep('b', 'sb', 'n', ['b'], undefined, 'fd00::3'));
   assert.deepEqual(answerValues(t.lookup('fd00::2', 'b', AAAA)), ['fd00::3']);
   assert.equal(t.lookup('fd00::2', 'b', A).status, 'nodata');
+  assert.deepEqual(answerValues(t.lookup('FD00:0::2', 'b', AAAA)), ['fd00::3'], 'any text form of the client address');
+  assert.equal(t.lookup('not-an-ip', 'b', AAAA).status, 'unknown-client');
 });
 
 test('invalid input is rejected with the bad value named', () => {
