@@ -92,9 +92,12 @@ export function renderList(rows: object[], format: string, spec: ListSpec, quiet
   return tabwrite(`${tpl.execute(spec.headers, { header: true })}\n${out}`);
 }
 
-/** docker inspect: a JSON array with 4-space indentation, or the template per item. */
+/**
+ * docker inspect: a JSON array with 4-space indentation, or the template per
+ * item (taken literally: inspect does not expand \t like list formats do).
+ */
 export function renderInspect(items: unknown[], format: string): string {
   if (!format) return `${JSON.stringify(items, null, 4)}\n`;
-  const tpl = compileTemplate(unescapeFormat(format));
+  const tpl = compileTemplate(format);
   return items.map((i) => `${tpl.execute(i)}\n`).join('');
 }

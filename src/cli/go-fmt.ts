@@ -6,6 +6,20 @@
 
 export const NO_VALUE = '<no value>';
 
+/**
+ * A value's own JSON encoding (Go's json.Marshaler). docker's list rows
+ * marshal themselves with json.Marshal, which escapes <, > and & — unlike
+ * the template's json function on plain data.
+ */
+export const MARSHAL_JSON: unique symbol = Symbol('MarshalJSON');
+
+export interface JsonMarshaler { [MARSHAL_JSON](): string }
+
+/** json.Marshal's HTML-safe escaping. */
+export function goJsonMarshal(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function goNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
   // Go's %v for float64 is %g with the shortest representation: 1e+06, 0.5.

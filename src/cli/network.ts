@@ -48,13 +48,17 @@ export function networkCreateBody(name: string, o: CreateOpts): NetworkCreateWir
 
 interface ConnectOpts { ip?: string; ip6?: string; alias: string[]; driverOpt: string[]; gwPriority?: number; link: string[]; linkLocalIp: string[] }
 
-/** The EndpointConfig `docker network connect` sends. */
+/** The EndpointConfig `docker network connect` sends (empty fields left out, as Go's omitempty does). */
 export function endpointConfigOf(o: ConnectOpts): EndpointSettingsWire {
   return {
-    IPAMConfig: { IPv4Address: o.ip ?? '', IPv6Address: o.ip6 ?? '', LinkLocalIPs: o.linkLocalIp.length ? o.linkLocalIp : null },
+    IPAMConfig: {
+      ...(o.ip ? { IPv4Address: o.ip } : {}),
+      ...(o.ip6 ? { IPv6Address: o.ip6 } : {}),
+      ...(o.linkLocalIp.length ? { LinkLocalIPs: o.linkLocalIp } : {}),
+    },
     Links: o.link.length ? o.link : null,
-    Aliases: o.alias.length ? o.alias : null,
-    DriverOpts: o.driverOpt.length ? kvMap(o.driverOpt) : null,
+    Aliases: o.alias,
+    DriverOpts: kvMap(o.driverOpt),
     GwPriority: o.gwPriority ?? 0,
   };
 }

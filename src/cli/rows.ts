@@ -4,7 +4,7 @@
 // marshals these contexts as Go maps (--format json).
 import type { ContainerSummaryWire, NetworkWire } from '../api/wire.ts';
 import type { ListSpec } from './format.ts';
-import { goQuote } from './go-fmt.ts';
+import { MARSHAL_JSON, goJsonMarshal, goQuote } from './go-fmt.ts';
 
 /** Docker's short IDs: the first 12 hex digits (stringid.TruncateID). */
 export const SHORT_ID_LENGTH = 12;
@@ -13,8 +13,11 @@ export const shortId = (id: string): string => id.replace(/^sha256:/, '').slice(
 /** Docker's ps truncates COMMAND to 20 display columns with a trailing "…". */
 const COMMAND_WIDTH = 20;
 
+/** Go's string comparison: by bytes, not by locale. */
+const byteCompare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const sortKeys = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => byteCompare(a, b))) as T;
 
 const labelsText = (labels: Record<string, string> | null | undefined): string =>
   Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
@@ -76,7 +79,7 @@ type PortWire = ContainerSummaryWire['Ports'][number];
  */
 export function displayablePorts(ports: PortWire[]): string {
   const sorted = [...ports].sort((a, b) =>
-    a.PrivatePort - b.PrivatePort || (a.IP ?? '').localeCompare(b.IP ?? '') || (a.PublicPort ?? 0) - (b.PublicPort ?? 0) || a.Type.localeCompare(b.Type));
+    a.PrivatePort - b.PrivatePort || byteCompare(a.IP ?? '', b.IP ?? '') || (a.PublicPort ?? 0) - (b.PublicPort ?? 0) || byteCompare(a.Type, b.Type));
   const groups = new Map<string, { first: number; last: number }>();
   const result: string[] = [];
   const hostMappings: string[] = [];
@@ -120,6 +123,7 @@ export const NETWORK_LIST: ListSpec = {
 export interface NetworkRow {
   CreatedAt: string; Driver: string; ID: string; IPv4: string; IPv6: string; Internal: string; Labels: string; Name: string; Scope: string;
   Label: (name: unknown) => string;
+  [MARSHAL_JSON]: () => string;
 }
 
 export function networkRow(n: NetworkWire, trunc: boolean): NetworkRow {
@@ -127,15 +131,15 @@ export function networkRow(n: NetworkWire, trunc: boolean): NetworkRow {
     CreatedAt: goTimeOf(n.Created),
     Driver: n.Driver,
     ID: trunc ? shortId(n.Id) : n.Id,
-    IPv4: String(n.EnableIPv4 ?? true),
+    IPv4: String(!!n.EnableIPv4),
     IPv6: String(!!n.EnableIPv6),
     Internal: String(!!n.Internal),
     Labels: labelsText(n.Labels),
     Name: n.Name,
     Scope: n.Scope,
   });
-  // A method, so JSON output leaves it out as docker's does.
-  return { ...row, Label: (name: unknown) => n.Labels?.[String(name)] ?? '' };
+  // Label is a method: JSON output leaves it out, as docker's does.
+  return { ...row, Label: (name: unknown) => n.Labels?.[String(name)] ?? '', [MARSHAL_JSON]: () => goJsonMarshal(row) };
 }
 
 export const CONTAINER_LIST: ListSpec = {
@@ -150,8 +154,9 @@ export const CONTAINER_LIST: ListSpec = {
 
 export interface ContainerRow {
   Command: string; CreatedAt: string; ID: string; Image: string; Labels: string; LocalVolumes: string; Mounts: string; Names: string;
-  Networks: string; Ports: string; RunningFor: string; Size: string; State: string; Status: string;
+  Networks: string; Platform: null; Ports: string; RunningFor: string; Size: string; State: string; Status: string;
   Label: (name: unknown) => string;
+  [MARSHAL_JSON]: () => string;
 }
 
 export function containerRow(c: ContainerSummaryWire, trunc: boolean, now = Date.now()): ContainerRow {
@@ -162,17 +167,19 @@ export function containerRow(c: ContainerSummaryWire, trunc: boolean, now = Date
     Command: goQuote(trunc ? ellipsis(c.Command, COMMAND_WIDTH) : c.Command),
     CreatedAt: goTimeOfUnix(c.Created),
     ID: trunc ? shortId(c.Id) : c.Id,
-    Image: c.Image,
+    // Sandboxes have no image; docker prints this placeholder for an empty one.
+    Image: c.Image || '<no image>',
     Labels: labelsText(c.Labels),
     LocalVolumes: '0',
     Mounts: '',
     Names: names.join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Platform: null,
     Ports: displayablePorts(c.Ports ?? []),
     RunningFor: `${humanDuration(now - c.Created * 1000)} ago`,
     Size: '0B',
     State: c.State,
     Status: c.Status,
   });
-  return { ...row, Label: (name: unknown) => c.Labels?.[String(name)] ?? '' };
+  return { ...row, Label: (name: unknown) => c.Labels?.[String(name)] ?? '', [MARSHAL_JSON]: () => goJsonMarshal(row) };
 }

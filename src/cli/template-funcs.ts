@@ -1,7 +1,8 @@
 // The functions a docker --format template can call: Go's text/template
 // builtins plus the docker CLI's own (templates/templates.go: json, split,
 // join, title, lower, upper, pad, truncate).
-import { goSprintf, goString, goTruth } from './go-fmt.ts';
+import { MARSHAL_JSON, goSprintf, goString, goTruth } from './go-fmt.ts';
+import type { JsonMarshaler } from './go-fmt.ts';
 
 export type TemplateFunc = (...args: unknown[]) => unknown;
 
@@ -24,9 +25,8 @@ function index(item: unknown, ...keys: unknown[]): unknown {
       const o = v as Record<string, unknown>;
       if (Object.hasOwn(o, String(k))) { v = o[String(k)]; continue; }
       // A missing key gives the map's zero value: "" for the string maps
-      // (Options, Labels) docker's typed structs have, nil otherwise.
-      const vals = Object.values(o);
-      v = vals.length && vals.every((x) => typeof x === 'string') ? '' : null;
+      // (Options, Labels) of docker's typed structs, nil for the others.
+      v = Object.values(o).every((x) => typeof x === 'string') ? '' : null;
     } else if (v === null || v === undefined) {
       throw new Error('error calling index: index of untyped nil');
     } else {
@@ -66,7 +66,10 @@ export const BUILTIN_FUNCS: Record<string, TemplateFunc> = {
   gt: (a, b) => cmp(a, b, 'gt') > 0,
   ge: (a, b) => cmp(a, b, 'ge') >= 0,
   // docker's own
-  json: (v) => JSON.stringify(v === undefined ? null : v),
+  json: (v) => {
+    if (v && typeof v === 'object' && MARSHAL_JSON in v) return (v as JsonMarshaler)[MARSHAL_JSON]();
+    return JSON.stringify(v === undefined ? null : v);
+  },
   split: (s, sep) => str(s).split(str(sep)),
   join: (list, sep) => (Array.isArray(list) ? list.map(str).join(str(sep)) : str(list)),
   title: (s) => str(s).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()),
