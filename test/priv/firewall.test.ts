@@ -225,8 +225,8 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     // TCP SYNs from a2 to 127.0.0.1:8080 (published on every address:
     // DNATed, the control) and 127.0.0.1:8082 (published on 127.0.0.1 only:
     // dropped in raw prerouting, before conntrack ever sees it).
-    const py = await sb('a2').ns.sh('command -v python3', { allowFail: true });
-    if (py.code !== 0) { t.skip('needs python3 to craft raw frames'); return; }
+    const tools = await sb('a2').ns.sh('command -v python3 && command -v conntrack', { allowFail: true });
+    if (tools.code !== 0) { t.skip('needs python3 (raw frames) and conntrack'); return; }
     const brMac = (JSON.parse((await host.sh('ip -j link show br-a')).stdout) as { address: string }[])[0]?.address ?? '';
     await host.sh('conntrack -F 2>/dev/null || true');
     for (const port of [8080, 8082]) {
@@ -249,7 +249,8 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     assert.deepEqual(await probe(remote, [[HOST_IP, 9999, 'tcp']]), [false]);
   });
 
-  test('anti-spoofing: a foreign source IP, a changed MAC, a forged ARP are dropped', async () => {
+  test('anti-spoofing: a foreign source IP, a changed MAC, a forged ARP are dropped', async (t) => {
+    if ((await host.sh('command -v arping', { allowFail: true })).code !== 0) { t.skip('needs arping (Debian package arping)'); return; }
     const a1 = sb('a1');
     const b1 = sb('b1');
     // Control: on network b (anti-spoofing off) an extra address works.
