@@ -12,7 +12,7 @@ import { registerCommands } from '../../src/cli/commands.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 
 export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown }
-export interface Reply { status?: number; json?: unknown; raw?: Buffer; contentType?: string }
+export interface Reply { status?: number; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string> }
 export type Handler = (r: Recorded) => Reply | undefined;
 
 export interface FakeDaemon {
@@ -41,7 +41,7 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
       const r = handler(rec) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
       const status = r.status ?? 200;
       if (r.raw) {
-        res.writeHead(status, { 'Content-Type': r.contentType ?? 'application/vnd.docker.multiplexed-stream' });
+        res.writeHead(status, { 'Content-Type': r.contentType ?? 'application/vnd.docker.multiplexed-stream', ...r.headers });
         res.end(r.raw);
       } else if (r.json !== undefined) {
         res.writeHead(status, { 'Content-Type': 'application/json' });
