@@ -60,3 +60,75 @@ describe(`embedded DNS end to end${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
     assert.deepEqual(await resolve(d, 'container1', 'stranger'), []);
   });
 });
+
+// A fake "internet" resolver in a namespace of its own, linked to the
+// daemon's host namespace: answers example.test, NXDOMAIN for the rest.
+const FAKE = String.raw`
+import dgram from 'node:dgram'; import packet from 'dns-packet';
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => {
+  const q = packet.decode(m); const name = q.questions[0].name.toLowerCase();
+  const ok = name === 'example.test';
+  u.send(packet.encode({ type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (ok ? 0 : 3), questions: q.questions,
+    answers: ok ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: process.argv[2] }] : [] }), r.port, r.address);
+});
+u.bind(53, process.argv[1], () => console.log('ready'));
+`;
+
+describe(`embedded DNS upstream forwarding${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  let up: import('../helpers/netns.ts').TestNetns;
+  before(async () => {
+    const { TestNetns } = await import('../helpers/netns.ts');
+    d = await startTestDaemon({ resolvConf: 'nameserver 10.95.0.53\n' });
+    up = await TestNetns.create('upstream');
+    await d.ns.sh(`ip link add up0 type veth peer name up1 netns ${up.name} && ip addr add 10.95.0.1/24 dev up0 && ip link set up0 up`);
+    await up.sh('ip addr add 10.95.0.53/24 dev up1 && ip addr add 10.95.0.54/24 dev up1 && ip link set up1 up && ip route add default via 10.95.0.1');
+    for (const [addr, answer] of [['10.95.0.53', '203.0.113.7'], ['10.95.0.54', '203.0.113.8']] as const) {
+      const p = up.spawn(process.execPath, ['--input-type=module', '-e', FAKE, addr, answer], { cwd: process.cwd() });
+      await new Promise((r) => p.stdout?.once('data', r));
+    }
+    await d.client.networkCreate({ Name: 'fwd' });
+    await d.client.networkCreate({ Name: 'sealed', Internal: true });
+    await runSandbox(d, 'asker', { network: 'fwd' });
+    await runSandbox(d, 'own', { network: 'fwd', extra: { HostConfig: { NetworkMode: 'fwd', Dns: ['10.95.0.54'] } } });
+    await runSandbox(d, 'inside', { network: 'sealed' });
+    await runSandbox(d, 'plain', { network: 'bridge' });
+  });
+  after(async () => {
+    await d?.destroy();
+    await up?.destroy();
+  });
+
+  test('names that are not ours go to the host resolv.conf servers; NXDOMAIN stays NXDOMAIN', async () => {
+    assert.deepEqual(await resolve(d, 'asker', 'example.test'), ['203.0.113.7']);
+    const nx = await inSandbox(d, 'asker', 'dig +short +tries=1 +time=2 nosuch.test; dig +tries=1 +time=2 nosuch.test | grep -o "status: [A-Z]*"');
+    assert.match(nx.stdout, /status: NXDOMAIN/);
+  });
+
+  test('--dns servers become the upstreams of that sandbox, names still resolve', async () => {
+    assert.deepEqual(await resolve(d, 'own', 'example.test'), ['203.0.113.8']);
+    assert.deepEqual(await resolve(d, 'own', 'asker'), [await ipOf(d, 'asker', 'fwd')]);
+  });
+
+  test('internal networks never forward, but their own names resolve', async () => {
+    assert.deepEqual(await resolve(d, 'inside', 'example.test'), []);
+    assert.deepEqual(await resolve(d, 'inside', 'inside'), [await ipOf(d, 'inside', 'sealed')]);
+  });
+
+  test('the default bridge has no embedded DNS: the host servers, reached through NAT', async () => {
+    const conf = (await inSandbox(d, 'plain', 'cat /etc/resolv.conf')).stdout;
+    assert.match(conf, /nameserver 10\.95\.0\.53/);
+    assert.deepEqual(await resolve(d, 'plain', 'example.test'), ['203.0.113.7']);
+  });
+
+  test('dig through the sandbox resolver, over UDP and TCP', async () => {
+    const ip = await ipOf(d, 'asker', 'fwd');
+    const udp = await inSandbox(d, 'own', 'dig +short asker');
+    assert.equal(udp.stdout.trim(), ip);
+    const tcp = await inSandbox(d, 'own', 'dig +tcp +short asker');
+    assert.equal(tcp.stdout.trim(), ip);
+    const nslookup = await inSandbox(d, 'own', 'busybox nslookup asker');
+    assert.match(nslookup.stdout, new RegExp(ip.replace(/\./g, '\\.')));
+  });
+});
