@@ -162,6 +162,11 @@ export class SpawnNftRunner implements NftRunner {
 /** The native runner when the addon is built, else the spawning one. */
 export function openRunner(nsPath: string, kind: 'native' | 'spawn' | 'auto' = 'auto'): NftRunner {
   if (kind === 'spawn') return new SpawnNftRunner(nsPath);
-  if (kind === 'native' || loadNative()) return NativeNftRunner.open(nsPath);
-  return new SpawnNftRunner(nsPath);
+  if (kind === 'native') return NativeNftRunner.open(nsPath);
+  try {
+    return NativeNftRunner.open(nsPath);
+  } catch {
+    // Addon not built, or libnftables.so.1 missing: nft itself may still be there.
+    return new SpawnNftRunner(nsPath);
+  }
 }

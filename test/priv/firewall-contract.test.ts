@@ -15,7 +15,8 @@ const ep: EndpointFw = { id: 'e1', networkId: 'c1', hostIface: 'vc1', mac: '02:0
 
 const code = (c: FirewallErrorCode) => (e: unknown): boolean => e instanceof FirewallError && e.code === c;
 
-async function contract(fw: Firewall): Promise<void> {
+async function contract(make: () => Firewall): Promise<void> {
+  const fw = make();
   await fw.init();
   await fw.addNetwork(net);
   await assert.rejects(fw.addNetwork(net), code('NETWORK_EXISTS'));
@@ -34,19 +35,25 @@ async function contract(fw: Firewall): Promise<void> {
   assert.equal(fw.state().endpoints.length, 1);
   assert.equal((await fw.drift()).ok, true);
   await fw.close();
+  // A daemon restart: a new instance takes the state over in one step.
+  const again = make();
+  await again.init({ networks: [net], endpoints: [ep] });
+  assert.deepEqual(again.state(), fw.state());
+  assert.equal((await again.drift()).ok, true);
+  await again.close();
 }
 
 const skip = privilegedSkipReason();
 
 describe('Firewall contract', () => {
   test('FakeFirewall', async () => {
-    await contract(new FakeFirewall({ localAddresses: [LOCAL_IP] }));
+    await contract(() => new FakeFirewall({ localAddresses: [LOCAL_IP] }));
   });
   test(`NftFirewall${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, async () => {
     const ns = await TestNetns.create('contract');
     try {
       await ns.sh(`ip link add br-c1 type bridge && ip addr add ${LOCAL_IP}/24 dev br-c1 && ip link set br-c1 up`);
-      await contract(new NftFirewall({ nsPath: ns.path, watch: false }));
+      await contract(() => new NftFirewall({ nsPath: ns.path, watch: false }));
     } finally {
       await ns.destroy();
     }
