@@ -2,7 +2,7 @@
 // where commander differs: boolean flags accept "=true"/"=false"
 // (`--ipv4=false`), and exit statuses follow docker: a bad flag is 125, a
 // wrong number of arguments is 1.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import type { Option } from 'commander';
 
 /** docker exits 125 when its own flag parsing fails (cli.FlagErrorFunc). */
@@ -25,6 +25,13 @@ export function exitWith(code: number, message = ''): never {
   throw new CommanderError(code, 'cnm.exit', message);
 }
 
+/** Help without the "(default: [])" of repeatable flags: an empty list is no default worth showing. */
+class DockerHelp extends Help {
+  override optionDescription(option: Option): string {
+    return super.optionDescription(option).replace(/ \(default: (\[\]|\{\})\)$/, '');
+  }
+}
+
 export class DockerCommand extends Command {
   constructor(name?: string) {
     super(name);
@@ -32,6 +39,10 @@ export class DockerCommand extends Command {
       if (err.exitCode === 0 || err.code === 'cnm.exit') throw err;
       throw new CommanderError(FLAG_ERRORS.has(err.code) ? EXIT_USAGE : 1, err.code, err.message);
     });
+  }
+
+  override createHelp(): Help {
+    return Object.assign(new DockerHelp(), this.configureHelp());
   }
 
   override createCommand(name?: string): DockerCommand {
