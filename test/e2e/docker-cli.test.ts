@@ -7,7 +7,10 @@ import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+import { spawnSync } from 'node:child_process';
+
+const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
+const skip = privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI');
 
 describe(`docker CLI against cnm${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
