@@ -115,6 +115,11 @@ export class Client {
   }
   containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
 
+  /** cnm's own: drift between store, kernel and firewall. */
+  doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean> }> {
+    return this.call('GET', '/cnm/doctor');
+  }
+
   /** Demultiplexes Docker's log stream into stdout and stderr. */
   async containerLogs(id: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
     const r = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1`);

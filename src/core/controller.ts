@@ -25,6 +25,8 @@ import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, killProcess, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
+import { checkKernel } from './doctor.ts';
+import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
 
 export interface ControllerOptions {
@@ -318,6 +320,11 @@ export class Controller {
 
   netnsPath(sbx: SandboxRecord): string {
     return netnsPathOf(this.ctx, sbx);
+  }
+
+  /** Store vs kernel, read only (cnm doctor). */
+  checkKernel(): Promise<KernelReport> {
+    return this.ctx.lock.run(() => checkKernel(this.ctx));
   }
 
   /** Lists leftovers for `cnm doctor`-style checks and tests. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
+import { doctorRoutes } from '../api/handlers/doctor.ts';
 import { Router } from '../api/router.ts';
 import { createApiServer, listenUnix } from '../api/server.ts';
 import { socketPathOf } from '../client/client.ts';
@@ -87,7 +88,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const router = new Router()
     .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot }))
     .add(networkRoutes(controller))
-    .add(containerRoutes(controller));
+    .add(containerRoutes(controller))
+    .add(doctorRoutes(controller, firewall));
   const server = createApiServer(router, o.log);
   await listenUnix(server, socketPathOf(o.host));
   o.log.info('daemon ready', {

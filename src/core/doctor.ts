@@ -1,0 +1,54 @@
+// `cnm doctor`: what differs between the store and the kernel, without
+// changing anything. The firewall reports its own drift separately.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KernelView } from '../drivers/driver.ts';
+import { isAlive } from '../sandbox/process.ts';
+import type { Ctx } from './context.ts';
+
+export interface KernelReport {
+  ok: boolean;
+  problems: string[];
+}
+
+export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
+  const problems: string[] = [];
+  const { state } = ctx;
+  const hostLinks = await ctx.hostNs.rtnl.linkList();
+  const byName = new Map(hostLinks.map((l) => [l.name, l]));
+  const byIndex = new Map(hostLinks.map((l) => [l.index, l]));
+  const owned = new Set<string>();
+  const bridges = new Set<number>();
+  for (const net of state.networks.values()) {
+    const drv = ctx.drivers.get(net.driver);
+    for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) owned.add(n);
+    const dev = net.driverState.bridge;
+    if (!dev) continue;
+    const l = byName.get(dev);
+    if (!l) problems.push(`network ${net.name}: bridge ${dev} is missing`);
+    else bridges.add(l.index);
+  }
+  for (const sbx of state.sandboxes.values()) {
+    if (sbx.state !== 'running') continue;
+    if (!isAlive(sbx.pid, sbx.pidStart)) problems.push(`sandbox ${sbx.name}: process ${sbx.pid} is gone`);
+    const ns = ctx.netns.get(sbx.id);
+    if (!ns) continue;
+    const [links, addrs] = await Promise.all([ns.rtnl.linkList(), ns.rtnl.addrList()]);
+    const view: KernelView = { hostLinks: byName, hostByIndex: byIndex, sandboxLinks: new Map(links.map((l) => [l.name, l])), sandboxAddrs: addrs };
+    for (const ep of state.endpointsOf(sbx.id)) {
+      const net = state.networks.get(ep.networkId);
+      if (!net) continue;
+      const drv = ctx.drivers.get(net.driver);
+      if (drv.intact && !drv.intact(net, ep, view)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${ep.hostIfName} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
+    }
+  }
+  for (const l of hostLinks) {
+    if (l.master !== null && bridges.has(l.master) && !owned.has(l.name)) problems.push(`link ${l.name} on a cnm bridge belongs to no endpoint`);
+  }
+  const dir = join(ctx.execRoot, 'netns');
+  const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!live.has(join(dir, n))) problems.push(`namespace ${join(dir, n)} belongs to no sandbox`);
+  }
+  return { ok: problems.length === 0, problems };
+}
