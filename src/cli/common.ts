@@ -5,9 +5,12 @@ import type { CliContext } from './context.ts';
 import { exitWith } from './docker-command.ts';
 import { renderInspect } from './format.ts';
 
-/** How docker prints an error it reports for one of several items. */
+/**
+ * How docker prints an error it reports for one of several items. Status 0
+ * is the client's own "cannot connect", which docker prints bare.
+ */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return `Error response from daemon: ${e.message}`;
+  if (e instanceof ApiError && e.status !== 0) return `Error response from daemon: ${e.message}`;
   return (e as Error).message;
 }
 

@@ -8,6 +8,7 @@ import type { ContainerCreateWire, EndpointSettingsWire } from '../api/wire.ts';
 import { ApiError } from '../client/client.ts';
 import type { Client } from '../client/client.ts';
 import { CliError } from './cli-error.ts';
+import { errorText } from './common.ts';
 import type { CliContext } from './context.ts';
 import { DockerCommand, EXIT_USAGE, exitWith } from './docker-command.ts';
 import { collect, collectLabel, kvMap, parseIntFlag } from './flags.ts';
@@ -128,8 +129,7 @@ function mergeEndpoint(a: EndpointSettingsWire, b: EndpointSettingsWire): Endpoi
 
 /** docker run reports its own failures, and the daemon's, with status 125. */
 function runFailed(ctx: CliContext, e: unknown): never {
-  const msg = e instanceof ApiError ? `Error response from daemon: ${e.message}` : (e as Error).message;
-  ctx.stderr.write(`cnm: ${msg}\n\nRun 'cnm run --help' for more information\n`);
+  ctx.stderr.write(`cnm: ${errorText(e)}\n\nRun 'cnm run --help' for more information\n`);
   return exitWith(EXIT_USAGE);
 }
 
@@ -141,19 +141,46 @@ async function removeQuietly(client: Client, id: string): Promise<void> {
   }
 }
 
-/** Runs in the foreground: wait, print the output, return the exit status. */
+/**
+ * How often a foreground run polls the logs while it waits. The logs API has
+ * no follow mode yet, so output is copied as it grows, not only at exit.
+ */
+export const LOG_POLL_MS = 200;
+
+/** Copies what was added to the sandbox's logs since the last call. */
+function logCopier(ctx: CliContext, client: Client, id: string): () => Promise<void> {
+  let outDone = 0;
+  let errDone = 0;
+  return async () => {
+    const { stdout, stderr } = await client.containerLogs(id);
+    if (stdout.length > outDone) ctx.stdout.write(stdout.subarray(outDone));
+    if (stderr.length > errDone) ctx.stderr.write(stderr.subarray(errDone));
+    outDone = Math.max(outDone, stdout.length);
+    errDone = Math.max(errDone, stderr.length);
+  };
+}
+
+/** Runs in the foreground: copy the output while waiting, return the exit status. */
 async function foreground(ctx: CliContext, client: Client, id: string, rm: boolean): Promise<number> {
   // Signals to the CLI stop the sandbox, as docker's sig-proxy would deliver them.
   const kill = (): void => { void client.call('POST', `/containers/${encodeURIComponent(id)}/kill`).catch(() => undefined); };
   process.on('SIGINT', kill);
   process.on('SIGTERM', kill);
   try {
-    const { StatusCode } = await client.containerWait(id);
-    const logs = await client.containerLogs(id);
-    ctx.stdout.write(logs.stdout);
-    ctx.stderr.write(logs.stderr);
+    const copy = logCopier(ctx, client, id);
+    let exited: { StatusCode: number } | undefined;
+    let failed: unknown;
+    const wait = client.containerWait(id).then((r) => { exited = r; }, (e: unknown) => { failed = e; });
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([wait, new Promise((resolve) => { timer = setTimeout(resolve, LOG_POLL_MS); })]);
+      clearTimeout(timer);
+      if (failed) throw failed;
+      await copy();
+      if (exited) break;
+    }
     if (rm) await removeQuietly(client, id);
-    return StatusCode;
+    return exited.StatusCode;
   } finally {
     process.removeListener('SIGINT', kill);
     process.removeListener('SIGTERM', kill);

@@ -27,8 +27,20 @@ function frame(stream: 1 | 2, text: string): Buffer {
 
 const notFound = (what: string): Reply => ({ status: 404, json: { message: `No such container: ${what}` } });
 
-function route(r: Recorded): Reply | undefined {
+/** A sandbox that writes while it runs: its logs grow until the test lets it exit. */
+const slow = { out: '', exit: (_code: number) => {} };
+
+function route(r: Recorded): Reply | undefined | Promise<Reply> {
   const p = r.path;
+  if (r.method === 'POST' && p === '/containers/c-slow/wait') {
+    return new Promise((resolve) => { slow.exit = (code) => resolve({ json: { StatusCode: code, Error: null } }); });
+  }
+  if (r.method === 'GET' && p === '/containers/c-slow/logs') {
+    const reply = { raw: frame(1, slow.out) };
+    if (slow.out === 'line 1\n') slow.out += 'line 2\n';
+    else if (slow.out === 'line 1\nline 2\n') setImmediate(() => slow.exit(5));
+    return reply;
+  }
   if (r.method === 'POST' && p === '/networks/create') return { status: 201, json: { Id: 'new-network-id', Warning: '' } };
   if (r.method === 'GET' && p === '/networks') return { json: [{ ...NET, Name: 'net10' }, NET] };
   if (r.method === 'GET' && p === '/networks/net1') return { json: NET };
@@ -41,7 +53,8 @@ function route(r: Recorded): Reply | undefined {
   if (r.method === 'POST' && p === '/containers/create') {
     const body = r.body as { Cmd: string[] };
     if (body.Cmd[0] === 'fail-create') return { status: 400, json: { message: 'network nope not found' } };
-    return { status: 201, json: { Id: body.Cmd[0] === 'exit3' ? 'c-exit3' : 'c-ok', Warnings: [] } };
+    const ids: Record<string, string> = { exit3: 'c-exit3', slow: 'c-slow' };
+    return { status: 201, json: { Id: ids[body.Cmd[0] ?? ''] ?? 'c-ok', Warnings: [] } };
   }
   if (r.method === 'POST' && /^\/containers\/c-[a-z0-9]+\/start$/.test(p)) return { status: 204 };
   if (r.method === 'POST' && p === '/containers/c-exit3/wait') return { json: { StatusCode: 3, Error: null } };
@@ -195,6 +208,14 @@ test('run in the foreground: waits, prints the output, exits with the status, --
   assert.equal(last('DELETE', '/containers/c-exit3')?.query.get('force'), '1');
   const ok = await runCli(d.socket, ['run', 'true']);
   assert.equal(ok.code, 0);
+});
+
+test('run in the foreground copies output while the sandbox runs, each byte once', async () => {
+  slow.out = 'line 1\n';
+  const r = await runCli(d.socket, ['run', 'slow']);
+  assert.deepEqual(r, { code: 5, stdout: 'line 1\nline 2\n', stderr: '' });
+  // Polled more than once before the sandbox exited.
+  assert.ok(d.requests.filter((x) => x.path === '/containers/c-slow/logs').length >= 3);
 });
 
 test('run reports its own and the daemon\'s errors with status 125', async () => {

@@ -13,7 +13,7 @@ import type { CliContext } from '../../src/cli/context.ts';
 
 export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown }
 export interface Reply { status?: number; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string> }
-export type Handler = (r: Recorded) => Reply | undefined;
+export type Handler = (r: Recorded) => Reply | undefined | Promise<Reply | undefined>;
 
 export interface FakeDaemon {
   socket: string;
@@ -28,7 +28,7 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://cnm');
       const text = Buffer.concat(chunks).toString();
       const rec: Recorded = {
@@ -38,7 +38,7 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
         body: text ? JSON.parse(text) : undefined,
       };
       requests.push(rec);
-      const r = handler(rec) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
+      const r = (await handler(rec)) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
       const status = r.status ?? 200;
       if (r.raw) {
         res.writeHead(status, { 'Content-Type': r.contentType ?? 'application/vnd.docker.multiplexed-stream', ...r.headers });
