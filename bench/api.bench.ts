@@ -11,7 +11,7 @@ import { fmt, p50, p95, table, timed } from './lib/stats.ts';
 const N = Number(process.env.BENCH_N ?? 40);
 const NETS = Number(process.env.BENCH_NETS ?? 100);
 const PER = Number(process.env.BENCH_SANDBOXES ?? 100); // sandboxes, each on 10 networks
-const LINKS = 10;
+const LINKS = Math.min(10, NETS); // endpoints per sandbox, each on its own network
 
 interface Sample { create: number[]; connect: number[]; disconnect: number[]; rm: number[] }
 
@@ -42,7 +42,7 @@ async function load(p: Peer): Promise<{ nets: string[]; boxes: string[] }> {
   for (let i = 0; i < PER; i++) {
     const id = await p.run(`load-c${i}`, nets[i % nets.length] ?? 'bridge');
     boxes.push(id);
-    for (let k = 1; k < LINKS; k++) await p.client.networkConnect(nets[(i + k * 7) % nets.length] ?? '', id);
+    for (let k = 1; k < LINKS; k++) await p.client.networkConnect(nets[(i + k) % nets.length] ?? '', id);
   }
   return { nets, boxes };
 }

@@ -91,11 +91,16 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       ep.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
       undo.push('IPv6 address', () => ctx.ipam.release(net, ep.ipv6));
     }
+    const t0 = performance.now();
     await ctx.state.commit([{ kind: 'endpoint', put: ep }, ...also]);
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: ep.id }]));
+    const t1 = performance.now();
     await driver.join(ctx.driverCtx, net, ep, sbxNs, { fresh: true });
     undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, ep, sbxNs));
+    const t2 = performance.now();
     await ctx.hooks.endpointAdded(ep, net, sbx);
+    const t3 = performance.now();
+    ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_ms: (t2 - t1).toFixed(2), observers_ms: (t3 - t2).toFixed(2) });
     return ep;
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);

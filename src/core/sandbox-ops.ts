@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
 import { isAlive, readExitCode, signal, startProcess, waitGone } from '../sandbox/process.ts';
+import { forgetWritten } from '../sandbox/files.ts';
 import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from './errors.ts';
@@ -144,6 +145,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     await mkdir(logDir, { recursive: true });
     await rm(join(runDir, 'exit'), { force: true });
     await writeFile(join(runDir, 'hostname'), `${sbx.hostname}\n`);
+    forgetWritten(runDir);
     await writeFile(join(runDir, 'hosts'), '');
     await writeFile(join(runDir, 'resolv.conf'), '');
     let ns: Netns | null = null;
@@ -213,6 +215,7 @@ export async function killProcess(sbx: SandboxRecord, timeoutS: number): Promise
 
 export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord): Promise<void> {
   if (sbx.state === 'running') throw forbidden(`cannot remove container ${sbx.name}: container is running`);
+  forgetWritten(runDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
   await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
   await rm(logDirOf(ctx, sbx), { recursive: true, force: true });

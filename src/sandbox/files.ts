@@ -34,7 +34,17 @@ export function renderResolvConf(r: ResolvConf): string {
  * the file through a bind mount of its inode, which a rename would orphan.
  */
 export async function writeInPlace(path: string, content: string): Promise<void> {
+  // Most connects change /etc/hosts but not resolv.conf: skip equal rewrites.
+  if (written.get(path) === content) return;
   await writeFile(path, content);
+  written.set(path, content);
+}
+
+const written = new Map<string, string>();
+
+/** Forgets what was written under a directory (the sandbox is gone). */
+export function forgetWritten(dir: string): void {
+  for (const k of written.keys()) if (k.startsWith(dir)) written.delete(k);
 }
 
 export async function ensureDir(path: string): Promise<void> {
