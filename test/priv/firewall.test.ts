@@ -123,12 +123,16 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     await addSandbox('i2', 'i', 3);
     await addSandbox('n1', 'n', 2, [`8090:${SRV_PORT}`]);
     await addSandbox('n2', 'n', 3);
-    // Servers need a moment to listen; wait until a1 answers its neighbour.
+    // Servers need a moment to listen; wait until a1 answers its neighbour
+    // over IPv4 and IPv6 (the first IPv6 contact also waits for neighbour
+    // discovery, which a probe's timeout should not have to absorb).
     for (let i = 0; i < 50; i++) {
-      const [ok] = await probe(sb('a2').ns, [[sb('a1').ip, SRV_PORT, 'tcp']]);
-      if (ok) break;
+      const ok = await probe(sb('a2').ns, [[sb('a1').ip, SRV_PORT, 'tcp'], [sb('a1').ip6 ?? '', SRV_PORT, 'tcp']]);
+      if (ok.every(Boolean)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    for (const s of sbs.values()) if (s.ip6) await host.ping(s.ip6);
+    await remote.ping('fd99::1');
   });
 
   after(async () => {
@@ -203,8 +207,11 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     assert.deepEqual(await probe(sb('i1').ns, [[HOST_IP, 8080, 'tcp']]), [false], 'internal network has no way out');
   });
 
-  test('IPv6 published port from the remote host', async () => {
+  test('IPv6 published port from the remote host, the host and a sandbox (hairpin)', async () => {
     assert.deepEqual(await probe(remote, [['fd99::1', 8080, 'tcp']]), [true]);
+    assert.deepEqual(await probe(host, [['fd99::1', 8080, 'tcp'], ['fd00:a::1', 8080, 'tcp']]), [true, true]);
+    assert.deepEqual(await probe(sb('a2').ns, [['fd99::1', 8080, 'tcp'], ['fd00:a::1', 8080, 'tcp']]), [true, true]);
+    assert.deepEqual(await probe(sb('a1').ns, [['fd99::1', 8080, 'tcp']]), [true], 'a1 to its own port');
   });
 
   test('a port published on 127.0.0.1 is not reachable from the remote host', async () => {
