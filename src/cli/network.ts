@@ -186,6 +186,8 @@ function pruneCommand(ctx: CliContext): Command {
 
 export function networkCommand(ctx: CliContext): Command {
   const net = new DockerCommand('network').description('Manage networks');
+  // `docker network` alone prints its help and succeeds.
+  net.action(() => net.help());
   for (const c of [createCommand(ctx), listCommand(ctx), inspectCommand(ctx), connectCommand(ctx), disconnectCommand(ctx), removeCommand(ctx), pruneCommand(ctx)]) {
     net.addCommand(c);
   }

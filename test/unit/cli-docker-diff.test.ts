@@ -48,13 +48,19 @@ function route(r: Recorded): Reply | undefined {
   return undefined;
 }
 
-/** Drops what Go's omitempty (or a null) leaves out, so equal requests compare equal. */
-function normalise(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalise);
+/**
+ * Drops what Go's omitempty (or a null) leaves out, so equal requests compare
+ * equal; sorts IPAM.Config, which docker builds from a Go map (random order).
+ */
+function normalise(v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) {
+    const list = v.map((x) => normalise(x));
+    return key === 'Config' ? list.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : list;
+  }
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      const n = normalise(x);
+      const n = normalise(x, k);
       const empty = n === null || n === '' || n === 0 || n === false || (typeof n === 'object' && Object.keys(n as object).length === 0);
       if (!empty) out[k] = n;
     }
