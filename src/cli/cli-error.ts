@@ -3,7 +3,6 @@ export type CliErrorInfo =
   | { code: 'IPAM_FLAGS'; reason: string }
   | { code: 'PORT_SPEC'; spec: string; reason: string }
   | { code: 'BAD_FLAG'; flag: string; value: string; expected: string }
-  | { code: 'NOT_RUNNING'; container: string }
   | { code: 'NO_SUCH_OBJECT'; name: string }
   | { code: 'NO_PUBLIC_PORT'; port: string; container: string };
 
@@ -12,7 +11,6 @@ function messageOf(i: CliErrorInfo): string {
     case 'IPAM_FLAGS': return i.reason;
     case 'PORT_SPEC': return `invalid port specification "${i.spec}": ${i.reason}`;
     case 'BAD_FLAG': return `invalid argument "${i.value}" for "${i.flag}" flag: expected ${i.expected}`;
-    case 'NOT_RUNNING': return `container ${i.container} is not running`;
     case 'NO_SUCH_OBJECT': return `No such object: ${i.name}`;
     case 'NO_PUBLIC_PORT': return `No public port '${i.port}' published for ${i.container}`;
   }
