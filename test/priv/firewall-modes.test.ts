@@ -177,3 +177,61 @@ describe(`NftRunner contract: libnftables binding and nsenter nft${skip ? ` (ski
     });
   }
 });
+
+describe(`without br_netfilter (bridge-nf-call-iptables=0)${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  // Frames switched inside a bridge then never reach the inet hooks: ICC off
+  // rests on the bridge-family table alone, hairpin traffic is routed.
+  let host: TestNetns;
+  const made: TestNetns[] = [];
+  let fw: NftFirewall;
+  const ns = new Map<string, TestNetns>();
+  const base = { masquerade: true, internal: false, gatewayModeV4: 'nat', gatewayModeV6: 'nat', antiSpoof: true } as const;
+  const p: NetworkFw = { ...base, id: 'p', bridge: 'br-p', v4: { subnet: '172.28.1.0/24', gateway: '172.28.1.1' }, icc: true };
+  const q: NetworkFw = { ...base, id: 'q', bridge: 'br-q', v4: { subnet: '172.28.2.0/24', gateway: '172.28.2.1' }, icc: false };
+
+  before(async () => {
+    process.env.CNM_MODES_CLIENT = CLIENT;
+    host = await TestNetns.create('nbrhost');
+    made.push(host);
+    // Per-namespace sysctls; absent when br_netfilter is not there at all.
+    await host.sh('sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0', { allowFail: true });
+    for (const n of [p, q]) await host.sh(`ip link add ${n.bridge} type bridge && ip addr add ${n.v4?.gateway}/24 dev ${n.bridge} && ip link set ${n.bridge} up`);
+    fw = new NftFirewall({ nsPath: host.path, watch: false });
+    await fw.init();
+    await fw.addNetwork(p);
+    await fw.addNetwork(q);
+    let i = 0;
+    for (const [name, n, idx, port] of [['p1', p, 2, 8080], ['p2', p, 3, 0], ['q1', q, 2, 8081], ['q2', q, 3, 0]] as const) {
+      const s = await TestNetns.create(`nbr${name}`);
+      made.push(s);
+      ns.set(name, s);
+      const ip = `${n.v4?.subnet.replace(/\.0\/24$/, '')}.${idx}`;
+      const mac = `02:00:00:02:00:${(++i).toString(16).padStart(2, '0')}`;
+      await host.sh(`ip link add vn${name} type veth peer name eth0 netns ${s.name} && ip link set vn${name} master ${n.bridge} up && ip link set vn${name} type bridge_slave hairpin on`);
+      await s.sh(`ip link set eth0 address ${mac} && ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip route add default via ${n.v4?.gateway}`);
+      s.spawn(NODE, ['-e', SERVER], { stdio: 'ignore' }).unref();
+      await fw.addEndpoint({ id: name, networkId: n.id, hostIface: `vn${name}`, mac, ipv4: ip, ports: port ? [{ hostIp: '', hostPort: port, containerPort: 7000, proto: 'tcp' }] : [] });
+    }
+    for (let k = 0; k < 50 && (await tcp(host, '172.28.1.2', 7000)) === 'FAIL'; k++) await new Promise((r) => setTimeout(r, 100));
+  });
+
+  after(async () => {
+    await fw?.close();
+    for (const m of made.reverse()) await m.destroy();
+  });
+
+  test('ICC, hairpin and published ports behave the same', async (t) => {
+    const brnf = await host.sh('cat /proc/sys/net/bridge/bridge-nf-call-iptables', { allowFail: true });
+    if (brnf.code === 0 && brnf.stdout.trim() !== '0') { t.skip('cannot turn bridge-nf-call-iptables off in this namespace'); return; }
+    const n = (k: string): TestNetns => { const s = ns.get(k); assert.ok(s); return s; };
+    assert.equal(await tcp(n('p2'), '172.28.1.2', 7000), '172.28.1.3', 'ICC on: members talk');
+    assert.equal(await tcp(n('q2'), '172.28.2.2', 7000), 'FAIL', 'ICC off: members do not');
+    assert.equal(await n('q2').ping('172.28.2.2'), false);
+    assert.equal(await tcp(n('p2'), '172.28.1.1', 8080), '172.28.1.1', 'hairpin, masqueraded');
+    assert.equal(await tcp(n('p1'), '172.28.1.1', 8080), '172.28.1.1', 'own published port');
+    assert.equal(await tcp(n('q2'), '172.28.2.1', 8081), 'FAIL', 'ICC off: not via a host address either');
+    assert.equal(await tcp(n('p2'), '172.28.2.1', 8081), '172.28.2.1', 'another network via a host address (masqueraded)');
+    assert.equal(await tcp(n('p1'), '172.28.2.2', 7000), 'FAIL', 'no direct access across networks');
+    assert.equal(await tcp(host, '127.0.0.1', 8081), '172.28.2.1', 'from the host via 127.0.0.1');
+  });
+});
