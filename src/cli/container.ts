@@ -9,6 +9,7 @@ import type { CliContext } from './context.ts';
 import { DockerCommand, exitWith } from './docker-command.ts';
 import { collectFilter, parseIntFlag } from './flags.ts';
 import { renderList } from './format.ts';
+import { logsCommand } from './logs.ts';
 import { CONTAINER_LIST, containerRow } from './rows.ts';
 
 function psCommand(ctx: CliContext): Command {
@@ -119,17 +120,6 @@ function inspectCommand(ctx: CliContext): Command {
         throw new Error(`Error: ${new CliError({ code: 'NO_SUCH_OBJECT', name: ref }).message}`);
       };
       await inspectAll(ctx, refs, o.format ?? '', get);
-    });
-}
-
-function logsCommand(ctx: CliContext): Command {
-  return new DockerCommand('logs')
-    .description('Fetch the logs of a container')
-    .argument('<container>')
-    .action(async (ref: string, _o: object, cmd: Command) => {
-      const { stdout, stderr } = await ctx.client(cmd).containerLogs(ref);
-      ctx.stdout.write(stdout);
-      ctx.stderr.write(stderr);
     });
 }
 

@@ -9,6 +9,7 @@ import { errorText } from './common.ts';
 import type { CliContext } from './context.ts';
 import { DockerCommand, EXIT_USAGE, exitWith } from './docker-command.ts';
 import { collect, collectLabel, parseIntFlag } from './flags.ts';
+import { LOG_POLL_MS, logCopier } from './logs.ts';
 import { containerCreateBody } from './run-body.ts';
 import type { RunOpts } from './run-body.ts';
 
@@ -24,25 +25,6 @@ async function removeQuietly(client: Client, id: string): Promise<void> {
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
-}
-
-/**
- * How often a foreground run polls the logs while it waits. The logs API has
- * no follow mode yet, so output is copied as it grows, not only at exit.
- */
-export const LOG_POLL_MS = 200;
-
-/** Copies what was added to the sandbox's logs since the last call. */
-function logCopier(ctx: CliContext, client: Client, id: string): () => Promise<void> {
-  let outDone = 0;
-  let errDone = 0;
-  return async () => {
-    const { stdout, stderr } = await client.containerLogs(id);
-    if (stdout.length > outDone) ctx.stdout.write(stdout.subarray(outDone));
-    if (stderr.length > errDone) ctx.stderr.write(stderr.subarray(errDone));
-    outDone = Math.max(outDone, stdout.length);
-    errDone = Math.max(errDone, stderr.length);
-  };
 }
 
 /** Runs in the foreground: copy the output while waiting, return the exit status. */

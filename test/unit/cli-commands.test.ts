@@ -30,8 +30,16 @@ const notFound = (what: string): Reply => ({ status: 404, json: { message: `No s
 /** A sandbox that writes while it runs: its logs grow until the test lets it exit. */
 const slow = { out: '', exit: (_code: number) => {} };
 
+/** A sandbox that is followed with logs -f: running for three inspections, one line per poll. */
+const follow = { polls: 0 };
+
 function route(r: Recorded): Reply | undefined | Promise<Reply> {
   const p = r.path;
+  if (r.method === 'GET' && p === '/containers/tailing/json') return { json: { ...CONTAINER, State: { Running: ++follow.polls < 3, Pid: 1 } } };
+  if (r.method === 'GET' && p === '/containers/tailing/logs') {
+    const lines = Array.from({ length: 2 + follow.polls }, (_x, i) => `l${i}\n`).join('');
+    return { raw: Buffer.concat([frame(1, lines), frame(2, 'e0\ne1\n')]) };
+  }
   if (r.method === 'POST' && p === '/containers/c-slow/wait') {
     return new Promise((resolve) => { slow.exit = (code) => resolve({ json: { StatusCode: code, Error: null } }); });
   }
@@ -260,8 +268,15 @@ test('inspect: containers first, then networks; unknown names are "No such objec
   assert.match(tplErr.stderr, /template parsing error/);
 });
 
-test('logs and port', async () => {
+test('logs, logs -n, logs -f; port', async () => {
   assert.deepEqual(await runCli(d.socket, ['logs', 'c-ok']), { code: 0, stdout: 'hello out\n', stderr: 'hello err\n' });
+  assert.deepEqual(await runCli(d.socket, ['logs', '-n', '0', 'c-ok']), { code: 0, stdout: '', stderr: '' });
+  assert.equal((await runCli(d.socket, ['logs', '--tail', 'lots', 'c-ok'])).code, 125);
+  follow.polls = 0;
+  // Two lines at first (-n 1 shows the last), then one more per poll until the sandbox stops.
+  assert.deepEqual(await runCli(d.socket, ['logs', '-f', '-n', '1', 'tailing']), { code: 0, stdout: 'l1\nl2\nl3\nl4\n', stderr: 'e1\n' });
+  assert.equal(follow.polls, 3);
+  assert.deepEqual(await runCli(d.socket, ['logs', '-f', 'c-ok']), { code: 0, stdout: 'hello out\n', stderr: 'hello err\n' });
   assert.deepEqual(await runCli(d.socket, ['port', 'web']), { code: 0, stdout: '9/tcp -> 0.0.0.0:9\n80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n', stderr: '' });
   assert.deepEqual(await runCli(d.socket, ['port', 'web', '80']), { code: 0, stdout: '0.0.0.0:8080\n[::]:8080\n', stderr: '' });
   const none = await runCli(d.socket, ['port', 'web', '53/udp']);

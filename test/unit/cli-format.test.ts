@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerSummaryWire, NetworkWire } from '../../src/api/wire.ts';
 import { renderInspect, renderList, tabwrite } from '../../src/cli/format.ts';
+import { tailLines } from '../../src/cli/logs.ts';
 import {
   CONTAINER_LIST, NETWORK_LIST, containerRow, displayablePorts, ellipsis, goTimeOf, humanDuration, networkRow,
 } from '../../src/cli/rows.ts';
@@ -91,4 +92,14 @@ test('inspect: 4-space indented array, or the template per item', () => {
   assert.equal(renderInspect([{ Name: 'a', Labels: {}, List: [] }], ''), '[\n    {\n        "Name": "a",\n        "Labels": {},\n        "List": []\n    }\n]\n');
   assert.equal(renderInspect([], ''), '[]\n');
   assert.equal(renderInspect([{ Name: 'a' }, { Name: 'b' }], '{{.Name}}\\t!'), 'a\\t!\nb\\t!\n');
+});
+
+test('logs --tail: the last n lines, a final newline ending the last one', () => {
+  const b = Buffer.from('a\nb\nc\n');
+  assert.equal(tailLines(b, 'all').toString(), 'a\nb\nc\n');
+  assert.equal(tailLines(b, 2).toString(), 'b\nc\n');
+  assert.equal(tailLines(b, 5).toString(), 'a\nb\nc\n');
+  assert.equal(tailLines(b, 0).toString(), '');
+  assert.equal(tailLines(Buffer.from('a\nb'), 1).toString(), 'b');
+  assert.equal(tailLines(Buffer.alloc(0), 3).toString(), '');
 });
