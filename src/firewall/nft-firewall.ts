@@ -57,7 +57,6 @@ export class NftFirewall implements Firewall {
   private queue: Promise<unknown> = Promise.resolve();
   private monitor: NftMonitor | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
-  private hasV6 = true;
   private tableLost = false;
   private checkTimer: NodeJS.Timeout | null = null;
 
@@ -81,25 +80,19 @@ export class NftFirewall implements Firewall {
 
   /**
    * `state` (daemon restart) is applied in the same transaction that
-   * replaces stale tables, so there is no moment without rules.
+   * replaces stale tables, so there is no moment without rules. (Methods
+   * are async so that a validation error rejects, never throws.)
    */
-  // async: a validation error rejects the promise, it is never thrown synchronously.
   async init(state?: FirewallState): Promise<void> {
-    const networks = (state?.networks ?? []).map(validateNetwork);
-    const endpoints = (state?.endpoints ?? []).map(validateEndpoint);
+    const s = { networks: (state?.networks ?? []).map(validateNetwork), endpoints: (state?.endpoints ?? []).map(validateEndpoint) };
     return this.serial(async () => {
-      this.networks = new Map(networks.map((n) => [n.id, n]));
-      this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
-      for (const n of networks) if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
       await this.sysctl(IPV4_FORWARD, '1');
-      try {
-        await this.sysctl(IPV6_FORWARD, '1');
-      } catch (e) {
-        // A kernel booted with ipv6.disable=1 has no net/ipv6 sysctls.
-        this.hasV6 = false;
-        void e;
-      }
-      await this.applyFull(this.state());
+      // A kernel booted with ipv6.disable=1 has no net/ipv6 sysctls (the
+      // inet table's IPv6 rules load all the same and just never match).
+      await this.sysctl(IPV6_FORWARD, '1').catch(() => undefined);
+      await this.applyFull(s);
+      this.networks = new Map(s.networks.map((n) => [n.id, n]));
+      this.endpoints = new Map(s.endpoints.map((e) => [e.id, e]));
       if (this.opts.watch !== false) {
         const batcher = new MonitorBatcher((pid) => this.runner.committedBy(pid));
         this.monitor = new NftMonitor(this.opts.nsPath, (line) => {
@@ -114,7 +107,22 @@ export class NftFirewall implements Firewall {
         this.checkTimer = setInterval(() => { this.repair().catch((error: unknown) => this.opts.onRepair?.({ error })); }, every);
         this.checkTimer.unref();
       }
+      await this.routeLocalnetAll(s.networks);
     });
+  }
+
+  /**
+   * After a restart or restore the rules go live first; a bridge whose
+   * sysctl cannot be set (it is gone) does not hold up the others, and is
+   * reported afterwards.
+   */
+  private async routeLocalnetAll(networks: NetworkFw[]): Promise<void> {
+    const errors: unknown[] = [];
+    for (const n of networks) {
+      if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1').catch((e: unknown) => { errors.push(e); });
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `route_localnet failed on ${errors.length} bridges`);
   }
 
   async addNetwork(input: NetworkFw): Promise<void> {
@@ -176,11 +184,10 @@ export class NftFirewall implements Firewall {
     const networks = state.networks.map(validateNetwork);
     const endpoints = state.endpoints.map(validateEndpoint);
     return this.serial(async () => {
-      for (const n of networks) if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
-      const s = { networks, endpoints };
-      await this.applyFull(s);
+      await this.applyFull({ networks, endpoints });
       this.networks = new Map(networks.map((n) => [n.id, n]));
       this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
+      await this.routeLocalnetAll(networks);
     });
   }
 
@@ -255,13 +262,7 @@ export class NftFirewall implements Firewall {
   }
 
   private async applyFull(state: FirewallState): Promise<void> {
-    await this.runner.run(buildFullScript(this.filterFamilies(state), this.base));
-  }
-
-  /** Without IPv6 in the kernel, IPv6 parts cannot be applied. */
-  private filterFamilies(state: FirewallState): FirewallState {
-    if (this.hasV6) return state;
-    return { networks: state.networks.map((n) => { const c = { ...n }; delete c.v6; return c; }), endpoints: state.endpoints };
+    await this.runner.run(buildFullScript(state, this.base));
   }
 
   /**
