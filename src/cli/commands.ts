@@ -5,6 +5,7 @@ import { containerCommands } from './container.ts';
 import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { execCommand } from './exec.ts';
+import { doctorCommand } from './doctor.ts';
 import { networkCommand } from './network.ts';
 import { runCommand } from './run.ts';
 
@@ -22,7 +23,7 @@ export function registerCommands(program: Command, ctx: CliContext = processCont
   // Global flags (-H) go before the subcommand, as in docker; this also lets
   // `run` and `exec` hand everything after the command name to the command.
   program.enablePositionalOptions();
-  for (const cmd of [networkCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx)]) {
+  for (const cmd of [networkCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), doctorCommand(ctx)]) {
     adopt(cmd, program, `${program.name()} ${cmd.name()}`);
     program.addCommand(cmd);
   }

@@ -20,7 +20,8 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
   if (e instanceof ApiError) {
-    process.stderr.write(`Error response from daemon: ${e.message}\n`);
+    // Status 0: the daemon was not reached at all (docker prints that bare).
+    process.stderr.write(e.status === 0 ? `${e.message}\n` : `Error response from daemon: ${e.message}\n`);
     process.exit(1);
   }
   process.stderr.write(`cnm: ${(e as Error).message}\n`);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
-import { Netns } from '../netlink/index.ts';
+import type { Netns } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../sandbox/process.ts';
 import type { Store } from '../store/index.ts';

@@ -2,7 +2,7 @@
 // connect and vanish on disconnect, scoped to the networks a sandbox is on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { privilegedSkipReason } from '../helpers/netns.ts';
+import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
@@ -77,9 +77,8 @@ u.bind(53, process.argv[1], () => console.log('ready'));
 
 describe(`embedded DNS upstream forwarding${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
-  let up: import('../helpers/netns.ts').TestNetns;
+  let up: TestNetns;
   before(async () => {
-    const { TestNetns } = await import('../helpers/netns.ts');
     d = await startTestDaemon({ resolvConf: 'nameserver 10.95.0.53\n' });
     up = await TestNetns.create('upstream');
     await d.ns.sh(`ip link add up0 type veth peer name up1 netns ${up.name} && ip addr add 10.95.0.1/24 dev up0 && ip link set up0 up`);

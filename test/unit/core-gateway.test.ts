@@ -10,7 +10,7 @@ const net = (name: string, o: Partial<NetworkRecord> = {}): NetworkRecord => ({
 });
 const ep = (networkId: string, o: Partial<EndpointRecord> = {}): EndpointRecord => ({
   id: `ep-${networkId}`, name: 's', networkId, sandboxId: 's', ifName: 'eth0', hostIfName: 'veth', mac: '', aliases: [],
-  gwPriority: 0, created: 0, ipv4: '10.0.0.2/24', ...o,
+  gwPriority: 0, created: 0, ipv4: '10.0.0.2/24', ports: [], ...o,
 });
 
 test('GwPriority wins, then non-internal, then dual-stack, then the name', () => {

@@ -64,7 +64,8 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
     image: w.Image ?? '',
     labels: w.Labels ?? {},
     networkMode: hc.NetworkMode === 'default' ? 'bridge' : (hc.NetworkMode ?? ''),
-    networks: Object.entries(eps).map(([ref, es]) => ({ ref, att: attachmentFromWire(es, version) })),
+    // The docker CLI names the default network "default".
+    networks: Object.entries(eps).map(([ref, es]) => ({ ref: ref === 'default' ? 'bridge' : ref, att: attachmentFromWire(es, version) })),
     dns: hc.Dns ?? [],
     dnsSearch: hc.DnsSearch ?? [],
     dnsOptions: hc.DnsOptions ?? [],
