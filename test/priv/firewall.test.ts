@@ -300,6 +300,21 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     assert.deepEqual(await probe(sb('a1').ns, [[REMOTE_IP, SRV_PORT, 'tcp'], [sb('b1').ip, SRV_PORT, 'tcp']]), [true, false]);
   });
 
+  test('a partial change (a chain flushed, an element deleted) is found by drift and repaired', async () => {
+    const before = repairs;
+    await host.sh('nft flush chain inet cnm into-bridge && nft delete element inet cnm dnat4-any { tcp . 8080 : 172.30.1.2 . 7000 }');
+    let d = await fw.drift();
+    for (let i = 0; i < 100 && !d.ok; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      d = await fw.drift();
+    }
+    assert.equal(d.ok, true, JSON.stringify(d));
+    assert.ok(repairs > before, 'the monitor noticed and repaired');
+    assert.match((await host.sh('nft list chain inet cnm into-bridge')).stdout, /ct status dnat accept/);
+    assert.deepEqual(await probe(remote, [[HOST_IP, 8080, 'tcp']]), [true]);
+    assert.deepEqual(await probe(sb('a1').ns, [[sb('b1').ip, SRV_PORT, 'tcp']]), [false], 'isolation is back');
+  });
+
   test('coexistence: a user table filtering ahead of cnm, untouched by cnm', async () => {
     // The DOCKER-USER equivalent: the user's own table. A drop in any base
     // chain is final, so this blocks the remote host from published port
