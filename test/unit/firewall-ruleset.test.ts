@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildSetEndpoint, buildRemoveNetwork } from '../../src/firewall/ruleset.ts';
+import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildSetEndpoint, buildRemoveNetwork, stateFragment } from '../../src/firewall/ruleset.ts';
 import { eui64LinkLocal, ipv6Hex, canonicalIpv6 } from '../../src/firewall/addr.ts';
 import { computeDrift, parseListing } from '../../src/firewall/drift.ts';
 import { elementCanon } from '../../src/firewall/model.ts';
@@ -119,6 +119,28 @@ describe('drift', () => {
     ] });
     const ok = computeDrift(base, frag, new Map([['inet', parseListing(listing('inet'))], ['bridge', parseListing(listing('bridge'))]]));
     assert.equal(ok.ok, true, JSON.stringify(ok));
+  });
+  test('a missing element, an extra one and a shortened chain are reported', () => {
+    const base = baseTables();
+    const frag = stateFragment({ networks: [net()], endpoints: [ep()] });
+    const json = (fam: 'inet' | 'bridge', tamper: boolean): string => JSON.stringify({ nftables: [
+      ...base.chains.filter((c) => c.family === fam).flatMap((c) => [{ chain: { name: c.name } },
+        ...c.rules.slice(tamper && c.name === 'into-bridge' ? 1 : 0).map(() => ({ rule: { chain: c.name } }))]),
+      ...base.sets.filter((x) => x.family === fam).map((x) => {
+        const els = frag.elements.filter((e) => e.family === fam && e.set === x.name && !(tamper && x.name === 'dnat4-any'));
+        const elem = els.map((e) => (e.value ? [e.key.map((k) => (typeof k === 'string' ? k : k.ifname)).join(' . '), e.value.join(' . ')] : e.key.map((k) => (typeof k === 'string' ? k : k.ifname)).join(' . ')));
+        if (tamper && x.name === 'lo4') elem.push('127.0.0.9 . tcp . 1');
+        return { [x.decl.includes(' : ') ? 'map' : 'set']: { name: x.name, elem } };
+      }),
+    ] });
+    const ok = computeDrift(base, frag, new Map([['inet', parseListing(json('inet', false))], ['bridge', parseListing(json('bridge', false))]]));
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    const bad = computeDrift(base, frag, new Map([['inet', parseListing(json('inet', true))], ['bridge', parseListing(json('bridge', false))]]));
+    assert.equal(bad.ok, false);
+    assert.deepEqual(bad.missingElements, ['inet cnm dnat4-any: tcp . 8080 : 172.18.0.2 . 80']);
+    assert.deepEqual(bad.extraElements, ['inet cnm lo4: 127.0.0.9 . tcp . 1']);
+    assert.equal(bad.changedChains.length, 1);
+    assert.match(bad.changedChains[0] ?? '', /into-bridge/);
   });
   test('elements compare in nft\'s JSON form', () => {
     const l = parseListing(JSON.stringify({ nftables: [{ map: { name: 'dnat4-any', elem: [[{ concat: ['tcp', 8080] }, { concat: ['172.18.0.2', 80] }]] } },
