@@ -3,7 +3,10 @@
 // arrives as a line at once, so a check costs nothing while nothing happens.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+
+const HAVE_SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
 
 /** Lines that may mean cnm lost something: any delete or flush. */
 export function isDestructiveEvent(line: string): boolean {
@@ -52,7 +55,11 @@ export class NftMonitor {
   }
 
   private spawnOnce(): Promise<void> {
-    const child = spawn('nsenter', [`--net=${this.nsPath}`, 'nft', 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // setpriv --pdeathsig: the monitor dies with the daemon even when the
+    // daemon is killed outright (it would otherwise linger until its next
+    // write). nsenter and setpriv exec, so nft's parent is this process.
+    const args = [`--net=${this.nsPath}`, ...(HAVE_SETPRIV ? ['setpriv', '--pdeathsig', 'KILL'] : []), 'nft', 'monitor'];
+    const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child = child;
     createInterface({ input: child.stdout }).on('line', (l) => this.onEvent(l));
     child.on('exit', () => {
