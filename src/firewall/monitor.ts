@@ -37,9 +37,13 @@ export class MonitorBatcher {
   }
 }
 
+const RESTART_MIN_MS = 50;
+const RESTART_MAX_MS = 5000;
+
 export class NftMonitor {
   private child: ChildProcess | null = null;
   private stopped = false;
+  private delay = RESTART_MIN_MS;
   private readonly nsPath: string;
   private readonly onEvent: (line: string) => void;
 
@@ -62,11 +66,15 @@ export class NftMonitor {
     const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child = child;
     createInterface({ input: child.stdout }).on('line', (l) => this.onEvent(l));
+    const started = Date.now();
     child.on('exit', () => {
       if (this.child === child) this.child = null;
+      if (this.stopped) return;
       // Restart when it dies under us (someone killed it); a change missed
-      // meanwhile is caught by the check that a restart triggers.
-      if (!this.stopped) setTimeout(() => { if (!this.stopped) this.spawnOnce().then(() => this.onEvent('flush (monitor restarted)'), () => undefined); }, 100).unref();
+      // meanwhile is caught by the check that a restart triggers. Back off
+      // while it keeps dying at once (namespace gone, nft missing).
+      this.delay = Date.now() - started > RESTART_MAX_MS ? RESTART_MIN_MS : Math.min(this.delay * 2, RESTART_MAX_MS);
+      setTimeout(() => { if (!this.stopped) this.spawnOnce().then(() => this.onEvent('flush (monitor restarted)'), () => undefined); }, this.delay).unref();
     });
     return new Promise((resolve, reject) => {
       child.once('spawn', () => resolve());

@@ -21,6 +21,8 @@ import type { SysctlSet } from './sysctl.ts';
 import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
 
 const MONITOR_DEBOUNCE_MS = 10;
+/** A small chain of each table: listing it tells whether the table is there. */
+const PROBE_CHAIN: Record<TableFamily, string> = { inet: 'out-of-bridge', bridge: 'forward' };
 
 /** `nft monitor` line for the removal of one of cnm's tables. */
 export function tableGone(line: string): boolean {
@@ -240,8 +242,20 @@ export class NftFirewall implements Firewall {
     this.repairTimer.unref();
   }
 
+  /**
+   * A table was deleted: rebuild without a full comparison, but only if a
+   * table is really missing now (never loop on an event cnm caused itself).
+   */
   private rebuild(why: string): Promise<boolean> {
     return this.serial(async () => {
+      const present = await Promise.all(TABLES.map((f) => this.runner.run(`list chain ${f} ${TABLE_NAME} ${PROBE_CHAIN[f]}`).then(() => true, () => false)));
+      if (present.every(Boolean)) {
+        const d = await this.driftNow();
+        if (d.ok) return false;
+        await this.applyFull(this.state());
+        this.opts.onRepair?.({ drift: d });
+        return true;
+      }
       await this.applyFull(this.state());
       this.opts.onRepair?.({ reason: why });
       return true;

@@ -27,6 +27,7 @@ interface NativeNft {
   open(nsPath: string): unknown;
   submit(h: unknown, kind: number, a: string, b: string, cb: (err: string | null, out?: string) => void): void;
   close(h: unknown): void;
+  tid(h: unknown): number;
 }
 
 // Job kinds of src/native/nft/nft.c.
@@ -52,9 +53,11 @@ export function loadNative(): NativeNft | null {
 export class NativeNftRunner implements NftRunner {
   private readonly lib: NativeNft;
   private handle: unknown;
+  private readonly tid: number;
   private constructor(lib: NativeNft, handle: unknown) {
     this.lib = lib;
     this.handle = handle;
+    this.tid = lib.tid(handle);
   }
 
   static open(nsPath: string): NativeNftRunner {
@@ -84,8 +87,8 @@ export class NativeNftRunner implements NftRunner {
   runJson(cmd: string): Promise<string> { return this.submit(JOB_NFT_JSON, cmd, '', cmd); }
   readFile(path: string): Promise<string> { return this.submit(JOB_READ, path, '', 'read'); }
   async writeFile(path: string, content: string): Promise<void> { await this.submit(JOB_WRITE, path, content, 'write'); }
-  /** libnftables commits from this process. */
-  committedBy(pid: number): boolean { return pid === process.pid; }
+  /** The kernel names the committing thread: the worker's tid. */
+  committedBy(pid: number): boolean { return pid === this.tid || pid === process.pid; }
   async close(): Promise<void> {
     if (this.handle === null) return;
     const h = this.handle;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 // From <nftables/libnftables.h>.
@@ -87,6 +88,7 @@ typedef struct worker {
   job_t *head, *tail;
   int stop;
   int started;       // 1 ready, -1 failed
+  pid_t tid;         // the worker's thread id: `nft monitor` names it as the committing "process"
   char init_err[512];
   char *ns_path;
   struct nft_ctx *ctx;
@@ -156,6 +158,7 @@ static void *worker_main(void *arg) {
   if (fd < 0) fail = "open";
   else if (setns(fd, CLONE_NEWNET) != 0) fail = "setns";
   if (fd >= 0) close(fd);
+  w->tid = (pid_t)syscall(SYS_gettid);
   if (!fail) {
     w->ctx = p_ctx_new(NFT_CTX_DEFAULT);
     if (!w->ctx) { fail = "nft_ctx_new"; errno = ENOMEM; }
@@ -325,11 +328,26 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// tid(handle): the kernel reports the committing task of a transaction
+// (NFTA_GEN_PROC_PID) by its thread id, which for this worker is not the
+// process id.
+static napi_value js_tid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  worker_t *w;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&w) != napi_ok) return throw_err(env, "bad handle");
+  napi_value r;
+  napi_create_int32(env, (int32_t)w->tid, &r);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
     { "submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "tid", NULL, js_tid, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
