@@ -298,6 +298,26 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     assert.ok(repairs > before);
     assert.deepEqual(await probe(remote, [[HOST_IP, 8080, 'tcp']]), [true]);
     assert.deepEqual(await probe(sb('a1').ns, [[REMOTE_IP, SRV_PORT, 'tcp'], [sb('b1').ip, SRV_PORT, 'tcp']]), [true, false]);
+    // cnm's own rebuild must not look like another flush to itself.
+    const settled = repairs;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(repairs, settled, 'no repair loop');
+  });
+
+  test('a killed nft monitor is restarted and still catches a flush', async () => {
+    // The monitor is the one process of ours in the host namespace.
+    const list = (await host.sh(`for p in $(ip netns pids ${host.name}); do echo "$p $(tr '\\0' ' ' < /proc/$p/cmdline)"; done`)).stdout;
+    const mon = list.split('\n').find((l) => / nft monitor/.test(l))?.split(' ')[0];
+    assert.ok(mon, list);
+    process.kill(Number(mon), 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    await host.sh('nft flush ruleset');
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ok = (await host.sh('nft list chain bridge cnm forward', { allowFail: true })).code === 0 && (await fw.drift()).ok;
+    }
+    assert.equal(ok, true);
   });
 
   test('a partial change (a chain flushed, an element deleted) is found by drift and repaired', async () => {
