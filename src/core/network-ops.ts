@@ -86,9 +86,12 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   try {
     if (driver.capabilities.endpoints) ctx.ipam.open(net);
     undo.push('allocators', () => ctx.ipam.close(net.id));
-    await driver.createNetwork(ctx.driverCtx, net);
+    const t0 = performance.now();
+    await driver.createNetwork(ctx.driverCtx, net, { fresh: true });
     undo.push('kernel objects', () => driver.deleteNetwork(ctx.driverCtx, net));
+    const t1 = performance.now();
     await ctx.hooks.networkAdded(net);
+    ctx.log.debug('network setup', { name: net.name, kernel_ms: (t1 - t0).toFixed(2), observers_ms: (performance.now() - t1).toFixed(2) });
   } catch (e) {
     const errs = await undo.unwind();
     for (const u of errs) ctx.log.error(u.message);

@@ -35,8 +35,12 @@ export interface NetworkDriver {
   readonly capabilities: DriverCapabilities;
   /** Checks options and fills driverState (device names); no kernel change. */
   prepareNetwork(net: NetworkRecord, others: NetworkRecord[]): void;
-  /** Makes the network's kernel objects exist (idempotent). */
-  createNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  /**
+   * Makes the network's kernel objects exist (idempotent). `fresh`: the
+   * network is new, so nothing is read back first (on a host with thousands
+   * of links an address dump alone costs tens of milliseconds).
+   */
+  createNetwork(ctx: DriverContext, net: NetworkRecord, opts?: { fresh?: boolean }): Promise<void>;
   deleteNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
   /**
    * Makes the endpoint's kernel objects exist in the sandbox (idempotent).

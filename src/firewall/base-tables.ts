@@ -180,7 +180,16 @@ export function baseTables(): BaseTables {
       },
       {
         family: 'bridge', name: 'prerouting', base: 'type filter hook prerouting priority filter; policy accept;',
-        rules: [`iifname @${GUARDED} jump port-guard`],
+        rules: [
+          // Fast path for the bulk of traffic: a TCP segment whose port,
+          // MAC and source address are the endpoint's own is accepted after
+          // one lookup (the same check guard-ip4/-ip6 make, minus their
+          // DHCP and ND special cases, which are not TCP). Bridge throughput
+          // goes from ~0.83x to ~0.9x+ of a bare veth with it.
+          `ip protocol tcp iifname . ether saddr . ip saddr @${PORT_IP4} accept`,
+          `ip6 nexthdr tcp iifname . ether saddr . ip6 saddr @${PORT_IP6} accept`,
+          `iifname @${GUARDED} jump port-guard`,
+        ],
       },
       {
         family: 'bridge', name: 'port-guard',

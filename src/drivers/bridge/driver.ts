@@ -33,17 +33,23 @@ export const bridgeDriver: NetworkDriver = {
     net.driverState.bridge = opts.bridgeName;
   },
 
-  async createNetwork(ctx: DriverContext, net: NetworkRecord) {
+  async createNetwork(ctx: DriverContext, net: NetworkRecord, copts) {
     const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
     const name = opts.bridgeName;
     const rtnl = ctx.hostNs.rtnl;
+    const fresh = copts?.fresh ?? false;
     const link = await rtnl.linkGet(name);
     if (!link) await rtnl.linkAdd({ kind: 'bridge', name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
+    // A new bridge has no addresses to check; an adopted one (restart, or a
+    // bridge the user named) is read back first.
+    const add = fresh && !link
+      ? (cidr: string, noDad: boolean) => rtnl.addrAdd(name, cidr, { noDad })
+      : (cidr: string, noDad: boolean) => ensureAddr(ctx.hostNs, name, cidr, noDad);
     // The bridge carries the gateway addresses; sandboxes route through them.
     // Gateway mode "isolated": the bridge has no address, the host is unreachable.
-    if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
-    if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await ensureAddr(ctx.hostNs, name, gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
+    if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await add(gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
+    if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await add(gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
     await rtnl.linkSet(name, { up: true });
   },
 
