@@ -1,6 +1,11 @@
 // The resolver's sockets: UDP and TCP port 53 on each network's gateway
 // address, in the namespace of the process (the daemon's "host" namespace).
 // Addresses come and go with networks at runtime.
+//
+// UDP goes through the native batched path (udp-batch.ts: recvmmsg/sendmmsg)
+// when build/udpbatch.node loads, else through node:dgram;
+// CNM_DNS_UDP=dgram forces dgram. Both hand each query to the same
+// responder, so answers are the same. TCP is always node:net.
 import { createSocket } from 'node:dgram';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6 } from 'node:net';
@@ -10,6 +15,7 @@ import { canonicalIp } from './ip.ts';
 import type { DnsResponder } from './responder.ts';
 import { serveTcpConnection } from './tcp-conn.ts';
 import type { TcpLimits } from './tcp-conn.ts';
+import { BatchUdpListener, udpBatchAddon } from './udp-batch.ts';
 import { DNS_PORT } from './upstream.ts';
 
 export interface DnsServerOptions {
@@ -21,7 +27,7 @@ export interface DnsServerOptions {
   udpRecvBuffer?: number;
 }
 
-interface Listener { udp: UdpSocket; tcp: TcpServer; conns: Set<Socket> }
+interface Listener { udp: UdpSocket | BatchUdpListener; tcp: TcpServer; conns: Set<Socket> }
 
 export class DnsServer {
   readonly port: number;
@@ -42,6 +48,9 @@ export class DnsServer {
   }
 
   addresses(): string[] { return [...this.listeners.keys()]; }
+
+  /** Which UDP path new addresses use: 'batch' (native recvmmsg/sendmmsg) or 'dgram'. */
+  udpMode(): 'batch' | 'dgram' { return udpBatchAddon() ? 'batch' : 'dgram'; }
 
   /**
    * Starts answering on `ip` (UDP and TCP). The address must already be on
@@ -77,17 +86,20 @@ export class DnsServer {
   }
 
   private async listen(addr: string): Promise<void> {
-    const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4' });
+    const native = udpBatchAddon();
+    const responder = this.responder;
+    let udp: UdpSocket | BatchUdpListener;
+    try {
+      udp = native
+        ? await bindRetrying(addr, () => new BatchUdpListener(native, addr, this.port, this.udpRecvBuffer, responder))
+        : await bindDgram(addr, this.port, this.udpRecvBuffer, responder);
+    } catch (cause) {
+      throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'udp' }, { cause });
+    }
     // allowHalfOpen: a client may send its queries and shut its side (FIN)
     // before forwarded answers are ready; we end ours once they are sent.
     const tcp = createServer({ noDelay: true, allowHalfOpen: true });
     const conns = new Set<Socket>();
-    try {
-      await bindUdp(udp, addr, this.port);
-    } catch (cause) {
-      udp.close();
-      throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'udp' }, { cause });
-    }
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -97,23 +109,6 @@ export class DnsServer {
       udp.close();
       throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'tcp' }, { cause });
     }
-    try { udp.setRecvBufferSize(this.udpRecvBuffer); } catch { /* capped by net.core.rmem_max: keep the default */ }
-    udp.on('error', () => undefined); // e.g. ICMP port unreachable from a gone client: nothing to do
-    const responder = this.responder;
-    udp.on('message', (msg, rinfo) => {
-      let r: ReturnType<DnsResponder['handle']>;
-      try {
-        r = responder.handle(msg, rinfo.address, 'udp');
-      } catch {
-        return; // never let one packet take the server down
-      }
-      if (r === null) return;
-      if (r instanceof Promise) {
-        r.then((resp) => { if (resp) sendUdp(udp, resp, rinfo.port, rinfo.address); }, () => undefined);
-      } else {
-        sendUdp(udp, r, rinfo.port, rinfo.address);
-      }
-    });
     tcp.maxConnections = this.maxConnections;
     tcp.on('connection', (sock) => {
       conns.add(sock);
@@ -132,27 +127,16 @@ export class DnsServer {
   }
 }
 
-/** A forwarded answer may come back after its address was removed (socket closed): drop it. */
-function sendUdp(udp: UdpSocket, msg: Buffer, port: number, address: string): void {
-  try {
-    udp.send(msg, port, address);
-  } catch { /* socket closed meanwhile */ }
-}
-
 // A new IPv6 address is "tentative" until duplicate address detection ends
 // (about a second, RFC 4862), and binding it fails with EADDRNOTAVAIL until
 // then; the daemon may add the gateway with nodad, but if not, we wait.
 const BIND_RETRIES = 15;
 const BIND_RETRY_MS = 200;
 
-async function bindUdp(udp: UdpSocket, addr: string, port: number): Promise<void> {
+async function bindRetrying<T>(addr: string, bind: () => T | Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: addr, port, exclusive: true }, () => { udp.off('error', reject); resolve(); });
-      });
-      return;
+      return await bind();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || !isIPv6(addr) || attempt >= BIND_RETRIES) throw e;
       await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
@@ -160,10 +144,52 @@ async function bindUdp(udp: UdpSocket, addr: string, port: number): Promise<void
   }
 }
 
+/** The node:dgram path: one 'message' event and one send per datagram. */
+async function bindDgram(addr: string, port: number, recvBuffer: number, responder: DnsResponder): Promise<UdpSocket> {
+  const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4' });
+  try {
+    await bindRetrying(addr, () => new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: addr, port, exclusive: true }, () => { udp.off('error', reject); resolve(); });
+    }));
+  } catch (e) {
+    udp.close();
+    throw e;
+  }
+  try { udp.setRecvBufferSize(recvBuffer); } catch { /* capped by net.core.rmem_max: keep the default */ }
+  udp.on('error', () => undefined); // e.g. ICMP port unreachable from a gone client: nothing to do
+  udp.on('message', (msg, rinfo) => {
+    let r: ReturnType<DnsResponder['handle']>;
+    try {
+      r = responder.handle(msg, rinfo.address, 'udp');
+    } catch {
+      return; // never let one packet take the server down
+    }
+    if (r === null) return;
+    if (r instanceof Promise) {
+      r.then((resp) => { if (resp) sendUdp(udp, resp, rinfo.port, rinfo.address); }, () => undefined);
+    } else {
+      sendUdp(udp, r, rinfo.port, rinfo.address);
+    }
+  });
+  return udp;
+}
+
+/** A forwarded answer may come back after its address was removed (socket closed): drop it. */
+function sendUdp(udp: UdpSocket, msg: Buffer, port: number, address: string): void {
+  try {
+    udp.send(msg, port, address);
+  } catch { /* socket closed meanwhile */ }
+}
+
 async function closeListener(l: Listener): Promise<void> {
   for (const c of l.conns) c.destroy();
   await Promise.all([
-    new Promise<void>((res) => { try { l.udp.close(() => res()); } catch { res(); } }),
+    new Promise<void>((res) => {
+      const udp = l.udp;
+      if (udp instanceof BatchUdpListener) { udp.close(); res(); return; }
+      try { udp.close(() => res()); } catch { res(); }
+    }),
     new Promise<void>((res) => l.tcp.close(() => res())),
   ]);
 }
