@@ -92,7 +92,7 @@ export class Controller {
    */
   async refreshHostAvoid(families: (4 | 6)[]): Promise<void> {
     const ours = new Set([...this.state.networks.values()].flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
-    const routes = (await Promise.all(families.map((f) => this.ctx.hostNs.rtnl.routeList({ family: f })))).flat();
+    const routes = (await Promise.all(families.map((f) => this.ctx.hostNs.rtnl.routeList({ family: f, devNames: false })))).flat();
     const avoid = routes.map((r) => r.dst).filter((d) => d !== 'default' && !ours.has(d) && !d.startsWith('fe80:') && !d.startsWith('ff'));
     const ns = this.ctx.hostResolvConf.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p[0] === 'nameserver' && p[1]).map((p) => p[1] as string);
     this.hostAvoidCache = [...avoid, ...ns.map((n) => (n.includes(':') ? `${n}/128` : `${n}/32`))];

@@ -36,7 +36,7 @@ export class Rtnl {
   routeAdd(r: Route): Promise<void> { return routeAdd(this.#o, r); }
   routeReplace(r: Route): Promise<void> { return routeReplace(this.#o, r); }
   routeDel(r: Route): Promise<void> { return routeDel(this.#o, r); }
-  routeList(filter?: { family?: Family; table?: number }): Promise<Route[]> { return routeList(this.#o, filter); }
+  routeList(filter?: { family?: Family; table?: number; devNames?: boolean }): Promise<Route[]> { return routeList(this.#o, filter); }
 
   neighAdd(n: Neigh & { replace?: boolean }): Promise<void> { return neighAdd(this.#o, n); }
   neighDel(n: { dev: LinkRef; ip: string }): Promise<void> { return neighDel(this.#o, n); }

@@ -76,11 +76,16 @@ export const routeReplace = (o: OpContext, r: Route): Promise<void> => modify(o,
 export const routeDel = (o: OpContext, r: Route): Promise<void> => modify(o, r, 'del');
 
 /** Unicast routes of one table (default: main), IPv4 and IPv6 unless a family is given. */
-export async function routeList(o: OpContext, filter: { family?: Family; table?: number } = {}): Promise<Route[]> {
+/**
+ * Lists routes of one table (main by default). `devNames: false` leaves
+ * `dev` as "if<index>": resolving names dumps every link, which on a host
+ * with thousands of veths costs far more than the route dump itself.
+ */
+export async function routeList(o: OpContext, filter: { family?: Family; table?: number; devNames?: boolean } = {}): Promise<Route[]> {
   const ctx: Ctx = { op: 'listing', object: `routes in ${o.sock.where}` };
   const table = filter.table === undefined ? RT_TABLE_MAIN : v.int(ctx, filter.table, 'table', 1, 0xffffffff);
   const families = filter.family === undefined ? [AF_INET, AF_INET6] : [filter.family === 4 ? AF_INET : AF_INET6];
-  const names = await linkNames(o);
+  const names = filter.devNames === false ? new Map<number, string>() : await linkNames(o);
   const out: Route[] = [];
   for (const family of families) {
     const msgs = await o.sock.run({ type: RTM_GETROUTE, dump: true, payload: encodeRt({ family }), ...ctx });
