@@ -9,28 +9,16 @@ import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from './errors.ts';
 import { newId, rfc3339Nano, shortId } from './ids.ts';
-import type { AttachmentConfig, PortBinding, SandboxRecord } from './model.ts';
+import type { AttachmentConfig, SandboxRecord } from './model.ts';
 import { UndoStack } from './mutex.ts';
 
-export interface CreateSandboxRequest {
-  name: string;
-  hostname: string;
-  domainname: string;
-  cmd: string[];
-  env: string[];
-  image: string;
-  labels: Record<string, string>;
-  networkMode: string;
+/** What a client asks for; the rest of a SandboxRecord is the daemon's. */
+export type CreateSandboxRequest = Pick<SandboxRecord,
+  'name' | 'hostname' | 'domainname' | 'cmd' | 'env' | 'image' | 'labels' | 'networkMode' | 'dns' | 'dnsSearch'
+  | 'dnsOptions' | 'extraHosts' | 'ports' | 'publishAll' | 'autoRemove'> & {
   /** Per network reference: its endpoint settings. */
   networks: { ref: string; att: Omit<AttachmentConfig, 'networkId'> }[];
-  dns: string[];
-  dnsSearch: string[];
-  dnsOptions: string[];
-  extraHosts: string[];
-  ports: PortBinding[];
-  publishAll: boolean;
-  autoRemove: boolean;
-}
+};
 
 const SANDBOX_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 

@@ -2,17 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IpamError, SubnetAllocator, formatAddress, parseAddress, parsePrefix, prefixSize } from '../../src/ipam/index.ts';
 import type { SubnetAllocatorConfig } from '../../src/ipam/index.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const codeOf = (f: () => unknown): string => {
   try {

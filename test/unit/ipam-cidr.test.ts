@@ -5,18 +5,8 @@ import {
   IpamError, canonicalAddress, tryParseAddress, firstAddress, formatAddress, formatPrefix, isCanonical, lastAddress, masked,
   nthAddress, parseAddress, parseAddressOrPrefix, parsePrefix, prefixContains, prefixOverlaps, prefixSize,
 } from '../../src/ipam/index.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  // mulberry32: small, seeded, good enough for test inputs.
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const code = (f: () => unknown): string => {
   try {

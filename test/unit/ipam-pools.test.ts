@@ -4,17 +4,8 @@ import { createHash } from 'node:crypto';
 import {
   IpamError, PoolSet, checkOverlap, defaultPools, dockerDefaultPools, parsePoolFlag, parsePrefix, prefixOverlaps, ulaPool, ulaPrefix,
 } from '../../src/ipam/index.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Creates networks one after another until the pools run out (or `max`). */
 function fill(ps: PoolSet, family: 4 | 6, avoid: string[] = [], max = 100_000): string[] {
