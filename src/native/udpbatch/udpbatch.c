@@ -44,10 +44,11 @@
 // truncated by the kernel (MSG_TRUNC) and dropped here.
 #define SLOT 4096
 #define HDR 22
-// At most this many batches wait for the JS thread; then the reader blocks in
-// napi_call_threadsafe_function and the kernel's socket buffer takes the
-// burst (and drops past it), as it would for any busy UDP server.
-#define MAX_QUEUE 4
+// Back-pressure: the reader hands over one batch and waits until JS has
+// answered it (reader_main), so the tsfn queue never holds more than one;
+// the bound is a second guard. Bursts wait in the kernel's socket buffer
+// (and are dropped past it), as for any busy UDP server.
+#define MAX_QUEUE 2
 // sendmmsg on a full socket buffer: wait this long for room, this many times,
 // then drop the rest of the batch. Keeps the event loop from stalling.
 #define SEND_RETRY_MS 1
@@ -59,6 +60,11 @@ typedef struct {
   int fd;
   int wake;                 // eventfd: written by stop() so that poll() returns
   atomic_int stopping;
+  // One batch in flight: set by the reader when it hands a batch over,
+  // cleared by call_js once JS has answered it (see reader_main).
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int inflight;
   int started, joined, finalized;
   pthread_t thread;
   napi_threadsafe_function tsfn;
@@ -116,9 +122,7 @@ static void *reader_main(void *arg) {
       break;
     }
     if (pfd[1].revents || atomic_load(&r->stopping)) break;
-    if (pfd[0].revents & (POLLNVAL | POLLERR | POLLHUP)) {
-      if (pfd[0].revents & POLLNVAL) break;
-    }
+    if (pfd[0].revents & POLLNVAL) break; // fd closed under us (a bug elsewhere): stop rather than spin
     for (int i = 0; i < BATCH; i++) {
       r->iov[i].iov_base = r->bufs[i];
       r->iov[i].iov_len = SLOT;
@@ -149,12 +153,23 @@ static void *reader_main(void *arg) {
       memcpy(p + HDR, r->bufs[i], r->msgs[i].msg_len);
       p += HDR + r->msgs[i].msg_len;
     }
-    // Blocking mode with a small queue: back-pressure instead of unbounded
-    // memory. stop() aborts the tsfn, which wakes this call with napi_closing.
+    // Blocking mode: if the queue were full this would wait, not grow.
+    // stop() aborts the tsfn, which wakes such a wait with napi_closing.
+    pthread_mutex_lock(&r->mu);
+    r->inflight = 1;
+    pthread_mutex_unlock(&r->mu);
     if (napi_call_threadsafe_function(r->tsfn, b, napi_tsfn_blocking) != napi_ok) {
       free(b);
       break;
     }
+    // Wait until JS has answered this batch before reading the next one.
+    // Queries that arrive meanwhile wait in the socket buffer and come in
+    // the next recvmmsg together: bigger batches, so fewer thread wake-ups
+    // per query (context switches were the largest single cost in a
+    // profile), and at most one batch of memory held here.
+    pthread_mutex_lock(&r->mu);
+    while (r->inflight && !atomic_load(&r->stopping)) pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
   }
   // Our share of the tsfn; after an abort this is a harmless no-op count.
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
@@ -164,7 +179,7 @@ static void *reader_main(void *arg) {
 // Runs on the JS thread for each batch. env is NULL when the tsfn is torn
 // down with batches still queued: then just free them.
 static void call_js(napi_env env, napi_value cb, void *context, void *data) {
-  (void)context;
+  reader_t *r = context;
   batch_t *b = data;
   if (env && cb) {
     napi_value buf, undef;
@@ -175,10 +190,16 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
     }
   }
   free(b);
+  pthread_mutex_lock(&r->mu);
+  r->inflight = 0;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
 }
 
 static void free_reader(reader_t *r) {
   if (r->wake >= 0) close(r->wake);
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
   free(r);
 }
 
@@ -259,13 +280,15 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   reader_t *r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, "calloc", ENOMEM);
   r->fd = fd;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
   r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (r->wake < 0) { int err = errno; free(r); return throw_errno(env, "eventfd", err); }
+  if (r->wake < 0) { int err = errno; free_reader(r); return throw_errno(env, "eventfd", err); }
   napi_value name;
   napi_create_string_utf8(env, "udpbatch", NAPI_AUTO_LENGTH, &name);
   // Two references: the reader thread's (released when it exits) and
   // stop()'s (released with abort, which also wakes a blocked call).
-  if (napi_create_threadsafe_function(env, argv[1], NULL, name, MAX_QUEUE, 2, r, tsfn_finalize, NULL, call_js, &r->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[1], NULL, name, MAX_QUEUE, 2, r, tsfn_finalize, r, call_js, &r->tsfn) != napi_ok) {
     free_reader(r);
     napi_throw_error(env, NULL, "udpbatch: napi_create_threadsafe_function failed");
     return NULL;
@@ -292,6 +315,9 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   }
   if (r->joined) return NULL;
   atomic_store(&r->stopping, 1);
+  pthread_mutex_lock(&r->mu);
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
   uint64_t one = 1;
   ssize_t w = write(r->wake, &one, sizeof one);
   (void)w;
