@@ -4,9 +4,14 @@
 //   1. max rate: dnsperf -c 8, repeated, median q/s;
 //   2. fixed rate 10,000 q/s: per-query latencies (dnsperf -v), p50/p95/p99;
 //   3. memory: server RSS sampled during a long fixed-rate run.
+//   4. UDP paths: the batched path (native recvmmsg/sendmmsg, the default when
+//      build/udpbatch.node loads) against node:dgram (a second resolver with
+//      CNM_DNS_UDP=dgram on port 5354), runs interleaved: max rate and p99 at
+//      10,000 q/s.
 // Env: CNM_BENCH_DNS_SECONDS (each max-rate run, default 10), CNM_BENCH_DNS_RUNS
 // (default 3), CNM_BENCH_DNS_MEM_SECONDS (default 60), CNM_BENCH_DNS_ENDPOINTS
-// (table size, default 1000).
+// (table size, default 1000), CNM_BENCH_DNS_UDP_COMPARE=0 (skip 4),
+// CNM_BENCH_DNS_DNSPERF_ARGS (extra dnsperf arguments, for diagnosis).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -40,9 +45,9 @@ const AARDVARK_PORT = 5353;
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 0.5);
 
-async function startServer(ns: TestNetns): Promise<{ proc: ChildProcess; ctl: (cmd: object) => Promise<string> }> {
+async function startServer(ns: TestNetns, port = 53, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: ChildProcess; ctl: (cmd: object) => Promise<string> }> {
   const flags = (process.env.CNM_BENCH_DNS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const proc = ns.spawn(process.execPath, [...flags, 'src/dns/standalone.ts', JSON.stringify({ port: 53, resolvConfPath: null, addresses: [SERVER] })], { cwd: process.cwd() });
+  const proc = ns.spawn(process.execPath, [...flags, 'src/dns/standalone.ts', JSON.stringify({ port, resolvConfPath: null, addresses: [SERVER] })], { cwd: process.cwd(), env });
   if (process.env.CNM_BENCH_DNS_SERVER_LOG) proc.stderr!.pipe((await import('node:fs')).createWriteStream(process.env.CNM_BENCH_DNS_SERVER_LOG));
   const waiting: ((l: string) => void)[] = [];
   const rl = createInterface({ input: proc.stdout! });
@@ -55,7 +60,7 @@ async function startServer(ns: TestNetns): Promise<{ proc: ChildProcess; ctl: (c
 }
 
 async function dnsperf(cli: TestNetns, file: string, args: string, port = 53): Promise<string> {
-  const argv = ['-s', SERVER, '-p', String(port), '-d', file, '-c', '8', ...args.split(' ')];
+  const argv = ['-s', SERVER, '-p', String(port), '-d', file, '-c', '8', ...args.split(' '), ...(process.env.CNM_BENCH_DNS_DNSPERF_ARGS ?? '').split(' ').filter(Boolean)];
   try {
     const r = await execFileP('nsenter', [`--net=${cli.path}`, 'dnsperf', ...argv], { timeout: (Math.max(SECONDS, MEM_SECONDS) + 60) * 1000, maxBuffer: 256 << 20 });
     return r.stdout;
@@ -71,6 +76,9 @@ const lostOf = (out: string): string => /Queries lost:\s+(\d+ \([\d.]+%\))/.exec
 const made: TestNetns[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'cnm-dnsbench-'));
 let server: ChildProcess | undefined;
+let dgramServer: ChildProcess | undefined;
+const DGRAM_PORT = 5354;
+const batched = process.env.CNM_DNS_UDP !== 'dgram' && existsSync(join(process.cwd(), 'build', 'udpbatch.node'));
 try {
   const srv = await TestNetns.create('dnsb-srv'); made.push(srv);
   const cli = await TestNetns.create('dnsb-cli'); made.push(cli);
@@ -79,11 +87,14 @@ try {
   const s = await startServer(srv);
   server = s.proc;
   // The table: ENDPOINTS endpoints over ENDPOINTS/10 networks; the client on net0 with 9 others.
-  const add = (i: number, ip: string, names: string[]): Promise<string> => s.ctl({ op: 'add', endpoint: {
-    endpointId: `e${i}`, sandboxId: `s${i}`, networkId: `n${Math.floor(i / 10)}`, networkName: `net${Math.floor(i / 10)}`,
-    names, ipv4: ip, internal: false } });
-  await add(0, CLIENT, ['client']);
-  for (let i = 1; i < ENDPOINTS; i++) await add(i, ipOf(i), namesOf(i));
+  const populate = async (ctl: (cmd: object) => Promise<string>): Promise<void> => {
+    const add = (i: number, ip: string, names: string[]): Promise<string> => ctl({ op: 'add', endpoint: {
+      endpointId: `e${i}`, sandboxId: `s${i}`, networkId: `n${Math.floor(i / 10)}`, networkName: `net${Math.floor(i / 10)}`,
+      names, ipv4: ip, internal: false } });
+    await add(0, CLIENT, ['client']);
+    for (let i = 1; i < ENDPOINTS; i++) await add(i, ipOf(i), namesOf(i));
+  };
+  await populate(s.ctl);
   // A mix of what containers ask: A of names (with and without .network), a
   // name two sandboxes share, AAAA of a v4-only name (NODATA), PTR.
   const file = join(tmp, 'queries.txt');
@@ -92,7 +103,7 @@ try {
     '2.0.77.10.in-addr.arpa PTR', 'c9 A',
   ].join('\n') + '\n');
 
-  console.log(`cnm resolver, ${ENDPOINTS} endpoints, dnsperf 8 clients from another namespace`);
+  console.log(`cnm resolver (UDP: ${batched ? 'batched recvmmsg/sendmmsg' : 'node:dgram'}), ${ENDPOINTS} endpoints, dnsperf 8 clients from another namespace`);
   const stats = async (): Promise<{ rss: number; cpuUs: number }> => JSON.parse(await s.ctl({ op: 'stats' })) as { rss: number; cpuUs: number };
   const qps: number[] = [];
   const cpuPerQuery: number[] = [];
@@ -126,7 +137,32 @@ try {
   await sample();
   const mb = (b: number | undefined): string => ((b ?? NaN) / 1048576).toFixed(1);
   console.log(`memory over ${MEM_SECONDS} s at ${FIXED_QPS} q/s (${qpsOf(mem).toFixed(0)} q/s done): RSS start ${mb(rss[0])} MB, peak ${mb(Math.max(...rss))} MB, end ${mb(rss[rss.length - 1])} MB; JS heap start ${mb(heap[0])} MB, peak ${mb(Math.max(...heap))} MB (node with type stripping alone is ~58 MB RSS)`);
-  console.log(JSON.stringify({ bench: 'dns', endpoints: ENDPOINTS, qpsMedian: Math.round(med), qpsRuns: qps.map(Math.round), cpuUsPerQuery: Number(median(cpuPerQuery).toFixed(2)), p50ms: pct(lat, 0.5), p95ms: pct(lat, 0.95), p99ms: p99, rssStartMB: Number(mb(rss[0])), rssPeakMB: Number(mb(Math.max(...rss))), rssEndMB: Number(mb(rss[rss.length - 1])) }));
+  console.log(JSON.stringify({ bench: 'dns', udp: batched ? 'batch' : 'dgram', endpoints: ENDPOINTS, qpsMedian: Math.round(med), qpsRuns: qps.map(Math.round), cpuUsPerQuery: Number(median(cpuPerQuery).toFixed(2)), p50ms: pct(lat, 0.5), p95ms: pct(lat, 0.95), p99ms: p99, rssStartMB: Number(mb(rss[0])), rssPeakMB: Number(mb(Math.max(...rss))), rssEndMB: Number(mb(rss[rss.length - 1])) }));
+
+  // The two UDP paths in the same run: this resolver (batched when the addon
+  // loads) and a second one forced to node:dgram on another port, same table,
+  // runs interleaved so that both see the same background load.
+  if (batched && process.env.CNM_BENCH_DNS_UDP_COMPARE !== '0') {
+    const d = await startServer(srv, DGRAM_PORT, { ...process.env, CNM_DNS_UDP: 'dgram' });
+    dgramServer = d.proc;
+    await populate(d.ctl);
+    const cmp = { batch: [] as number[], dgram: [] as number[], batchP99: [] as number[], dgramP99: [] as number[] };
+    const p99Of = (out: string): number => pct([...out.matchAll(/^> \w+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b), 0.99);
+    for (let r = 0; r < RUNS; r++) {
+      cmp.batch.push(qpsOf(await dnsperf(cli, file, `-l ${SECONDS}`)));
+      cmp.dgram.push(qpsOf(await dnsperf(cli, file, `-l ${SECONDS}`, DGRAM_PORT)));
+      cmp.batchP99.push(p99Of(await dnsperf(cli, file, `-l ${SECONDS} -Q ${FIXED_QPS} -v`)));
+      cmp.dgramP99.push(p99Of(await dnsperf(cli, file, `-l ${SECONDS} -Q ${FIXED_QPS} -v`, DGRAM_PORT)));
+      console.log(`  UDP paths run ${r + 1}: batched ${cmp.batch.at(-1)?.toFixed(0)} q/s, dgram ${cmp.dgram.at(-1)?.toFixed(0)} q/s; p99 at ${FIXED_QPS} q/s: batched ${cmp.batchP99.at(-1)?.toFixed(3)} ms, dgram ${cmp.dgramP99.at(-1)?.toFixed(3)} ms; load average ${loadavg()[0]?.toFixed(2)}`);
+    }
+    const b = median(cmp.batch), g = median(cmp.dgram);
+    console.log(`UDP paths, interleaved, medians of ${RUNS}: batched ${b.toFixed(0)} q/s, dgram ${g.toFixed(0)} q/s (${(b / g).toFixed(2)}x); p99 at ${FIXED_QPS} q/s: batched ${median(cmp.batchP99).toFixed(3)} ms, dgram ${median(cmp.dgramP99).toFixed(3)} ms`);
+    console.log(JSON.stringify({ bench: 'dns-udp-paths', batchQps: Math.round(b), dgramQps: Math.round(g), ratio: Number((b / g).toFixed(2)), batchP99ms: median(cmp.batchP99), dgramP99ms: median(cmp.dgramP99), batchRuns: cmp.batch.map(Math.round), dgramRuns: cmp.dgram.map(Math.round) }));
+    dgramServer.kill('SIGTERM');
+    dgramServer = undefined;
+  } else {
+    console.log(`UDP path comparison skipped: ${batched ? 'CNM_BENCH_DNS_UDP_COMPARE=0' : 'the batched path is off (CNM_DNS_UDP=dgram or build/udpbatch.node missing)'}`);
+  }
 
   // Peer in the same run: aardvark-dns (Podman's resolver, also scoped by
   // client address), same namespaces, same table, on port 5353 beside cnm.
@@ -171,6 +207,7 @@ try {
   }
 } finally {
   server?.kill('SIGTERM');
+  dgramServer?.kill('SIGTERM');
   for (const n of made.reverse()) await n.destroy();
   rmSync(tmp, { recursive: true, force: true });
 }
