@@ -23,6 +23,7 @@ const HDR = 22;
 const LEN_AT = 20;
 const ADDR_AT = 4;
 const FAMILY_V4 = 4;
+const V4_CACHE_MAX = 4096;
 
 let addon: UdpBatchAddon | null | undefined;
 
@@ -47,6 +48,12 @@ export class BatchUdpListener {
   private readonly responder: DnsResponder;
   private handle: unknown;
   private closed = false;
+  /**
+   * IPv4 source (as a number) -> its text. The same few clients ask again and
+   * again; reusing one string saves building it and, since V8 caches a
+   * string's hash, hashing it again in the name table's Map lookup.
+   */
+  private readonly v4Text = new Map<number, string>();
 
   /** Binds ip:port (throws the addon's Error with `.code`, e.g. EADDRNOTAVAIL) and starts receiving. */
   constructor(native: UdpBatchAddon, ip: string, port: number, rcvbuf: number, responder: DnsResponder) {
@@ -83,7 +90,7 @@ export class BatchUdpListener {
       const query = packed.subarray(off + HDR, off + HDR + len);
       let r: ReturnType<DnsResponder['handle']>;
       try {
-        r = this.responder.handle(query, sourceIp(packed, off), 'udp');
+        r = this.responder.handle(query, this.sourceIp(packed, off), 'udp');
       } catch {
         r = null; // never let one packet take the server down
       }
@@ -101,6 +108,20 @@ export class BatchUdpListener {
     if (answers.length > 0) this.send(answers, from, packed, outLen);
   }
 
+  /** The source address of the record at `off`, as canonical text (what the name table keys on). */
+  private sourceIp(b: Buffer, off: number): string {
+    const a = off + ADDR_AT;
+    if (b[off] !== FAMILY_V4) return ipv6Text(b, a);
+    const key = b.readUInt32BE(a);
+    let text = this.v4Text.get(key);
+    if (text === undefined) {
+      if (this.v4Text.size >= V4_CACHE_MAX) this.v4Text.clear(); // spoofed floods must not grow memory
+      text = `${b[a]}.${b[a + 1]}.${b[a + 2]}.${b[a + 3]}`;
+      this.v4Text.set(key, text);
+    }
+    return text;
+  }
+
   /** Packs answers[i] for the source address found at `hdrs[from[i]]`, and sends them with one sendmmsg. */
   private send(answers: Buffer[], from: number[], hdrs: Buffer, outLen: number): void {
     if (this.closed) return;
@@ -116,13 +137,6 @@ export class BatchUdpListener {
     }
     this.dropped += answers.length - this.native.sendBatch(this.fd, out);
   }
-}
-
-/** The source address of the record at `off`, as canonical text (what the name table keys on). */
-function sourceIp(b: Buffer, off: number): string {
-  const a = off + ADDR_AT;
-  if (b[off] === FAMILY_V4) return `${b[a]}.${b[a + 1]}.${b[a + 2]}.${b[a + 3]}`;
-  return ipv6Text(b, a);
 }
 
 /** RFC 5952 text of 16 bytes: lowercase, the longest run of 2+ zero groups (the first on a tie) as "::". */
