@@ -65,7 +65,7 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int inflight;
-  int started, joined, finalized;
+  int joined, finalized;
   pthread_t thread;
   napi_threadsafe_function tsfn;
   // Reader thread only.
@@ -299,7 +299,6 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort); // finalize frees r
     return throw_errno(env, "pthread_create", err);
   }
-  r->started = 1;
   napi_value ext;
   CHECK(napi_create_external(env, r, NULL, NULL, &ext));
   return ext;
