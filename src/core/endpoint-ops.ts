@@ -95,12 +95,17 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     await ctx.state.commit([{ kind: 'endpoint', put: ep }, ...also]);
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: ep.id }]));
     const t1 = performance.now();
-    await driver.join(ctx.driverCtx, net, ep, sbxNs, { fresh: true });
+    // The kernel objects and the observers (firewall set elements keyed by
+    // interface name, DNS names) do not depend on each other: both at once.
+    const [joined, observed] = await Promise.allSettled([
+      driver.join(ctx.driverCtx, net, ep, sbxNs, { fresh: true }),
+      ctx.hooks.endpointAdded(ep, net, sbx),
+    ]);
     undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, ep, sbxNs));
-    const t2 = performance.now();
-    await ctx.hooks.endpointAdded(ep, net, sbx);
-    const t3 = performance.now();
-    ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_ms: (t2 - t1).toFixed(2), observers_ms: (t3 - t2).toFixed(2) });
+    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(ep, net, sbx));
+    if (joined.status === 'rejected') throw joined.reason;
+    if (observed.status === 'rejected') throw observed.reason;
+    ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_and_observers_ms: (performance.now() - t1).toFixed(2) });
     return ep;
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
