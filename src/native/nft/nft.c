@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -68,6 +69,9 @@ static int load_lib(void) {
   dl_loaded = 1;
   return 1;
 }
+
+// Scripts longer than this (a restore, not one connect) are followed by a trim.
+#define TRIM_AFTER (64 * 1024)
 
 enum job_kind { JOB_NFT = 0, JOB_NFT_JSON = 1, JOB_WRITE = 2, JOB_READ = 3 };
 
@@ -120,6 +124,10 @@ static void run_job(worker_t *w, job_t *j) {
     const char *err = p_get_error(w->ctx);
     j->ok = rc == 0;
     j->out = dupstr(rc == 0 ? (out ? out : "") : (err && *err ? err : "nft command failed"));
+    // A full restore or a JSON listing of thousands of elements leaves
+    // megabytes free in this thread's malloc arena; hand them back, or the
+    // daemon's RSS stays at its high-water mark after every restart.
+    if (j->kind == JOB_NFT_JSON || strlen(j->a) > TRIM_AFTER) malloc_trim(0);
   } else if (j->kind == JOB_WRITE) {
     int fd = open(j->a, O_WRONLY | O_CLOEXEC);
     if (fd < 0) { j->ok = 0; j->out = fmt_errno("open", j->a); return; }
