@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Netns, NetlinkError } from '../../src/netlink/index.ts';
+import { Netns } from '../../src/netlink/index.ts';
 import { privilegedSkipReason, withNetns } from '../helpers/netns.ts';
 import type { TestNetns } from '../helpers/netns.ts';
+import { rejectsWith } from '../helpers/netlink.ts';
 
 const skip = privilegedSkipReason() ?? false;
 
@@ -20,14 +21,6 @@ async function inNamespace(label: string, body: (ns: Netns, t: TestNetns) => Pro
   });
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string, mentions: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NetlinkError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.ok(e.message.includes(mentions), `"${e.message}" should mention ${mentions}`);
-    return true;
-  });
-}
 
 const ip = (t: TestNetns, ...args: string[]): string => execFileSync('ip', ['-n', t.name, ...args], { encoding: 'utf8' });
 

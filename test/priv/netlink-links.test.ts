@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { Netns, NetlinkError } from '../../src/netlink/index.ts';
 import { privilegedSkipReason, withNetns } from '../helpers/netns.ts';
 import type { TestNetns } from '../helpers/netns.ts';
+import { rejectsWith } from '../helpers/netlink.ts';
 
 const skip = privilegedSkipReason() ?? false;
 
@@ -23,14 +24,6 @@ async function inNamespaces(labels: string[], body: (ns: Netns[], t: TestNetns[]
   });
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string, mentions: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NetlinkError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.ok(e.message.includes(mentions), `"${e.message}" should mention ${mentions}`);
-    return true;
-  });
-}
 
 /** iproute2's own view, to check read-back against an independent reader. */
 const ipJson = (t: TestNetns, dev: string): Record<string, unknown> =>

@@ -7,20 +7,13 @@ import { closeSync, existsSync, readFileSync, readlinkSync, rmdirSync } from 'no
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Netns, NetlinkError } from '../../src/netlink/index.ts';
+import { Netns } from '../../src/netlink/index.ts';
 import { TEST_PREFIX, privilegedSkipReason, withNetns } from '../helpers/netns.ts';
+import { rejectsWith } from '../helpers/netlink.ts';
 
 const skip = privilegedSkipReason() ?? false;
 const uniq = (label: string): string => `/run/netns/${TEST_PREFIX}nl-${label}-${randomBytes(3).toString('hex')}`;
 
-async function rejectsWith(p: Promise<unknown>, code: string, mentions: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof NetlinkError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.ok(e.message.includes(mentions), `"${e.message}" should mention ${mentions}`);
-    return true;
-  });
-}
 
 test('Netns.create makes a namespace ip(8) sees, with lo up; remove deletes it', { skip }, async () => {
   const path = uniq('create');
