@@ -46,18 +46,15 @@ export class Router {
   }
 
   match(method: string, path: string): { handler: Handler; params: Record<string, string> } {
-    let pathMatched = false;
     for (const r of this.routes) {
       const m = r.re.exec(path);
       if (!m) continue;
-      pathMatched = true;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
       const params: Record<string, string> = {};
       r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1] ?? ''); });
       return { handler: r.handler, params };
     }
     // Docker answers unknown paths (and wrong methods) with this.
-    void pathMatched;
     throw notFound('page not found');
   }
 }

@@ -3,7 +3,8 @@
 // under one lock, is validated before the kernel is touched, and is undone if
 // a step fails. At start it reconciles the kernel with the store.
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { parseResolvConf } from '../dns/index.ts';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { Netns } from '../netlink/index.ts';
@@ -94,7 +95,7 @@ export class Controller {
     const ours = new Set([...this.state.networks.values()].flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
     const routes = (await Promise.all(families.map((f) => this.ctx.hostNs.rtnl.routeList({ family: f, devNames: false })))).flat();
     const avoid = routes.map((r) => r.dst).filter((d) => d !== 'default' && !ours.has(d) && !d.startsWith('fe80:') && !d.startsWith('ff'));
-    const ns = this.ctx.hostResolvConf.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p[0] === 'nameserver' && p[1]).map((p) => p[1] as string);
+    const ns = parseResolvConf(this.ctx.hostResolvConf).nameservers;
     this.hostAvoidCache = [...avoid, ...ns.map((n) => (n.includes(':') ? `${n}/128` : `${n}/32`))];
   }
 
@@ -325,13 +326,5 @@ export class Controller {
   /** Store vs kernel, read only (cnm doctor). */
   checkKernel(): Promise<KernelReport> {
     return this.ctx.lock.run(() => checkKernel(this.ctx));
-  }
-
-  /** Lists leftovers for `cnm doctor`-style checks and tests. */
-  async orphanNetns(): Promise<string[]> {
-    const dir = join(this.ctx.execRoot, 'netns');
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const live = new Set([...this.state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
-    return names.map((n) => join(dir, n)).filter((p) => !live.has(p));
   }
 }

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { hostIfNameFor } from '../drivers/bridge/driver.ts';
 import { parseBridgeOptions } from '../drivers/bridge/options.ts';
-import { renderHosts, renderResolvConf, writeInPlace } from '../sandbox/files.ts';
-import type { HostsEntry } from '../sandbox/files.ts';
+import { parseExtraHost, parseResolvConf, renderHosts, renderResolvConf } from '../dns/index.ts';
+import { writeInPlace } from '../sandbox/files.ts';
 import type { Netns } from '../netlink/index.ts';
 import type { Ctx } from './context.ts';
 import type { Change } from './state.ts';
@@ -169,44 +169,29 @@ export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): 
   }));
 }
 
-function parseExtraHosts(list: string[]): HostsEntry[] {
-  return list.map((h) => {
-    const i = h.indexOf(':');
-    return { names: [h.slice(0, i)], ip: h.slice(i + 1).replace(/^\[|\]$/g, '') };
-  });
-}
-
 /** Rewrites /etc/hosts and /etc/resolv.conf of a sandbox from its endpoints. */
 export async function writeSandboxFiles(ctx: Ctx, sbx: SandboxRecord): Promise<void> {
   const dir = runDirOf(ctx, sbx);
   const eps = ctx.state.endpointsOf(sbx.id);
-  const ips = eps.flatMap((e) => [e.ipv4, e.ipv6]).filter((x): x is string => !!x).map((c) => c.split('/')[0] ?? '');
-  await writeInPlace(join(dir, 'hosts'), renderHosts(sbx.hostname, ips, parseExtraHosts(sbx.extraHosts)));
   const withNet = eps.flatMap((ep) => {
     const net = ctx.state.networks.get(ep.networkId);
     return net ? [{ ep, net }] : [];
   });
-  const resolver = ctx.hooks.resolverFor(sbx, withNet);
-  const host = parseResolv(ctx.hostResolvConf);
-  const nameservers = sbx.dns.length ? sbx.dns : resolver ? [resolver] : host.nameservers.filter((n) => !n.startsWith('127.') && n !== '::1');
-  // With the embedded DNS, custom --dns servers become its upstreams (Docker
-  // does the same), so the sandbox still resolves its peers by name.
-  const ns = resolver ? [resolver] : nameservers;
-  const options = sbx.dnsOptions.length ? sbx.dnsOptions : resolver ? ['ndots:0'] : host.options;
-  await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
-    nameservers: ns,
-    search: sbx.dnsSearch.length ? sbx.dnsSearch : host.search,
-    options,
+  const gateway = withNet.map(({ net }) => net.ipv4?.gateway).find((g) => !!g);
+  await writeInPlace(join(dir, 'hosts'), renderHosts({
+    hostname: sbx.hostname,
+    domainname: sbx.domainname,
+    addresses: eps.flatMap((e) => [e.ipv4, e.ipv6]).filter((x): x is string => !!x).map((c) => c.split('/')[0] ?? ''),
+    extraHosts: sbx.extraHosts.map((h) => parseExtraHost(h, gateway)),
   }));
-}
-
-export function parseResolv(text: string): { nameservers: string[]; search: string[]; options: string[] } {
-  const r = { nameservers: [] as string[], search: [] as string[], options: [] as string[] };
-  for (const line of text.split('\n')) {
-    const [k, ...rest] = line.trim().split(/\s+/);
-    if (k === 'nameserver' && rest[0]) r.nameservers.push(rest[0]);
-    else if (k === 'search' || k === 'domain') r.search = rest;
-    else if (k === 'options') r.options.push(...rest);
-  }
-  return r;
+  // With the embedded DNS, --dns servers become its upstreams (Docker does
+  // the same), so the sandbox still resolves its peers by name.
+  const resolver = ctx.hooks.resolverFor(sbx, withNet);
+  await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
+    host: parseResolvConf(ctx.hostResolvConf),
+    ...(resolver ? { resolver } : {}),
+    ...(sbx.dns.length ? { dns: sbx.dns } : {}),
+    ...(sbx.dnsSearch.length ? { dnsSearch: sbx.dnsSearch } : {}),
+    ...(sbx.dnsOptions.length ? { dnsOptions: sbx.dnsOptions } : {}),
+  }));
 }

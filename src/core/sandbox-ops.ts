@@ -1,10 +1,12 @@
 // Sandboxes: containers without images. A sandbox is a network namespace
 // (unless it uses the host's) and one process tree started in it.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
 import { isAlive, readExitCode, signal, startProcess, waitGone } from '../sandbox/process.ts';
 import { forgetWritten } from '../sandbox/files.ts';
+import { parseExtraHost } from '../dns/index.ts';
 import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from './errors.ts';
@@ -50,7 +52,11 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     if (!/^[0-9a-fA-F:.]+$/.test(ip)) throw invalid(`invalid DNS server address "${ip}": expected an IP address`);
   }
   for (const h of req.extraHosts) {
-    if (!/^[^:\s]+:[0-9a-fA-F:.[\]]+$/.test(h) && !/^[^:\s]+:host-gateway$/.test(h)) {
+    // The same parser renders /etc/hosts later; any placeholder stands in
+    // for host-gateway, which becomes the sandbox's gateway at start.
+    try {
+      parseExtraHost(h, '0.0.0.0');
+    } catch {
       throw invalid(`invalid add-host "${h}": expected HOST:IP`);
     }
   }
@@ -108,12 +114,9 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
 
 export const emptyAtt = (): Omit<AttachmentConfig, 'networkId'> => ({ aliases: [], gwPriority: 0, driverOpts: {} });
 
+/** The host network shares the host's hostname, as in Docker. */
 function hostHostname(): string {
-  try {
-    return process.env.HOSTNAME || 'localhost';
-  } catch {
-    return 'localhost';
-  }
+  return hostname();
 }
 
 /** Docker-style random names are adjective_noun; ours are short and plain. */

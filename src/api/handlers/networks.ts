@@ -5,7 +5,7 @@ import type { AttachmentConfig, SubnetConfig } from '../../core/model.ts';
 import type { CreateNetworkRequest } from '../../core/network-ops.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import { networkView } from '../convert.ts';
-import { boolParam, parseFilters } from '../filters.ts';
+import { parseFilters } from '../filters.ts';
 import type { Route } from '../router.ts';
 import { CONNECT, DISCONNECT, NETWORK_CREATE, parseBody } from '../validate.ts';
 import type { ConnectWire, DisconnectWire, EndpointSettingsWire, NetworkCreateWire } from '../wire.ts';
@@ -136,7 +136,6 @@ export function networkRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'DELETE', path: '/networks/{id}', handler: async (req) => {
-        void boolParam;
         await ctl.removeNetwork(req.params.id ?? '');
         return { status: 204 };
       },
