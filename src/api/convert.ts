@@ -202,6 +202,9 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: { runD
       AutoRemove: sbx.autoRemove,
       PortBindings: Object.fromEntries(Object.entries(portsMap(sbx.ports, true)).map(([k, v]) => [k, v ?? []])),
       PublishAllPorts: sbx.publishAll,
+      // A sandbox's output goes to plain files, as json-file's does; clients
+      // read this field (docker-py's containers.run() picks its log reader by it).
+      LogConfig: { Type: 'json-file', Config: {} },
     },
     NetworkSettings: {
       Bridge: '',

@@ -36,9 +36,11 @@ export class Router {
   add(routes: Route[]): this {
     for (const r of routes) {
       const keys: string[] = [];
-      const re = new RegExp(`^${r.path.replace(/\{(\w+)\}/g, (_m, k: string) => {
+      // {name} is one path segment; {name*} may span several (image names
+      // such as library/busybox appear unescaped in Docker's paths).
+      const re = new RegExp(`^${r.path.replace(/\{(\w+)(\*?)\}/g, (_m, k: string, many: string) => {
         keys.push(k);
-        return '([^/]+)';
+        return many ? '(.+)' : '([^/]+)';
       })}/?$`);
       this.routes.push({ method: r.method, re, keys, handler: r.handler });
     }

@@ -2,8 +2,11 @@
 // served under /v{major.minor}/; the headers the docker CLI negotiates with
 // are on every response.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
+import { createConnection } from 'node:net';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/context.ts';
 import { CnmError, statusOf } from '../core/errors.ts';
 import type { Router } from './router.ts';
@@ -61,16 +64,38 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export function createApiServer(router: Router, log: Logger): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     commonHeaders(res);
     void handle(router, log, req, res).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
   });
+  // attach and exec start ask to upgrade the connection to a raw stream
+  // (Connection: Upgrade, Upgrade: tcp). node:http hands such requests to
+  // 'upgrade' listeners only, and with none the client waits forever; here
+  // they go through the same routes and get an ordinary HTTP answer, after
+  // which the connection is closed.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    commonHeaders(res);
+    void handle(router, log, req, res, head.toString('utf8')).catch((e) => {
+      log.error(`unhandled: ${(e as Error).stack ?? e}`);
+      sendError(res, 500, 'internal error');
+    });
+  });
+  return server;
 }
 
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** `body` is given for upgraded connections, whose request stream never ends. */
+async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgradedBody?: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -91,7 +116,7 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   const started = performance.now();
   try {
     const { handler, params } = router.match(method, path);
-    const body = method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '';
+    const body = upgradedBody ?? (method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '');
     const out = await handler({ method, path, params, query: url.searchParams, body, version });
     const headers: Record<string, string> = { ...out.headers };
     let payload: Buffer | string | undefined;
@@ -115,9 +140,35 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   }
 }
 
-/** Listens on unix://PATH with the given mode (Docker's socket is 0660). */
+/** Whether something accepts connections on the unix socket at path. */
+export function socketAnswers(path: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ path });
+    const done = (v: boolean) => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(true), timeoutMs);
+    c.on('connect', () => done(true));
+    // ECONNREFUSED: a socket file nobody listens on (a daemon that died).
+    c.on('error', () => done(false));
+  });
+}
+
+/**
+ * Listens on unix://PATH with the given mode (Docker's socket is 0660). A
+ * socket file left by a dead daemon is replaced; one that still answers
+ * belongs to a live daemon, whose clients would silently lose it if it were
+ * unlinked, so that is refused.
+ */
 export async function listenUnix(server: Server, path: string, mode = 0o660): Promise<void> {
-  if (existsSync(path)) unlinkSync(path);
+  if (existsSync(path)) {
+    if (await socketAnswers(path)) {
+      throw new CnmError('CONFLICT', `${path} is in use: another daemon is listening on it; stop it first or choose another socket with -H`);
+    }
+    unlinkSync(path);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {

@@ -187,6 +187,7 @@ export interface ContainerInspectWire {
     AutoRemove: boolean;
     PortBindings: Record<string, PortBindingWire[]>;
     PublishAllPorts: boolean;
+    LogConfig: { Type: string; Config: Record<string, string> };
   };
   NetworkSettings: {
     Bridge: string;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parsePoolFlag } from '../ipam/index.ts';
 import { startDaemon } from '../daemon/daemon.ts';
+import { cleanup } from '../daemon/cleanup.ts';
 import { createLogger, parseLevel } from '../daemon/log.ts';
 import { DEFAULT_HOST } from '../client/client.ts';
 
@@ -18,13 +19,14 @@ export function registerDaemon(program: Command): void {
     .option('--dns <ip>', 'upstream DNS server for the embedded DNS (repeatable)', collect, [])
     .option('--resolv-conf <path>', "the host's resolv.conf", '/etc/resolv.conf')
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--clean-orphans', "remove cnm state no record of this daemon names (another instance's, or one whose data root was deleted) instead of refusing to start or leaving it alone")
     .action(async (_opts: unknown, cmd: Command) => {
       // -H may come before `daemon` (global) or after it (like dockerd -H).
-      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string }>();
+      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string; cleanOrphans?: boolean }>();
       const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));
       const pools = o.defaultAddressPool.length ? o.defaultAddressPool.map((p) => parsePoolFlag(p)) : null;
-      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf });
+      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans });
       let closing = false;
       const stop = (sig: string) => {
         if (closing) return;
@@ -37,5 +39,24 @@ export function registerDaemon(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+    });
+}
+
+/** `cnm cleanup`: what a stopped daemon leaves behind, in this namespace only. */
+export function registerCleanup(program: Command): void {
+  program
+    .command('cleanup')
+    .description("remove what a stopped cnm daemon left in this network namespace: cnm's nftables tables, its bridges (cnm0 ...) and their links, and the sandbox namespace files in the exec root (refused while a daemon runs here)")
+    .option('--exec-root <dir>', 'the stopped daemon\'s runtime state', '/run/cnm')
+    .option('--dry-run', 'only list what would be removed')
+    .action(async (o: { execRoot: string; dryRun?: boolean }) => {
+      const r = await cleanup(o);
+      const verb = o.dryRun ? 'would remove' : 'removed';
+      const line = (what: string, list: string[]) => process.stdout.write(`${verb} ${what}: ${list.length ? list.join(' ') : '(none)'}\n`);
+      line('nftables tables', r.tables);
+      line('links', r.links);
+      line('namespace files', r.namespaces);
+      for (const e of r.errors) process.stderr.write(`cnm cleanup: ${e}\n`);
+      if (r.errors.length) process.exitCode = 1;
     });
 }

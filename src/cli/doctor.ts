@@ -5,7 +5,7 @@ import type { CliContext } from './context.ts';
 
 export function doctorCommand(ctx: CliContext): Command {
   return new Command('doctor')
-    .description('report drift between the store, the kernel and the firewall')
+    .description('report drift between the store, the kernel and the firewall, and other cnm instances\' state')
     .option('--format <format>', '"json" for the raw report')
     .action(async (o: { format?: string }, cmd: Command) => {
       const r = await ctx.client(cmd).doctor();
@@ -17,6 +17,10 @@ export function doctorCommand(ctx: CliContext): Command {
         ctx.stdout.write(`firewall: ${r.Firewall.ok ? 'ok' : 'DRIFT'}\n`);
         for (const [k, v] of Object.entries(r.Firewall)) {
           if (Array.isArray(v) && v.length) ctx.stdout.write(`  - ${k}: ${v.join(', ')}\n`);
+        }
+        if (r.Foreign) {
+          ctx.stdout.write(`foreign:  ${r.Foreign.ok ? 'none' : 'FOUND (another cnm instance\'s state, left untouched)'}\n`);
+          for (const p of r.Foreign.problems) ctx.stdout.write(`  - ${p}\n`);
         }
       }
       if (!r.Ok) process.exitCode = 1;

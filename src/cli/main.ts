@@ -2,7 +2,7 @@
 // a client of its API, named and flagged like the docker CLI's.
 import { Command, CommanderError } from 'commander';
 import { ApiError } from '../client/client.ts';
-import { registerDaemon } from './daemon.ts';
+import { registerCleanup, registerDaemon } from './daemon.ts';
 import { registerCommands } from './commands.ts';
 
 const program = new Command('cnm')
@@ -13,6 +13,7 @@ const program = new Command('cnm')
   .exitOverride();
 
 registerDaemon(program);
+registerCleanup(program);
 registerCommands(program);
 
 try {

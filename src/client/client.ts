@@ -116,7 +116,7 @@ export class Client {
   containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
 
   /** cnm's own: drift between store, kernel and firewall. */
-  doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean> }> {
+  doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean>; Foreign?: { ok: boolean; problems: string[] } }> {
     return this.call('GET', '/cnm/doctor');
   }
 

@@ -34,6 +34,11 @@ export interface Ctx {
   netns: Map<string, Netns>;
   /** Host ports of published ports (49153-65535 for ephemeral ones). */
   ports: PortAllocator;
+  /**
+   * The exec root holds namespace files of another instance (or of one whose
+   * data root was deleted): the start-up sweep leaves them alone.
+   */
+  keepUnknownNamespaces: boolean;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
 }

@@ -41,6 +41,8 @@ export interface ControllerOptions {
   log: Logger;
   hostId: string;
   resolvConfPath?: string;
+  /** See Ctx.keepUnknownNamespaces. */
+  keepUnknownNamespaces?: boolean;
 }
 
 export class Controller {
@@ -68,6 +70,7 @@ export class Controller {
       netns: new Map(),
       defaultRoutes: new Map(),
       ports: new PortAllocator(),
+      keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
     };
     ctx.ipam = new IpamManager(o.pools, {
       hostId: o.hostId,

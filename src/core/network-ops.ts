@@ -121,7 +121,7 @@ export interface PruneFilter { until?: number; label: string[]; labelNot: string
 
 export function labelMatches(labels: Record<string, string>, expr: string): boolean {
   const i = expr.indexOf('=');
-  if (i < 0) return expr in labels;
+  if (i < 0) return Object.hasOwn(labels, expr);
   return labels[expr.slice(0, i)] === expr.slice(i + 1);
 }
 

@@ -127,8 +127,10 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
   });
 
-  // Namespace files no sandbox owns.
-  await step('orphan namespaces', async () => {
+  // Namespace files no sandbox owns: leftovers of this daemon's own crashes.
+  // In an exec root that holds another instance's state they are that
+  // instance's, and are reported instead (cnm doctor).
+  if (!ctx.keepUnknownNamespaces) await step('orphan namespaces', async () => {
     const dir = join(ctx.execRoot, 'netns');
     const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
     for (const n of await readdir(dir).catch(() => [] as string[])) {

@@ -8,11 +8,15 @@ import { containerRoutes } from '../api/handlers/containers.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
+import { unimplementedRoutes } from '../api/handlers/unimplemented.ts';
 import { Router } from '../api/router.ts';
-import { createApiServer, listenUnix } from '../api/server.ts';
+import { createApiServer, listenUnix, socketAnswers } from '../api/server.ts';
 import { socketPathOf } from '../client/client.ts';
 import type { Logger } from '../core/context.ts';
 import { Controller } from '../core/controller.ts';
+import { CnmError } from '../core/errors.ts';
+import { key } from '../core/state.ts';
+import type { NetworkRecord, SandboxRecord } from '../core/model.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
@@ -23,6 +27,9 @@ import { dnsHooks } from './dns-hooks.ts';
 import { firewallHooks } from './firewall-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
+import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
+import { acquireNetnsLock } from './netns-lock.ts';
+import type { NetnsLock } from './netns-lock.ts';
 
 export interface DaemonOptions {
   host: string;
@@ -34,6 +41,12 @@ export interface DaemonOptions {
   resolvConfPath?: string;
   /** The embedded DNS's port (53). */
   dnsPort?: number;
+  /**
+   * Remove cnm-owned state that no record of this daemon names (namespace
+   * files in the exec root, elements of cnm's nftables tables) instead of
+   * refusing to start or leaving it alone.
+   */
+  cleanOrphans?: boolean;
 }
 
 export interface Daemon {
@@ -41,6 +54,8 @@ export interface Daemon {
   firewall: NftFirewall;
   server: Server;
   store: Store;
+  /** This daemon's instance id (data root, exec root, nft tables' comment). */
+  instance: string;
   close(): Promise<void>;
 }
 
@@ -56,19 +71,64 @@ async function hostId(dataRoot: string): Promise<string> {
   }
 }
 
+/** Records in the store before the controller loads it (read only). */
+async function storedRecords(store: Store): Promise<{ bridges: Set<string>; netns: string[] }> {
+  const nets = await store.list(key.network(''));
+  const sbxs = await store.list(key.sandbox(''));
+  return {
+    bridges: new Set(nets.map((kv) => (JSON.parse(kv.value) as NetworkRecord).driverState.bridge).filter((b): b is string => !!b)),
+    netns: sbxs.map((kv) => (JSON.parse(kv.value) as SandboxRecord).netnsPath).filter(Boolean),
+  };
+}
+
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const started = performance.now();
+  const socketPath = socketPathOf(o.host);
+  // Refused before anything is touched: a live daemon on the same socket or
+  // in the same network namespace.
+  if (await socketAnswers(socketPath)) {
+    throw new CnmError('CONFLICT', `${socketPath} is in use: another daemon is listening on it; stop it first or choose another socket with -H`);
+  }
   await mkdir(o.dataRoot, { recursive: true, mode: 0o700 });
   await mkdir(o.execRoot, { recursive: true, mode: 0o700 });
+  const lock: NetnsLock = await acquireNetnsLock({ pid: process.pid, host: o.host, dataRoot: o.dataRoot, execRoot: o.execRoot });
+  const undo: (() => Promise<unknown> | unknown)[] = [() => lock.release()];
+  try {
+    return await startLocked(o, started, socketPath, lock, undo);
+  } catch (e) {
+    for (const u of undo.reverse()) await Promise.resolve().then(u).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function startLocked(o: DaemonOptions, started: number, socketPath: string, lock: NetnsLock, undo: (() => Promise<unknown> | unknown)[]): Promise<Daemon> {
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
-  const hostNs = await Netns.open('/proc/self/ns/net');
-  const drivers = new DriverRegistry();
-  const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
-  if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
+  undo.push(() => store.close());
+  const instance = await dataInstanceId(o.dataRoot);
+  const known = await storedRecords(store);
   const firewall = new NftFirewall({
     nsPath: `/proc/${process.pid}/ns/net`,
+    instance,
     onRepair: (i) => o.log.warn('firewall: rules were changed behind cnm\'s back; restored', { reason: i.reason ?? '', error: i.error ? String(i.error) : '' }),
   });
+  undo.push(() => firewall.close());
+  await checkFirewallOwner(firewall, instance, known.bridges, o);
+  const exec = await execRootState(o.execRoot, instance, known.netns);
+  const foreign = describeForeign(o.execRoot, instance, exec);
+  if (foreign.length && o.cleanOrphans) {
+    o.log.warn(`--clean-orphans: removing what the exec root holds for no record of this daemon: ${foreign.join('; ')}`);
+  } else if (foreign.length) {
+    o.log.error(`foreign cnm state: ${foreign.join('; ')}. cnm leaves it alone (cnm doctor lists it); `
+      + 'remove it with `cnm daemon --clean-orphans` or, with no daemon running, `cnm cleanup`');
+  }
+  const keepUnknownNamespaces = !exec.ours && !o.cleanOrphans;
+  if (!keepUnknownNamespaces) await claimExecRoot(o.execRoot, instance);
+  const hostNs = await Netns.open('/proc/self/ns/net');
+  undo.push(() => hostNs.close());
+  const drivers = new DriverRegistry();
+  const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
+  undo.push(() => dns.close());
+  if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, o.log);
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
   const controller = new Controller({
@@ -81,19 +141,27 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     hooks,
     log: o.log,
     hostId: await hostId(o.dataRoot),
+    keepUnknownNamespaces,
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
+  undo.push(() => controller.close());
   await fwHooks.start();
+  const foreignNow = async (): Promise<string[]> => {
+    const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));
+    return describeForeign(o.execRoot, instance, s);
+  };
   const router = new Router()
-    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot }))
+    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
-    .add(doctorRoutes(controller, firewall));
+    .add(doctorRoutes(controller, firewall, foreignNow))
+    .add(unimplementedRoutes());
   const server = createApiServer(router, o.log);
-  await listenUnix(server, socketPathOf(o.host));
+  await listenUnix(server, socketPath);
   o.log.info('daemon ready', {
     host: o.host,
+    instance,
     networks: controller.state.networks.size,
     endpoints: controller.state.endpoints.size,
     startup_ms: Math.round(performance.now() - started),
@@ -103,6 +171,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     firewall,
     server,
     store,
+    instance,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
@@ -111,6 +180,27 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       await dns.close();
       hostNs.close();
       await store.close();
+      await lock.release();
     },
   };
+}
+
+/**
+ * cnm's nftables tables already name bridges this daemon's store does not
+ * know: another instance's, or one whose data root was deleted. Writing
+ * the tables would drop their rules, so unless the operator asked for it
+ * (--clean-orphans) the daemon refuses to start and says why.
+ */
+async function checkFirewallOwner(fw: NftFirewall, instance: string, known: Set<string>, o: DaemonOptions): Promise<void> {
+  const t = await fw.inspectTables();
+  const unknown = t.bridges.map((b) => b.replace(/^"|"$/g, '')).filter((b) => !known.has(b));
+  if (!unknown.length) return;
+  const whose = t.instance && t.instance !== instance ? `cnm instance ${t.instance} (this daemon is ${instance})` : 'a cnm instance whose records this daemon does not have (was its data root deleted?)';
+  const what = `cnm's nftables tables in this namespace hold rules for ${unknown.length} network bridge(s) this daemon does not know (${unknown.join(', ')}), written by ${whose}`;
+  if (o.cleanOrphans) {
+    o.log.warn(`--clean-orphans: ${what}; replacing them`);
+    return;
+  }
+  throw new CnmError('CONFLICT', `${what}. Nothing was changed. Remove that state with \`cnm cleanup\` (no daemon running) `
+    + 'or start with --clean-orphans, or start this daemon in another network namespace');
 }

@@ -2,7 +2,7 @@
 // change as one nft transaction, and rebuilds everything in one transaction
 // when the kernel no longer matches (an incremental step failed, or someone
 // flushed the ruleset).
-import { baseTables } from './base-tables.ts';
+import { BRIDGES, baseTables } from './base-tables.ts';
 import { computeDrift, parseListing } from './drift.ts';
 import type { TableListing } from './drift.ts';
 import { specificHostIps, validateEndpoint } from './endpoint-rules.ts';
@@ -21,6 +21,15 @@ import type { SysctlSet } from './sysctl.ts';
 import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
 
 const MONITOR_DEBOUNCE_MS = 10;
+const INSTANCE_COMMENT = 'cnm instance ';
+
+export interface TablesFound {
+  present: boolean;
+  /** The instance id in the tables' comment ('' when none). */
+  instance: string;
+  /** Bridges named in the inet table's set of bridges. */
+  bridges: string[];
+}
 /** A small chain of each table: listing it tells whether the table is there. */
 const PROBE_CHAIN: Record<TableFamily, string> = { inet: 'out-of-bridge', bridge: 'forward' };
 
@@ -44,6 +53,11 @@ export interface NftFirewallOptions {
    * restarts.
    */
   checkIntervalMs?: number;
+  /**
+   * Written as the tables' comment ("cnm instance ID"), so that a daemon can
+   * tell its own tables from another instance's.
+   */
+  instance?: string;
   /** Called after each automatic repair, and with errors the watcher met. */
   onRepair?: (info: { drift?: Drift; reason?: string; error?: unknown }) => void;
 }
@@ -218,6 +232,25 @@ export class NftFirewall implements Firewall {
     if (!this.opts.runner) await this.runner.close();
   }
 
+  /**
+   * What cnm's tables hold before this daemon writes them: whose they are
+   * (the tables' comment) and which bridges their sets name. Read only.
+   */
+  async inspectTables(): Promise<TablesFound> {
+    let json: string;
+    try {
+      json = await this.runner.runJson(`list table inet ${TABLE_NAME}`);
+    } catch (e) {
+      if (e instanceof FirewallError && /No such file or directory/.test(e.message)) return { present: false, instance: '', bridges: [] };
+      throw e;
+    }
+    // nft's JSON listing leaves table comments out (1.0.6); the text one has them.
+    const text = await this.runner.run(`list table inet ${TABLE_NAME}`).catch(() => '');
+    const comment = /^\s*comment "([^"]*)"/m.exec(text)?.[1] ?? '';
+    const bridges = parseListing(json).sets.get(BRIDGES) ?? [];
+    return { present: true, instance: comment.startsWith(INSTANCE_COMMENT) ? comment.slice(INSTANCE_COMMENT.length) : '', bridges };
+  }
+
   /** Removes cnm's tables (daemon shutdown with --cleanup, tests). */
   async removeTables(): Promise<void> {
     await this.monitor?.stop();
@@ -276,7 +309,7 @@ export class NftFirewall implements Firewall {
   }
 
   private async applyFull(state: FirewallState): Promise<void> {
-    await this.runner.run(buildFullScript(state, this.base));
+    await this.runner.run(buildFullScript(state, this.base, this.opts.instance ? `${INSTANCE_COMMENT}${this.opts.instance}` : ''));
   }
 
   /**

@@ -31,11 +31,13 @@ function chainBlock(c: ChainDef): string {
  * cannot fail) and rebuilds them, all in one transaction, so there is no
  * moment without rules. Other tables are never named.
  */
-export function fullScript(base: BaseTables, frag: Fragment): string {
+/** `comment` tags the tables with the daemon that wrote them (nft >= 0.9.7). */
+export function fullScript(base: BaseTables, frag: Fragment, comment = ''): string {
   const out: string[] = [];
   for (const f of TABLES) out.push(`add table ${T(f)}`, `delete table ${T(f)}`);
   for (const f of TABLES) {
     const body: string[] = [];
+    if (comment) body.push(`\tcomment ${JSON.stringify(comment)}`);
     for (const s of base.sets.filter((x) => x.family === f)) {
       const kind = s.decl.includes(' : ') ? 'map' : 'set';
       body.push(`\t${kind} ${s.name} {\n\t\t${s.decl}\n\t}`);

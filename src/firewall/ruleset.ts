@@ -17,8 +17,8 @@ export function stateFragment(state: FirewallState): Fragment {
   return mergeFragments(frags);
 }
 
-export function buildFullScript(state: FirewallState, base: BaseTables = baseTables()): string {
-  return fullScript(base, stateFragment(state));
+export function buildFullScript(state: FirewallState, base: BaseTables = baseTables(), comment = ''): string {
+  return fullScript(base, stateFragment(state), comment);
 }
 
 export function buildAddNetwork(n: NetworkFw): string {

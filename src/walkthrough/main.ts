@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -34,17 +34,78 @@ function cnm(args: string[], expectFail = false): { out: string; code: number } 
 
 let daemon: ChildProcess | null = null;
 
+/**
+ * Read from /proc: cleanup runs synchronously (in a signal handler too), so
+ * the child's 'exit' event may never be delivered meanwhile; an exited but
+ * unreaped child is a zombie.
+ */
+function alive(p: ChildProcess): boolean {
+  if (p.exitCode !== null || p.signalCode !== null || !p.pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function waitExit(p: ChildProcess, ms: number): void {
+  for (let i = 0; i < ms / 50 && alive(p); i++) spawnSync('sleep', ['0.05']);
+}
+
+/** Kills every process whose network namespace is one of the files in dir. */
+function killInNamespaces(dir: string): void {
+  const files = existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
+  const inodes = new Set(files.map((f) => { try { return statSync(f).ino; } catch { return -1; } }));
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (inodes.has(statSync(`/proc/${pid}/ns/net`).ino)) process.kill(Number(pid), 'SIGKILL');
+    } catch { /* gone, or not ours to read */ }
+  }
+  for (const f of files) {
+    spawnSync('umount', ['-l', f], { stdio: 'ignore' });
+    rmSync(f, { force: true });
+  }
+}
+
+let cleaned = false;
+
+/**
+ * Removes everything the walkthrough made, also after Ctrl-C or SIGTERM: the
+ * sandboxes (through the daemon, then any process left in their namespaces,
+ * e.g. when the daemon is gone), the daemon, its namespace and its files.
+ */
 function cleanup(): void {
-  if (daemon && daemon.exitCode === null) {
-    spawnSync('nsenter', [`--net=/run/netns/${NS}`, CNM, 'rm', '-f', 'container1', 'container2'], { env: { ...process.env, CNM_HOST: HOST }, stdio: 'ignore' });
+  if (cleaned) return;
+  cleaned = true;
+  if (daemon && alive(daemon)) {
+    spawnSync('nsenter', [`--net=/run/netns/${NS}`, CNM, 'rm', '-f', 'container1', 'container2'], { env: { ...process.env, CNM_HOST: HOST }, stdio: 'ignore', timeout: 20_000 });
     daemon.kill('SIGTERM');
-    spawnSync('sleep', ['0.5']);
+    waitExit(daemon, 5000);
+    if (alive(daemon)) daemon.kill('SIGKILL');
+  }
+  killInNamespaces(join(DIR, 'run', 'netns'));
+  // Processes in the daemon's own namespace (none should be left).
+  const pids = spawnSync('ip', ['netns', 'pids', NS], { encoding: 'utf8' }).stdout ?? '';
+  for (const pid of pids.split(/\s+/).filter(Boolean)) {
+    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
   }
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
   // The daemon's namespace directory is a bind mount of itself (as
   // /run/netns is for `ip netns`), so it is unmounted before removal.
   spawnSync('umount', ['-l', join(DIR, 'run', 'netns')], { stdio: 'ignore' });
   rmSync(DIR, { recursive: true, force: true });
+}
+
+// Ctrl-C (SIGINT) or a SIGTERM midway must not leave a namespace, mounts and
+// sandbox processes behind. The daemon runs in a process group of its own,
+// so a Ctrl-C reaches only the walkthrough, which stops it in order.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(sig, () => {
+    console.error(`\nwalkthrough: ${sig}, cleaning up`);
+    cleanup();
+    process.exit(code);
+  });
 }
 
 async function main(): Promise<void> {
@@ -55,7 +116,7 @@ async function main(): Promise<void> {
   writeFileSync(join(DIR, 'resolv.conf'), 'nameserver 192.0.2.53\n');
   say(`cnm daemon -H ${HOST} --data-root ${DIR}/data --exec-root ${DIR}/run (embedded SQLite store)`);
   daemon = spawn('nsenter', [`--net=/run/netns/${NS}`, CNM, 'daemon', '-H', HOST, '--data-root', join(DIR, 'data'),
-    '--exec-root', join(DIR, 'run'), '--resolv-conf', join(DIR, 'resolv.conf'), '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--exec-root', join(DIR, 'run'), '--resolv-conf', join(DIR, 'resolv.conf'), '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   for (let i = 0; i < 200 && !existsSync(`${DIR}/cnm.sock`); i++) await new Promise((r) => setTimeout(r, 50));
 
   say('1. create a network');

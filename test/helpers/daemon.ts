@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client } from '../../src/client/client.ts';
 import { TEST_PREFIX, TestNetns } from './netns.ts';
+import { killRecorded, recordPid } from './pids.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CNM = join(ROOT, 'bin', 'cnm');
@@ -44,19 +45,22 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?:
   });
 }
 
-export async function startTestDaemon(opts: { args?: string[]; resolvConf?: string; ns?: TestNetns } = {}): Promise<DaemonHandle> {
+export async function startTestDaemon(opts: { args?: string[]; resolvConf?: string; ns?: TestNetns; execRoot?: string } = {}): Promise<DaemonHandle> {
   const ns = opts.ns ?? await TestNetns.create('host');
   const dir = mkdtempSync(`/tmp/${TEST_PREFIX}d-`);
   mkdirSync(join(dir, 'data'));
   const socket = join(dir, 'cnm.sock');
   const host = `unix://${socket}`;
   const resolvConf = join(dir, 'resolv.conf');
+  const execRoot = opts.execRoot ?? join(dir, 'run');
   writeFileSync(resolvConf, opts.resolvConf ?? 'nameserver 192.0.2.53\nsearch example.test\n');
   let out = '';
   let proc!: ChildProcess;
   const launch = async () => {
-    proc = spawn('nsenter', [`--net=${ns.path}`, CNM, 'daemon', '-H', host, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'),
+    proc = spawn('nsenter', [`--net=${ns.path}`, CNM, 'daemon', '-H', host, '--data-root', join(dir, 'data'), '--exec-root', execRoot,
       '--resolv-conf', resolvConf, '--log-level', process.env.CNM_TEST_LOG ?? 'info', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // nsenter execs the daemon: the PID is the daemon's.
+    recordPid(dir, proc.pid);
     proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
     const client = new Client(host);
@@ -104,7 +108,10 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
         for (const c of await h.client.containerList(true)) await h.client.containerRemove(c.Id, true).catch(() => undefined);
       } catch { /* daemon already gone */ }
       await h.stop('SIGTERM');
-      await cleanupRunDir(join(dir, 'run'));
+      // Sandboxes the API could not remove (the daemon was stopped or
+      // crashed first): by the PIDs its store recorded.
+      killRecorded(dir);
+      await cleanupRunDir(execRoot);
       if (!opts.ns) await ns.destroy();
       await rm(dir, { recursive: true, force: true });
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
 import { invalid } from '../../core/errors.ts';
+import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding } from '../../core/model.ts';
 import { logDirOf } from '../../core/sandbox-ops.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
@@ -106,6 +107,9 @@ export function containerRoutes(ctl: Controller): Route[] {
           if (ids && !ids.some((i) => s.id.startsWith(i))) return false;
           const st = f.get('status');
           if (st && !st.includes(s.state)) return false;
+          // label=KEY and label=KEY=VALUE; several are ANDed, as in Docker.
+          const labels = f.get('label');
+          if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
           const nets = f.get('network');
           if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
           return true;

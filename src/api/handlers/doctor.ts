@@ -1,14 +1,16 @@
 // GET /cnm/doctor (cnm's own route): drift between the store, the kernel
-// and the firewall, read only.
+// and the firewall, and state of other cnm instances found in this daemon's
+// exec root; read only.
 import type { Controller } from '../../core/controller.ts';
 import type { Firewall } from '../../firewall/index.ts';
 import type { Route } from '../router.ts';
 
-export function doctorRoutes(ctl: Controller, fw: Firewall): Route[] {
+export function doctorRoutes(ctl: Controller, fw: Firewall, foreign: () => Promise<string[]> = async () => []): Route[] {
   return [{
     method: 'GET', path: '/cnm/doctor', handler: async () => {
-      const [kernel, firewall] = await Promise.all([ctl.checkKernel(), fw.drift()]);
-      return { status: 200, json: { Ok: kernel.ok && firewall.ok, Kernel: kernel, Firewall: firewall } };
+      const [kernel, firewall, other] = await Promise.all([ctl.checkKernel(), fw.drift(), foreign()]);
+      const f = { ok: other.length === 0, problems: other };
+      return { status: 200, json: { Ok: kernel.ok && firewall.ok && f.ok, Kernel: kernel, Firewall: firewall, Foreign: f } };
     },
   }];
 }

@@ -35,6 +35,10 @@ export function attachmentFromWire(es: EndpointSettingsWire | null | undefined, 
 }
 
 function createFromWire(w: NetworkCreateWire): CreateNetworkRequest {
+  // Docker's config-only networks hold settings for swarm-scoped networks
+  // (--config-from); cnm has no such networks, and building a bridge
+  // without its subnet instead would be a different thing.
+  if (w.ConfigOnly) throw invalid('config-only networks (--config-only) are not supported by cnm: create the network with its settings directly');
   const config: SubnetConfig[] = (w.IPAM?.Config ?? []).map((c) => ({
     subnet: c.Subnet ?? '',
     ...(c.IPRange ? { ipRange: c.IPRange } : {}),

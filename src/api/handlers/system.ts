@@ -1,5 +1,6 @@
 // /_ping, /version, /info: what clients ask first.
-import { release } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import type { Controller } from '../../core/controller.ts';
 import type { Route } from '../router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../server.ts';
@@ -7,7 +8,35 @@ import type { VersionWire } from '../wire.ts';
 
 export const CNM_VERSION = '0.1.0';
 
-export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string }): Route[] {
+/** MemTotal of /proc/meminfo in bytes, as Docker reports it (os.totalmem() where unreadable). */
+export function memTotal(meminfo = '/proc/meminfo'): number {
+  try {
+    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync(meminfo, 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch { /* not Linux's procfs */ }
+  return totalmem();
+}
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+/** PRETTY_NAME of os-release, Docker's OperatingSystem. */
+function osName(): string {
+  for (const p of ['/etc/os-release', '/usr/lib/os-release']) {
+    try {
+      const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync(p, 'utf8'));
+      if (m?.[1]) return m[1];
+    } catch { /* try the next */ }
+  }
+  return 'Linux';
+}
+
+export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string; id?: string }): Route[] {
   const ping = () => ({
     status: 200,
     raw: 'OK',
@@ -36,7 +65,7 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
         return {
           status: 200,
           json: {
-            ID: info.name,
+            ID: info.id ?? info.name,
             Containers: sbx.length,
             ContainersRunning: sbx.filter((s) => s.state === 'running').length,
             ContainersPaused: 0,
@@ -44,13 +73,19 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
             Images: 0,
             Driver: 'cnm',
             DockerRootDir: info.dataRoot,
-            Name: info.name,
+            // Docker's Name is the host's name.
+            Name: hostname(),
             ServerVersion: CNM_VERSION,
-            OperatingSystem: 'Linux',
+            OperatingSystem: osName(),
             OSType: 'linux',
             Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
             KernelVersion: release(),
-            NCPU: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+            NCPU: availableParallelism(),
+            MemTotal: memTotal(),
+            SystemTime: new Date().toISOString(),
+            LoggingDriver: 'json-file',
+            Debug: false,
+            NFd: openFds(),
             Plugins: { Network: ctl.ctx.drivers.names(), Volume: [], Log: [] },
             Swarm: { LocalNodeState: 'inactive' },
             SecurityOptions: [],

@@ -1,0 +1,71 @@
+// Every other route of the Docker Engine API, answered clearly instead of
+// with "page not found": 501 naming the route cnm does not serve, and for
+// swarm mode what a Docker engine outside a swarm answers (503 "This node is
+// not part of a swarm", moby's errNoSwarm), so that clients which tidy up
+// swarm state (docker-py's leave_swarm(force=True) swallows exactly that
+// error) keep working. Added after the served routes: a route served later
+// takes precedence by being matched first.
+import { CnmError } from '../../core/errors.ts';
+import type { Route } from '../router.ts';
+
+type Method = Route['method'];
+
+/** Routes of API v1.50 cnm does not serve (method, path template). */
+const UNSERVED: [Method, string][] = [
+  // containers
+  ['GET', '/containers/{id}/top'], ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
+  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/resize'], ['POST', '/containers/{id}/update'],
+  ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
+  ['POST', '/containers/{id}/attach'], ['GET', '/containers/{id}/attach/ws'],
+  ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
+  ['POST', '/containers/prune'],
+  // exec
+  ['POST', '/containers/{id}/exec'], ['POST', '/exec/{id}/start'], ['POST', '/exec/{id}/resize'], ['GET', '/exec/{id}/json'],
+  // images, build, distribution
+  ['GET', '/images/json'], ['POST', '/images/create'], ['POST', '/images/load'], ['GET', '/images/get'],
+  ['GET', '/images/search'], ['POST', '/images/prune'],
+  ['GET', '/images/{name*}/json'], ['GET', '/images/{name*}/history'], ['POST', '/images/{name*}/push'],
+  ['POST', '/images/{name*}/tag'], ['GET', '/images/{name*}/get'], ['DELETE', '/images/{name*}'],
+  ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
+  ['GET', '/distribution/{name*}/json'],
+  // volumes
+  ['GET', '/volumes'], ['POST', '/volumes/create'], ['POST', '/volumes/prune'],
+  ['GET', '/volumes/{name}'], ['PUT', '/volumes/{name}'], ['DELETE', '/volumes/{name}'],
+  // system
+  ['POST', '/auth'], ['GET', '/events'], ['GET', '/system/df'], ['POST', '/session'],
+  // plugins
+  ['GET', '/plugins'], ['GET', '/plugins/privileges'], ['POST', '/plugins/pull'], ['POST', '/plugins/create'],
+  ['GET', '/plugins/{name*}/json'], ['DELETE', '/plugins/{name*}'], ['POST', '/plugins/{name*}/enable'],
+  ['POST', '/plugins/{name*}/disable'], ['POST', '/plugins/{name*}/upgrade'], ['POST', '/plugins/{name*}/push'],
+  ['POST', '/plugins/{name*}/set'],
+  // joining or creating a swarm is something cnm cannot do
+  ['POST', '/swarm/init'], ['POST', '/swarm/join'],
+];
+
+/** Swarm-mode routes: a Docker engine that is in no swarm answers these with 503. */
+const NO_SWARM: [Method, string][] = [
+  ['GET', '/swarm'], ['POST', '/swarm/leave'], ['POST', '/swarm/update'], ['GET', '/swarm/unlockkey'], ['POST', '/swarm/unlock'],
+  ['GET', '/nodes'], ['GET', '/nodes/{id}'], ['DELETE', '/nodes/{id}'], ['POST', '/nodes/{id}/update'],
+  ['GET', '/services'], ['POST', '/services/create'], ['GET', '/services/{id}'], ['DELETE', '/services/{id}'],
+  ['POST', '/services/{id}/update'], ['GET', '/services/{id}/logs'],
+  ['GET', '/tasks'], ['GET', '/tasks/{id}'], ['GET', '/tasks/{id}/logs'],
+  ['GET', '/secrets'], ['POST', '/secrets/create'], ['GET', '/secrets/{id}'], ['DELETE', '/secrets/{id}'], ['POST', '/secrets/{id}/update'],
+  ['GET', '/configs'], ['POST', '/configs/create'], ['GET', '/configs/{id}'], ['DELETE', '/configs/{id}'], ['POST', '/configs/{id}/update'],
+];
+
+export const NOT_IN_SWARM = 'This node is not part of a swarm';
+
+export function unimplementedRoutes(): Route[] {
+  return [
+    ...UNSERVED.map(([method, path]): Route => ({
+      method, path, handler: () => {
+        throw new CnmError('NOT_IMPLEMENTED', `cnm does not implement ${method} ${path.replace('*', '')} yet`);
+      },
+    })),
+    ...NO_SWARM.map(([method, path]): Route => ({
+      method, path, handler: () => {
+        throw new CnmError('UNAVAILABLE', NOT_IN_SWARM);
+      },
+    })),
+  ];
+}

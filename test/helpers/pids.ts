@@ -1,0 +1,60 @@
+// Processes tests start, killed by PID in teardown. A PID is recorded with
+// its start time (/proc/PID/stat field 22) so that a PID the kernel has since
+// given to another process is never killed. Daemons are recorded when
+// started; a daemon's sandboxes are found in its store (their records carry
+// PID and start time), so they are killed even when the daemon is gone.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { procStartTime } from '../../src/sandbox/process.ts';
+
+const PIDS_FILE = 'pids';
+
+/** Appends "PID STARTTIME" to DIR/pids. */
+export function recordPid(dir: string, pid: number | undefined): void {
+  if (!pid) return;
+  const start = procStartTime(pid);
+  if (start) appendFileSync(join(dir, PIDS_FILE), `${pid} ${start}\n`);
+}
+
+/** SIGKILLs pid if it is still the process that was recorded; true when it did. */
+export function killIfSame(pid: number, start: string): boolean {
+  if (!pid || procStartTime(pid) !== start) return false;
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sandboxes a daemon's store names: PID and start time of each. */
+export function storedSandboxPids(dataRoot: string): { pid: number; pidStart: string }[] {
+  const file = join(dataRoot, 'cnm.db');
+  if (!existsSync(file)) return [];
+  let db: DatabaseSync | null = null;
+  try {
+    db = new DatabaseSync(file, { readOnly: true });
+    const rows = db.prepare("SELECT value FROM kv WHERE key >= 'sandboxes/' AND key < 'sandboxes0'").all() as { value: string }[];
+    return rows.map((r) => JSON.parse(r.value) as { pid?: number; pidStart?: string })
+      .filter((s) => s.pid && s.pidStart).map((s) => ({ pid: s.pid ?? 0, pidStart: s.pidStart ?? '' }));
+  } catch {
+    return [];
+  } finally {
+    db?.close();
+  }
+}
+
+/** Kills what DIR/pids records and the sandboxes of DIR/data's store; returns the PIDs killed. */
+export function killRecorded(dir: string): number[] {
+  const killed: number[] = [];
+  for (const s of storedSandboxPids(join(dir, 'data'))) if (killIfSame(s.pid, s.pidStart)) killed.push(s.pid);
+  const file = join(dir, PIDS_FILE);
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [pid, start] = line.split(' ');
+      if (pid && start && killIfSame(Number(pid), start)) killed.push(Number(pid));
+    }
+  }
+  return killed;
+}
