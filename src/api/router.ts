@@ -17,6 +17,12 @@ export interface ApiResponse {
   /** JSON-encoded unless raw is set. */
   json?: unknown;
   raw?: Buffer | string;
+  /**
+   * A JSON body that is only known later: the status line and headers go
+   * out at once, the body when this settles (Docker's wait answers so, and
+   * clients block on the headers before doing anything else).
+   */
+  later?: Promise<unknown>;
   headers?: Record<string, string>;
 }
 

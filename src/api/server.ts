@@ -119,6 +119,14 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     const body = upgradedBody ?? (method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '');
     const out = await handler({ method, path, params, query: url.searchParams, body, version });
     const headers: Record<string, string> = { ...out.headers };
+    if (out.later) {
+      res.writeHead(out.status, { ...headers, 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      const v = await out.later;
+      res.end(`${JSON.stringify(v)}\n`);
+      log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
+      return;
+    }
     let payload: Buffer | string | undefined;
     if (out.raw !== undefined) payload = out.raw;
     else if (out.json !== undefined) {
@@ -134,7 +142,8 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     const message = status === 500 && !(e instanceof CnmError) && !(e as { code?: string }).code
       ? `internal error: ${(e as Error).message}`
       : (e as Error).message;
-    if (status >= 500) log.error(`${method} ${url.pathname}: ${(e as Error).stack ?? e}`);
+    const declined = e instanceof CnmError && (e.code === 'NOT_IMPLEMENTED' || e.code === 'UNAVAILABLE');
+    if (status >= 500 && !declined) log.error(`${method} ${url.pathname}: ${(e as Error).stack ?? e}`);
     else log.debug(`${method} ${url.pathname} ${status}: ${message}`);
     sendError(res, status, message);
   }

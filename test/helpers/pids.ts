@@ -3,7 +3,7 @@
 // given to another process is never killed. Daemons are recorded when
 // started; a daemon's sandboxes are found in its store (their records carry
 // PID and start time), so they are killed even when the daemon is gone.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { procStartTime } from '../../src/sandbox/process.ts';
@@ -45,9 +45,33 @@ export function storedSandboxPids(dataRoot: string): { pid: number; pidStart: st
   }
 }
 
-/** Kills what DIR/pids records and the sandboxes of DIR/data's store; returns the PIDs killed. */
+/**
+ * Processes whose command line names a path under dir: a daemon's sandboxes
+ * carry their run directory (DIR/run/sandboxes/ID) in their arguments, even
+ * one the daemon started but never recorded (killed with -9 in between).
+ */
+export function pidsNaming(dir: string): { pid: number; start: string }[] {
+  const needle = Buffer.from(`${dir}/`);
+  const out: { pid: number; start: string }[] = [];
+  for (const n of readdirSync('/proc')) {
+    const pid = Number(n);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`).includes(needle)) continue;
+      const start = procStartTime(pid);
+      if (start) out.push({ pid, start });
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
+/**
+ * Kills what DIR/pids records, the sandboxes of DIR/data's store and any
+ * process whose arguments name DIR; returns the PIDs killed.
+ */
 export function killRecorded(dir: string): number[] {
   const killed: number[] = [];
+  for (const p of pidsNaming(dir)) if (killIfSame(p.pid, p.start)) killed.push(p.pid);
   for (const s of storedSandboxPids(join(dir, 'data'))) if (killIfSame(s.pid, s.pidStart)) killed.push(s.pid);
   const file = join(dir, PIDS_FILE);
   if (existsSync(file)) {

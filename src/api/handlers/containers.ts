@@ -166,8 +166,13 @@ export function containerRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'POST', path: '/containers/{id}/wait', handler: async (req) => {
-        const code = await ctl.waitSandbox(req.params.id ?? '');
-        return { status: 200, json: { StatusCode: code, Error: null } };
+        // Unknown containers are a 404 before anything is sent.
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        const later = ctl.waitSandbox(sbx.id).then(
+          (code) => ({ StatusCode: code, Error: null }),
+          (e: unknown) => ({ StatusCode: -1, Error: { Message: (e as Error).message } }),
+        );
+        return { status: 200, later };
       },
     },
     {

@@ -1,0 +1,130 @@
+// What clients meet at the edges of what cnm serves: routes it does not
+// implement answer clearly (and promptly, attach included), swarm routes
+// answer as a Docker outside a swarm does, and the fields and filters
+// docker-py and compose rely on are there. Each case runs the real docker
+// CLI or docker-py against the daemon.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { privilegedSkipReason } from '../helpers/netns.ts';
+import { run, startTestDaemon } from '../helpers/daemon.ts';
+import type { DaemonHandle } from '../helpers/daemon.ts';
+import { runSandbox } from '../helpers/sandbox.ts';
+
+const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasDockerPy = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status === 0;
+const priv = privilegedSkipReason();
+const skip = priv ?? (hasDocker ? null : 'needs the docker CLI');
+// In CI a missing tool is a failure (setup installs python3-docker).
+const pySkip = priv ?? (hasDockerPy || process.env.CI === 'true' ? null : 'needs docker-py (python3-docker)');
+
+describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  before(async () => { d = await startTestDaemon(); });
+  after(async () => { await d?.destroy(); });
+
+  /** docker ARGS, killed after 30 s (code 124 then): attach used to hang. */
+  const docker = (args: string[]) => run('timeout', ['-k', '5', '30', 'docker', ...args], { ...process.env, DOCKER_HOST: d.host });
+
+  test('docker exec gets a clear "not implemented" error', async () => {
+    await runSandbox(d, 'target');
+    const r = await docker(['exec', 'target', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.notEqual(r.code, 124, 'docker exec hung');
+    assert.match(r.stderr, /cnm does not implement POST \/containers\/\{id\}\/exec yet/);
+  });
+
+  test('docker attach returns at once with an error instead of hanging', async () => {
+    // The docker CLI asks for the container's exit (POST /wait) before it
+    // attaches and waits for that answer's headers: they must come at once.
+    const r = await docker(['attach', 'target']);
+    assert.notEqual(r.code, 124, 'docker attach hung');
+    assert.notEqual(r.code, 0);
+    // The CLI drops the body of a refused upgrade (it does so with Docker
+    // too) and prints only the status; API clients get the message.
+    assert.match(r.stderr, /unable to upgrade to tcp, received 501/);
+    const raw = await d.client.raw('POST', '/containers/target/attach?stream=1&stdout=1', {});
+    assert.equal(raw.status, 501);
+    assert.match(raw.body.toString(), /cnm does not implement POST \/containers\/\{id\}\/attach yet/);
+  });
+
+  test('every unserved route answers 501 naming it; unknown paths stay 404', async () => {
+    for (const [method, path, route] of [
+      ['GET', '/images/json', 'GET /images/json'],
+      ['GET', '/images/library/busybox/json', 'GET /images/{name}/json'],
+      ['POST', '/volumes/create', 'POST /volumes/create'],
+      ['POST', '/build', 'POST /build'],
+      ['GET', '/plugins', 'GET /plugins'],
+      ['POST', '/exec/abc/start', 'POST /exec/{id}/start'],
+      ['GET', '/distribution/busybox/json', 'GET /distribution/{name}/json'],
+    ] as const) {
+      const r = await d.client.raw(method, path, method === 'POST' ? {} : undefined);
+      assert.equal(r.status, 501, `${method} ${path}`);
+      assert.equal((JSON.parse(r.body.toString()) as { message: string }).message, `cnm does not implement ${route} yet`);
+    }
+    assert.equal((await d.client.raw('GET', '/no/such/route')).status, 404);
+  });
+
+  test('swarm routes answer as a Docker outside a swarm: 503 "This node is not part of a swarm"', async () => {
+    for (const [method, path] of [['GET', '/swarm'], ['POST', '/swarm/leave?force=1'], ['GET', '/nodes'], ['GET', '/services'],
+      ['GET', '/tasks'], ['GET', '/secrets'], ['GET', '/configs']] as const) {
+      const r = await d.client.raw(method, path, method === 'POST' ? {} : undefined);
+      assert.equal(r.status, 503, `${method} ${path}`);
+      assert.equal((JSON.parse(r.body.toString()) as { message: string }).message, 'This node is not part of a swarm');
+    }
+    const leave = await docker(['swarm', 'leave', '--force']);
+    assert.match(leave.stderr, /Error response from daemon: This node is not part of a swarm/);
+  });
+
+  test('the label filter of /containers/json: label=key and label=key=value, ANDed', async () => {
+    await runSandbox(d, 'web-a', { extra: { Labels: { tier: 'web', 'com.docker.compose.project': 'p1' } } });
+    await runSandbox(d, 'db-a', { extra: { Labels: { tier: 'db', 'com.docker.compose.project': 'p1' } } });
+    await runSandbox(d, 'web-b', { extra: { Labels: { tier: 'web', 'com.docker.compose.project': 'p2' } } });
+    const names = async (...filters: string[]) => {
+      const r = await docker(['ps', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim().split('\n').filter(Boolean).sort();
+    };
+    assert.deepEqual(await names('label=tier'), ['db-a', 'web-a', 'web-b']);
+    assert.deepEqual(await names('label=tier=web'), ['web-a', 'web-b']);
+    assert.deepEqual(await names('label=tier=web', 'label=com.docker.compose.project=p1'), ['web-a']);
+    assert.deepEqual(await names('label=nosuch'), []);
+  });
+
+  test('container inspect has HostConfig.LogConfig', async () => {
+    const r = await docker(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'target']);
+    assert.deepEqual(JSON.parse(r.stdout), { Type: 'json-file', Config: {} });
+  });
+
+  test('docker info reports the machine\'s memory and CPUs', async () => {
+    const r = await docker(['info', '--format', '{{.MemTotal}} {{.NCPU}}']);
+    const [mem, ncpu] = r.stdout.trim().split(' ').map(Number);
+    const kb = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+    assert.equal(mem, kb * 1024);
+    assert.ok((mem ?? 0) > 0);
+    assert.equal(ncpu, availableParallelism());
+  });
+
+  test('--config-only is refused with a 400 and creates nothing', async () => {
+    const r = await docker(['network', 'create', '--config-only', '--subnet', '10.77.0.0/24', 'cfg']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /config-only networks \(--config-only\) are not supported by cnm/);
+    const ls = await docker(['network', 'ls', '--format', '{{.Name}}']);
+    assert.doesNotMatch(ls.stdout, /\bcfg\b/);
+  });
+
+  test(`docker-py: leave_swarm(force=True) and containers.run()${pySkip ? ` (skipped: ${pySkip})` : ''}`, { skip: pySkip ?? false }, async () => {
+    const script = [
+      'import docker, sys',
+      `c = docker.DockerClient(base_url="${d.host}")`,
+      'assert c.api.leave_swarm(force=True) is True',
+      'out = c.containers.run("busybox", ["sh", "-c", "echo from-py"], name="py-run", remove=True)',
+      'sys.stdout.write(out.decode())',
+    ].join('\n');
+    const r = await run('timeout', ['-k', '5', '60', 'python3', '-c', script], process.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'from-py\n');
+  });
+});
