@@ -3,17 +3,24 @@
 # daemon and its tests use, then the npm packages (which build the native addon).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(iproute2 nftables util-linux busybox-static dnsutils iputils-ping procps python3 make g++ socat arping conntrack)
+pkgs=(iproute2 nftables util-linux busybox-static dnsutils iputils-ping procps python3 python3-docker make g++ socat arping conntrack)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
     echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
   fi
 fi
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm runs on this machine's Node.js, which may be older than the 24 or 26
+  # cnm needs (package.json "engines"); cnm itself runs on the Node.js 24 that
+  # npm installs into node_modules (the `node` package). npm's EBADENGINE
+  # warning about that older Node is therefore expected, and left out here.
+  sys=$(node --version 2>/dev/null || echo none)
+  echo "setup: npm ci (npm runs on this machine's Node.js $sys; cnm gets Node.js 24 in node_modules, then its native addons and JavaScript are built)"
+  npm ci --no-audit --no-fund --foreground-scripts --engine-strict=false 2> >(grep -v '^npm warn EBADENGINE' >&2)
 fi

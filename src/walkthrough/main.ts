@@ -20,8 +20,12 @@ function say(text: string): void {
   console.log(`\n${dim(`# ${text}`)}`);
 }
 
-/** Runs `cnm ARGS` in the walkthrough's host namespace, printing both. */
-function cnm(args: string[], expectFail = false): { out: string; code: number } {
+/**
+ * Runs `cnm ARGS` in the walkthrough's host namespace, printing both. Then
+ * yields to the event loop, where a SIGINT or SIGTERM is handled.
+ */
+async function cnm(args: string[], expectFail = false): Promise<{ out: string; code: number }> {
+  await new Promise((r) => setImmediate(r));
   console.log(bold(`$ cnm ${args.join(' ')}`));
   const r = spawnSync('nsenter', [`--net=/run/netns/${NS}`, CNM, ...args], { env: { ...process.env, CNM_HOST: HOST }, encoding: 'utf8' });
   const out = `${r.stdout}${r.stderr}`;
@@ -29,6 +33,7 @@ function cnm(args: string[], expectFail = false): { out: string; code: number } 
   const code = r.status ?? 1;
   if (code !== 0 && !expectFail) throw new Error(`cnm ${args.join(' ')} exited ${code}`);
   if (code === 0 && expectFail) throw new Error(`cnm ${args.join(' ')} was expected to fail`);
+  await new Promise((r) => setImmediate(r));
   return { out, code };
 }
 
@@ -120,31 +125,31 @@ async function main(): Promise<void> {
   for (let i = 0; i < 200 && !existsSync(`${DIR}/cnm.sock`); i++) await new Promise((r) => setTimeout(r, 50));
 
   say('1. create a network');
-  cnm(['network', 'create', 'test-network', '-d', 'bridge']);
-  cnm(['network', 'ls']);
+  await cnm(['network', 'create', 'test-network', '-d', 'bridge']);
+  await cnm(['network', 'ls']);
 
   say('2. container1 on test-network; container2 without --network (the default bridge)');
-  cnm(['run', '-d', '--name', 'container1', '--network', 'test-network', '--', 'sleep', 'infinity']);
-  cnm(['run', '-d', '--name', 'container2', '--', 'sleep', 'infinity']);
-  cnm(['ps']);
+  await cnm(['run', '-d', '--name', 'container1', '--network', 'test-network', '--', 'sleep', 'infinity']);
+  await cnm(['run', '-d', '--name', 'container2', '--', 'sleep', 'infinity']);
+  await cnm(['ps']);
 
   say('3. in container1: ping container2 — they share no network yet, so the name is unknown');
-  cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
-  const ip2 = cnm(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'container2']).out.trim();
+  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
+  const ip2 = (await cnm(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'container2'])).out.trim();
   say(`   and container2's address on the default bridge (${ip2}) is not reachable either`);
-  cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', ip2], true);
+  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', ip2], true);
 
   say('4. join container2 to test-network; now container1 finds it by name and reaches it');
-  cnm(['network', 'connect', 'test-network', 'container2']);
-  cnm(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{end}}', 'test-network']);
-  cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', 'container2']);
+  await cnm(['network', 'connect', 'test-network', 'container2']);
+  await cnm(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{end}}', 'test-network']);
+  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', 'container2']);
 
   say('5. disconnect container2: the name is gone again; then remove the network');
-  cnm(['network', 'disconnect', 'test-network', 'container2']);
-  cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
-  cnm(['rm', '-f', 'container1', 'container2']);
-  cnm(['network', 'rm', 'test-network']);
-  cnm(['network', 'ls']);
+  await cnm(['network', 'disconnect', 'test-network', 'container2']);
+  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
+  await cnm(['rm', '-f', 'container1', 'container2']);
+  await cnm(['network', 'rm', 'test-network']);
+  await cnm(['network', 'ls']);
   say('done: every step behaved as in the tutorial');
 }
 

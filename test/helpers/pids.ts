@@ -38,7 +38,8 @@ export function storedSandboxPids(dataRoot: string): { pid: number; pidStart: st
     const rows = db.prepare("SELECT value FROM kv WHERE key >= 'sandboxes/' AND key < 'sandboxes0'").all() as { value: string }[];
     return rows.map((r) => JSON.parse(r.value) as { pid?: number; pidStart?: string })
       .filter((s) => s.pid && s.pidStart).map((s) => ({ pid: s.pid ?? 0, pidStart: s.pidStart ?? '' }));
-  } catch {
+  } catch (e) {
+    if (process.env.CNM_TEST_DEBUG) console.error(e);
     return [];
   } finally {
     db?.close();
