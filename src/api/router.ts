@@ -1,5 +1,6 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
+import type { ServerResponse } from 'node:http';
 import { notFound } from '../core/errors.ts';
 
 export interface ApiRequest {
@@ -18,6 +19,11 @@ export interface ApiResponse {
   json?: unknown;
   raw?: Buffer | string;
   headers?: Record<string, string>;
+  /**
+   * A streamed body (logs): called after the head is sent; `closed` aborts
+   * when the client goes away.
+   */
+  stream?: (res: ServerResponse, closed: AbortSignal) => Promise<void>;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;

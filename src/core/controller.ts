@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { Netns } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
+import type { Runtime } from '../runtime/types.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, forbidden, invalid } from './errors.ts';
@@ -30,6 +31,9 @@ import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
 
+const RESTART_BACKOFF_MS = 100;
+const RESTART_BACKOFF_MAX_MS = 60_000;
+
 export interface ControllerOptions {
   store: Store;
   hostNs: Netns;
@@ -40,6 +44,9 @@ export interface ControllerOptions {
   hooks: ControllerHooks[];
   log: Logger;
   hostId: string;
+  runtime: Runtime;
+  /** Paths sandboxes must not see besides the data and exec roots (the API socket). */
+  hiddenPaths?: string[];
   resolvConfPath?: string;
 }
 
@@ -47,6 +54,8 @@ export class Controller {
   readonly ctx: Ctx;
   private readonly waiters = new Map<string, (() => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(o: ControllerOptions) {
     const state = new State(o.store);
@@ -68,6 +77,8 @@ export class Controller {
       netns: new Map(),
       defaultRoutes: new Map(),
       ports: new PortAllocator(),
+      runtime: o.runtime,
+      hiddenPaths: [o.dataRoot, o.execRoot, ...(o.hiddenPaths ?? [])],
     };
     ctx.ipam = new IpamManager(o.pools, {
       hostId: o.hostId,
@@ -138,7 +149,9 @@ export class Controller {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.adoptTimer) clearInterval(this.adoptTimer);
+    for (const t of this.restartTimers.values()) clearTimeout(t);
     await this.ctx.lock.run(async () => {
       for (const ns of this.ctx.netns.values()) ns.close();
       this.ctx.netns.clear();
@@ -250,6 +263,8 @@ export class Controller {
     return this.ctx.lock.run(async () => {
       const sbx = this.state.findSandbox(ref);
       if (sbx.state === 'running') return 'already';
+      // A user's start: the restart count begins again, as in Docker.
+      sbx.restartCount = 0;
       await startSandbox(this.ctx, sbx, (id) => this.onExit(id));
       return 'started';
     });
@@ -259,7 +274,8 @@ export class Controller {
   async stopSandbox(ref: string, timeoutS = 10): Promise<'stopped' | 'already'> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state !== 'running') return 'already';
-    await killProcess(sbx, timeoutS);
+    await this.markStopped(sbx);
+    await killProcess(this.ctx, sbx, timeoutS);
     await this.finishExit(sbx.id, false);
     return 'stopped';
   }
@@ -270,7 +286,8 @@ export class Controller {
       if (!force) {
         throw new CnmError('CONFLICT', `cannot remove container "/${sbx.name}": container is running: stop the container before removing or force remove`);
       }
-      await killProcess(sbx, 0);
+      await this.markStopped(sbx);
+      await killProcess(this.ctx, sbx, 0);
       await this.finishExit(sbx.id, false);
     }
     await this.ctx.lock.run(async () => {
@@ -290,6 +307,37 @@ export class Controller {
     });
   }
 
+  /** A user's stop: restart policies must not bring it back. */
+  private markStopped(sbx: SandboxRecord): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const cur = this.state.sandboxes.get(sbx.id);
+      if (cur && !cur.stoppedByUser) await this.state.commit([{ kind: 'sandbox', put: { ...cur, stoppedByUser: true } }]);
+    });
+  }
+
+  /** Docker's restart policies, with its backoff: 100 ms doubling, at most a minute. */
+  private maybeRestart(id: string): void {
+    const sbx = this.state.sandboxes.get(id);
+    if (!sbx || sbx.state !== 'exited' || sbx.stoppedByUser || this.closed) return;
+    const p = sbx.run.restartPolicy;
+    const wanted = p.name === 'always' || p.name === 'unless-stopped'
+      || (p.name === 'on-failure' && sbx.exitCode !== 0 && (p.maximumRetryCount === 0 || sbx.restartCount < p.maximumRetryCount));
+    if (!wanted) return;
+    const delay = Math.min(RESTART_BACKOFF_MS * 2 ** Math.min(sbx.restartCount, 20), RESTART_BACKOFF_MAX_MS);
+    const t = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.ctx.lock.run(async () => {
+        const cur = this.state.sandboxes.get(id);
+        if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
+        await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
+        cur.restartCount += 1;
+        await startSandbox(this.ctx, cur, (x) => this.onExit(x));
+      }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
+    }, delay);
+    t.unref();
+    this.restartTimers.set(id, t);
+  }
+
   private onExit(id: string): void {
     void this.finishExit(id, true).catch((e) => this.ctx.log.error(`exit of ${shortId(id)}: ${(e as Error).message}`));
   }
@@ -298,13 +346,15 @@ export class Controller {
     return this.ctx.lock.run(async () => {
       const sbx = this.state.sandboxes.get(id);
       if (!sbx || sbx.state !== 'running') return;
-      if (isAlive(sbx.pid, sbx.pidStart)) return;
+      // The monitor's own end reports it, once the exit status is written.
+      if (isAlive(sbx.pid, sbx.pidStart) || isAlive(sbx.monitorPid, sbx.monitorStart)) return;
       const errs = await cleanupExited(this.ctx, sbx);
       for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
       for (const w of this.waiters.get(id) ?? []) w();
       this.waiters.delete(id);
       if (autoRemove && sbx.autoRemove) await removeSandboxRecord(this.ctx, sbx);
     }).then(async () => {
+      this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
         await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
@@ -315,7 +365,7 @@ export class Controller {
   /** Processes started by an earlier daemon are not our children: poll them. */
   private pollAdopted(): void {
     for (const sbx of this.state.sandboxes.values()) {
-      if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart)) this.onExit(sbx.id);
+      if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart) && !isAlive(sbx.monitorPid, sbx.monitorStart)) this.onExit(sbx.id);
     }
   }
 

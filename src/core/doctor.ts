@@ -3,7 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KernelView } from '../drivers/driver.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { Ctx } from './context.ts';
 
 export interface KernelReport {

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
 import type { Ctx } from './context.ts';
 import type { SandboxRecord } from './model.ts';
@@ -83,7 +83,21 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
     await step(`files of ${sbx.name}`, () => writeSandboxFiles(ctx, sbx));
   };
-  const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart));
+  // A running sandbox is adopted when its process and its monitor live (a
+  // process without its monitor has nobody to read its output or record its
+  // exit: it is stopped). Runtime containers that no adopted sandbox owns
+  // are killed: a crash between starting a process and recording it leaves
+  // one, and the runtime's state names it by the sandbox's ID.
+  const monitored = (s: SandboxRecord) => !s.monitorPid || isAlive(s.monitorPid, s.monitorStart);
+  const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart) && monitored(s));
+  await step('runtime containers', async () => {
+    const adopted = new Set(live.map((s) => s.id));
+    for (const id of await ctx.runtime.list()) {
+      if (adopted.has(id)) continue;
+      ctx.log.warn(`reconcile: stopping ${ctx.runtime.name} container ${id.slice(0, 12)}: no running sandbox owns it`);
+      await step(`runtime container ${id.slice(0, 12)}`, () => ctx.runtime.remove(id));
+    }
+  });
   for (let i = 0; i < live.length; i += RECONCILE_PARALLEL) {
     await Promise.all(live.slice(i, i + RECONCILE_PARALLEL).map(readopt));
   }

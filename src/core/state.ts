@@ -3,7 +3,7 @@
 // maps are its cache (every read of the API is served from here).
 import type { Store, TxnOp } from '../store/index.ts';
 import { CnmError, notFound } from './errors.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './model.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig } from './model.ts';
 
 const NET = 'networks/';
 const EP = 'endpoints/';
@@ -41,7 +41,7 @@ export class State {
       this.endpoints.set(e.id, e);
     }
     for (const kv of await this.store.list(SBX)) {
-      const s = JSON.parse(kv.value) as SandboxRecord;
+      const s = withRunDefaults(JSON.parse(kv.value) as SandboxRecord);
       this.sandboxes.set(s.id, s);
     }
   }
@@ -113,4 +113,21 @@ export class State {
     if (byPrefix.length > 1) throw new CnmError('INVALID', `multiple IDs found with provided prefix: ${ref}`);
     return byPrefix[0];
   }
+}
+
+/** What a sandbox runs with when its record predates these settings. */
+export const DEFAULT_RUN: SandboxRunConfig = {
+  workingDir: '', user: '', binds: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
+  restartPolicy: { name: 'no', maximumRetryCount: 0 },
+  // Capped by default, unlike Docker's json-file (its "local" driver's figures).
+  logMaxSize: 20 * 1024 * 1024, logMaxFile: 5,
+};
+
+function withRunDefaults(s: SandboxRecord): SandboxRecord {
+  s.run = { ...DEFAULT_RUN, ...(s.run ?? {}) };
+  s.monitorPid ??= 0;
+  s.monitorStart ??= '';
+  s.restartCount ??= 0;
+  s.stoppedByUser ??= false;
+  return s;
 }

@@ -1,6 +1,9 @@
 // The daemon's composition root: store, kernel handle, drivers, observers,
 // controller and API server, wired once here.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { RuncRuntime } from '../runtime/runc.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -34,6 +37,22 @@ export interface DaemonOptions {
   resolvConfPath?: string;
   /** The embedded DNS's port (53). */
   dnsPort?: number;
+  /** OCI runtime: a name looked up in PATH (runc, crun) or a path. */
+  runtime?: string;
+}
+
+/** cnm's monitor (and sandbox init), built from src/native/monitor. */
+const MONITOR = fileURLToPath(new URL('../../build/cnm-monitor', import.meta.url));
+
+/** A runtime name found in PATH (and the sbin directories root has). */
+function findBinary(name: string): string {
+  if (name.includes('/')) {
+    if (!existsSync(name)) throw new Error(`OCI runtime "${name}" not found`);
+    return name;
+  }
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
+  throw new Error(`OCI runtime "${name}" not found in PATH: install it (apt-get install ${name}) or pass --runtime PATH`);
 }
 
 export interface Daemon {
@@ -60,6 +79,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const started = performance.now();
   await mkdir(o.dataRoot, { recursive: true, mode: 0o700 });
   await mkdir(o.execRoot, { recursive: true, mode: 0o700 });
+  if (!existsSync(MONITOR)) throw new Error(`${MONITOR} is missing: run npm ci (or npm run build:native) first`);
+  const runtime = new RuncRuntime({ binary: findBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   const hostNs = await Netns.open('/proc/self/ns/net');
   const drivers = new DriverRegistry();
@@ -81,6 +102,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     hooks,
     log: o.log,
     hostId: await hostId(o.dataRoot),
+    runtime,
+    hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
