@@ -13,7 +13,7 @@ export const DEFAULT_CAPS = [
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability up to Linux 6.x (linux/capability.h, CAP_LAST_CAP 40). */
+/** Every capability up to Linux 6.x, by bit number (linux/capability.h, CAP_LAST_CAP 40). */
 export const ALL_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
@@ -44,6 +44,14 @@ export interface HostRoot {
   links: [name: string, target: string][];
   /** Whether /etc/hostname exists (a read-only /etc cannot grow a mount point). */
   hasEtcHostname: boolean;
+  /** The capabilities the daemon itself may grant (its bounding set): --privileged gets these. */
+  boundingCaps: string[];
+}
+
+/** /proc/self/status CapBnd (hex) -> capability names. */
+export function capsFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPS.filter((_c, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 // CFS period Docker uses for --cpus (moby daemon/oci_linux.go).
@@ -59,7 +67,7 @@ export const INIT_PATH = '/dev/init';
 
 export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: string): OciConfig {
   const priv = spec.privileged;
-  const caps = priv ? ALL_CAPS : DEFAULT_CAPS;
+  const caps = priv ? host.boundingCaps : DEFAULT_CAPS;
   const env = [...spec.env];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${spec.hostname}`);

@@ -3,11 +3,11 @@
 // monitor process (src/native/monitor) that creates and starts the
 // container, holds its output, and outlives the daemon.
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildOciConfig, HOST_ROOT_SKIPPED } from './oci-spec.ts';
+import { buildOciConfig, capsFromMask, HOST_ROOT_SKIPPED } from './oci-spec.ts';
 import type { HostRoot } from './oci-spec.ts';
 import { procStartTime } from './proc.ts';
 import type { ExecSpec, ProcessSpec, Runtime, Started } from './types.ts';
@@ -32,7 +32,8 @@ export function readHostRoot(hidden: string[]): HostRoot {
     if (e.isDirectory()) dirs.push(e.name);
     else if (e.isSymbolicLink()) links.push([e.name, readlinkSync(`/${e.name}`)]);
   }
-  return { dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname') };
+  const capBnd = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return { dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd) };
 }
 
 /** The runtime's own last words when a command fails. */
