@@ -1,7 +1,7 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
 import type { ServerResponse } from 'node:http';
-import { notFound } from '../core/errors.ts';
+import { invalid, notFound } from '../core/errors.ts';
 
 export interface ApiRequest {
   method: string;
@@ -34,6 +34,15 @@ export interface Route {
   handler: Handler;
 }
 
+/** A path segment as the client meant it; "%zz" or a cut "%e2%82" is the client's error, not ours. */
+function decodeParam(key: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(`invalid ${key} in the path ${JSON.stringify(raw)}: malformed percent-encoding; expected %XX escapes of UTF-8 bytes`);
+  }
+}
+
 interface Compiled { method: string; re: RegExp; keys: string[]; handler: Handler }
 
 export class Router {
@@ -57,7 +66,7 @@ export class Router {
       if (!m) continue;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1] ?? ''); });
+      r.keys.forEach((k, i) => { params[k] = decodeParam(k, m[i + 1] ?? ''); });
       return { handler: r.handler, params };
     }
     // Docker answers unknown paths (and wrong methods) with this.

@@ -197,7 +197,16 @@ export class Controller {
       const next: SandboxRecord = { ...sbx, attachments: [...sbx.attachments, full] };
       if (sbx.state === 'running') {
         const ns = this.sandboxNs(sbx);
-        const ep = await attach(this.ctx, sbx, full, ns, [{ kind: 'sandbox', put: next }]);
+        let ep;
+        try {
+          ep = await attach(this.ctx, sbx, full, ns, [{ kind: 'sandbox', put: next }]);
+        } catch (e) {
+          // attach undoes its endpoint record; the attachment went into the
+          // same transaction and goes back too, or inspect would show a
+          // network the sandbox is not on and the next connect would be refused.
+          await this.state.commit([{ kind: 'sandbox', put: sbx }]).catch((u: Error) => this.ctx.log.error(`undo attachment: ${u.message}`));
+          throw e;
+        }
         try {
           Object.assign(sbx, next);
           await Promise.all([applyGateway(this.ctx, sbx, ns), writeSandboxFiles(this.ctx, sbx)]);

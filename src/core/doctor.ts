@@ -6,6 +6,8 @@ import type { KernelView } from '../drivers/driver.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Ctx } from './context.ts';
 
+const STRAY_BRIDGE = /^br-[0-9a-f]{12}$/;
+
 export interface KernelReport {
   ok: boolean;
   problems: string[];
@@ -44,6 +46,9 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
   }
   for (const l of hostLinks) {
     if (l.master !== null && bridges.has(l.master) && !owned.has(l.name)) problems.push(`link ${l.name} on a cnm bridge belongs to no endpoint`);
+    // br-<12 hex> is the name cnm gives a network's bridge: one no record
+    // owns is left from a failed or interrupted create (or a lost store).
+    if (l.kind === 'bridge' && STRAY_BRIDGE.test(l.name) && !owned.has(l.name)) problems.push(`bridge ${l.name} belongs to no network`);
   }
   const dir = join(ctx.execRoot, 'netns');
   const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));

@@ -9,13 +9,13 @@ import { parseBind } from '../runtime/binds.ts';
 import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec } from '../runtime/types.ts';
 import { forgetWritten } from '../sandbox/files.ts';
-import { parseExtraHost } from '../dns/index.ts';
 import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid, notFound } from './errors.ts';
 import { newId, rfc3339Nano, shortId } from './ids.ts';
 import type { AttachmentConfig, SandboxRecord } from './model.ts';
 import { UndoStack } from './mutex.ts';
+import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
 export type CreateSandboxRequest = Pick<SandboxRecord,
@@ -84,18 +84,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   }
   if (!req.cmd.length) throw invalid('no command specified: expected a command to run in the sandbox');
   checkRunConfig(req);
-  for (const ip of req.dns) {
-    if (!/^[0-9a-fA-F:.]+$/.test(ip)) throw invalid(`invalid DNS server address "${ip}": expected an IP address`);
-  }
-  for (const h of req.extraHosts) {
-    // The same parser renders /etc/hosts later; any placeholder stands in
-    // for host-gateway, which becomes the sandbox's gateway at start.
-    try {
-      parseExtraHost(h, '0.0.0.0');
-    } catch {
-      throw invalid(`invalid add-host "${h}": expected HOST:IP`);
-    }
-  }
+  checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
   if (kind === 'container') throw invalid('container: network mode is not supported yet: expected bridge, host, none or a network');

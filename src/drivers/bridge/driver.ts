@@ -30,6 +30,14 @@ export const bridgeDriver: NetworkDriver = {
     if ((opts.gatewayModeV4 === 'isolated' || opts.gatewayModeV6 === 'isolated') && !net.internal) {
       throw invalid("gateway mode 'isolated' can only be used for an internal network");
     }
+    // The bridge holds the gateway address. A /32 or /128 has no room for
+    // one next to an endpoint (the kernel is handed an empty address).
+    if (net.ipv4 && !net.ipv4.gateway && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') {
+      throw invalid(`invalid subnet ${net.ipv4.subnet}: no room for a gateway and an endpoint; expected a prefix of /31 or shorter`);
+    }
+    if (net.ipv6 && !net.ipv6.gateway && opts.gatewayModeV6 !== 'isolated') {
+      throw invalid(`invalid subnet ${net.ipv6.subnet}: no room for a gateway and an endpoint; expected a prefix of /127 or shorter`);
+    }
     net.driverState.bridge = opts.bridgeName;
   },
 
@@ -41,16 +49,24 @@ export const bridgeDriver: NetworkDriver = {
     const link = await rtnl.linkGet(name);
     if (!link) await rtnl.linkAdd({ kind: 'bridge', name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
-    // A new bridge has no addresses to check; an adopted one (restart, or a
-    // bridge the user named) is read back first.
-    const add = fresh && !link
-      ? (cidr: string, noDad: boolean) => rtnl.addrAdd(name, cidr, { noDad })
-      : (cidr: string, noDad: boolean) => ensureAddr(ctx.hostNs, name, cidr, noDad);
-    // The bridge carries the gateway addresses; sandboxes route through them.
-    // Gateway mode "isolated": the bridge has no address, the host is unreachable.
-    if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await add(gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
-    if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await add(gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
-    await rtnl.linkSet(name, { up: true });
+    try {
+      // A new bridge has no addresses to check; an adopted one (restart, or a
+      // bridge the user named) is read back first.
+      const add = fresh && !link
+        ? (cidr: string, noDad: boolean) => rtnl.addrAdd(name, cidr, { noDad })
+        : (cidr: string, noDad: boolean) => ensureAddr(ctx.hostNs, name, cidr, noDad);
+      // The bridge carries the gateway addresses; sandboxes route through them.
+      // Gateway mode "isolated": the bridge has no address, the host is unreachable.
+      if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await add(gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
+      if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await add(gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
+      await rtnl.linkSet(name, { up: true });
+    } catch (e) {
+      // A bridge made here goes again, with the addresses it got: left
+      // behind, it would hold a gateway address that the next network is
+      // given too. One that was there before is the user's and stays.
+      if (!link) await rtnl.linkDel(name).catch(() => undefined);
+      throw e;
+    }
   },
 
   async deleteNetwork(ctx, net) {
