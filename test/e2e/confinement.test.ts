@@ -101,6 +101,15 @@ describe(`sandbox confinement${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip
     }
   });
 
+  test("PATH= in a sandbox's environment reaches the sandbox only, not the daemon's helpers", async () => {
+    const r = await d.cli(['run', '--rm', '--name', 'pathy', '-e', 'PATH=/nowhere', '--', '/bin/sh', '-c', 'echo $PATH'], { allowFail: true });
+    assert.equal(r.stdout, '/nowhere\n');
+    assert.equal(r.code, 0);
+    // And the daemon still starts and stops sandboxes.
+    await d.cli(['run', '-d', '--name', 'after-path', '-e', 'PATH=/nowhere', '--', '/bin/sleep', 'infinity']);
+    await d.cli(['rm', '-f', 'after-path']);
+  });
+
   test('bad run settings are refused before anything is made', async () => {
     const cases: [string[], RegExp][] = [
       [['-v', 'relative:/x'], /absolute host path/],

@@ -56,7 +56,8 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
   let proc!: ChildProcess;
   const launch = async () => {
     proc = spawn('nsenter', [`--net=${ns.path}`, CNM, 'daemon', '-H', host, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'),
-      '--resolv-conf', resolvConf, '--log-level', process.env.CNM_TEST_LOG ?? 'info', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--resolv-conf', resolvConf, '--log-level', process.env.CNM_TEST_LOG ?? 'info',
+      ...(process.env.CNM_TEST_RUNTIME ? ['--runtime', process.env.CNM_TEST_RUNTIME] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
     const client = new Client(host);
