@@ -34,6 +34,21 @@ const gatewayCidrs = (net: NetworkRecord, opts: ReturnType<typeof parseBridgeOpt
   ...(net.ipv6 && opts.gatewayModeV6 !== 'isolated' ? [gatewayCidr(net.ipv6.gateway, net.ipv6.subnet)] : []),
 ];
 
+/**
+ * The sandbox's link-local address is derived from its MAC (EUI-64), whatever
+ * the namespace's default (net.core.devconf_inherit_init_net may carry the
+ * host's stable-privacy or random mode in): anti-spoofing allows exactly
+ * that address (firewall/endpoint-rules.ts). Set before the link goes up,
+ * when the kernel generates it. No IPv6 in the kernel: nothing to do.
+ */
+async function eui64LinkLocal(ns: Netns, ifName: string): Promise<void> {
+  try {
+    await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
+}
+
 export const bridgeDriver: NetworkDriver = {
   name: 'bridge',
   capabilities: { ownNamespace: true, endpoints: true, singleton: false, combinable: true, dns: true },
@@ -139,8 +154,13 @@ export const bridgeDriver: NetworkDriver = {
         await host.bridgePortSet(ep.hostIfName, { hairpin: true });
       })(),
       (async () => {
-        if (ep.ipv4) await add(ep.ipv4, false);
-        if (ep.ipv6) await add(ep.ipv6, true);
+        await Promise.all([
+          eui64LinkLocal(sandboxNs, ep.ifName),
+          (async () => {
+            if (ep.ipv4) await add(ep.ipv4, false);
+            if (ep.ipv6) await add(ep.ipv6, true);
+          })(),
+        ]);
         await inner.linkSet(ep.ifName, { up: true });
       })(),
     ]);
