@@ -46,6 +46,9 @@ describe(`bridge device${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     for (let i = 0; i < CYCLES; i++) {
       await d.client.networkConnect('macnet', 'comer');
       assert.equal((await link(d, br))?.address, mac, `cycle ${i}: MAC after join`);
+      // The asker learns the gateway's MAC while the comer is on the bridge.
+      const during = await inSandbox(d, 'asker', 'ip neigh flush dev eth0 && dig +tries=1 +time=1 +short @10.61.0.1 asker');
+      assert.equal(during.code, 0, `cycle ${i}: the query while joined was answered: ${during.stdout}`);
       await d.client.networkDisconnect('macnet', 'comer');
       assert.equal((await link(d, br))?.address, mac, `cycle ${i}: MAC after leave`);
       // One try, one second: a stale gateway MAC in the asker's neighbour
