@@ -7,6 +7,7 @@ import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
+import { markOwner } from '../drivers/link-mark.ts';
 import type { Netns } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
@@ -67,7 +68,7 @@ export class Controller {
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
-      driverCtx: { hostNs: o.hostNs },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
       hooks: combineHooks(o.hooks),
       lock: new Mutex(),
       log: o.log,

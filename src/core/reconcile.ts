@@ -1,11 +1,13 @@
 // Start-up reconciliation: the store says what should exist; the kernel is
-// made to match. Missing objects are recreated, objects we own that the store
-// does not know are removed, and nothing we do not own is touched.
+// made to match. Missing objects are recreated, objects we own (marked as
+// ours, link-mark.ts) that the store does not know are removed, and nothing
+// we do not own is touched.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
+import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
 import type { SandboxRecord } from './model.ts';
 import { applyGateway, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
@@ -68,7 +70,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         const net = state.networks.get(ep.networkId);
         if (!net) continue;
         const drv = ctx.drivers.get(net.driver);
-        if (!drv.intact?.(net, ep, view)) {
+        if (!drv.intact?.(net, ep, view, ctx.driverCtx.owner)) {
           await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => drv.join(ctx.driverCtx, net, ep, opened));
         }
         await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
@@ -120,22 +122,16 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
   }
 
-  // Links we own but the store does not know: veths on our bridges.
+  // Links cnm made (they carry its mark, link-mark.ts) that no record owns
+  // any more. A link without the mark is someone else's, even on a bridge
+  // of cnm's: it is never touched.
   await step('orphan links', async () => {
-    const links = await ctx.hostNs.rtnl.linkList();
-    const bridges = new Map<number, string>();
     const ours = new Set<string>();
     for (const net of state.networks.values()) {
-      const drv = ctx.drivers.get(net.driver);
-      for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
-      if (net.driverState.bridge) {
-        const l = links.find((x) => x.name === net.driverState.bridge);
-        if (l) bridges.set(l.index, l.name);
-      }
+      for (const n of ctx.drivers.get(net.driver).ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
     }
-    for (const l of links) {
-      const onOurBridge = l.master !== null && bridges.has(l.master);
-      if (onOurBridge && !ours.has(l.name)) {
+    for (const l of await ctx.hostNs.rtnl.linkList()) {
+      if (isOwnMark(l.alias, ctx.driverCtx.owner) && !ours.has(l.name)) {
         await ctx.hostNs.rtnl.linkDel(l.name).catch((e: Error) => errors.push(e));
       }
     }
