@@ -13,7 +13,7 @@ const rec = (i: number, stream = 'stdout'): string => `${JSON.stringify({ log: `
 async function collect(path: string, o: Partial<ReadOptions>): Promise<string[]> {
   const out: string[] = [];
   const ac = new AbortController();
-  for await (const r of readLogs(path, { tail: 'all', follow: false, running: () => false, signal: ac.signal, ...o })) out.push((r as LogRecord).log.trim());
+  for await (const b of readLogs(path, { tail: 'all', follow: false, running: () => false, signal: ac.signal, ...o })) out.push(...b.map((r: LogRecord) => r.log.trim()));
   return out;
 }
 
@@ -63,7 +63,7 @@ test('follow sees appends and follows a rotation, and ends when the writer stops
   const ac = new AbortController();
   const seen: string[] = [];
   const done = (async () => {
-    for await (const r of readLogs(log, { tail: 1, follow: true, running: () => running, signal: ac.signal })) seen.push(r.log.trim());
+    for await (const b of readLogs(log, { tail: 1, follow: true, running: () => running, signal: ac.signal })) seen.push(...b.map((r) => r.log.trim()));
   })();
   await new Promise((r) => setTimeout(r, 150));
   appendFileSync(log, rec(7));

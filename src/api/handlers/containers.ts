@@ -189,10 +189,13 @@ export function containerRoutes(ctl: Controller): Route[] {
               tail, follow, signal: closed, ...(since ? { since } : {}), ...(until ? { until } : {}),
               running: () => ctl.state.sandboxes.get(id)?.state === 'running',
             });
-            for await (const r of records) {
-              if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
-              const text = stamps ? `${r.time} ${r.log}` : r.log;
-              if (!res.write(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(text)))) {
+            for await (const batch of records) {
+              const frames: Buffer[] = [];
+              for (const r of batch) {
+                if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
+                frames.push(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(stamps ? `${r.time} ${r.log}` : r.log)));
+              }
+              if (frames.length && !res.write(Buffer.concat(frames))) {
                 await Promise.race([once(res, 'drain'), once(res, 'close')]);
               }
               if (closed.aborted) return;
