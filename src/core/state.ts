@@ -32,15 +32,15 @@ export class State {
   }
 
   async load(): Promise<void> {
-    for (const kv of await this.store.list(NET)) {
+    for (const kv of (await this.store.list(NET)).kvs) {
       const n = JSON.parse(kv.value) as NetworkRecord;
       this.networks.set(n.id, n);
     }
-    for (const kv of await this.store.list(EP)) {
+    for (const kv of (await this.store.list(EP)).kvs) {
       const e = JSON.parse(kv.value) as EndpointRecord;
       this.endpoints.set(e.id, e);
     }
-    for (const kv of await this.store.list(SBX)) {
+    for (const kv of (await this.store.list(SBX)).kvs) {
       const s = withRunDefaults(JSON.parse(kv.value) as SandboxRecord);
       this.sandboxes.set(s.id, s);
     }

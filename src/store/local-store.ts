@@ -4,7 +4,7 @@
 import type { Backend, Change } from './backend.ts';
 import { StoreError } from './errors.ts';
 import { prefixEnd } from './keys.ts';
-import type { Compare, KeyValue, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
+import type { Compare, KeyValue, ListResult, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
 import { checkKey, checkPrefix, checkRevision, checkTxn, checkValue } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
 
@@ -41,10 +41,12 @@ export class LocalStore implements Store {
     return this.io('get', () => this.backend.get(key));
   }
 
-  async list(prefix: string): Promise<KeyValue[]> {
+  async list(prefix: string): Promise<ListResult> {
     checkPrefix(prefix);
     this.assertOpen();
-    return this.io('list', () => this.backend.range(prefix, prefixEnd(prefix)));
+    // Reads are synchronous: nothing can commit between the range and the revision.
+    const kvs = this.io('list', () => this.backend.range(prefix, prefixEnd(prefix)));
+    return { kvs, revision: this.backend.revision() };
   }
 
   async put(key: string, value: string): Promise<number> {

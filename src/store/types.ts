@@ -55,6 +55,17 @@ export interface WatchEvent {
   revision: number;
 }
 
+/** What list() read, and the store revision it read at. */
+export interface ListResult {
+  kvs: KeyValue[];
+  /**
+   * The store revision the list saw. Watching from it (watch(prefix,
+   * revision, ...)) delivers exactly the changes made after the list: none
+   * missed, none repeated (etcd: RangeResponse.header.revision).
+   */
+  revision: number;
+}
+
 export type WatchCallback = (ev: WatchEvent) => void;
 /**
  * Called at most once, after which the watch delivers nothing more. Without
@@ -66,7 +77,7 @@ export type WatchErrorCallback = (err: Error) => void;
 export interface Store {
   get(key: string): Promise<KeyValue | null>;
   /** every key starting with `prefix` ('' = all), sorted by key bytes (UTF-8 order, as etcd) */
-  list(prefix: string): Promise<KeyValue[]>;
+  list(prefix: string): Promise<ListResult>;
   /** returns the new revision */
   put(key: string, value: string): Promise<number>;
   /** true if the key existed */

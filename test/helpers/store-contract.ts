@@ -59,7 +59,7 @@ export function storeContract(name: string, open: OpenStore): void {
       it('starts empty at revision 0', async (s) => {
         assert.equal(await s.revision(), 0);
         assert.equal(await s.get('a'), null);
-        assert.deepEqual(await s.list(''), []);
+        assert.deepEqual((await s.list('')).kvs, []);
       });
 
       it('put returns increasing revisions and get reads the value back', async (s) => {
@@ -96,29 +96,45 @@ export function storeContract(name: string, open: OpenStore): void {
 
       it('list returns exactly the keys under a prefix, sorted by key', async (s) => {
         for (const k of ['net/b', 'net/a', 'ne', 'net', 'net0', 'net/a/x', 'nf', 'm']) await s.put(k, `v-${k}`);
-        assert.deepEqual((await s.list('net/')).map((kv) => kv.key), ['net/a', 'net/a/x', 'net/b']);
-        assert.deepEqual((await s.list('net')).map((kv) => kv.key), ['net', 'net/a', 'net/a/x', 'net/b', 'net0']);
-        assert.deepEqual((await s.list('')).map((kv) => kv.key), ['m', 'ne', 'net', 'net/a', 'net/a/x', 'net/b', 'net0', 'nf']);
-        assert.deepEqual(await s.list('zzz'), []);
-        const [first] = await s.list('net/a');
+        assert.deepEqual((await s.list('net/')).kvs.map((kv) => kv.key), ['net/a', 'net/a/x', 'net/b']);
+        assert.deepEqual((await s.list('net')).kvs.map((kv) => kv.key), ['net', 'net/a', 'net/a/x', 'net/b', 'net0']);
+        assert.deepEqual((await s.list('')).kvs.map((kv) => kv.key), ['m', 'ne', 'net', 'net/a', 'net/a/x', 'net/b', 'net0', 'nf']);
+        assert.deepEqual((await s.list('zzz')).kvs, []);
+        const [first] = (await s.list('net/a')).kvs;
         assert.deepEqual(first, { key: 'net/a', value: 'v-net/a', createRevision: 2, modRevision: 2 });
+      });
+
+      it('list returns the revision it read at: a watch from it misses nothing and repeats nothing', async (s) => {
+        await s.put('lw/a', '1');
+        await s.put('other', 'x');
+        const listed = await s.list('lw/');
+        assert.deepEqual(listed.kvs.map((kv) => kv.key), ['lw/a']);
+        assert.equal(listed.revision, 2, 'the store revision, not the newest modRevision under the prefix');
+        // A write lands between the list and the watch: it must still arrive.
+        await s.put('lw/b', '2');
+        const { events, cancel } = collect(s, 'lw/', listed.revision);
+        await s.put('lw/a', '3');
+        await until(() => events.length >= 2, 'both changes after the list');
+        await settle();
+        assert.deepEqual(events.map((e) => [e.key, e.value, e.revision]), [['lw/b', '2', 3], ['lw/a', '3', 4]]);
+        cancel();
       });
 
       it('orders keys by UTF-8 bytes (code points), as etcd does, not by UTF-16 units', async (s) => {
         // JavaScript's default sort puts U+1F600 (a surrogate pair) before U+FFFD.
         const keys = ['k/\u{1F600}', 'k/\uFFFD', 'k/\u00E9', 'k/z', 'k/\u{10FFFF}', 'k/\uE000'];
         for (const k of keys) await s.put(k, k);
-        assert.deepEqual((await s.list('k/')).map((kv) => kv.key),
+        assert.deepEqual((await s.list('k/')).kvs.map((kv) => kv.key),
           ['k/z', 'k/\u00E9', 'k/\uE000', 'k/\uFFFD', 'k/\u{1F600}', 'k/\u{10FFFF}']);
-        assert.deepEqual((await s.list('k/\u{1F600}')).map((kv) => kv.key), ['k/\u{1F600}']);
+        assert.deepEqual((await s.list('k/\u{1F600}')).kvs.map((kv) => kv.key), ['k/\u{1F600}']);
       });
 
       it('lists under prefixes that end in the highest code point', async (s) => {
         await s.put('\u{10FFFF}', 'a');
         await s.put('\u{10FFFF}\u{10FFFF}x', 'b');
         await s.put('\u{10FFFE}', 'c');
-        assert.deepEqual((await s.list('\u{10FFFF}')).map((kv) => kv.value), ['a', 'b']);
-        assert.deepEqual((await s.list('\u{10FFFF}\u{10FFFF}')).map((kv) => kv.value), ['b']);
+        assert.deepEqual((await s.list('\u{10FFFF}')).kvs.map((kv) => kv.value), ['a', 'b']);
+        assert.deepEqual((await s.list('\u{10FFFF}\u{10FFFF}')).kvs.map((kv) => kv.value), ['b']);
       });
 
       it('stores unicode, NUL and empty values unchanged', async (s) => {
@@ -132,7 +148,7 @@ export function storeContract(name: string, open: OpenStore): void {
         const big = '\u20AC'.repeat(Math.floor(MAX_VALUE_BYTES / 3)) + 'x'.repeat(MAX_VALUE_BYTES % 3);
         await s.put('big', big);
         assert.equal((await s.get('big'))?.value, big);
-        assert.equal((await s.list('b'))[0]?.value.length, big.length);
+        assert.equal((await s.list('b')).kvs[0]?.value.length, big.length);
         await assert.rejects(s.put('big', big + 'x'), isStoreError('INVALID_VALUE', '"big"', `${MAX_VALUE_BYTES}`));
         assert.equal((await s.get('big'))?.value, big);
       });
@@ -193,7 +209,7 @@ export function storeContract(name: string, open: OpenStore): void {
           { type: 'put', key: 'k1', value: '1' }, { type: 'put', key: 'k2', value: '2' }, { type: 'put', key: 'old', value: 'y' },
         ] });
         assert.equal(r.revision, 2);
-        assert.deepEqual((await s.list('')).map((kv) => [kv.key, kv.createRevision, kv.modRevision]),
+        assert.deepEqual((await s.list('')).kvs.map((kv) => [kv.key, kv.createRevision, kv.modRevision]),
           [['k1', 2, 2], ['k2', 2, 2], ['old', 1, 2]]);
       });
 
@@ -214,11 +230,11 @@ export function storeContract(name: string, open: OpenStore): void {
         for (const k of ['n/1', 'n/2', 'n/2/x', 'n', 'n0', 'o']) await s.put(k, k);
         const r = await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: 'n/' }] });
         assert.deepEqual(r, { succeeded: true, revision: 7 });
-        assert.deepEqual((await s.list('')).map((kv) => kv.key), ['n', 'n0', 'o']);
+        assert.deepEqual((await s.list('')).kvs.map((kv) => kv.key), ['n', 'n0', 'o']);
         const none = await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: 'n/' }] });
         assert.deepEqual(none, { succeeded: true, revision: 7 }, 'deleting nothing makes no revision');
         await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: '' }] });
-        assert.deepEqual(await s.list(''), []);
+        assert.deepEqual((await s.list('')).kvs, []);
       });
 
       it('deletes may overlap each other', async (s) => {
@@ -228,7 +244,7 @@ export function storeContract(name: string, open: OpenStore): void {
           { type: 'delete', key: 'p/a' }, { type: 'deletePrefix', prefix: 'p/' }, { type: 'delete', key: 'p/a' },
         ] });
         assert.equal(r.revision, 3);
-        assert.deepEqual(await s.list('p/'), []);
+        assert.deepEqual((await s.list('p/')).kvs, []);
       });
 
       it('rejects a txn whose put overlaps another op (as etcd), applying nothing', async (s) => {
