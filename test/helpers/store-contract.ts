@@ -24,6 +24,19 @@ export async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`gave up waiting for ${what}`);
 }
 
+/**
+ * Polls until cond() holds, for at most `seconds` of wall-clock time (lease
+ * expiry runs on the clock; etcd rounds small TTLs up to about 2 s).
+ */
+export async function untilClock(cond: () => Promise<boolean>, what: string, seconds = 15): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`gave up waiting for ${what} after ${seconds} s`);
+}
+
 /** A few more turns of the event loop, to show that nothing else arrives. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -67,8 +80,8 @@ export function storeContract(name: string, open: OpenStore): void {
         assert.equal(await s.put('b', '2'), 2);
         assert.equal(await s.put('a', '3'), 3);
         assert.equal(await s.revision(), 3);
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '3', createRevision: 1, modRevision: 3 });
-        assert.deepEqual(await s.get('b'), { key: 'b', value: '2', createRevision: 2, modRevision: 2 });
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '3', createRevision: 1, modRevision: 3, lease: 0 });
+        assert.deepEqual(await s.get('b'), { key: 'b', value: '2', createRevision: 2, modRevision: 2, lease: 0 });
       });
 
       it('a put of the same value still makes a new revision (as etcd)', async (s) => {
@@ -91,7 +104,7 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.put('a', '1');
         await s.delete('a');
         await s.put('a', '2');
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '2', createRevision: 3, modRevision: 3 });
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '2', createRevision: 3, modRevision: 3, lease: 0 });
       });
 
       it('list returns exactly the keys under a prefix, sorted by key', async (s) => {
@@ -101,7 +114,7 @@ export function storeContract(name: string, open: OpenStore): void {
         assert.deepEqual((await s.list('')).kvs.map((kv) => kv.key), ['m', 'ne', 'net', 'net/a', 'net/a/x', 'net/b', 'net0', 'nf']);
         assert.deepEqual((await s.list('zzz')).kvs, []);
         const [first] = (await s.list('net/a')).kvs;
-        assert.deepEqual(first, { key: 'net/a', value: 'v-net/a', createRevision: 2, modRevision: 2 });
+        assert.deepEqual(first, { key: 'net/a', value: 'v-net/a', createRevision: 2, modRevision: 2, lease: 0 });
       });
 
       it('list returns the revision it read at: a watch from it misses nothing and repeats nothing', async (s) => {
@@ -165,7 +178,7 @@ export function storeContract(name: string, open: OpenStore): void {
         });
         assert.deepEqual(r, { succeeded: true, revision: 3 });
         assert.equal(await s.get('a'), null);
-        assert.deepEqual(await s.get('c'), { key: 'c', value: '3', createRevision: 3, modRevision: 3 });
+        assert.deepEqual(await s.get('c'), { key: 'c', value: '3', createRevision: 3, modRevision: 3, lease: 0 });
         assert.equal(await s.get('f'), null);
       });
 
@@ -400,7 +413,89 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.compact(1);
         await s.compact(1);
         await s.compact(0);
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '1', createRevision: 1, modRevision: 1 }, 'compaction keeps live keys');
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '1', createRevision: 1, modRevision: 1, lease: 0 }, 'compaction keeps live keys');
+      });
+    });
+
+    describe('leases', () => {
+      it('a key put with a lease carries it; revoke deletes its keys in one revision, with delete events', async (s) => {
+        const lease = await s.grant(60);
+        const other = await s.grant(60);
+        assert.ok(Number.isSafeInteger(lease) && lease > 0, `lease id ${lease}`);
+        assert.notEqual(other, lease);
+        await s.put('l/a', '1', { lease });
+        await s.txn({ compare: [], success: [{ type: 'put', key: 'l/b', value: '2', lease }, { type: 'put', key: 'l/c', value: '3', lease: other }] });
+        await s.put('l/d', '4');
+        assert.deepEqual(await s.get('l/a'), { key: 'l/a', value: '1', createRevision: 1, modRevision: 1, lease });
+        assert.equal((await s.get('l/d'))?.lease, 0);
+        const { events, cancel } = collect(s, 'l/', null);
+        await s.revoke(lease);
+        assert.equal(await s.revision(), 4, 'one revision for every key of the lease');
+        assert.deepEqual((await s.list('l/')).kvs.map((kv) => kv.key), ['l/c', 'l/d']);
+        await until(() => events.length >= 2, 'the delete events');
+        await settle();
+        assert.deepEqual(events, [
+          { type: 'delete', key: 'l/a', value: null, revision: 4 },
+          { type: 'delete', key: 'l/b', value: null, revision: 4 },
+        ]);
+        await assert.rejects(s.revoke(lease), isStoreError('LEASE_NOT_FOUND', `${lease}`));
+        await assert.rejects(s.keepAlive(lease), isStoreError('LEASE_NOT_FOUND', `${lease}`));
+        cancel();
+      });
+
+      it('a put without a lease detaches the key from its lease (as etcd)', async (s) => {
+        const lease = await s.grant(60);
+        await s.put('k', '1', { lease });
+        await s.put('k', '2');
+        assert.equal((await s.get('k'))?.lease, 0);
+        await s.revoke(lease);
+        assert.equal((await s.get('k'))?.value, '2');
+      });
+
+      it('revoking a lease without keys makes no revision; keepAlive returns the TTL', async (s) => {
+        const lease = await s.grant(30);
+        assert.equal(await s.keepAlive(lease), 30);
+        await s.revoke(lease);
+        assert.equal(await s.revision(), 0);
+      });
+
+      it('a put or txn naming an unknown lease fails whole, writing nothing', async (s) => {
+        const gone = await s.grant(60);
+        await s.revoke(gone);
+        await assert.rejects(s.put('a', '1', { lease: gone }), isStoreError('LEASE_NOT_FOUND', `${gone}`));
+        await assert.rejects(s.txn({ compare: [], success: [{ type: 'put', key: 'b', value: '1' }, { type: 'put', key: 'c', value: '1', lease: 987654 }] }),
+          isStoreError('LEASE_NOT_FOUND', '987654'));
+        assert.equal(await s.revision(), 0);
+        assert.deepEqual((await s.list('')).kvs, []);
+      });
+
+      test('an expired lease deletes its keys by itself, with a new revision and watch events', async () => {
+        const s = await open();
+        try {
+          const lease = await s.grant(1);
+          await s.put('e/a', '1', { lease });
+          await s.put('e/keep', '2');
+          const { events, cancel } = collect(s, 'e/', null);
+          await untilClock(async () => (await s.get('e/a')) === null, 'the lease to expire');
+          await until(() => events.length >= 1, 'the delete event');
+          assert.deepEqual(events, [{ type: 'delete', key: 'e/a', value: null, revision: 3 }]);
+          assert.equal(await s.revision(), 3);
+          assert.equal((await s.get('e/keep'))?.value, '2');
+          await assert.rejects(s.keepAlive(lease), isStoreError('LEASE_NOT_FOUND'));
+          cancel();
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('rejects bad TTLs and lease ids, naming the value', async (s) => {
+        for (const [ttl, shown] of [[0, 'number 0'], [1.5, 'number 1.5'], [-3, 'number -3'], ['10', '"10"']] as const) {
+          await assert.rejects(s.grant(ttl as never), isStoreError('INVALID_TTL', shown, 'seconds'));
+        }
+        await assert.rejects(s.put('a', '1', { lease: -1 }), isStoreError('INVALID_LEASE', 'number -1'));
+        await assert.rejects(s.txn({ compare: [], success: [{ type: 'put', key: 'a', value: '1', lease: 'x' }] } as never), isStoreError('INVALID_LEASE', '"x"'));
+        await assert.rejects(s.keepAlive(0.5), isStoreError('INVALID_LEASE', '0.5'));
+        assert.equal(await s.revision(), 0);
       });
     });
 
@@ -447,7 +542,8 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.close();
         assert.equal(events.length, 1, 'events committed before close are delivered');
         for (const call of [() => s.get('a'), () => s.put('a', '2'), () => s.list(''), () => s.delete('a'),
-          () => s.revision(), () => s.txn({ compare: [], success: [] }), () => s.compact(0)]) {
+          () => s.revision(), () => s.txn({ compare: [], success: [] }), () => s.compact(0), () => s.grant(5),
+          () => s.keepAlive(1), () => s.revoke(1)]) {
           await assert.rejects(call(), isStoreError('CLOSED'));
         }
         assert.throws(() => s.watch('', null, () => {}), isStoreError('CLOSED'));
