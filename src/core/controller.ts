@@ -208,12 +208,13 @@ export class Controller {
           await this.state.commit([{ kind: 'sandbox', put: sbx }]).catch((u: Error) => this.ctx.log.error(`undo attachment: ${u.message}`));
           throw e;
         }
+        // Records are immutable: attach stored `next`, and this is its stored copy.
+        const cur = this.state.sandboxes.get(sbx.id) ?? next;
         try {
-          Object.assign(sbx, next);
-          await Promise.all([applyGateway(this.ctx, sbx, ns), writeSandboxFiles(this.ctx, sbx)]);
+          await Promise.all([applyGateway(this.ctx, cur, ns), writeSandboxFiles(this.ctx, cur)]);
         } catch (e) {
           await detach(this.ctx, ep, ns);
-          await this.state.commit([{ kind: 'sandbox', put: { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) } }]);
+          await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
           throw e;
         }
       } else {
@@ -247,10 +248,9 @@ export class Controller {
         const ns = this.ctx.netns.get(sbx.id) ?? null;
         const errs = await detach(this.ctx, ep, ns);
         for (const e of errs) this.ctx.log.warn(`disconnect: ${e.message}`);
-        await this.state.commit([{ kind: 'sandbox', put: next }]);
-        Object.assign(sbx, next);
-        if (ns) await applyGateway(this.ctx, sbx, ns);
-        await writeSandboxFiles(this.ctx, sbx);
+        const [cur] = await this.state.commit([{ kind: 'sandbox', put: next }]);
+        if (ns) await applyGateway(this.ctx, cur, ns);
+        await writeSandboxFiles(this.ctx, cur);
       } else {
         await this.state.commit([{ kind: 'sandbox', put: next }]);
       }
@@ -274,8 +274,7 @@ export class Controller {
       const sbx = this.state.findSandbox(ref);
       if (sbx.state === 'running') return 'already';
       // A user's start: the restart count begins again, as in Docker.
-      sbx.restartCount = 0;
-      await startSandbox(this.ctx, sbx, (id) => this.onExit(id));
+      await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
       return 'started';
     });
   }
@@ -339,9 +338,8 @@ export class Controller {
       void this.ctx.lock.run(async () => {
         const cur = this.state.sandboxes.get(id);
         if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
-        await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
-        cur.restartCount += 1;
-        await startSandbox(this.ctx, cur, (x) => this.onExit(x));
+        const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
+        await startSandbox(this.ctx, next, (x) => this.onExit(x));
       }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
     }, delay);
     t.unref();
@@ -362,7 +360,9 @@ export class Controller {
       for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
       for (const w of this.waiters.get(id) ?? []) w();
       this.waiters.delete(id);
-      if (autoRemove && sbx.autoRemove) await removeSandboxRecord(this.ctx, sbx);
+      // cleanupExited stored a new record: the exited one is what gets removed.
+      const done = this.state.sandboxes.get(id);
+      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);

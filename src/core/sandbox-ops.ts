@@ -173,8 +173,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     if (kind !== 'host') {
       const path = netnsPathOf(ctx, sbx);
       // Recorded before it exists, so a crash cannot leak it.
-      await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
-      sbx.netnsPath = path;
+      [sbx] = await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
       ns = await Netns.create(path);
       ctx.netns.set(sbx.id, ns);
       undo.push('namespace', async () => {
@@ -204,7 +203,6 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       monitorPid: started.monitorPid, monitorStart: procStartTime(started.monitorPid) ?? '', stoppedByUser: false,
     };
     await ctx.state.commit([{ kind: 'sandbox', put: next }]);
-    Object.assign(sbx, next);
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
@@ -228,8 +226,8 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
   const next: SandboxRecord = {
     ...sbx, state: 'exited', pid: 0, pidStart: '', monitorPid: 0, monitorStart: '', exitCode, finishedAt: rfc3339Nano(), netnsPath: '',
   };
+  // Records are immutable: callers read the exited record from ctx.state.
   await ctx.state.commit([{ kind: 'sandbox', put: next }]);
-  Object.assign(sbx, next);
   return errors;
 }
 
