@@ -85,7 +85,7 @@ try {
     await s.close();
     const t0 = performance.now();
     const again = await SqliteStore.open(path, { sync });
-    const keys = (await again.list('')).length;
+    const keys = (await again.list('')).kvs.length;
     const openMs = performance.now() - t0;
     await again.close();
     console.log(`sqlite ${sync}: reopen + list all ${keys} keys: ${openMs.toFixed(1)} ms`);

@@ -3,7 +3,9 @@
 // headers of the Node.js that runs this script (npm's `node` package ships
 // them). Each folder src/native/<name>/ holds the C sources of one addon,
 // built to build/<name>.node; an optional file `ldflags` in that folder lists
-// extra linker flags. Node-API only, so the binaries are ABI-stable.
+// extra linker flags. Node-API only, so the binaries are ABI-stable. A folder
+// with a file `program` is a plain executable instead, built to build/<the
+// name in that file> (the per-sandbox monitor).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,12 +32,13 @@ for (const name of addons) {
   const files = readdirSync(dir);
   const sources = files.filter((f) => f.endsWith('.c')).map((f) => join(dir, f));
   if (sources.length === 0) continue;
-  const out = join(root, 'build', `${name}.node`);
+  const program = files.includes('program') ? readFileSync(join(dir, 'program'), 'utf8').trim() : '';
+  const out = join(root, 'build', program || `${name}.node`);
   const newest = Math.max(...files.map((f) => statSync(join(dir, f)).mtimeMs));
   if (!force && existsSync(out) && statSync(out).mtimeMs > newest) continue;
   mkdirSync(dirname(out), { recursive: true });
   const ldflags = files.includes('ldflags') ? readFileSync(join(dir, 'ldflags'), 'utf8').split(/\s+/).filter(Boolean) : [];
-  execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-pthread',
-    `-I${include}`, '-DNAPI_VERSION=9', ...sources, '-o', out, ...ldflags], { stdio: 'inherit' });
+  const kind = program ? [] : ['-fPIC', '-shared', '-pthread', `-I${include}`, '-DNAPI_VERSION=9'];
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', ...kind, ...sources, '-o', out, ...ldflags], { stdio: 'inherit' });
   console.log(`build-native: built ${out}`);
 }

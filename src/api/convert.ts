@@ -147,7 +147,10 @@ export function containerSummary(state: State, sbx: SandboxRecord): ContainerSum
   };
 }
 
-export function containerInspect(state: State, sbx: SandboxRecord, paths: { runDir: string; logPath: string }): ContainerInspectWire {
+export interface InspectPaths { runDir: string; logPath: string; runtime: { name: string; path: string; root: string } }
+
+export function containerInspect(state: State, sbx: SandboxRecord, paths: InspectPaths): ContainerInspectWire {
+  const r = sbx.run;
   const networks = networksOf(state, sbx);
   const first = state.endpointsOf(sbx.id)[0];
   const firstNet = first ? state.networks.get(first.networkId) : undefined;
@@ -176,13 +179,15 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: { runD
     HostsPath: `${paths.runDir}/hosts`,
     LogPath: paths.logPath,
     Name: `/${sbx.name}`,
-    RestartCount: 0,
+    RestartCount: sbx.restartCount,
     Driver: 'cnm-sandbox',
     Platform: 'linux',
+    CnmRuntime: { Path: paths.runtime.path, Root: paths.runtime.root },
     Config: {
       Hostname: sbx.hostname,
       Domainname: sbx.domainname,
-      User: '',
+      User: r.user,
+      WorkingDir: r.workingDir,
       Cmd: sbx.cmd,
       Image: sbx.image,
       Env: sbx.env,
@@ -202,9 +207,15 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: { runD
       AutoRemove: sbx.autoRemove,
       PortBindings: Object.fromEntries(Object.entries(portsMap(sbx.ports, true)).map(([k, v]) => [k, v ?? []])),
       PublishAllPorts: sbx.publishAll,
-      // A sandbox's output goes to plain files, as json-file's does; clients
-      // read this field (docker-py's containers.run() picks its log reader by it).
-      LogConfig: { Type: 'json-file', Config: {} },
+      Binds: r.binds,
+      Memory: r.memory,
+      NanoCpus: r.nanoCpus,
+      PidsLimit: r.pidsLimit > 0 ? r.pidsLimit : null,
+      Privileged: r.privileged,
+      Init: r.init,
+      RestartPolicy: { Name: r.restartPolicy.name, MaximumRetryCount: r.restartPolicy.maximumRetryCount },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(r.logMaxSize), 'max-file': String(r.logMaxFile) } },
+      Runtime: paths.runtime.name,
     },
     NetworkSettings: {
       Bridge: '',

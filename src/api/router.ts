@@ -1,6 +1,7 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
-import { notFound } from '../core/errors.ts';
+import type { ServerResponse } from 'node:http';
+import { invalid, notFound } from '../core/errors.ts';
 
 export interface ApiRequest {
   method: string;
@@ -24,6 +25,11 @@ export interface ApiResponse {
    */
   later?: Promise<unknown>;
   headers?: Record<string, string>;
+  /**
+   * A streamed body (logs): called after the head is sent; `closed` aborts
+   * when the client goes away.
+   */
+  stream?: (res: ServerResponse, closed: AbortSignal) => Promise<void>;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
@@ -32,6 +38,15 @@ export interface Route {
   method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PUT';
   path: string;
   handler: Handler;
+}
+
+/** A path segment as the client meant it; "%zz" or a cut "%e2%82" is the client's error, not ours. */
+function decodeParam(key: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(`invalid ${key} in the path ${JSON.stringify(raw)}: malformed percent-encoding; expected %XX escapes of UTF-8 bytes`);
+  }
 }
 
 interface Compiled { method: string; re: RegExp; keys: string[]; handler: Handler }
@@ -59,7 +74,7 @@ export class Router {
       if (!m) continue;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1] ?? ''); });
+      r.keys.forEach((k, i) => { params[k] = decodeParam(k, m[i + 1] ?? ''); });
       return { handler: r.handler, params };
     }
     // Docker answers unknown paths (and wrong methods) with this.

@@ -127,6 +127,19 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
       log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
       return;
     }
+    if (out.stream) {
+      res.writeHead(out.status, headers);
+      res.flushHeaders();
+      const closed = new AbortController();
+      res.on('close', () => closed.abort());
+      try {
+        await out.stream(res, closed.signal);
+      } finally {
+        res.end();
+      }
+      log.debug(`${method} ${url.pathname} ${out.status} streamed ${(performance.now() - started).toFixed(1)}ms`);
+      return;
+    }
     let payload: Buffer | string | undefined;
     if (out.raw !== undefined) payload = out.raw;
     else if (out.json !== undefined) {

@@ -3,9 +3,15 @@
 // Unknown fields are ignored, as Docker's decoder ignores them.
 import { invalid } from '../core/errors.ts';
 
-type Kind = 'string' | 'boolean' | 'number' | 'object' | 'array' | 'stringMap' | 'stringArray';
+/** 'strings': Docker's StrSlice (Cmd, Entrypoint), a string or a list of strings. */
+type Kind = 'string' | 'boolean' | 'number' | 'object' | 'array' | 'stringMap' | 'stringArray' | 'strings';
 
-export interface Shape { [field: string]: Kind | Shape | [Shape] }
+/** A JSON object whose keys are data (port specs, network names), each value of one shape. */
+export interface MapOf { mapOf: Kind | Shape | [Shape] }
+
+export interface Shape { [field: string]: Kind | Shape | [Shape] | MapOf }
+
+const isMapOf = (k: unknown): k is MapOf => typeof k === 'object' && k !== null && !Array.isArray(k) && 'mapOf' in k;
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -13,7 +19,7 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function check(value: unknown, kind: Kind | Shape | [Shape], path: string): void {
+function check(value: unknown, kind: Kind | Shape | [Shape] | MapOf, path: string): void {
   if (value === null || value === undefined) return; // Go leaves the zero value
   const fail = (want: string) => {
     throw invalid(`invalid JSON: cannot unmarshal ${describe(value)} into field ${path} of type ${want}`);
@@ -21,6 +27,11 @@ function check(value: unknown, kind: Kind | Shape | [Shape], path: string): void
   if (Array.isArray(kind)) {
     if (!Array.isArray(value)) fail('array');
     (value as unknown[]).forEach((v, i) => check(v, kind[0], `${path}[${i}]`));
+    return;
+  }
+  if (isMapOf(kind)) {
+    if (typeof value !== 'object' || Array.isArray(value)) fail('object');
+    for (const [k, v] of Object.entries(value as object)) check(v, kind.mapOf, `${path}[${JSON.stringify(k)}]`);
     return;
   }
   if (typeof kind === 'object') {
@@ -37,6 +48,11 @@ function check(value: unknown, kind: Kind | Shape | [Shape], path: string): void
     case 'stringMap':
       if (typeof value !== 'object' || Array.isArray(value)) fail('map[string]string');
       for (const [k, v] of Object.entries(value as object)) if (typeof v !== 'string') throw invalid(`invalid JSON: cannot unmarshal ${describe(v)} into field ${path}.${k} of type string`);
+      break;
+    case 'strings':
+      if (typeof value === 'string') break;
+      if (!Array.isArray(value)) fail('[]string');
+      (value as unknown[]).forEach((v, i) => { if (typeof v !== 'string') throw invalid(`invalid JSON: cannot unmarshal ${describe(v)} into field ${path}[${i}] of type string`); });
       break;
     case 'stringArray':
       if (!Array.isArray(value)) fail('[]string');
@@ -93,22 +109,36 @@ export const NETWORK_CREATE: Shape = {
 export const CONNECT: Shape = { Container: 'string', EndpointConfig: ENDPOINT_SETTINGS };
 export const DISCONNECT: Shape = { Container: 'string', Force: 'boolean' };
 
+const PORT_BINDING: Shape = { HostIp: 'string', HostPort: 'string' };
+
 export const CONTAINER_CREATE: Shape = {
   Hostname: 'string',
   Domainname: 'string',
+  Cmd: 'strings',
+  Entrypoint: 'strings',
   Image: 'string',
   Env: 'stringArray',
   Labels: 'stringMap',
   ExposedPorts: 'object',
+  User: 'string',
+  WorkingDir: 'string',
   HostConfig: {
     NetworkMode: 'string',
+    Binds: 'stringArray',
+    Memory: 'number',
+    NanoCpus: 'number',
+    PidsLimit: 'number',
+    Privileged: 'boolean',
+    Init: 'boolean',
+    RestartPolicy: { Name: 'string', MaximumRetryCount: 'number' },
+    LogConfig: { Type: 'string', Config: 'stringMap' },
     Dns: 'stringArray',
     DnsSearch: 'stringArray',
     DnsOptions: 'stringArray',
     ExtraHosts: 'stringArray',
     AutoRemove: 'boolean',
-    PortBindings: 'object',
+    PortBindings: { mapOf: [PORT_BINDING] },
     PublishAllPorts: 'boolean',
   },
-  NetworkingConfig: { EndpointsConfig: 'object' },
+  NetworkingConfig: { EndpointsConfig: { mapOf: ENDPOINT_SETTINGS } },
 };

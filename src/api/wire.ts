@@ -105,8 +105,18 @@ export interface ContainerCreateWire {
   Env?: string[] | null;
   Labels?: Record<string, string> | null;
   ExposedPorts?: Record<string, object> | null;
+  User?: string;
+  WorkingDir?: string;
   HostConfig?: {
     NetworkMode?: string;
+    Binds?: string[] | null;
+    Memory?: number;
+    NanoCpus?: number;
+    PidsLimit?: number | null;
+    Privileged?: boolean;
+    Init?: boolean | null;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
+    LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
     Dns?: string[] | null;
     DnsSearch?: string[] | null;
     DnsOptions?: string[] | null;
@@ -163,10 +173,13 @@ export interface ContainerInspectWire {
   RestartCount: number;
   Driver: string;
   Platform: string;
+  /** cnm's own: how `cnm exec` reaches the sandbox (the OCI runtime and its state dir). */
+  CnmRuntime?: { Path: string; Root: string };
   Config: {
     Hostname: string;
     Domainname: string;
     User: string;
+    WorkingDir: string;
     Cmd: string[];
     Image: string;
     Env: string[];
@@ -187,7 +200,15 @@ export interface ContainerInspectWire {
     AutoRemove: boolean;
     PortBindings: Record<string, PortBindingWire[]>;
     PublishAllPorts: boolean;
+    Binds: string[];
+    Memory: number;
+    NanoCpus: number;
+    PidsLimit: number | null;
+    Privileged: boolean;
+    Init: boolean;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
     LogConfig: { Type: string; Config: Record<string, string> };
+    Runtime: string;
   };
   NetworkSettings: {
     Bridge: string;

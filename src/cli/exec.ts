@@ -1,7 +1,7 @@
-// `cnm exec`: runs a command inside a running sandbox's namespaces. The CLI
-// runs on the daemon's host, so it enters them directly with nsenter(1)
-// (network, UTS, mount and PID namespaces of the sandbox's init process)
-// instead of asking the daemon to exec.
+// `cnm exec`: runs a command inside a running sandbox, through the sandbox's
+// OCI runtime (`runc exec`), so the command is confined exactly as the
+// sandbox is (capabilities, seccomp, cgroup, namespaces). The CLI runs on the
+// daemon's host and learns the runtime from container inspect.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
@@ -9,6 +9,8 @@ import { ApiError } from '../client/client.ts';
 import type { CliContext } from './context.ts';
 import { DockerCommand, exitWith } from './docker-command.ts';
 import { collect } from './flags.ts';
+import { RuncRuntime } from '../runtime/runc.ts';
+import { resolveUser } from '../runtime/user.ts';
 
 /** Shells report death by signal n as 128 + n (docker exec does the same). */
 export const SIGNAL_EXIT_BASE = 128;
@@ -24,12 +26,8 @@ export type SpawnLike = (file: string, args: string[], opts: {
   env: NodeJS.ProcessEnv;
 }) => ChildLike;
 
-export interface ExecOpts { interactive?: boolean; tty?: boolean; env: string[]; workdir?: string }
+export interface ExecOpts { interactive?: boolean; tty?: boolean; env: string[]; workdir?: string; user?: string }
 
-/** nsenter's arguments for running `cmd` in the namespaces of process `pid`. */
-export function nsenterArgs(pid: number, cmd: string[], workdir?: string): string[] {
-  return ['-t', String(pid), '-n', '-u', '-m', '-p', ...(workdir ? [`--wd=${workdir}`] : []), '--', ...cmd];
-}
 
 export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -76,14 +74,26 @@ export function execCommand(ctx: CliContext): Command {
     .argument('[args...]')
     .passThroughOptions()
     .option('-i, --interactive', 'Keep STDIN open')
-    .option('-t, --tty', 'Accepted for docker compatibility: the command uses the terminal cnm runs in')
+    .option('-t, --tty', 'Allocate a pseudo-TTY (when stdin is a terminal)')
     .option('-e, --env <K=V>', 'Set environment variables', collect, [])
     .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-u, --user <user[:group]>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .action(async (ref: string, command: string, args: string[], o: ExecOpts, cmd: Command) => {
       const c = await ctx.client(cmd).containerInspect(ref);
       // Same words as dockerd's error, so scripts matching on it keep working.
       if (!c.State?.Running || !c.State.Pid) throw new ApiError(409, `container ${c.Id} is not running`);
-      const status = await runChild(ctx, 'nsenter', nsenterArgs(c.State.Pid, [command, ...args], o.workdir), o);
+      if (!c.CnmRuntime) throw new ApiError(500, `container ${c.Id} has no runtime to exec through`);
+      let user: string | undefined;
+      if (o.user) {
+        const u = resolveUser(o.user);
+        user = `${u.uid}:${u.gid}`;
+      }
+      const rt = new RuncRuntime({ binary: c.CnmRuntime.Path, root: c.CnmRuntime.Root, monitor: '' });
+      const [file = '', ...argv] = rt.execArgv({
+        id: c.Id, args: [command, ...args], env: o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)),
+        tty: !!o.tty && !!o.interactive && !!process.stdin.isTTY, ...(o.workdir ? { cwd: o.workdir } : {}), ...(user ? { user } : {}),
+      });
+      const status = await runChild(ctx, file, argv, { ...o, env: [] });
       if (status !== 0) exitWith(status);
     });
 }

@@ -1,51 +1,11 @@
-// `cnm logs [-f] [-n N]` and the output copying `cnm run` does in the
-// foreground. The logs API returns whole logs (no follow mode yet), so
-// following means polling and writing only what was added.
+// `cnm logs [-f] [-t] [-n N] [--since T] [--until T]`: the daemon streams the
+// log from disk (tail, time window and follow are done there), and the
+// frames go to stdout and stderr as they come.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { ApiError } from '../client/client.ts';
-import type { Client } from '../client/client.ts';
+import type { Client, LogQuery } from '../client/client.ts';
 import type { CliContext } from './context.ts';
 import { DockerCommand } from './docker-command.ts';
-
-/** How often a follower polls the logs. */
-export const LOG_POLL_MS = 200;
-
-const NEWLINE = 0x0a;
-
-/** The last `n` lines of a log ("all" = everything), as docker logs --tail. */
-export function tailLines(buf: Buffer, n: number | 'all'): Buffer {
-  if (n === 'all') return buf;
-  if (n <= 0) return buf.subarray(buf.length);
-  // A final newline ends the last line; it does not start another.
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === NEWLINE) end--;
-  let i = end;
-  let lines = 0;
-  while (i > 0) {
-    if (buf[i - 1] === NEWLINE && ++lines === n) break;
-    i--;
-  }
-  return buf.subarray(i);
-}
-
-/**
- * Returns a function that writes what was added to the sandbox's logs since
- * its last call; `skip` is what was already shown (stdout, stderr bytes).
- */
-export function logCopier(ctx: CliContext, client: Client, id: string, skip: { out: number; err: number } = { out: 0, err: 0 }): () => Promise<void> {
-  let outDone = skip.out;
-  let errDone = skip.err;
-  return async () => {
-    const { stdout, stderr } = await client.containerLogs(id);
-    if (stdout.length > outDone) ctx.stdout.write(stdout.subarray(outDone));
-    if (stderr.length > errDone) ctx.stderr.write(stderr.subarray(errDone));
-    outDone = Math.max(outDone, stdout.length);
-    errDone = Math.max(errDone, stderr.length);
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseTail(v: string): number | 'all' {
   if (v === 'all') return 'all';
@@ -53,31 +13,42 @@ function parseTail(v: string): number | 'all' {
   return Number(v);
 }
 
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * docker's --since/--until: a Go duration ("10m", "1h30m") before now, an
+ * RFC 3339 time, or unix seconds; sent as unix seconds (or as given).
+ */
+export function parseLogTime(v: string, now = Date.now()): string {
+  if (/^\d+(\.\d+)?$/.test(v)) return v;
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length && parts.map((p) => p[0]).join('') === v) {
+    const secs = parts.reduce((acc, p) => acc + Number(p[1]) * (DURATION_UNITS[p[2] ?? 's'] ?? 1), 0);
+    return ((now / 1000) - secs).toFixed(9);
+  }
+  if (!Number.isNaN(Date.parse(v))) return v;
+  throw new InvalidArgumentError('expected a duration (10m), an RFC 3339 time or unix seconds');
+}
+
+/** Copies a log stream to the CLI's stdout and stderr. */
+export function copyLogs(ctx: CliContext, client: Client, id: string, q: LogQuery): Promise<void> {
+  return client.containerLogsStream(id, q, (stream, data) => {
+    (stream === 2 ? ctx.stderr : ctx.stdout).write(data);
+  });
+}
+
 export function logsCommand(ctx: CliContext): Command {
   return new DockerCommand('logs')
     .description('Fetch the logs of a container')
     .argument('<container>')
     .option('-f, --follow', 'Follow log output until the container stops')
+    .option('-t, --timestamps', 'Show timestamps')
     .option('-n, --tail <string>', 'Number of lines to show from the end of the logs', parseTail, 'all' as number | 'all')
-    .action(async (ref: string, o: { follow?: boolean; tail: number | 'all' }, cmd: Command) => {
-      const client = ctx.client(cmd);
-      const { stdout, stderr } = await client.containerLogs(ref);
-      ctx.stdout.write(tailLines(stdout, o.tail));
-      ctx.stderr.write(tailLines(stderr, o.tail));
-      if (!o.follow) return;
-      const copy = logCopier(ctx, client, ref, { out: stdout.length, err: stderr.length });
-      // Until the sandbox stops; the last copy after that catches its final words.
-      for (;;) {
-        let running: boolean;
-        try {
-          running = !!(await client.containerInspect(ref)).State?.Running;
-          await copy();
-        } catch (e) {
-          if (e instanceof ApiError && e.status === 404) return; // removed (--rm): nothing more to follow
-          throw e;
-        }
-        if (!running) return;
-        await sleep(LOG_POLL_MS);
-      }
+    .option('--since <string>', 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)', (v) => parseLogTime(v))
+    .option('--until <string>', 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)', (v) => parseLogTime(v))
+    .action(async (ref: string, o: { follow?: boolean; timestamps?: boolean; tail: number | 'all'; since?: string; until?: string }, cmd: Command) => {
+      await copyLogs(ctx, ctx.client(cmd), ref, {
+        follow: !!o.follow, timestamps: !!o.timestamps, tail: o.tail, ...(o.since ? { since: o.since } : {}), ...(o.until ? { until: o.until } : {}),
+      });
     });
 }

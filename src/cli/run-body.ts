@@ -12,6 +12,30 @@ export interface RunOpts {
   network: string[]; ip?: string; ip6?: string; networkAlias: string[]; macAddress?: string; linkLocalIp: string[]; gwPriority?: number;
   dns: string[]; dnsSearch: string[]; dnsOption: string[]; addHost: string[];
   publish: string[]; publishAll?: boolean; expose: string[]; env: string[]; label: string[];
+  volume: string[]; user?: string; workdir?: string; memory?: string; cpus?: string; pidsLimit?: number;
+  restart?: string; privileged?: boolean; init?: boolean; logOpt: string[];
+}
+
+const MEM_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** --memory 512m (docker's RAMInBytes: b, k, m, g). */
+function memoryBytes(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)b?$/i.exec(v.trim());
+  if (!m) bad('--memory', v, 'a size such as 512m or 1g');
+  return Math.round(Number(m?.[1]) * (MEM_UNITS[(m?.[2] ?? '').toLowerCase()] ?? 1));
+}
+
+/** --cpus 1.5 -> NanoCpus. */
+function nanoCpus(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) bad('--cpus', v, 'a positive number of CPUs such as 1.5');
+  return Math.round(Number(v) * 1e9);
+}
+
+/** --restart no|always|unless-stopped|on-failure[:N]. */
+function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(v);
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) bad('--restart', v, 'no, always, unless-stopped or on-failure[:max-retries]');
+  return { Name: m?.[1] ?? 'no', MaximumRetryCount: Number(m?.[2] ?? 0) };
 }
 
 /** One --network value: a name, or docker's "name=NET,alias=A,ip=IP,..." form. */
@@ -99,8 +123,18 @@ export function containerCreateBody(o: RunOpts, cmd: string[], autoRemove: boole
     Env: o.env.map(envEntry),
     Labels: kvMap(o.label),
     ExposedPorts: exposed,
+    ...(o.user ? { User: o.user } : {}),
+    ...(o.workdir ? { WorkingDir: o.workdir } : {}),
     HostConfig: {
       NetworkMode: mode,
+      ...(o.volume.length ? { Binds: o.volume } : {}),
+      ...(o.memory ? { Memory: memoryBytes(o.memory) } : {}),
+      ...(o.cpus ? { NanoCpus: nanoCpus(o.cpus) } : {}),
+      ...(o.pidsLimit !== undefined ? { PidsLimit: o.pidsLimit } : {}),
+      ...(o.restart ? { RestartPolicy: restartPolicy(o.restart) } : {}),
+      ...(o.privileged ? { Privileged: true } : {}),
+      ...(o.init !== undefined ? { Init: o.init } : {}),
+      ...(o.logOpt.length ? { LogConfig: { Type: 'json-file', Config: kvMap(o.logOpt) } } : {}),
       Dns: o.dns,
       DnsSearch: o.dnsSearch,
       DnsOptions: o.dnsOption,

@@ -9,7 +9,7 @@ import { errorText } from './common.ts';
 import type { CliContext } from './context.ts';
 import { DockerCommand, EXIT_USAGE, exitWith } from './docker-command.ts';
 import { collect, collectLabel, parseIntFlag } from './flags.ts';
-import { LOG_POLL_MS, logCopier } from './logs.ts';
+import { copyLogs } from './logs.ts';
 import { containerCreateBody } from './run-body.ts';
 import type { RunOpts } from './run-body.ts';
 
@@ -34,18 +34,8 @@ async function foreground(ctx: CliContext, client: Client, id: string, rm: boole
   process.on('SIGINT', kill);
   process.on('SIGTERM', kill);
   try {
-    const copy = logCopier(ctx, client, id);
-    let exited: { StatusCode: number } | undefined;
-    let failed: unknown;
-    const wait = client.containerWait(id).then((r) => { exited = r; }, (e: unknown) => { failed = e; });
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([wait, new Promise((resolve) => { timer = setTimeout(resolve, LOG_POLL_MS); })]);
-      clearTimeout(timer);
-      if (failed) throw failed;
-      await copy();
-      if (exited) break;
-    }
+    // The daemon ends a followed log when the sandbox stops, after its last words.
+    const [exited] = await Promise.all([client.containerWait(id), copyLogs(ctx, client, id, { follow: true })]);
     if (rm) await removeQuietly(client, id);
     return exited.StatusCode;
   } finally {
@@ -89,6 +79,17 @@ export function runCommand(ctx: CliContext): Command {
     .option('--expose <port>', 'Expose a port or a range of ports', collect, [])
     .option('-e, --env <K=V>', 'Set environment variables', collect, [])
     .option('-l, --label <key=value>', 'Set meta data on a container', collectLabel, [])
+    .option('-v, --volume <src:dst[:ro]>', 'Bind mount a host path (repeatable)', collect, [])
+    .option('-u, --user <user[:group]>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-m, --memory <bytes>', 'Memory limit (e.g. 512m)')
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('--pids-limit <int>', 'Tune container pids limit (-1 for unlimited)', parseIntFlag)
+    .option('--restart <policy>', 'Restart policy: no, always, unless-stopped, on-failure[:max-retries]')
+    .option('--privileged', 'Give extended privileges: every capability, no seccomp filter, writable /sys (unsafe)')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes (the default)')
+    .option('--no-init', 'Run the command itself as PID 1 (signals it has no handler for are ignored, as in Docker)')
+    .option('--log-opt <k=v>', 'Log driver options: max-size=10m, max-file=3', collect, [])
     .action(async (command: string, args: string[], o: RunOpts, cmd: Command) => {
       const client = ctx.client(cmd);
       let id: string;

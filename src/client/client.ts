@@ -27,6 +27,16 @@ export interface RawResponse { status: number; body: Buffer; headers: Record<str
 
 export type FilterArg = Record<string, string[]>;
 
+export interface LogQuery { follow?: boolean; timestamps?: boolean; tail?: number | 'all'; since?: string; until?: string }
+
+function errorMessage(body: Buffer): string {
+  try {
+    return (JSON.parse(body.toString()) as { message: string }).message;
+  } catch {
+    return body.toString().trim();
+  }
+}
+
 export class Client {
   readonly socketPath: string;
   readonly version: string;
@@ -121,19 +131,52 @@ export class Client {
   }
 
   /** Demultiplexes Docker's log stream into stdout and stderr. */
-  async containerLogs(id: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
-    const r = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1`);
-    if (r.status >= 400) throw new ApiError(r.status, (JSON.parse(r.body.toString()) as { message: string }).message);
+  /**
+   * Streams a sandbox's logs (Docker's multiplexed frames), calling `onData`
+   * per frame; resolves when the daemon ends the stream (with follow: when
+   * the sandbox stops).
+   */
+  containerLogsStream(id: string, q: LogQuery, onData: (stream: 1 | 2, data: Buffer) => void): Promise<void> {
+    const params = new URLSearchParams({ stdout: '1', stderr: '1' });
+    if (q.follow) params.set('follow', '1');
+    if (q.timestamps) params.set('timestamps', '1');
+    if (q.tail !== undefined) params.set('tail', String(q.tail));
+    if (q.since) params.set('since', q.since);
+    if (q.until) params.set('until', q.until);
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method: 'GET', path: `/v${this.version}/containers/${encodeURIComponent(id)}/logs?${params}`, headers: { Host: 'cnm' } }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(new ApiError(res.statusCode ?? 500, errorMessage(Buffer.concat(chunks)))));
+          return;
+        }
+        let pending: Buffer = Buffer.alloc(0);
+        res.on('data', (c: Buffer) => {
+          pending = pending.length ? Buffer.concat([pending, c]) : c;
+          while (pending.length >= 8) {
+            const size = pending.readUInt32BE(4);
+            if (pending.length < 8 + size) break;
+            onData(pending[0] === 2 ? 2 : 1, pending.subarray(8, 8 + size));
+            pending = pending.subarray(8 + size);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ApiError(0, `Cannot connect to the cnm daemon at unix://${this.socketPath}. Is the cnm daemon running?`));
+        } else reject(e);
+      });
+      req.end();
+    });
+  }
+
+  async containerLogs(id: string, q: LogQuery = {}): Promise<{ stdout: Buffer; stderr: Buffer }> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let i = 0;
-    while (i + 8 <= r.body.length) {
-      const stream = r.body[i];
-      const size = r.body.readUInt32BE(i + 4);
-      const data = r.body.subarray(i + 8, i + 8 + size);
-      (stream === 2 ? err : out).push(data);
-      i += 8 + size;
-    }
+    await this.containerLogsStream(id, q, (s, d) => (s === 2 ? err : out).push(Buffer.from(d)));
     return { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 }

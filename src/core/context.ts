@@ -7,6 +7,7 @@ import type { IpamManager } from './ipam.ts';
 import type { Mutex } from './mutex.ts';
 import type { State } from './state.ts';
 import type { PortAllocator } from '../firewall/index.ts';
+import type { Runtime } from '../runtime/types.ts';
 
 export interface Logger {
   debug(msg: string, extra?: object): void;
@@ -39,6 +40,10 @@ export interface Ctx {
    * data root was deleted): the start-up sweep leaves them alone.
    */
   keepUnknownNamespaces: boolean;
+  /** Runs sandbox processes (runc or crun). */
+  runtime: Runtime;
+  /** Host paths no sandbox may see: data root, exec root, API socket. */
+  hiddenPaths: string[];
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
 }

@@ -7,10 +7,12 @@ import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
+import { markOwner } from '../drivers/link-mark.ts';
 import type { Netns } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
+import type { Runtime } from '../runtime/types.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, forbidden, invalid } from './errors.ts';
@@ -30,6 +32,9 @@ import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
 
+const RESTART_BACKOFF_MS = 100;
+const RESTART_BACKOFF_MAX_MS = 60_000;
+
 export interface ControllerOptions {
   store: Store;
   hostNs: Netns;
@@ -40,6 +45,9 @@ export interface ControllerOptions {
   hooks: ControllerHooks[];
   log: Logger;
   hostId: string;
+  runtime: Runtime;
+  /** Paths sandboxes must not see besides the data and exec roots (the API socket). */
+  hiddenPaths?: string[];
   resolvConfPath?: string;
   /** See Ctx.keepUnknownNamespaces. */
   keepUnknownNamespaces?: boolean;
@@ -49,6 +57,8 @@ export class Controller {
   readonly ctx: Ctx;
   private readonly waiters = new Map<string, (() => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(o: ControllerOptions) {
     const state = new State(o.store);
@@ -60,7 +70,7 @@ export class Controller {
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
-      driverCtx: { hostNs: o.hostNs },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
       hooks: combineHooks(o.hooks),
       lock: new Mutex(),
       log: o.log,
@@ -71,6 +81,8 @@ export class Controller {
       defaultRoutes: new Map(),
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
+      runtime: o.runtime,
+      hiddenPaths: [o.dataRoot, o.execRoot, ...(o.hiddenPaths ?? [])],
     };
     ctx.ipam = new IpamManager(o.pools, {
       hostId: o.hostId,
@@ -141,7 +153,9 @@ export class Controller {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.adoptTimer) clearInterval(this.adoptTimer);
+    for (const t of this.restartTimers.values()) clearTimeout(t);
     await this.ctx.lock.run(async () => {
       for (const ns of this.ctx.netns.values()) ns.close();
       this.ctx.netns.clear();
@@ -187,13 +201,23 @@ export class Controller {
       const next: SandboxRecord = { ...sbx, attachments: [...sbx.attachments, full] };
       if (sbx.state === 'running') {
         const ns = this.sandboxNs(sbx);
-        const ep = await attach(this.ctx, sbx, full, ns, [{ kind: 'sandbox', put: next }]);
+        let ep;
         try {
-          Object.assign(sbx, next);
-          await Promise.all([applyGateway(this.ctx, sbx, ns), writeSandboxFiles(this.ctx, sbx)]);
+          ep = await attach(this.ctx, sbx, full, ns, [{ kind: 'sandbox', put: next }]);
+        } catch (e) {
+          // attach undoes its endpoint record; the attachment went into the
+          // same transaction and goes back too, or inspect would show a
+          // network the sandbox is not on and the next connect would be refused.
+          await this.state.commit([{ kind: 'sandbox', put: sbx }]).catch((u: Error) => this.ctx.log.error(`undo attachment: ${u.message}`));
+          throw e;
+        }
+        // Records are immutable: attach stored `next`, and this is its stored copy.
+        const cur = this.state.sandboxes.get(sbx.id) ?? next;
+        try {
+          await Promise.all([applyGateway(this.ctx, cur, ns), writeSandboxFiles(this.ctx, cur)]);
         } catch (e) {
           await detach(this.ctx, ep, ns);
-          await this.state.commit([{ kind: 'sandbox', put: { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) } }]);
+          await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
           throw e;
         }
       } else {
@@ -227,10 +251,9 @@ export class Controller {
         const ns = this.ctx.netns.get(sbx.id) ?? null;
         const errs = await detach(this.ctx, ep, ns);
         for (const e of errs) this.ctx.log.warn(`disconnect: ${e.message}`);
-        await this.state.commit([{ kind: 'sandbox', put: next }]);
-        Object.assign(sbx, next);
-        if (ns) await applyGateway(this.ctx, sbx, ns);
-        await writeSandboxFiles(this.ctx, sbx);
+        const [cur] = await this.state.commit([{ kind: 'sandbox', put: next }]);
+        if (ns) await applyGateway(this.ctx, cur, ns);
+        await writeSandboxFiles(this.ctx, cur);
       } else {
         await this.state.commit([{ kind: 'sandbox', put: next }]);
       }
@@ -253,7 +276,8 @@ export class Controller {
     return this.ctx.lock.run(async () => {
       const sbx = this.state.findSandbox(ref);
       if (sbx.state === 'running') return 'already';
-      await startSandbox(this.ctx, sbx, (id) => this.onExit(id));
+      // A user's start: the restart count begins again, as in Docker.
+      await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
       return 'started';
     });
   }
@@ -262,7 +286,8 @@ export class Controller {
   async stopSandbox(ref: string, timeoutS = 10): Promise<'stopped' | 'already'> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state !== 'running') return 'already';
-    await killProcess(sbx, timeoutS);
+    await this.markStopped(sbx);
+    await killProcess(this.ctx, sbx, timeoutS);
     await this.finishExit(sbx.id, false);
     return 'stopped';
   }
@@ -273,7 +298,8 @@ export class Controller {
       if (!force) {
         throw new CnmError('CONFLICT', `cannot remove container "/${sbx.name}": container is running: stop the container before removing or force remove`);
       }
-      await killProcess(sbx, 0);
+      await this.markStopped(sbx);
+      await killProcess(this.ctx, sbx, 0);
       await this.finishExit(sbx.id, false);
     }
     await this.ctx.lock.run(async () => {
@@ -293,6 +319,36 @@ export class Controller {
     });
   }
 
+  /** A user's stop: restart policies must not bring it back. */
+  private markStopped(sbx: SandboxRecord): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const cur = this.state.sandboxes.get(sbx.id);
+      if (cur && !cur.stoppedByUser) await this.state.commit([{ kind: 'sandbox', put: { ...cur, stoppedByUser: true } }]);
+    });
+  }
+
+  /** Docker's restart policies, with its backoff: 100 ms doubling, at most a minute. */
+  private maybeRestart(id: string): void {
+    const sbx = this.state.sandboxes.get(id);
+    if (!sbx || sbx.state !== 'exited' || sbx.stoppedByUser || this.closed) return;
+    const p = sbx.run.restartPolicy;
+    const wanted = p.name === 'always' || p.name === 'unless-stopped'
+      || (p.name === 'on-failure' && sbx.exitCode !== 0 && (p.maximumRetryCount === 0 || sbx.restartCount < p.maximumRetryCount));
+    if (!wanted) return;
+    const delay = Math.min(RESTART_BACKOFF_MS * 2 ** Math.min(sbx.restartCount, 20), RESTART_BACKOFF_MAX_MS);
+    const t = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.ctx.lock.run(async () => {
+        const cur = this.state.sandboxes.get(id);
+        if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
+        const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
+        await startSandbox(this.ctx, next, (x) => this.onExit(x));
+      }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
+    }, delay);
+    t.unref();
+    this.restartTimers.set(id, t);
+  }
+
   private onExit(id: string): void {
     void this.finishExit(id, true).catch((e) => this.ctx.log.error(`exit of ${shortId(id)}: ${(e as Error).message}`));
   }
@@ -301,13 +357,17 @@ export class Controller {
     return this.ctx.lock.run(async () => {
       const sbx = this.state.sandboxes.get(id);
       if (!sbx || sbx.state !== 'running') return;
-      if (isAlive(sbx.pid, sbx.pidStart)) return;
+      // The monitor's own end reports it, once the exit status is written.
+      if (isAlive(sbx.pid, sbx.pidStart) || isAlive(sbx.monitorPid, sbx.monitorStart)) return;
       const errs = await cleanupExited(this.ctx, sbx);
       for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
       for (const w of this.waiters.get(id) ?? []) w();
       this.waiters.delete(id);
-      if (autoRemove && sbx.autoRemove) await removeSandboxRecord(this.ctx, sbx);
+      // cleanupExited stored a new record: the exited one is what gets removed.
+      const done = this.state.sandboxes.get(id);
+      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done);
     }).then(async () => {
+      this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
         await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
@@ -318,7 +378,7 @@ export class Controller {
   /** Processes started by an earlier daemon are not our children: poll them. */
   private pollAdopted(): void {
     for (const sbx of this.state.sandboxes.values()) {
-      if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart)) this.onExit(sbx.id);
+      if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart) && !isAlive(sbx.monitorPid, sbx.monitorStart)) this.onExit(sbx.id);
     }
   }
 

@@ -3,8 +3,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KernelView } from '../drivers/driver.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isOwnMark } from '../drivers/link-mark.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { Ctx } from './context.ts';
+
+const STRAY_BRIDGE = /^br-[0-9a-f]{12}$/;
 
 export interface KernelReport {
   ok: boolean;
@@ -18,7 +21,6 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
   const byName = new Map(hostLinks.map((l) => [l.name, l]));
   const byIndex = new Map(hostLinks.map((l) => [l.index, l]));
   const owned = new Set<string>();
-  const bridges = new Set<number>();
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
     for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) owned.add(n);
@@ -26,7 +28,6 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
     if (!dev) continue;
     const l = byName.get(dev);
     if (!l) problems.push(`network ${net.name}: bridge ${dev} is missing`);
-    else bridges.add(l.index);
   }
   for (const sbx of state.sandboxes.values()) {
     if (sbx.state !== 'running') continue;
@@ -39,11 +40,16 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
       const net = state.networks.get(ep.networkId);
       if (!net) continue;
       const drv = ctx.drivers.get(net.driver);
-      if (drv.intact && !drv.intact(net, ep, view)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${ep.hostIfName} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
+      if (drv.intact && !drv.intact(net, ep, view, ctx.driverCtx.owner)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${ep.hostIfName} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
     }
   }
   for (const l of hostLinks) {
-    if (l.master !== null && bridges.has(l.master) && !owned.has(l.name)) problems.push(`link ${l.name} on a cnm bridge belongs to no endpoint`);
+    // Only links cnm made count: a user's port on a bridge is theirs.
+    if (isOwnMark(l.alias, ctx.driverCtx.owner) && !owned.has(l.name)) problems.push(`link ${l.name} made by cnm belongs to no network or endpoint`);
+    // br-<12 hex> is the name cnm gives a network's bridge: an unmarked one
+    // (made before cnm marked its links) that no record owns is left from a
+    // failed or interrupted create, or a lost store.
+    if (l.kind === 'bridge' && l.alias === undefined && STRAY_BRIDGE.test(l.name) && !owned.has(l.name)) problems.push(`bridge ${l.name} belongs to no network`);
   }
   const dir = join(ctx.execRoot, 'netns');
   const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));

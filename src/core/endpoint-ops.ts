@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { hostIfNameFor } from '../drivers/bridge/driver.ts';
 import { parseBridgeOptions } from '../drivers/bridge/options.ts';
-import { parseExtraHost, parseResolvConf, renderHosts, renderResolvConf } from '../dns/index.ts';
+import { dnsNameProblem, parseExtraHost, parseResolvConf, quoteValue, renderHosts, renderResolvConf } from '../dns/index.ts';
 import { writeInPlace } from '../sandbox/files.ts';
 import type { Netns } from '../netlink/index.ts';
 import type { Ctx } from './context.ts';
@@ -35,11 +35,26 @@ export function checkAttachment(net: NetworkRecord, att: AttachmentConfig): void
     if (att.ipv4Address || att.ipv6Address) throw invalid('user specified IP address is supported on user defined networks only');
     if (att.aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
   }
-  if (att.macAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(att.macAddress)) {
-    throw invalid(`invalid MAC address "${att.macAddress}": expected six colon-separated hex bytes`);
+  if (att.macAddress) checkMac(att.macAddress);
+  for (const a of att.aliases) {
+    // Aliases are names in the embedded DNS: one it refuses would fail the
+    // attach after the kernel and the firewall had been changed.
+    const bad = dnsNameProblem(a);
+    if (bad) throw invalid(`invalid Aliases entry ${quoteValue(a)}: ${bad}`);
   }
   if (att.ipv4Address && !net.ipv4) throw invalid(`no configured subnet contains IP address ${att.ipv4Address}`);
   if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
+}
+
+function checkMac(mac: string): void {
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
+    throw invalid(`invalid MacAddress ${quoteValue(mac)}: expected six colon-separated hex bytes`);
+  }
+  const first = parseInt(mac.slice(0, 2), 16);
+  // The I/G bit (the lowest bit of the first byte) marks a group address;
+  // the kernel refuses one, and the all-zero address, on an interface.
+  if (first & 1) throw invalid(`invalid MacAddress ${quoteValue(mac)}: a multicast address (the first byte is odd); expected a unicast MAC`);
+  if (/^(00:){5}00$/.test(mac)) throw invalid(`invalid MacAddress ${quoteValue(mac)}: the all-zero address; expected a unicast MAC`);
 }
 
 /**

@@ -13,12 +13,31 @@ export interface ControllerHooks {
   resolverFor?(sbx: SandboxRecord, eps: { ep: EndpointRecord; net: NetworkRecord }[]): string | null;
 }
 
+/**
+ * Runs `add` on every observer in order. When one fails, `remove` runs on it
+ * (it may have done part of its work) and on every one before it, newest
+ * first, so a failed add leaves no observer holding the object: the caller's
+ * undo cannot know how far the adds got. Removal is best effort here.
+ */
+async function addAll(list: ControllerHooks[], add: (h: ControllerHooks) => unknown, remove: (h: ControllerHooks) => unknown): Promise<void> {
+  for (let i = 0; i < list.length; i++) {
+    try {
+      await add(list[i]!);
+    } catch (e) {
+      for (let j = i; j >= 0; j--) {
+        try { await remove(list[j]!); } catch { /* it held nothing, or the first error says enough */ }
+      }
+      throw e;
+    }
+  }
+}
+
 /** Runs the same hook on every observer, in order. */
 export function combineHooks(list: ControllerHooks[]): Required<ControllerHooks> {
   return {
-    async networkAdded(net) { for (const h of list) await h.networkAdded?.(net); },
+    networkAdded: (net) => addAll(list, (h) => h.networkAdded?.(net), (h) => h.networkRemoved?.(net)),
     async networkRemoved(net) { for (const h of list) await h.networkRemoved?.(net); },
-    async endpointAdded(ep, net, sbx) { for (const h of list) await h.endpointAdded?.(ep, net, sbx); },
+    endpointAdded: (ep, net, sbx) => addAll(list, (h) => h.endpointAdded?.(ep, net, sbx), (h) => h.endpointRemoved?.(ep, net, sbx)),
     async endpointRemoved(ep, net, sbx) { for (const h of list) await h.endpointRemoved?.(ep, net, sbx); },
     resolverFor(sbx, eps) {
       for (const h of list) {

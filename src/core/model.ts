@@ -73,6 +73,27 @@ export interface EndpointRecord {
 
 export type SandboxState = 'created' | 'running' | 'exited';
 
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+/** How a sandbox runs: what the OCI runtime is told beyond the command. */
+export interface SandboxRunConfig {
+  workingDir: string;
+  /** As given: user, uid, user:group or uid:gid (resolved at start). */
+  user: string;
+  /** "SRC:DST[:ro|rw]" (docker -v with a host path). */
+  binds: string[];
+  memory: number;
+  nanoCpus: number;
+  pidsLimit: number;
+  privileged: boolean;
+  /** A minimal init as PID 1 that passes signals on (default on for sandboxes). */
+  init: boolean;
+  restartPolicy: { name: RestartPolicyName; maximumRetryCount: number };
+  /** json-file rotation: bytes per file (0 = unbounded) and files kept. */
+  logMaxSize: number;
+  logMaxFile: number;
+}
+
 export interface SandboxRecord {
   id: string;
   name: string;
@@ -101,4 +122,11 @@ export interface SandboxRecord {
   startedAt: string;
   finishedAt: string;
   netnsPath: string;
+  run: SandboxRunConfig;
+  /** The monitor process that supervises the running sandbox. */
+  monitorPid: number;
+  monitorStart: string;
+  restartCount: number;
+  /** Stopped by a user (docker stop/kill): restart policies leave it alone. */
+  stoppedByUser: boolean;
 }

@@ -1,11 +1,13 @@
 // Start-up reconciliation: the store says what should exist; the kernel is
-// made to match. Missing objects are recreated, objects we own that the store
-// does not know are removed, and nothing we do not own is touched.
+// made to match. Missing objects are recreated, objects we own (marked as
+// ours, link-mark.ts) that the store does not know are removed, and nothing
+// we do not own is touched.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
-import { isAlive } from '../sandbox/process.ts';
+import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
+import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
 import type { SandboxRecord } from './model.ts';
 import { applyGateway, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
@@ -68,7 +70,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         const net = state.networks.get(ep.networkId);
         if (!net) continue;
         const drv = ctx.drivers.get(net.driver);
-        if (!drv.intact?.(net, ep, view)) {
+        if (!drv.intact?.(net, ep, view, ctx.driverCtx.owner)) {
           await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => drv.join(ctx.driverCtx, net, ep, opened));
         }
         await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
@@ -83,7 +85,21 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
     await step(`files of ${sbx.name}`, () => writeSandboxFiles(ctx, sbx));
   };
-  const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart));
+  // A running sandbox is adopted when its process and its monitor live (a
+  // process without its monitor has nobody to read its output or record its
+  // exit: it is stopped). Runtime containers that no adopted sandbox owns
+  // are killed: a crash between starting a process and recording it leaves
+  // one, and the runtime's state names it by the sandbox's ID.
+  const monitored = (s: SandboxRecord) => !s.monitorPid || isAlive(s.monitorPid, s.monitorStart);
+  const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart) && monitored(s));
+  await step('runtime containers', async () => {
+    const adopted = new Set(live.map((s) => s.id));
+    for (const id of await ctx.runtime.list()) {
+      if (adopted.has(id)) continue;
+      ctx.log.warn(`reconcile: stopping ${ctx.runtime.name} container ${id.slice(0, 12)}: no running sandbox owns it`);
+      await step(`runtime container ${id.slice(0, 12)}`, () => ctx.runtime.remove(id));
+    }
+  });
   for (let i = 0; i < live.length; i += RECONCILE_PARALLEL) {
     await Promise.all(live.slice(i, i + RECONCILE_PARALLEL).map(readopt));
   }
@@ -106,22 +122,16 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
   }
 
-  // Links we own but the store does not know: veths on our bridges.
+  // Links cnm made (they carry its mark, link-mark.ts) that no record owns
+  // any more. A link without the mark is someone else's, even on a bridge
+  // of cnm's: it is never touched.
   await step('orphan links', async () => {
-    const links = await ctx.hostNs.rtnl.linkList();
-    const bridges = new Map<number, string>();
     const ours = new Set<string>();
     for (const net of state.networks.values()) {
-      const drv = ctx.drivers.get(net.driver);
-      for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
-      if (net.driverState.bridge) {
-        const l = links.find((x) => x.name === net.driverState.bridge);
-        if (l) bridges.set(l.index, l.name);
-      }
+      for (const n of ctx.drivers.get(net.driver).ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
     }
-    for (const l of links) {
-      const onOurBridge = l.master !== null && bridges.has(l.master);
-      if (onOurBridge && !ours.has(l.name)) {
+    for (const l of await ctx.hostNs.rtnl.linkList()) {
+      if (isOwnMark(l.alias, ctx.driverCtx.owner) && !ours.has(l.name)) {
         await ctx.hostNs.rtnl.linkDel(l.name).catch((e: Error) => errors.push(e));
       }
     }

@@ -4,20 +4,23 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Netns } from '../netlink/index.ts';
-import { isAlive, readExitCode, signal, startProcess, waitGone } from '../sandbox/process.ts';
+import { isAlive, procStartTime, readExitCode, waitGone } from '../runtime/proc.ts';
+import { parseBind } from '../runtime/binds.ts';
+import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
+import type { ProcessSpec } from '../runtime/types.ts';
 import { forgetWritten } from '../sandbox/files.ts';
-import { parseExtraHost } from '../dns/index.ts';
 import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
-import { CnmError, conflict, forbidden, invalid } from './errors.ts';
+import { CnmError, conflict, forbidden, invalid, notFound } from './errors.ts';
 import { newId, rfc3339Nano, shortId } from './ids.ts';
 import type { AttachmentConfig, SandboxRecord } from './model.ts';
 import { UndoStack } from './mutex.ts';
+import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
 export type CreateSandboxRequest = Pick<SandboxRecord,
   'name' | 'hostname' | 'domainname' | 'cmd' | 'env' | 'image' | 'labels' | 'networkMode' | 'dns' | 'dnsSearch'
-  | 'dnsOptions' | 'extraHosts' | 'ports' | 'publishAll' | 'autoRemove'> & {
+  | 'dnsOptions' | 'extraHosts' | 'ports' | 'publishAll' | 'autoRemove' | 'run'> & {
   /** Per network reference: its endpoint settings. */
   networks: { ref: string; att: Omit<AttachmentConfig, 'networkId'> }[];
 };
@@ -26,6 +29,38 @@ const SANDBOX_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export const netnsPathOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'netns', shortId(sbx.id));
 export const logDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.dataRoot, 'containers', sbx.id);
+/** Docker's json-file name: <data root>/containers/<id>/<id>-json.log (rotated: .1, .2, ...). */
+export const logPathOf = (ctx: Ctx, sbx: SandboxRecord): string => join(logDirOf(ctx, sbx), `${sbx.id}-json.log`);
+
+const RESTART_POLICIES = new Set(['no', 'always', 'unless-stopped', 'on-failure']);
+
+/** The run settings are checked before anything is recorded. */
+function checkRunConfig(req: CreateSandboxRequest): void {
+  const r = req.run;
+  if (req.image) {
+    // Until images land, a sandbox runs host binaries: an image would be
+    // silently ignored, so it is refused as Docker refuses an unknown one.
+    throw notFound(`No such image: ${req.image}`);
+  }
+  for (const b of r.binds) {
+    try { parseBind(b); } catch (e) { throw invalid((e as Error).message); }
+  }
+  const why = checkUserSyntax(r.user);
+  if (why) throw invalid(why);
+  if (r.workingDir && !r.workingDir.startsWith('/')) throw invalid(`invalid working directory "${r.workingDir}": expected an absolute path`);
+  if (!RESTART_POLICIES.has(r.restartPolicy.name)) {
+    throw invalid(`invalid restart policy "${r.restartPolicy.name}": expected no, always, unless-stopped or on-failure`);
+  }
+  if (r.restartPolicy.maximumRetryCount && r.restartPolicy.name !== 'on-failure') {
+    throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if (req.autoRemove && r.restartPolicy.name !== 'no') throw invalid('conflicting options: cannot both remove and restart containers');
+  const nums: [string, number][] = [['Memory', r.memory], ['NanoCpus', r.nanoCpus], ['log max-size', r.logMaxSize]];
+  for (const [k, v] of nums) if (!Number.isSafeInteger(v) || v < 0) throw invalid(`invalid ${k} ${v}: expected a whole number >= 0`);
+  if (r.memory > 0 && r.memory < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
+  if (!Number.isSafeInteger(r.pidsLimit)) throw invalid(`invalid PidsLimit ${r.pidsLimit}: expected a whole number`);
+  if (!Number.isSafeInteger(r.logMaxFile) || r.logMaxFile < 1) throw invalid(`invalid log max-file ${r.logMaxFile}: expected a number >= 1`);
+}
 
 /** 'host' | 'none' | 'container:x' modes, or a network by reference. */
 export function modeKind(ctx: Ctx, mode: string): 'host' | 'none' | 'container' | 'network' {
@@ -48,18 +83,8 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     throw conflict(`Conflict. The container name "/${clash.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
   if (!req.cmd.length) throw invalid('no command specified: expected a command to run in the sandbox');
-  for (const ip of req.dns) {
-    if (!/^[0-9a-fA-F:.]+$/.test(ip)) throw invalid(`invalid DNS server address "${ip}": expected an IP address`);
-  }
-  for (const h of req.extraHosts) {
-    // The same parser renders /etc/hosts later; any placeholder stands in
-    // for host-gateway, which becomes the sandbox's gateway at start.
-    try {
-      parseExtraHost(h, '0.0.0.0');
-    } catch {
-      throw invalid(`invalid add-host "${h}": expected HOST:IP`);
-    }
-  }
+  checkRunConfig(req);
+  checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
   if (kind === 'container') throw invalid('container: network mode is not supported yet: expected bridge, host, none or a network');
@@ -107,6 +132,11 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     startedAt: '0001-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     netnsPath: '',
+    run: req.run,
+    monitorPid: 0,
+    monitorStart: '',
+    restartCount: 0,
+    stoppedByUser: false,
   };
   await ctx.state.commit([{ kind: 'sandbox', put: sbx }]);
   return sbx;
@@ -143,8 +173,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     if (kind !== 'host') {
       const path = netnsPathOf(ctx, sbx);
       // Recorded before it exists, so a crash cannot leak it.
-      await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
-      sbx.netnsPath = path;
+      [sbx] = await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
       ns = await Netns.create(path);
       ctx.netns.set(sbx.id, ns);
       undo.push('namespace', async () => {
@@ -160,17 +189,20 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       await applyGateway(ctx, sbx, ns);
     }
     await writeSandboxFiles(ctx, sbx);
-    const started = await startProcess({
-      runDir,
-      netnsPath: ns ? sbx.netnsPath : null,
-      cmd: sbx.cmd,
-      env: sbx.env,
-      stdoutPath: join(logDir, 'stdout.log'),
-      stderrPath: join(logDir, 'stderr.log'),
-    }, () => onExit(sbx.id));
-    const next: SandboxRecord = { ...sbx, state: 'running', pid: started.pid, pidStart: started.pidStart, startedAt: rfc3339Nano(), exitCode: 0 };
+    const spec = processSpec(ctx, sbx, ns ? sbx.netnsPath : null);
+    // Killed by id if the daemon dies before the record below says running
+    // (reconcile removes every runtime container no running record owns).
+    undo.push('process', () => ctx.runtime.remove(sbx.id));
+    const started = await ctx.runtime.start(spec, runDir, () => onExit(sbx.id)).catch((e: Error) => {
+      // As Docker words it; a missing command is the caller's mistake.
+      const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;
+      throw new CnmError(/executable file not found|no such file or directory|permission denied/i.test(e.message) ? 'INVALID' : 'INTERNAL', msg, { cause: e });
+    });
+    const next: SandboxRecord = {
+      ...sbx, state: 'running', pid: started.pid, pidStart: started.pidStart, startedAt: rfc3339Nano(), exitCode: 0,
+      monitorPid: started.monitorPid, monitorStart: procStartTime(started.monitorPid) ?? '', stoppedByUser: false,
+    };
     await ctx.state.commit([{ kind: 'sandbox', put: next }]);
-    Object.assign(sbx, next);
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
@@ -188,19 +220,63 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
     try { await Netns.remove(sbx.netnsPath); } catch (e) { errors.push(e as Error); }
   }
   const exitCode = await readExitCode(runDirOf(ctx, sbx));
-  const next: SandboxRecord = { ...sbx, state: 'exited', pid: 0, pidStart: '', exitCode, finishedAt: rfc3339Nano(), netnsPath: '' };
+  // The monitor deletes the container when it ends; this is for a monitor
+  // that was killed, or a crash mid-start.
+  try { await ctx.runtime.remove(sbx.id); } catch (e) { errors.push(e as Error); }
+  const next: SandboxRecord = {
+    ...sbx, state: 'exited', pid: 0, pidStart: '', monitorPid: 0, monitorStart: '', exitCode, finishedAt: rfc3339Nano(), netnsPath: '',
+  };
+  // Records are immutable: callers read the exited record from ctx.state.
   await ctx.state.commit([{ kind: 'sandbox', put: next }]);
-  Object.assign(sbx, next);
   return errors;
 }
 
+/** What the runtime is told to run; the user is resolved here, at start. */
+export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null): ProcessSpec {
+  const runDir = runDirOf(ctx, sbx);
+  let user;
+  try {
+    user = resolveUser(sbx.run.user);
+  } catch (e) {
+    throw invalid((e as Error).message);
+  }
+  return {
+    id: sbx.id,
+    hostname: sbx.hostname,
+    args: sbx.cmd,
+    env: sbx.env,
+    cwd: sbx.run.workingDir || '/',
+    user,
+    netnsPath,
+    files: { hosts: join(runDir, 'hosts'), resolvConf: join(runDir, 'resolv.conf'), hostname: join(runDir, 'hostname') },
+    binds: sbx.run.binds.map(parseBind),
+    resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
+    privileged: sbx.run.privileged,
+    init: sbx.run.init,
+    hidden: ctx.hiddenPaths,
+    log: { path: logPathOf(ctx, sbx), maxSize: sbx.run.logMaxSize, maxFile: sbx.run.logMaxFile },
+  };
+}
+
 /** SIGTERM, then SIGKILL after the timeout (Docker's default is 10 s). */
-export async function killProcess(sbx: SandboxRecord, timeoutS: number): Promise<void> {
+export async function killProcess(ctx: Ctx, sbx: SandboxRecord, timeoutS: number): Promise<void> {
+  await killInit(ctx, sbx, timeoutS);
+  // Then the monitor writes the exit status and ends: wait for it, so the
+  // sandbox is seen stopped when this returns.
+  await waitGone(sbx.monitorPid, sbx.monitorStart, 5000);
+}
+
+async function killInit(ctx: Ctx, sbx: SandboxRecord, timeoutS: number): Promise<void> {
   if (!isAlive(sbx.pid, sbx.pidStart)) return;
-  signal(sbx.pid, sbx.pidStart, 'SIGTERM');
-  if (await waitGone(sbx.pid, sbx.pidStart, timeoutS * 1000)) return;
+  if (timeoutS > 0) {
+    await ctx.runtime.kill(sbx.id, 'SIGTERM');
+    if (await waitGone(sbx.pid, sbx.pidStart, timeoutS * 1000)) return;
+  }
   // PID 1 of the sandbox: killing it ends every process in its namespace.
-  signal(sbx.pid, sbx.pidStart, 'SIGKILL');
+  await ctx.runtime.kill(sbx.id, 'SIGKILL');
+  if (await waitGone(sbx.pid, sbx.pidStart, 5000)) return;
+  // The runtime lost track of it (its state gone): the process itself.
+  try { process.kill(sbx.pid, 'SIGKILL'); } catch { /* already gone */ }
   await waitGone(sbx.pid, sbx.pidStart, 5000);
 }
 

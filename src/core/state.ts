@@ -1,13 +1,23 @@
 // The controller's objects in memory, loaded from the store at start and
 // written through on every change. The store is the source of truth; these
 // maps are its cache (every read of the API is served from here).
-import type { Store, TxnOp } from '../store/index.ts';
+//
+// The store may have other writers (later: other daemons on one etcd), so no
+// write is blind. Beside each record State keeps the modRevision it last read
+// or wrote, and every commit is one compare-and-swap txn: a create expects the
+// key absent (modRevision 0), an update or delete expects the revision held.
+// Names, subnets and addresses are claimed with create-if-absent keys in the
+// same txn, so two writers can never both take one. Records handed out are
+// the stored copies, deep-frozen: nothing can change memory behind the store.
+import { MAX_TXN_OPS } from '../store/index.ts';
+import type { Compare, KeyValue, Store, TxnOp } from '../store/index.ts';
 import { CnmError, notFound } from './errors.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './model.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig } from './model.ts';
 
 const NET = 'networks/';
 const EP = 'endpoints/';
 const SBX = 'sandboxes/';
+const CLAIMS = 'claims/';
 
 export const key = {
   network: (id: string): string => `${NET}${id}`,
@@ -15,58 +25,274 @@ export const key = {
   sandbox: (id: string): string => `${SBX}${id}`,
 };
 
+/** Create-if-absent keys; the value is the owner's id (see docs/store.md). */
+export const claimKey = {
+  networkName: (name: string): string => `${CLAIMS}network-name/${name}`,
+  subnet: (cidr: string): string => `${CLAIMS}subnet/${cidr}`,
+  address: (networkId: string, ip: string): string => `${CLAIMS}address/${networkId}/${ip}`,
+};
+
+type Kind = 'network' | 'endpoint' | 'sandbox';
+
 export type Change =
   | { put: NetworkRecord; kind: 'network' }
   | { put: EndpointRecord; kind: 'endpoint' }
   | { put: SandboxRecord; kind: 'sandbox' }
-  | { del: string; kind: 'network' | 'endpoint' | 'sandbox' };
+  | { del: string; kind: Kind }
+  /** Takes a claim key for owner; the commit fails with CONFLICT if another owner holds it. */
+  | { kind: 'claim'; key: string; owner: string }
+  /** Gives back a claim owner holds (nothing if it holds none). */
+  | { kind: 'release'; key: string; owner: string };
+
+/** What commit() returns for one change: the stored (frozen) record of a put, null otherwise. */
+export type Stored<C> = C extends { put: infer R } ? Readonly<R> : null;
+
+type AnyRecord = NetworkRecord | EndpointRecord | SandboxRecord;
+
+/**
+ * The claims a record holds. Network records and endpoint records claim what
+ * must be unique among every writer: a network's name and subnets, an
+ * endpoint's addresses (per network). State derives them on every commit, so
+ * a caller that puts or deletes a record takes or gives back its claims in
+ * the same txn without naming them.
+ */
+export function claimsOf(kind: Kind, rec: AnyRecord): Map<string, string> {
+  const out = new Map<string, string>();
+  if (kind === 'network') {
+    const n = rec as NetworkRecord;
+    out.set(claimKey.networkName(n.name), n.id);
+    for (const s of [n.ipv4?.subnet, n.ipv6?.subnet]) if (s) out.set(claimKey.subnet(s), n.id);
+  } else if (kind === 'endpoint') {
+    const e = rec as EndpointRecord;
+    for (const a of [e.ipv4, e.ipv6]) if (a) out.set(claimKey.address(e.networkId, a.split('/')[0] ?? a), e.id);
+  }
+  return out;
+}
+
+/** Whose record a claim key points at (null: not a record's), and what it claims, for messages and reloads. */
+function describeClaim(k: string): { ownerKind: Kind | null; what: string } {
+  const rest = k.slice(CLAIMS.length);
+  if (rest.startsWith('network-name/')) return { ownerKind: 'network', what: `network name "${rest.slice('network-name/'.length)}"` };
+  if (rest.startsWith('subnet/')) return { ownerKind: 'network', what: `subnet ${rest.slice('subnet/'.length)}` };
+  const addr = /^address\/([^/]*)\/(.*)$/.exec(rest);
+  if (addr) return { ownerKind: 'endpoint', what: `address ${addr[2]} on network ${(addr[1] ?? '').slice(0, 12)}` };
+  return { ownerKind: null, what: `claim ${k}` };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+const KINDS: readonly Kind[] = ['network', 'endpoint', 'sandbox'];
+const PREFIX: Record<Kind, string> = { network: NET, endpoint: EP, sandbox: SBX };
+
+function kindOfKey(k: string): Kind | null {
+  return KINDS.find((kind) => k.startsWith(PREFIX[kind])) ?? null;
+}
+
+/** A stored value as memory holds it: parsed, old records brought up to date, frozen. */
+function revive(kind: Kind, value: string): AnyRecord {
+  const rec = JSON.parse(value) as AnyRecord;
+  if (kind === 'sandbox') withRunDefaults(rec as SandboxRecord);
+  if (kind === 'endpoint') (rec as EndpointRecord).ports ??= [];
+  return deepFreeze(rec);
+}
+
+interface Held { owner: string; rev: number }
 
 export class State {
   readonly networks = new Map<string, NetworkRecord>();
   readonly endpoints = new Map<string, EndpointRecord>();
   readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly store: Store;
+  /** store key of each record in memory -> the modRevision it was read or written at */
+  private readonly revs = new Map<string, number>();
+  /** claim key -> its owner and modRevision, as last read or written */
+  private readonly claims = new Map<string, Held>();
 
   constructor(store: Store) {
     this.store = store;
   }
 
+  /**
+   * Reads every record and claim at one revision. Records written before
+   * claims existed get their missing claims here, in one txn per
+   * MAX_TXN_OPS claims (etcd's limit); each is create-if-absent, so a
+   * restart halfway simply writes the rest.
+   */
   async load(): Promise<void> {
-    for (const kv of await this.store.list(NET)) {
-      const n = JSON.parse(kv.value) as NetworkRecord;
-      this.networks.set(n.id, n);
-    }
-    for (const kv of await this.store.list(EP)) {
-      const e = JSON.parse(kv.value) as EndpointRecord;
-      this.endpoints.set(e.id, e);
-    }
-    for (const kv of await this.store.list(SBX)) {
-      const s = JSON.parse(kv.value) as SandboxRecord;
-      this.sandboxes.set(s.id, s);
+    const { kvs } = await this.store.list('');
+    for (const kv of kvs) this.remember(kv.key, kv);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const missing = this.missingClaims();
+      if (missing.length === 0) return;
+      for (let i = 0; i < missing.length; i += MAX_TXN_OPS) {
+        const chunk = missing.slice(i, i + MAX_TXN_OPS);
+        const r = await this.store.txn({
+          compare: chunk.map(([k]) => ({ key: k, modRevision: this.claims.get(k)?.rev ?? 0 })),
+          success: chunk.map(([k, owner]) => ({ type: 'put', key: k, value: owner })),
+        });
+        if (r.succeeded) for (const [k, owner] of chunk) this.claims.set(k, { owner, rev: r.revision });
+        else await this.reload(chunk.map(([k]) => k));
+      }
     }
   }
 
-  /** Writes the changes in one store transaction, then applies them here. */
-  async commit(changes: Change[]): Promise<void> {
-    const ops: TxnOp[] = changes.map((c) => {
-      if ('put' in c) {
-        const k = c.kind === 'network' ? key.network(c.put.id) : c.kind === 'endpoint' ? key.endpoint(c.put.id) : key.sandbox(c.put.id);
-        return { type: 'put', key: k, value: JSON.stringify(c.put) };
+  /**
+   * Claims every record needs and does not hold: absent ones, and stale ones
+   * whose owner record no longer exists. A claim held by another live record
+   * (two records with one name, from before claims) is left as it is.
+   */
+  private missingClaims(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const kind of ['network', 'endpoint'] as const) {
+      for (const rec of this.mapOf(kind).values()) {
+        for (const [k, owner] of claimsOf(kind, rec)) {
+          const held = this.claims.get(k);
+          const ownerKind = describeClaim(k).ownerKind ?? kind;
+          if (held && (held.owner === owner || this.mapOf(ownerKind).has(held.owner))) continue;
+          out.push([k, owner]);
+        }
       }
-      const k = c.kind === 'network' ? key.network(c.del) : c.kind === 'endpoint' ? key.endpoint(c.del) : key.sandbox(c.del);
-      return { type: 'delete', key: k };
-    });
-    const r = await this.store.txn({ compare: [], success: ops });
-    if (!r.succeeded) throw new CnmError('INTERNAL', 'store transaction failed');
-    for (const c of changes) {
-      if ('put' in c) {
-        if (c.kind === 'network') this.networks.set(c.put.id, structuredClone(c.put));
-        else if (c.kind === 'endpoint') this.endpoints.set(c.put.id, structuredClone(c.put));
-        else this.sandboxes.set(c.put.id, structuredClone(c.put));
-      } else if (c.kind === 'network') this.networks.delete(c.del);
-      else if (c.kind === 'endpoint') this.endpoints.delete(c.del);
-      else this.sandboxes.delete(c.del);
     }
+    return out;
+  }
+
+  /**
+   * Writes the changes in one compare-and-swap txn, then applies them here.
+   * Returns, for each change, the stored record (deep-frozen) or null. If
+   * another writer changed a record or holds a claim, throws CONFLICT naming
+   * it, after reloading every key of the txn: memory matches the store.
+   */
+  async commit<const C extends readonly Change[]>(changes: C): Promise<{ -readonly [I in keyof C]: Stored<C[I]> }> {
+    const compare: Compare[] = [];
+    const success: TxnOp[] = [];
+    const puts: Array<{ kind: Kind; k: string; value: string }> = [];
+    const dels: string[] = [];
+    const claimOps = new Map<string, { take?: string; give?: string }>();
+    const want = (k: string, op: 'take' | 'give', owner: string): void => {
+      claimOps.set(k, { ...claimOps.get(k), [op]: owner });
+    };
+    for (const c of changes) {
+      if (c.kind === 'claim' || c.kind === 'release') {
+        want(c.key, c.kind === 'claim' ? 'take' : 'give', c.owner);
+        continue;
+      }
+      const id = 'put' in c ? c.put.id : c.del;
+      const k = key[c.kind](id);
+      const old = this.mapOf(c.kind).get(id);
+      const before = old ? claimsOf(c.kind, old) : new Map<string, string>();
+      const after = 'put' in c ? claimsOf(c.kind, c.put) : new Map<string, string>();
+      for (const [ck, owner] of before) if (after.get(ck) !== owner) want(ck, 'give', owner);
+      for (const [ck, owner] of after) if (before.get(ck) !== owner) want(ck, 'take', owner);
+      compare.push({ key: k, modRevision: this.revs.get(k) ?? 0 });
+      if ('put' in c) {
+        const value = JSON.stringify(c.put);
+        puts.push({ kind: c.kind, k, value });
+        success.push({ type: 'put', key: k, value });
+      } else {
+        dels.push(k);
+        success.push({ type: 'delete', key: k });
+      }
+    }
+    const taken: Array<[string, string]> = [];
+    const given: string[] = [];
+    for (const [k, { take, give }] of claimOps) {
+      const held = this.claims.get(k);
+      if (take !== undefined) {
+        if (held?.owner === take) continue;
+        // Taking over a claim given back in this same txn is one put (etcd refuses a put and a delete of one key).
+        compare.push({ key: k, modRevision: held && held.owner === give ? held.rev : 0 });
+        success.push({ type: 'put', key: k, value: take });
+        taken.push([k, take]);
+      } else if (held && held.owner === give) {
+        compare.push({ key: k, modRevision: held.rev });
+        success.push({ type: 'delete', key: k });
+        given.push(k);
+      }
+    }
+    const r = await this.store.txn({ compare, success });
+    if (!r.succeeded) throw await this.conflict(compare);
+    const stored = new Map<string, AnyRecord>();
+    for (const p of puts) {
+      const rec = revive(p.kind, p.value);
+      stored.set(p.k, rec);
+      this.mapOf(p.kind).set(rec.id, rec);
+      this.revs.set(p.k, r.revision);
+    }
+    for (const k of dels) this.forget(k);
+    for (const [k, owner] of taken) this.claims.set(k, { owner, rev: r.revision });
+    for (const k of given) this.claims.delete(k);
+    return changes.map((c) => ('put' in c ? stored.get(key[c.kind](c.put.id)) ?? null : null)) as never;
+  }
+
+  /** Re-reads every compared key, and says which compares no longer hold and why. */
+  private async conflict(compare: readonly Compare[]): Promise<CnmError> {
+    const now = await Promise.all(compare.map((c) => this.store.get(c.key)));
+    const why: string[] = [];
+    compare.forEach((c, i) => {
+      const kv = now[i] ?? null;
+      const expected = 'modRevision' in c ? c.modRevision : 0;
+      const found = kv?.modRevision ?? 0;
+      if (found === expected) return;
+      const kind = kindOfKey(c.key);
+      if (kind) {
+        const what = `${kind} ${c.key.slice(PREFIX[kind].length)}`;
+        if (expected === 0) why.push(`${what} already exists in the store`);
+        else if (!kv) why.push(`${what} was removed by another writer`);
+        else why.push(`${what} was changed by another writer (read at revision ${expected}, now ${found})`);
+      } else if (c.key.startsWith(CLAIMS)) {
+        const { ownerKind, what } = describeClaim(c.key);
+        why.push(kv ? `${what} is already taken by ${ownerKind ?? 'owner'} ${kv.value}` : `the claim on ${what} was given up by another writer`);
+      }
+    });
+    await this.reload(compare.map((c) => c.key));
+    const detail = why.length ? why.join('; ') : 'the store changed during the write';
+    return new CnmError('CONFLICT', `conflict with another writer of the store: ${detail}; reloaded it, try again`);
+  }
+
+  /** Makes memory match the store for these keys, and loads the owner record of each claim. */
+  private async reload(keys: readonly string[]): Promise<void> {
+    const owners: string[] = [];
+    for (const k of keys) {
+      const kv = await this.store.get(k);
+      this.remember(k, kv);
+      const ownerKind = k.startsWith(CLAIMS) ? describeClaim(k).ownerKind : null;
+      if (kv && ownerKind) owners.push(key[ownerKind](kv.value));
+    }
+    for (const k of owners) if (!this.revs.has(k)) this.remember(k, await this.store.get(k));
+  }
+
+  /** Takes one key as read from the store (null = absent) into memory. */
+  private remember(k: string, kv: KeyValue | null): void {
+    if (k.startsWith(CLAIMS)) {
+      if (kv) this.claims.set(k, { owner: kv.value, rev: kv.modRevision });
+      else this.claims.delete(k);
+      return;
+    }
+    const kind = kindOfKey(k);
+    if (!kind) return;
+    if (!kv) {
+      this.forget(k);
+      return;
+    }
+    const rec = revive(kind, kv.value);
+    this.mapOf(kind).set(rec.id, rec);
+    this.revs.set(k, kv.modRevision);
+  }
+
+  private forget(k: string): void {
+    const kind = kindOfKey(k);
+    if (kind) this.mapOf(kind).delete(k.slice(PREFIX[kind].length));
+    this.revs.delete(k);
+  }
+
+  private mapOf(kind: Kind): Map<string, AnyRecord> {
+    return (kind === 'network' ? this.networks : kind === 'endpoint' ? this.endpoints : this.sandboxes) as Map<string, AnyRecord>;
   }
 
   endpointsOf(sandboxId: string): EndpointRecord[] {
@@ -113,4 +339,22 @@ export class State {
     if (byPrefix.length > 1) throw new CnmError('INVALID', `multiple IDs found with provided prefix: ${ref}`);
     return byPrefix[0];
   }
+}
+
+/** What a sandbox runs with when its record predates these settings. */
+export const DEFAULT_RUN: SandboxRunConfig = {
+  workingDir: '', user: '', binds: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
+  restartPolicy: { name: 'no', maximumRetryCount: 0 },
+  // Capped by default, unlike Docker's json-file (its "local" driver's figures).
+  logMaxSize: 20 * 1024 * 1024, logMaxFile: 5,
+};
+
+function withRunDefaults(s: SandboxRecord): SandboxRecord {
+  // A copy: the record is frozen next, DEFAULT_RUN must stay as it is.
+  s.run = { ...structuredClone(DEFAULT_RUN), ...(s.run ?? {}) };
+  s.monitorPid ??= 0;
+  s.monitorStart ??= '';
+  s.restartCount ??= 0;
+  s.stoppedByUser ??= false;
+  return s;
 }

@@ -1,6 +1,9 @@
 // The daemon's composition root: store, kernel handle, drivers, observers,
 // controller and API server, wired once here.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { RuncRuntime } from '../runtime/runc.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -47,6 +50,22 @@ export interface DaemonOptions {
    * refusing to start or leaving it alone.
    */
   cleanOrphans?: boolean;
+  /** OCI runtime: a name looked up in PATH (runc, crun) or a path. */
+  runtime?: string;
+}
+
+/** cnm's monitor (and sandbox init), built from src/native/monitor. */
+const MONITOR = fileURLToPath(new URL('../../build/cnm-monitor', import.meta.url));
+
+/** A runtime name found in PATH (and the sbin directories root has). */
+function findBinary(name: string): string {
+  if (name.includes('/')) {
+    if (!existsSync(name)) throw new Error(`OCI runtime "${name}" not found`);
+    return name;
+  }
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
+  throw new Error(`OCI runtime "${name}" not found in PATH: install it (apt-get install ${name}) or pass --runtime PATH`);
 }
 
 export interface Daemon {
@@ -73,8 +92,8 @@ async function hostId(dataRoot: string): Promise<string> {
 
 /** Records in the store before the controller loads it (read only). */
 async function storedRecords(store: Store): Promise<{ bridges: Set<string>; netns: string[] }> {
-  const nets = await store.list(key.network(''));
-  const sbxs = await store.list(key.sandbox(''));
+  const nets = (await store.list(key.network(''))).kvs;
+  const sbxs = (await store.list(key.sandbox(''))).kvs;
   return {
     bridges: new Set(nets.map((kv) => (JSON.parse(kv.value) as NetworkRecord).driverState.bridge).filter((b): b is string => !!b)),
     netns: sbxs.map((kv) => (JSON.parse(kv.value) as SandboxRecord).netnsPath).filter(Boolean),
@@ -102,6 +121,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 }
 
 async function startLocked(o: DaemonOptions, started: number, socketPath: string, lock: NetnsLock, undo: (() => Promise<unknown> | unknown)[]): Promise<Daemon> {
+  if (!existsSync(MONITOR)) throw new Error(`${MONITOR} is missing: run npm ci (or npm run build:native) first`);
+  const runtime = new RuncRuntime({ binary: findBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
@@ -142,6 +163,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     hostId: await hostId(o.dataRoot),
     keepUnknownNamespaces,
+    runtime,
+    hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();

@@ -14,6 +14,8 @@ function servesDns(drivers: DriverRegistry, net: NetworkRecord): boolean {
 }
 
 const gatewaysOf = (net: NetworkRecord): string[] => [net.ipv4?.gateway, net.ipv6?.gateway].filter((g): g is string => !!g);
+/** A listener serves the sandboxes of its own network only. */
+const subnetsOf = (net: NetworkRecord): string[] => [net.ipv4?.subnet, net.ipv6?.subnet].filter((s): s is string => !!s);
 const addr = (cidr?: string): string | undefined => cidr?.split('/')[0];
 
 export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): ControllerHooks {
@@ -23,7 +25,7 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): C
       if (!servesDns(drivers, net)) return;
       for (const gw of gatewaysOf(net)) {
         try {
-          await dns.server.addAddress(gw);
+          await dns.server.addAddress(gw, { subnets: subnetsOf(net) });
         } catch (e) {
           // A network without a working resolver still works by address.
           log.warn(`dns: cannot listen on ${gw} for ${net.name}: ${(e as Error).message}`);

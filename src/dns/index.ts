@@ -17,3 +17,4 @@ export type { Resolver, ResolverOptions } from './resolver.ts';
 export { DnsError } from './errors.ts';
 export type { DnsErrorInfo } from './errors.ts';
 export { canonicalIp, reverseName } from './ip.ts';
+export { dnsNameProblem, hasControlChar, hostNameProblem, quoteValue, resolvOptionProblem, searchDomainProblem, MAX_HOSTNAME } from './names.ts';

@@ -13,6 +13,7 @@ import type { Server as TcpServer, Socket } from 'node:net';
 import { DnsError } from './errors.ts';
 import { canonicalIp } from './ip.ts';
 import type { DnsResponder } from './responder.ts';
+import { SourceScope } from './scope.ts';
 import { serveTcpConnection } from './tcp-conn.ts';
 import type { TcpLimits } from './tcp-conn.ts';
 import { BatchUdpListener, udpBatchAddon } from './udp-batch.ts';
@@ -22,18 +23,24 @@ export interface DnsServerOptions {
   responder: DnsResponder;
   /** 53 unless a test says otherwise. */
   port?: number;
-  tcp?: Partial<TcpLimits> & { maxConnections?: number };
+  /**
+   * maxConnections: per address; maxPerSource: open connections one client
+   * address may hold on one listener, so no client (or a few) can take all.
+   */
+  tcp?: Partial<TcpLimits> & { maxConnections?: number; maxPerSource?: number };
   /** Socket receive buffer, bytes: room for bursts while the loop is busy. */
   udpRecvBuffer?: number;
 }
 
 interface Listener { udp: UdpSocket | BatchUdpListener; tcp: TcpServer; conns: Set<Socket> }
+type Handler = Pick<DnsResponder, 'handle'>;
 
 export class DnsServer {
   readonly port: number;
   private readonly responder: DnsResponder;
   private readonly limits: TcpLimits;
   private readonly maxConnections: number;
+  private readonly maxPerSource: number;
   private readonly udpRecvBuffer: number;
   private readonly listeners = new Map<string, Listener>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -44,6 +51,7 @@ export class DnsServer {
     this.port = opts.port ?? DNS_PORT;
     this.limits = { idleMs: opts.tcp?.idleMs ?? 10_000, maxPending: opts.tcp?.maxPending ?? 64 };
     this.maxConnections = opts.tcp?.maxConnections ?? 256;
+    this.maxPerSource = opts.tcp?.maxPerSource ?? 16;
     this.udpRecvBuffer = opts.udpRecvBuffer ?? 4 << 20;
   }
 
@@ -54,15 +62,18 @@ export class DnsServer {
 
   /**
    * Starts answering on `ip` (UDP and TCP). The address must already be on
-   * an interface of this namespace. Idempotent.
+   * an interface of this namespace. Idempotent. With `subnets` (the
+   * network's), only clients in them are served: others' UDP queries are
+   * dropped and their TCP connections closed at once (scope.ts).
    */
-  async addAddress(ip: string): Promise<void> {
+  async addAddress(ip: string, opts: { subnets?: string[] } = {}): Promise<void> {
     if (this.closed) throw new DnsError({ code: 'SERVER_CLOSED' });
     const addr = canonicalIp(ip);
     if (this.listeners.has(addr)) return;
     const inProgress = this.starting.get(addr);
     if (inProgress) return inProgress;
-    const p = this.listen(addr).finally(() => this.starting.delete(addr));
+    const scope = opts.subnets ? new SourceScope(opts.subnets) : null;
+    const p = this.listen(addr, scope).finally(() => this.starting.delete(addr));
     this.starting.set(addr, p);
     return p;
   }
@@ -85,9 +96,12 @@ export class DnsServer {
     await Promise.all(all.map(closeListener));
   }
 
-  private async listen(addr: string): Promise<void> {
+  private async listen(addr: string, scope: SourceScope | null): Promise<void> {
     const native = udpBatchAddon();
-    const responder = this.responder;
+    const inner = this.responder;
+    const responder: Handler = scope
+      ? { handle: (q, ip, t) => (scope.allows(ip) ? inner.handle(q, ip, t) : null) }
+      : inner;
     let udp: UdpSocket | BatchUdpListener;
     try {
       udp = native
@@ -110,9 +124,22 @@ export class DnsServer {
       throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'tcp' }, { cause });
     }
     tcp.maxConnections = this.maxConnections;
+    const perSource = new Map<string, number>();
     tcp.on('connection', (sock) => {
+      const ip = sock.remoteAddress ?? '';
+      const n = perSource.get(ip) ?? 0;
+      if ((scope && !scope.allows(ip)) || n >= this.maxPerSource) {
+        sock.destroy();
+        return;
+      }
+      perSource.set(ip, n + 1);
       conns.add(sock);
-      sock.on('close', () => conns.delete(sock));
+      sock.on('close', () => {
+        conns.delete(sock);
+        const left = (perSource.get(ip) ?? 1) - 1;
+        if (left > 0) perSource.set(ip, left);
+        else perSource.delete(ip);
+      });
       serveTcpConnection(sock, responder, this.limits);
     });
     tcp.on('error', () => undefined);
@@ -145,7 +172,7 @@ async function bindRetrying<T>(addr: string, bind: () => T | Promise<T>): Promis
 }
 
 /** The node:dgram path: one 'message' event and one send per datagram. */
-async function bindDgram(addr: string, port: number, recvBuffer: number, responder: DnsResponder): Promise<UdpSocket> {
+async function bindDgram(addr: string, port: number, recvBuffer: number, responder: Handler): Promise<UdpSocket> {
   const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4' });
   try {
     await bindRetrying(addr, () => new Promise<void>((resolve, reject) => {

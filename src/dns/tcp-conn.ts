@@ -11,7 +11,7 @@ export interface TcpLimits {
   maxPending: number;
 }
 
-export function serveTcpConnection(sock: Socket, responder: DnsResponder, limits: TcpLimits): void {
+export function serveTcpConnection(sock: Socket, responder: Pick<DnsResponder, 'handle'>, limits: TcpLimits): void {
   const clientIp = sock.remoteAddress ?? '';
   let buf: Buffer = Buffer.alloc(0);
   let pending = 0;

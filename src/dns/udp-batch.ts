@@ -45,7 +45,7 @@ export class BatchUdpListener {
   dropped = 0;
   private readonly native: UdpBatchAddon;
   private readonly fd: number;
-  private readonly responder: DnsResponder;
+  private readonly responder: Pick<DnsResponder, 'handle'>;
   private handle: unknown;
   private closed = false;
   /**
@@ -56,7 +56,7 @@ export class BatchUdpListener {
   private readonly v4Text = new Map<number, string>();
 
   /** Binds ip:port (throws the addon's Error with `.code`, e.g. EADDRNOTAVAIL) and starts receiving. */
-  constructor(native: UdpBatchAddon, ip: string, port: number, rcvbuf: number, responder: DnsResponder) {
+  constructor(native: UdpBatchAddon, ip: string, port: number, rcvbuf: number, responder: Pick<DnsResponder, 'handle'>) {
     this.native = native;
     this.responder = responder;
     this.fd = native.open(ip, port, rcvbuf);

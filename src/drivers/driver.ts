@@ -7,6 +7,8 @@ import type { EndpointRecord, NetworkRecord } from '../core/model.ts';
 export interface DriverContext {
   /** The namespace the daemon runs in: "the host" for every driver. */
   hostNs: Netns;
+  /** This daemon's part of the alias on links it creates (link-mark.ts). */
+  owner: string;
 }
 
 export interface DriverCapabilities {
@@ -48,7 +50,7 @@ export interface NetworkDriver {
    */
   join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns, opts?: { fresh?: boolean }): Promise<void>;
   /** True when the endpoint's kernel objects are all in place (no calls). */
-  intact?(net: NetworkRecord, ep: EndpointRecord, view: KernelView): boolean;
+  intact?(net: NetworkRecord, ep: EndpointRecord, view: KernelView, owner: string): boolean;
   leave(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns | null): Promise<void>;
   /** Names of host-side links this driver owns for the network (reconcile). */
   ownedLinks(net: NetworkRecord, eps: EndpointRecord[]): string[];

@@ -224,8 +224,8 @@ export function baseTables(): BaseTables {
         rules: [
           'icmpv6 type { nd-router-advert, nd-redirect } drop comment "rogue router"',
           `icmpv6 type nd-neighbor-advert iifname . ether saddr . @th,64,128 != @${PORT_ND6} drop`,
+          // Link-local addresses included: each port's own is in the set.
           `iifname . ether saddr . ip6 saddr @${PORT_IP6} accept`,
-          'ip6 saddr fe80::/10 accept',
           // Duplicate address detection sends from the unspecified address.
           'ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept',
           'drop',

@@ -79,8 +79,15 @@ export function endpointFragment(n: NetworkFw, e: EndpointFw): Fragment {
       elements.push({ family: 'bridge', set: B.PORT_IP6, key: [port, e.mac, e.ipv6] });
       elements.push({ family: 'bridge', set: B.PORT_ND6, key: [port, e.mac, ipv6Hex(e.ipv6)] });
     }
-    // The kernel's default link-local (addr_gen_mode eui64) may be advertised too.
-    elements.push({ family: 'bridge', set: B.PORT_ND6, key: [port, e.mac, ipv6Hex(eui64LinkLocal(e.mac))] });
+    // The link-local address is the one the kernel derives from the MAC
+    // (addr_gen_mode eui64, which the bridge driver sets on the sandbox's
+    // interface): it is the only fe80:: address the port may send from or
+    // advertise, so a sandbox cannot pose as another one on the link.
+    const ll = eui64LinkLocal(e.mac);
+    if (e.ipv6 !== ll) {
+      elements.push({ family: 'bridge', set: B.PORT_IP6, key: [port, e.mac, ll] });
+      elements.push({ family: 'bridge', set: B.PORT_ND6, key: [port, e.mac, ipv6Hex(ll)] });
+    }
   }
   if (!n.icc) elements.push({ family: 'bridge', set: B.NO_ICC, key: [port] });
   if (!n.internal) {

@@ -5,9 +5,30 @@
 import { formatAddress, tryParseAddress } from './addr.ts';
 import { IpamError } from './errors.ts';
 import { checkOverlap } from './pool-set.ts';
-import { formatPrefix, masked, parsePrefix, prefixContains } from './prefix.ts';
+import { formatPrefix, masked, parsePrefix, prefixContains, prefixOverlaps } from './prefix.ts';
 import type { Prefix } from './prefix.ts';
 import { SubnetAllocator } from './subnet-allocator.ts';
+
+/**
+ * Ranges no network can use: loopback addresses never leave a host (the
+ * kernel refuses ::1 on any device but lo, and 127/8 is routed to lo whatever
+ * device holds it), multicast ones are groups, not hosts (the kernel refuses
+ * them as interface addresses). RFC 1122 §3.2.1.3, RFC 4291 §2.5.3 and §2.7.
+ */
+const UNUSABLE: readonly { prefix: Prefix; why: string }[] = [
+  { prefix: parsePrefix('127.0.0.0/8'), why: 'loopback range 127.0.0.0/8, which never leaves the host' },
+  { prefix: parsePrefix('::1/128'), why: 'loopback address ::1, which never leaves the host' },
+  { prefix: parsePrefix('224.0.0.0/4'), why: 'multicast range 224.0.0.0/4, whose addresses are groups, not hosts' },
+  { prefix: parsePrefix('ff00::/8'), why: 'multicast range ff00::/8, whose addresses are groups, not hosts' },
+];
+
+function checkUsable(subnet: Prefix, text: string): void {
+  for (const u of UNUSABLE) {
+    if (u.prefix.family === subnet.family && prefixOverlaps(subnet, u.prefix)) {
+      throw new IpamError({ code: 'INVALID', what: 'subnet', value: text, expected: 'a unicast subnet', reason: `it overlaps the ${u.why}; expected a unicast subnet` });
+    }
+  }
+}
 
 export interface IpamSubnetConfig {
   subnet: string;
@@ -53,6 +74,7 @@ export function validateNetworkIpam(cfg: IpamSubnetConfig, taken: readonly strin
   collect(() => parsePrefix(cfg.subnet));
   subnet = masked(subnet);
   const subnetText = formatPrefix(subnet);
+  collect(() => checkUsable(subnet, subnetText));
 
   let ipRange: string | undefined;
   if (cfg.ipRange !== undefined && cfg.ipRange !== '') {

@@ -55,6 +55,11 @@ export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_OPERSTATE = 16;
+// The interface alias (ifalias, up to IFALIASZ 256 bytes): a free-form
+// label any tool may read back; applied only by RTM_SETLINK (do_setlink),
+// the creating RTM_NEWLINK ignores it.
+export const IFLA_IFALIAS = 20;
+export const IFALIASZ = 256;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_LINK_NETNSID = 37;

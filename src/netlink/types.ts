@@ -26,9 +26,10 @@ export interface Link {
   macvlanMode?: string;
   ipvlanMode?: string;
   bridgePort?: BridgePortFlags; // set when the link is a bridge port
+  alias?: string;            // IFLA_IFALIAS, when set
 }
 
-type Common = { name: string; mtu?: number; mac?: string; up?: boolean };
+type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: string };
 export type LinkSpec = Common & (
   | { kind: 'bridge' }
   | { kind: 'veth'; peer: { name: string; netns?: Netns; mac?: string; mtu?: number; up?: boolean } }
@@ -38,7 +39,8 @@ export type LinkSpec = Common & (
   | { kind: 'tap' }
 );
 
-export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: Netns }
+/** alias '' clears the alias. */
+export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: Netns; alias?: string }
 
 export interface Address { dev: string; family: Family; cidr: string }
 

@@ -11,6 +11,16 @@ export interface Change {
   value: string | null;
   /** for a put: the key's createRevision after the change */
   createRevision: number;
+  /** for a put: the key's lease after the change (0 = none) */
+  lease: number;
+}
+
+export interface Lease {
+  id: number;
+  /** seconds */
+  ttl: number;
+  /** wall-clock time (ms since the epoch) at which it expires */
+  deadline: number;
 }
 
 export interface Backend {
@@ -26,6 +36,16 @@ export interface Backend {
   range(prefix: string, end: string | null): KeyValue[];
   /** changes with revision > after whose key is in [prefix, end), by revision then op order */
   history(after: number, prefix: string, end: string | null): WatchEvent[];
+  /** every live lease */
+  leases(): Lease[];
+  /** inside write(): a new lease id, never handed out before by this storage */
+  nextLeaseId(): number;
+  /** inside write(): creates or updates a lease */
+  setLease(lease: Lease): void;
+  /** inside write(): forgets a lease (its keys are deleted by apply()) */
+  deleteLease(id: number): void;
+  /** keys attached to a lease, sorted as range() */
+  leaseKeys(id: number): string[];
   /** drops history at and below `revision` (atomic on its own) */
   compact(revision: number): void;
   close(): void;

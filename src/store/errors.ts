@@ -9,6 +9,9 @@ export type StoreErrorInfo =
   | { code: 'INVALID_TXN'; field: string; value: unknown; expected: string }
   | { code: 'TXN_TOO_MANY_OPS'; field: string; count: number; max: number }
   | { code: 'TXN_DUPLICATE_KEY'; key: string }
+  | { code: 'INVALID_LEASE'; lease: unknown; expected: string }
+  | { code: 'INVALID_TTL'; ttl: unknown; expected: string }
+  | { code: 'LEASE_NOT_FOUND'; lease: number }
   | { code: 'COMPACTED'; revision: number; compactedRevision: number }
   | { code: 'CLOSED' }
   | { code: 'LOCKED'; path: string }
@@ -45,6 +48,9 @@ function message(i: StoreErrorInfo): string {
     case 'INVALID_TXN': return `invalid txn ${i.field} ${describeValue(i.value)}: expected ${i.expected}`;
     case 'TXN_TOO_MANY_OPS': return `txn ${i.field} has ${i.count} entries: at most ${i.max} allowed (etcd --max-txn-ops)`;
     case 'TXN_DUPLICATE_KEY': return `txn writes key ${describeValue(i.key)} more than once: etcd rejects a txn whose puts overlap another put or a delete`;
+    case 'INVALID_LEASE': return `invalid lease ${describeValue(i.lease)}: expected ${i.expected}`;
+    case 'INVALID_TTL': return `invalid lease TTL ${describeValue(i.ttl)}: expected ${i.expected}`;
+    case 'LEASE_NOT_FOUND': return `lease ${i.lease} not found: it expired, was revoked, or was never granted`;
     case 'COMPACTED': return `revision ${i.revision} is compacted: history is kept only after revision ${i.compactedRevision}`;
     case 'CLOSED': return 'store is closed';
     case 'LOCKED': return `store ${i.path} is locked by another owner (is another cnm daemon using this data root?)`;

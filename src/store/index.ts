@@ -1,4 +1,4 @@
-export type { Compare, KeyValue, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
+export type { Compare, KeyValue, ListResult, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
 export { StoreError } from './errors.ts';
 export type { StoreErrorCode, StoreErrorInfo } from './errors.ts';
 export { MAX_KEY_BYTES, MAX_TXN_OPS, MAX_VALUE_BYTES } from './validate.ts';

@@ -1,11 +1,11 @@
 // The Store rules, once, for every embedded backend: validation, compares,
 // txn planning into per-key changes, the revision counter, watch delivery
-// after commit, and automatic compaction of watch history.
-import type { Backend, Change } from './backend.ts';
+// after commit, automatic compaction of watch history, and lease expiry.
+import type { Backend, Change, Lease } from './backend.ts';
 import { StoreError } from './errors.ts';
 import { prefixEnd } from './keys.ts';
-import type { Compare, KeyValue, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
-import { checkKey, checkPrefix, checkRevision, checkTxn, checkValue } from './validate.ts';
+import type { Compare, KeyValue, ListResult, PutOptions, Store, Txn, TxnOp, TxnResult, WatchCallback, WatchErrorCallback, WatchEvent } from './types.ts';
+import { checkKey, checkLease, checkPrefix, checkRevision, checkTtl, checkTxn, checkValue } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
 
 export interface LocalStoreOptions {
@@ -14,15 +14,27 @@ export interface LocalStoreOptions {
    * Older history is compacted automatically in batches of a tenth of this.
    */
   historyRevisions?: number;
+  /** The wall clock leases expire by, in ms since the epoch (default Date.now; tests move it). */
+  clock?: () => number;
 }
 
 export const DEFAULT_HISTORY_REVISIONS = 10_000;
+/** setTimeout's largest delay; a later deadline is simply checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function toEvents(changes: readonly Change[], revision: number): WatchEvent[] {
+  return changes.map((c) => Object.freeze({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision }));
+}
 
 export class LocalStore implements Store {
   private readonly backend: Backend;
   private readonly hub = new WatchHub();
   private readonly historyRevisions: number;
   private readonly compactBatch: number;
+  private readonly clock: () => number;
+  /** the backend's leases, mirrored: expiry checks must not cost a read */
+  private readonly leases = new Map<number, Lease>();
+  private expiryTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(backend: Backend, options: LocalStoreOptions = {}) {
@@ -33,23 +45,31 @@ export class LocalStore implements Store {
     }
     this.historyRevisions = h;
     this.compactBatch = Math.max(1, Math.floor(h / 10));
+    this.clock = options.clock ?? Date.now;
+    // Leases outlive a reopen; those whose deadline passed meanwhile end at
+    // the first call or timer tick (wall clock, not process uptime).
+    for (const l of this.io('open', () => backend.leases())) this.leases.set(l.id, l);
+    this.scheduleExpiry();
   }
 
   async get(key: string): Promise<KeyValue | null> {
     checkKey(key);
-    this.assertOpen();
+    this.ready();
     return this.io('get', () => this.backend.get(key));
   }
 
-  async list(prefix: string): Promise<KeyValue[]> {
+  async list(prefix: string): Promise<ListResult> {
     checkPrefix(prefix);
-    this.assertOpen();
-    return this.io('list', () => this.backend.range(prefix, prefixEnd(prefix)));
+    this.ready();
+    // Reads are synchronous: nothing can commit between the range and the revision.
+    const kvs = this.io('list', () => this.backend.range(prefix, prefixEnd(prefix)));
+    return { kvs, revision: this.backend.revision() };
   }
 
-  async put(key: string, value: string): Promise<number> {
+  async put(key: string, value: string, options: PutOptions = {}): Promise<number> {
     checkValue(checkKey(key), value);
-    return this.commit({ compare: [], success: [{ type: 'put', key, value }] }).revision;
+    const lease = options.lease === undefined ? 0 : checkLease(options.lease);
+    return this.commit({ compare: [], success: [{ type: 'put', key, value, lease }] }).revision;
   }
 
   async delete(key: string): Promise<boolean> {
@@ -63,7 +83,35 @@ export class LocalStore implements Store {
   }
 
   async revision(): Promise<number> {
-    return this.backendRevision();
+    this.ready();
+    return this.backend.revision();
+  }
+
+  async grant(ttlSeconds: number): Promise<number> {
+    const ttl = checkTtl(ttlSeconds);
+    this.ready();
+    const lease: Lease = { id: 0, ttl, deadline: this.clock() + ttl * 1000 };
+    this.io('lease grant', () => this.backend.write(() => {
+      lease.id = this.backend.nextLeaseId();
+      this.backend.setLease(lease);
+    }));
+    this.leases.set(lease.id, lease);
+    this.scheduleExpiry();
+    return lease.id;
+  }
+
+  async keepAlive(lease: number): Promise<number> {
+    const l = this.liveLease(lease);
+    const next: Lease = { ...l, deadline: this.clock() + l.ttl * 1000 };
+    this.io('lease keepalive', () => this.backend.write(() => this.backend.setLease(next)));
+    this.leases.set(next.id, next);
+    this.scheduleExpiry();
+    return next.ttl;
+  }
+
+  async revoke(lease: number): Promise<void> {
+    this.endLease(this.liveLease(lease).id);
+    this.scheduleExpiry();
   }
 
   watch(prefix: string, fromRevision: number | null, cb: WatchCallback, onError?: WatchErrorCallback): () => void {
@@ -72,7 +120,7 @@ export class LocalStore implements Store {
     if (typeof cb !== 'function') {
       throw new StoreError({ code: 'INVALID_TXN', field: 'watch callback', value: cb, expected: 'a function' });
     }
-    this.assertOpen();
+    this.ready();
     const current = this.backend.revision();
     const from = fromRevision ?? current;
     const compacted = this.backend.compactedRevision();
@@ -101,16 +149,67 @@ export class LocalStore implements Store {
     if (this.closed) return;
     this.hub.close();
     this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.io('close', () => this.backend.close());
-  }
-
-  private backendRevision(): number {
-    this.assertOpen();
-    return this.backend.revision();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError({ code: 'CLOSED' });
+  }
+
+  /** Open, and no lease past its deadline still holds keys: every call sees the wall clock's truth. */
+  private ready(): void {
+    this.assertOpen();
+    if (this.leases.size === 0) return;
+    const now = this.clock();
+    for (const l of [...this.leases.values()]) if (l.deadline <= now) this.endLease(l.id);
+  }
+
+  private liveLease(lease: number): Lease {
+    checkLease(lease);
+    this.ready();
+    const l = this.leases.get(lease);
+    if (!l) throw new StoreError({ code: 'LEASE_NOT_FOUND', lease });
+    return l;
+  }
+
+  /** Revokes a lease: its keys are deleted in one revision, with delete events (as etcd). */
+  private endLease(id: number): void {
+    let events: WatchEvent[] = [];
+    this.io('lease revoke', () => this.backend.write(() => {
+      const revision = this.backend.revision() + 1;
+      const changes: Change[] = this.backend.leaseKeys(id).map((key) => ({ key, value: null, createRevision: 0, lease: 0 }));
+      this.backend.deleteLease(id);
+      if (changes.length === 0) return;
+      this.backend.apply(revision, changes);
+      events = toEvents(changes, revision);
+    }));
+    this.leases.delete(id);
+    this.published(events);
+  }
+
+  /** One timer, for the nearest deadline; it is unref'd: leases never keep a process alive. */
+  private scheduleExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (this.closed || this.leases.size === 0) return;
+    let next = Infinity;
+    for (const l of this.leases.values()) next = Math.min(next, l.deadline);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.closed) return;
+      // Nobody awaits this; a failure is reported and retried at the next call.
+      try { this.ready(); } catch (err) { process.emitWarning(err as Error); }
+      this.scheduleExpiry();
+    }, Math.min(Math.max(0, next - this.clock()), MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  private published(events: WatchEvent[]): void {
+    if (events.length === 0) return;
+    this.hub.publish(events);
+    this.autoCompact(this.backend.revision());
   }
 
   private io<T>(op: string, fn: () => T): T {
@@ -123,7 +222,7 @@ export class LocalStore implements Store {
   }
 
   private commit(t: Txn): TxnResult & { changed: number } {
-    this.assertOpen();
+    this.ready();
     let succeeded = false;
     let events: WatchEvent[] = [];
     this.io('txn', () => this.backend.write(() => {
@@ -133,14 +232,10 @@ export class LocalStore implements Store {
       const changes = this.plan(succeeded ? t.success : (t.failure ?? []), revision);
       if (changes.length === 0) return;
       this.backend.apply(revision, changes);
-      events = changes.map((c) => Object.freeze({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision }));
+      events = toEvents(changes, revision);
     }));
-    const revision = this.backend.revision();
-    if (events.length > 0) {
-      this.hub.publish(events);
-      this.autoCompact(revision);
-    }
-    return { succeeded, revision, changed: events.length };
+    this.published(events);
+    return { succeeded, revision: this.backend.revision(), changed: events.length };
   }
 
   private holds(c: Compare): boolean {
@@ -156,14 +251,17 @@ export class LocalStore implements Store {
     const del = (key: string): void => {
       if (deleted.has(key)) return;
       deleted.add(key);
-      changes.push({ key, value: null, createRevision: 0 });
+      changes.push({ key, value: null, createRevision: 0, lease: 0 });
     };
     for (const op of ops) {
       switch (op.type) {
         case 'put': {
           // Puts never overlap another op's keys (checkTxn), so `deleted` cannot hold this key.
+          const lease = op.lease ?? 0;
+          // Thrown inside the write: nothing of the txn is kept (etcd fails the whole txn too).
+          if (lease !== 0 && !this.leases.has(lease)) throw new StoreError({ code: 'LEASE_NOT_FOUND', lease });
           const old = this.backend.get(op.key);
-          changes.push({ key: op.key, value: op.value, createRevision: old?.createRevision ?? revision });
+          changes.push({ key: op.key, value: op.value, createRevision: old?.createRevision ?? revision, lease });
           break;
         }
         case 'delete':

@@ -2,7 +2,7 @@
 // halfway, so write() needs no undo. Keys are also kept in a sorted array so
 // list() costs O(log n + k) like a B-tree, and tests with thousands of keys
 // stay fast.
-import type { Backend, Change } from './backend.ts';
+import type { Backend, Change, Lease } from './backend.ts';
 import { compareKeys, inRange } from './keys.ts';
 import type { KeyValue, WatchEvent } from './types.ts';
 
@@ -11,6 +11,8 @@ export class MemoryBackend implements Backend {
   /** every key in kvs, in compareKeys order */
   private readonly sorted: string[] = [];
   private changes: WatchEvent[] = [];
+  private readonly leaseTable = new Map<number, Lease>();
+  private lastLeaseId = 0;
   private rev = 0;
   private compacted = 0;
 
@@ -24,7 +26,7 @@ export class MemoryBackend implements Backend {
         this.kvs.delete(c.key);
         if (present) this.sorted.splice(at, 1);
       } else {
-        this.kvs.set(c.key, { key: c.key, value: c.value, createRevision: c.createRevision, modRevision: revision });
+        this.kvs.set(c.key, { key: c.key, value: c.value, createRevision: c.createRevision, modRevision: revision, lease: c.lease });
         if (!present) this.sorted.splice(at, 0, c.key);
       }
       this.changes.push({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value, revision });
@@ -49,6 +51,16 @@ export class MemoryBackend implements Backend {
       if (kv) out.push({ ...kv });
     }
     return out;
+  }
+
+  leases(): Lease[] { return [...this.leaseTable.values()].map((l) => ({ ...l })); }
+  nextLeaseId(): number { return ++this.lastLeaseId; }
+  setLease(lease: Lease): void { this.leaseTable.set(lease.id, { ...lease }); }
+  deleteLease(id: number): void { this.leaseTable.delete(id); }
+
+  /** A scan: leases hold few keys and the memory store is for tests. */
+  leaseKeys(id: number): string[] {
+    return this.sorted.filter((k) => this.kvs.get(k)?.lease === id);
   }
 
   /** index of the first key >= key */
@@ -76,5 +88,6 @@ export class MemoryBackend implements Backend {
     this.kvs.clear();
     this.sorted.length = 0;
     this.changes = [];
+    this.leaseTable.clear();
   }
 }

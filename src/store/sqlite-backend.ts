@@ -16,10 +16,10 @@ import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
-import type { Backend, Change } from './backend.ts';
+import type { Backend, Change, Lease } from './backend.ts';
 import { StoreError } from './errors.ts';
 import type { KeyValue, WatchEvent } from './types.ts';
-import { SCHEMA_SQL, SCHEMA_VERSION, SQL } from './sqlite-schema.ts';
+import { MIGRATE_FROM_1, SCHEMA_SQL, SCHEMA_VERSION, SQL } from './sqlite-schema.ts';
 
 /** SQLite primary result codes (https://sqlite.org/rescode.html) */
 const SQLITE_BUSY = 5;
@@ -40,7 +40,9 @@ type Row = Record<string, unknown>;
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
 
 function toKeyValue(r: Row): KeyValue {
-  return { key: r.key as string, value: r.value as string, createRevision: r.create_rev as number, modRevision: r.mod_rev as number };
+  return {
+    key: r.key as string, value: r.value as string, createRevision: r.create_rev as number, modRevision: r.mod_rev as number, lease: r.lease as number,
+  };
 }
 
 function toEvent(r: Row): WatchEvent {
@@ -87,6 +89,8 @@ export class SqliteBackend implements Backend {
       db.exec('BEGIN IMMEDIATE');
       const version = (db.prepare('PRAGMA user_version').get() as Row | undefined)?.user_version as number;
       if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this cnm's (${SCHEMA_VERSION})`);
+      // In the same transaction as the rest: a crash mid-upgrade leaves version 1.
+      if (version === 1) db.exec(MIGRATE_FROM_1);
       db.exec(SCHEMA_SQL);
       db.exec('COMMIT');
       syncDir(dirname(path));
@@ -132,7 +136,7 @@ export class SqliteBackend implements Backend {
   apply(revision: number, changes: readonly Change[]): void {
     changes.forEach((c, sub) => {
       if (c.value === null) this.st.del.run(c.key);
-      else this.st.put.run(c.key, c.value, c.createRevision, revision);
+      else this.st.put.run(c.key, c.value, c.createRevision, revision, c.lease);
       this.st.addChange.run(revision, sub, c.key, c.value);
     });
     this.st.setMeta.run(revision, 'revision');
@@ -155,6 +159,23 @@ export class SqliteBackend implements Backend {
   history(after: number, prefix: string, end: string | null): WatchEvent[] {
     const rows = end === null ? this.st.historyFrom.all(after, prefix) : this.st.history.all(after, prefix, end);
     return (rows as Row[]).map(toEvent);
+  }
+
+  leases(): Lease[] {
+    return (this.st.leases.all() as Row[]).map((r) => ({ id: r.id as number, ttl: r.ttl as number, deadline: r.deadline as number }));
+  }
+
+  nextLeaseId(): number {
+    const id = this.meta('lease') + 1;
+    this.st.setMeta.run(id, 'lease');
+    return id;
+  }
+
+  setLease(lease: Lease): void { this.st.setLease.run(lease.id, lease.ttl, lease.deadline); }
+  deleteLease(id: number): void { this.st.deleteLease.run(id); }
+
+  leaseKeys(id: number): string[] {
+    return (this.st.leaseKeys.all(id) as Row[]).map((r) => r.key as string);
   }
 
   compact(revision: number): void {

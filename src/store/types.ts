@@ -8,7 +8,9 @@
 //   deletes of absent keys) does not bump it;
 // - compares are evaluated and one branch applied atomically (etcd Txn);
 // - watches deliver every change under a prefix, in revision order, and can
-//   start from a past revision until that history is compacted.
+//   start from a past revision until that history is compacted;
+// - leases: a key put with a lease is deleted when the lease is revoked or
+//   expires, as a normal write (one new revision, delete events to watchers).
 
 export interface KeyValue {
   key: string;
@@ -17,6 +19,8 @@ export interface KeyValue {
   createRevision: number;
   /** revision of the last put to the key */
   modRevision: number;
+  /** the lease the key dies with; 0 = none (etcd KeyValue.lease) */
+  lease: number;
 }
 
 /**
@@ -29,7 +33,8 @@ export type Compare =
   | { key: string; value: string | null };
 
 export type TxnOp =
-  | { type: 'put'; key: string; value: string }
+  /** lease: attach the key to that lease (0 or absent = none; a put without one detaches the key, as etcd) */
+  | { type: 'put'; key: string; value: string; lease?: number }
   | { type: 'delete'; key: string }
   | { type: 'deletePrefix'; prefix: string };
 
@@ -55,6 +60,17 @@ export interface WatchEvent {
   revision: number;
 }
 
+/** What list() read, and the store revision it read at. */
+export interface ListResult {
+  kvs: KeyValue[];
+  /**
+   * The store revision the list saw. Watching from it (watch(prefix,
+   * revision, ...)) delivers exactly the changes made after the list: none
+   * missed, none repeated (etcd: RangeResponse.header.revision).
+   */
+  revision: number;
+}
+
 export type WatchCallback = (ev: WatchEvent) => void;
 /**
  * Called at most once, after which the watch delivers nothing more. Without
@@ -63,12 +79,17 @@ export type WatchCallback = (ev: WatchEvent) => void;
  */
 export type WatchErrorCallback = (err: Error) => void;
 
+export interface PutOptions {
+  /** a lease from grant(): the key is deleted when it ends */
+  lease?: number;
+}
+
 export interface Store {
   get(key: string): Promise<KeyValue | null>;
   /** every key starting with `prefix` ('' = all), sorted by key bytes (UTF-8 order, as etcd) */
-  list(prefix: string): Promise<KeyValue[]>;
+  list(prefix: string): Promise<ListResult>;
   /** returns the new revision */
-  put(key: string, value: string): Promise<number>;
+  put(key: string, value: string, options?: PutOptions): Promise<number>;
   /** true if the key existed */
   delete(key: string): Promise<boolean>;
   /** atomic: the compares and the chosen branch see and change one snapshot, all or nothing */
@@ -82,6 +103,22 @@ export interface Store {
    * with code 'COMPACTED'. Returns a function that cancels the watch.
    */
   watch(prefix: string, fromRevision: number | null, cb: WatchCallback, onError?: WatchErrorCallback): () => void;
+  /**
+   * Creates a lease that lives ttlSeconds unless kept alive; returns its id
+   * (a positive integer, never reused by this store). No revision is made.
+   */
+  grant(ttlSeconds: number): Promise<number>;
+  /**
+   * Restarts the lease's time to live; returns the TTL in seconds. Rejects
+   * with LEASE_NOT_FOUND once it has expired or been revoked.
+   */
+  keepAlive(lease: number): Promise<number>;
+  /**
+   * Ends the lease now and deletes every key attached to it, in one
+   * revision. Rejects with LEASE_NOT_FOUND if it is already gone.
+   * An expired lease is revoked the same way by the store itself.
+   */
+  revoke(lease: number): Promise<void>;
   /** discards watch history at and below `revision` (etcd Compact) */
   compact(revision: number): Promise<void>;
   /** cancels every watch; later calls reject with StoreError 'CLOSED'; idempotent */

@@ -47,6 +47,24 @@ export function checkRevision(revision: unknown): number {
   return revision;
 }
 
+/** etcd's MaxLeaseTTL (9 000 000 000 s). */
+export const MAX_LEASE_TTL = 9_000_000_000;
+
+/** A lease id as a put names it: 0 = none. */
+export function checkLease(lease: unknown): number {
+  if (typeof lease !== 'number' || !Number.isSafeInteger(lease) || lease < 0) {
+    throw new StoreError({ code: 'INVALID_LEASE', lease, expected: 'a lease id from grant() (a positive integer), or 0 for none' });
+  }
+  return lease;
+}
+
+export function checkTtl(ttl: unknown): number {
+  if (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_LEASE_TTL) {
+    throw new StoreError({ code: 'INVALID_TTL', ttl, expected: `whole seconds from 1 to ${MAX_LEASE_TTL}` });
+  }
+  return ttl;
+}
+
 function checkCompare(c: unknown, i: number): Compare {
   const field = `compare[${i}]`;
   if (typeof c !== 'object' || c === null) {
@@ -75,6 +93,7 @@ function checkOps(ops: unknown, field: string): readonly TxnOp[] {
       case 'put': {
         const key = checkKey(o.key);
         checkValue(key, o.value);
+        if (o.lease !== undefined) checkLease(o.lease);
         if (puts.has(key)) throw new StoreError({ code: 'TXN_DUPLICATE_KEY', key });
         puts.add(key);
         break;

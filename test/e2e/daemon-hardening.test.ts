@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAlive, procStartTime } from '../../src/sandbox/process.ts';
+import { isAlive, procStartTime } from '../../src/runtime/proc.ts';
 import { CNM, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { privilegedSkipReason, TEST_PREFIX, TestNetns } from '../helpers/netns.ts';

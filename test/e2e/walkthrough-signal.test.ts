@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../src/client/client.ts';
-import { isAlive, procStartTime } from '../../src/sandbox/process.ts';
+import { isAlive, procStartTime } from '../../src/runtime/proc.ts';
 import { ROOT } from '../helpers/daemon.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { killIfSame, pidsNaming } from '../helpers/pids.ts';

@@ -58,7 +58,8 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
   let proc!: ChildProcess;
   const launch = async () => {
     proc = spawn('nsenter', [`--net=${ns.path}`, CNM, 'daemon', '-H', host, '--data-root', join(dir, 'data'), '--exec-root', execRoot,
-      '--resolv-conf', resolvConf, '--log-level', process.env.CNM_TEST_LOG ?? 'info', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--resolv-conf', resolvConf, '--log-level', process.env.CNM_TEST_LOG ?? 'info', 
+      ...(process.env.CNM_TEST_RUNTIME ? ['--runtime', process.env.CNM_TEST_RUNTIME] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     // nsenter execs the daemon: the PID is the daemon's.
     recordPid(dir, proc.pid);
     proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });

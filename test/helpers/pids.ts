@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { procStartTime } from '../../src/sandbox/process.ts';
+import { procStartTime } from '../../src/runtime/proc.ts';
 
 const PIDS_FILE = 'pids';
 

@@ -24,6 +24,19 @@ export async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`gave up waiting for ${what}`);
 }
 
+/**
+ * Polls until cond() holds, for at most `seconds` of wall-clock time (lease
+ * expiry runs on the clock; etcd rounds small TTLs up to about 2 s).
+ */
+export async function untilClock(cond: () => Promise<boolean>, what: string, seconds = 15): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`gave up waiting for ${what} after ${seconds} s`);
+}
+
 /** A few more turns of the event loop, to show that nothing else arrives. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -59,7 +72,7 @@ export function storeContract(name: string, open: OpenStore): void {
       it('starts empty at revision 0', async (s) => {
         assert.equal(await s.revision(), 0);
         assert.equal(await s.get('a'), null);
-        assert.deepEqual(await s.list(''), []);
+        assert.deepEqual((await s.list('')).kvs, []);
       });
 
       it('put returns increasing revisions and get reads the value back', async (s) => {
@@ -67,8 +80,8 @@ export function storeContract(name: string, open: OpenStore): void {
         assert.equal(await s.put('b', '2'), 2);
         assert.equal(await s.put('a', '3'), 3);
         assert.equal(await s.revision(), 3);
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '3', createRevision: 1, modRevision: 3 });
-        assert.deepEqual(await s.get('b'), { key: 'b', value: '2', createRevision: 2, modRevision: 2 });
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '3', createRevision: 1, modRevision: 3, lease: 0 });
+        assert.deepEqual(await s.get('b'), { key: 'b', value: '2', createRevision: 2, modRevision: 2, lease: 0 });
       });
 
       it('a put of the same value still makes a new revision (as etcd)', async (s) => {
@@ -91,34 +104,50 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.put('a', '1');
         await s.delete('a');
         await s.put('a', '2');
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '2', createRevision: 3, modRevision: 3 });
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '2', createRevision: 3, modRevision: 3, lease: 0 });
       });
 
       it('list returns exactly the keys under a prefix, sorted by key', async (s) => {
         for (const k of ['net/b', 'net/a', 'ne', 'net', 'net0', 'net/a/x', 'nf', 'm']) await s.put(k, `v-${k}`);
-        assert.deepEqual((await s.list('net/')).map((kv) => kv.key), ['net/a', 'net/a/x', 'net/b']);
-        assert.deepEqual((await s.list('net')).map((kv) => kv.key), ['net', 'net/a', 'net/a/x', 'net/b', 'net0']);
-        assert.deepEqual((await s.list('')).map((kv) => kv.key), ['m', 'ne', 'net', 'net/a', 'net/a/x', 'net/b', 'net0', 'nf']);
-        assert.deepEqual(await s.list('zzz'), []);
-        const [first] = await s.list('net/a');
-        assert.deepEqual(first, { key: 'net/a', value: 'v-net/a', createRevision: 2, modRevision: 2 });
+        assert.deepEqual((await s.list('net/')).kvs.map((kv) => kv.key), ['net/a', 'net/a/x', 'net/b']);
+        assert.deepEqual((await s.list('net')).kvs.map((kv) => kv.key), ['net', 'net/a', 'net/a/x', 'net/b', 'net0']);
+        assert.deepEqual((await s.list('')).kvs.map((kv) => kv.key), ['m', 'ne', 'net', 'net/a', 'net/a/x', 'net/b', 'net0', 'nf']);
+        assert.deepEqual((await s.list('zzz')).kvs, []);
+        const [first] = (await s.list('net/a')).kvs;
+        assert.deepEqual(first, { key: 'net/a', value: 'v-net/a', createRevision: 2, modRevision: 2, lease: 0 });
+      });
+
+      it('list returns the revision it read at: a watch from it misses nothing and repeats nothing', async (s) => {
+        await s.put('lw/a', '1');
+        await s.put('other', 'x');
+        const listed = await s.list('lw/');
+        assert.deepEqual(listed.kvs.map((kv) => kv.key), ['lw/a']);
+        assert.equal(listed.revision, 2, 'the store revision, not the newest modRevision under the prefix');
+        // A write lands between the list and the watch: it must still arrive.
+        await s.put('lw/b', '2');
+        const { events, cancel } = collect(s, 'lw/', listed.revision);
+        await s.put('lw/a', '3');
+        await until(() => events.length >= 2, 'both changes after the list');
+        await settle();
+        assert.deepEqual(events.map((e) => [e.key, e.value, e.revision]), [['lw/b', '2', 3], ['lw/a', '3', 4]]);
+        cancel();
       });
 
       it('orders keys by UTF-8 bytes (code points), as etcd does, not by UTF-16 units', async (s) => {
         // JavaScript's default sort puts U+1F600 (a surrogate pair) before U+FFFD.
         const keys = ['k/\u{1F600}', 'k/\uFFFD', 'k/\u00E9', 'k/z', 'k/\u{10FFFF}', 'k/\uE000'];
         for (const k of keys) await s.put(k, k);
-        assert.deepEqual((await s.list('k/')).map((kv) => kv.key),
+        assert.deepEqual((await s.list('k/')).kvs.map((kv) => kv.key),
           ['k/z', 'k/\u00E9', 'k/\uE000', 'k/\uFFFD', 'k/\u{1F600}', 'k/\u{10FFFF}']);
-        assert.deepEqual((await s.list('k/\u{1F600}')).map((kv) => kv.key), ['k/\u{1F600}']);
+        assert.deepEqual((await s.list('k/\u{1F600}')).kvs.map((kv) => kv.key), ['k/\u{1F600}']);
       });
 
       it('lists under prefixes that end in the highest code point', async (s) => {
         await s.put('\u{10FFFF}', 'a');
         await s.put('\u{10FFFF}\u{10FFFF}x', 'b');
         await s.put('\u{10FFFE}', 'c');
-        assert.deepEqual((await s.list('\u{10FFFF}')).map((kv) => kv.value), ['a', 'b']);
-        assert.deepEqual((await s.list('\u{10FFFF}\u{10FFFF}')).map((kv) => kv.value), ['b']);
+        assert.deepEqual((await s.list('\u{10FFFF}')).kvs.map((kv) => kv.value), ['a', 'b']);
+        assert.deepEqual((await s.list('\u{10FFFF}\u{10FFFF}')).kvs.map((kv) => kv.value), ['b']);
       });
 
       it('stores unicode, NUL and empty values unchanged', async (s) => {
@@ -132,7 +161,7 @@ export function storeContract(name: string, open: OpenStore): void {
         const big = '\u20AC'.repeat(Math.floor(MAX_VALUE_BYTES / 3)) + 'x'.repeat(MAX_VALUE_BYTES % 3);
         await s.put('big', big);
         assert.equal((await s.get('big'))?.value, big);
-        assert.equal((await s.list('b'))[0]?.value.length, big.length);
+        assert.equal((await s.list('b')).kvs[0]?.value.length, big.length);
         await assert.rejects(s.put('big', big + 'x'), isStoreError('INVALID_VALUE', '"big"', `${MAX_VALUE_BYTES}`));
         assert.equal((await s.get('big'))?.value, big);
       });
@@ -149,7 +178,7 @@ export function storeContract(name: string, open: OpenStore): void {
         });
         assert.deepEqual(r, { succeeded: true, revision: 3 });
         assert.equal(await s.get('a'), null);
-        assert.deepEqual(await s.get('c'), { key: 'c', value: '3', createRevision: 3, modRevision: 3 });
+        assert.deepEqual(await s.get('c'), { key: 'c', value: '3', createRevision: 3, modRevision: 3, lease: 0 });
         assert.equal(await s.get('f'), null);
       });
 
@@ -193,7 +222,7 @@ export function storeContract(name: string, open: OpenStore): void {
           { type: 'put', key: 'k1', value: '1' }, { type: 'put', key: 'k2', value: '2' }, { type: 'put', key: 'old', value: 'y' },
         ] });
         assert.equal(r.revision, 2);
-        assert.deepEqual((await s.list('')).map((kv) => [kv.key, kv.createRevision, kv.modRevision]),
+        assert.deepEqual((await s.list('')).kvs.map((kv) => [kv.key, kv.createRevision, kv.modRevision]),
           [['k1', 2, 2], ['k2', 2, 2], ['old', 1, 2]]);
       });
 
@@ -214,11 +243,11 @@ export function storeContract(name: string, open: OpenStore): void {
         for (const k of ['n/1', 'n/2', 'n/2/x', 'n', 'n0', 'o']) await s.put(k, k);
         const r = await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: 'n/' }] });
         assert.deepEqual(r, { succeeded: true, revision: 7 });
-        assert.deepEqual((await s.list('')).map((kv) => kv.key), ['n', 'n0', 'o']);
+        assert.deepEqual((await s.list('')).kvs.map((kv) => kv.key), ['n', 'n0', 'o']);
         const none = await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: 'n/' }] });
         assert.deepEqual(none, { succeeded: true, revision: 7 }, 'deleting nothing makes no revision');
         await s.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: '' }] });
-        assert.deepEqual(await s.list(''), []);
+        assert.deepEqual((await s.list('')).kvs, []);
       });
 
       it('deletes may overlap each other', async (s) => {
@@ -228,7 +257,7 @@ export function storeContract(name: string, open: OpenStore): void {
           { type: 'delete', key: 'p/a' }, { type: 'deletePrefix', prefix: 'p/' }, { type: 'delete', key: 'p/a' },
         ] });
         assert.equal(r.revision, 3);
-        assert.deepEqual(await s.list('p/'), []);
+        assert.deepEqual((await s.list('p/')).kvs, []);
       });
 
       it('rejects a txn whose put overlaps another op (as etcd), applying nothing', async (s) => {
@@ -384,7 +413,89 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.compact(1);
         await s.compact(1);
         await s.compact(0);
-        assert.deepEqual(await s.get('a'), { key: 'a', value: '1', createRevision: 1, modRevision: 1 }, 'compaction keeps live keys');
+        assert.deepEqual(await s.get('a'), { key: 'a', value: '1', createRevision: 1, modRevision: 1, lease: 0 }, 'compaction keeps live keys');
+      });
+    });
+
+    describe('leases', () => {
+      it('a key put with a lease carries it; revoke deletes its keys in one revision, with delete events', async (s) => {
+        const lease = await s.grant(60);
+        const other = await s.grant(60);
+        assert.ok(Number.isSafeInteger(lease) && lease > 0, `lease id ${lease}`);
+        assert.notEqual(other, lease);
+        await s.put('l/a', '1', { lease });
+        await s.txn({ compare: [], success: [{ type: 'put', key: 'l/b', value: '2', lease }, { type: 'put', key: 'l/c', value: '3', lease: other }] });
+        await s.put('l/d', '4');
+        assert.deepEqual(await s.get('l/a'), { key: 'l/a', value: '1', createRevision: 1, modRevision: 1, lease });
+        assert.equal((await s.get('l/d'))?.lease, 0);
+        const { events, cancel } = collect(s, 'l/', null);
+        await s.revoke(lease);
+        assert.equal(await s.revision(), 4, 'one revision for every key of the lease');
+        assert.deepEqual((await s.list('l/')).kvs.map((kv) => kv.key), ['l/c', 'l/d']);
+        await until(() => events.length >= 2, 'the delete events');
+        await settle();
+        assert.deepEqual(events, [
+          { type: 'delete', key: 'l/a', value: null, revision: 4 },
+          { type: 'delete', key: 'l/b', value: null, revision: 4 },
+        ]);
+        await assert.rejects(s.revoke(lease), isStoreError('LEASE_NOT_FOUND', `${lease}`));
+        await assert.rejects(s.keepAlive(lease), isStoreError('LEASE_NOT_FOUND', `${lease}`));
+        cancel();
+      });
+
+      it('a put without a lease detaches the key from its lease (as etcd)', async (s) => {
+        const lease = await s.grant(60);
+        await s.put('k', '1', { lease });
+        await s.put('k', '2');
+        assert.equal((await s.get('k'))?.lease, 0);
+        await s.revoke(lease);
+        assert.equal((await s.get('k'))?.value, '2');
+      });
+
+      it('revoking a lease without keys makes no revision; keepAlive returns the TTL', async (s) => {
+        const lease = await s.grant(30);
+        assert.equal(await s.keepAlive(lease), 30);
+        await s.revoke(lease);
+        assert.equal(await s.revision(), 0);
+      });
+
+      it('a put or txn naming an unknown lease fails whole, writing nothing', async (s) => {
+        const gone = await s.grant(60);
+        await s.revoke(gone);
+        await assert.rejects(s.put('a', '1', { lease: gone }), isStoreError('LEASE_NOT_FOUND', `${gone}`));
+        await assert.rejects(s.txn({ compare: [], success: [{ type: 'put', key: 'b', value: '1' }, { type: 'put', key: 'c', value: '1', lease: 987654 }] }),
+          isStoreError('LEASE_NOT_FOUND', '987654'));
+        assert.equal(await s.revision(), 0);
+        assert.deepEqual((await s.list('')).kvs, []);
+      });
+
+      test('an expired lease deletes its keys by itself, with a new revision and watch events', async () => {
+        const s = await open();
+        try {
+          const lease = await s.grant(1);
+          await s.put('e/a', '1', { lease });
+          await s.put('e/keep', '2');
+          const { events, cancel } = collect(s, 'e/', null);
+          await untilClock(async () => (await s.get('e/a')) === null, 'the lease to expire');
+          await until(() => events.length >= 1, 'the delete event');
+          assert.deepEqual(events, [{ type: 'delete', key: 'e/a', value: null, revision: 3 }]);
+          assert.equal(await s.revision(), 3);
+          assert.equal((await s.get('e/keep'))?.value, '2');
+          await assert.rejects(s.keepAlive(lease), isStoreError('LEASE_NOT_FOUND'));
+          cancel();
+        } finally {
+          await s.close();
+        }
+      });
+
+      it('rejects bad TTLs and lease ids, naming the value', async (s) => {
+        for (const [ttl, shown] of [[0, 'number 0'], [1.5, 'number 1.5'], [-3, 'number -3'], ['10', '"10"']] as const) {
+          await assert.rejects(s.grant(ttl as never), isStoreError('INVALID_TTL', shown, 'seconds'));
+        }
+        await assert.rejects(s.put('a', '1', { lease: -1 }), isStoreError('INVALID_LEASE', 'number -1'));
+        await assert.rejects(s.txn({ compare: [], success: [{ type: 'put', key: 'a', value: '1', lease: 'x' }] } as never), isStoreError('INVALID_LEASE', '"x"'));
+        await assert.rejects(s.keepAlive(0.5), isStoreError('INVALID_LEASE', '0.5'));
+        assert.equal(await s.revision(), 0);
       });
     });
 
@@ -431,7 +542,8 @@ export function storeContract(name: string, open: OpenStore): void {
         await s.close();
         assert.equal(events.length, 1, 'events committed before close are delivered');
         for (const call of [() => s.get('a'), () => s.put('a', '2'), () => s.list(''), () => s.delete('a'),
-          () => s.revision(), () => s.txn({ compare: [], success: [] }), () => s.compact(0)]) {
+          () => s.revision(), () => s.txn({ compare: [], success: [] }), () => s.compact(0), () => s.grant(5),
+          () => s.keepAlive(1), () => s.revoke(1)]) {
           await assert.rejects(call(), isStoreError('CLOSED'));
         }
         assert.throws(() => s.watch('', null, () => {}), isStoreError('CLOSED'));

@@ -8,6 +8,7 @@ import { NftFirewall } from '../../src/firewall/nft-firewall.ts';
 import { PortAllocator } from '../../src/firewall/port-allocator.ts';
 import { parsePortSpec } from '../../src/firewall/port-spec.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
+import { eui64LinkLocal } from '../../src/firewall/addr.ts';
 import type { EndpointFw, NetworkFw } from '../../src/firewall/types.ts';
 
 const NODE = process.execPath;
@@ -276,6 +277,41 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     const afterArp = (await a2.ns.sh('ip neigh show 172.30.1.1')).stdout;
     assert.doesNotMatch(afterArp, new RegExp(a1.mac), `gateway entry before: ${before}`);
     assert.equal(await a1.ns.ping('172.30.1.1'), true, 'a1 still works with its own identity');
+  });
+
+  test("anti-spoofing: a sandbox cannot send from another sandbox's link-local address, only from its own", async () => {
+    const a1 = sb('a1');
+    const a2 = sb('a2');
+    const own = eui64LinkLocal(a1.mac);
+    const forged = eui64LinkLocal(a2.mac);
+    // What the kernel gave the sandbox (addr_gen_mode eui64) is the allowed one.
+    assert.match((await a1.ns.sh('ip -6 addr show dev eth0 scope link')).stdout, new RegExp(`${own}/64`));
+    for (let i = 0; i < 50 && (await a1.ns.sh('ip -6 addr show dev eth0 tentative')).stdout.includes(own); i++) {
+      await new Promise((r) => setTimeout(r, 100)); // duplicate address detection, about a second
+    }
+    // To the gateway's address (the bridge's own link-local may still be
+    // tentative), with a static neighbour entry: no neighbour discovery from
+    // the forged address is needed.
+    const gw = 'fd00:a::1';
+    const brMac = (JSON.parse((await host.sh('ip -j link show dev br-a')).stdout) as { address: string }[])[0]?.address;
+    assert.ok(brMac);
+    await a1.ns.sh(`ip -6 addr add ${forged}/64 dev eth0 nodad && ip -6 neigh replace ${gw} lladdr ${brMac} dev eth0 nud permanent`);
+    try {
+      const recv = host.spawn(NODE, ['-e', `const u=require('dgram').createSocket('udp6');
+u.on('message',(m,r)=>console.log(m+' '+r.address));u.bind(7100,'::',()=>console.log('ready'));setTimeout(()=>process.exit(0),2500);`]);
+      let out = '';
+      const done = new Promise((r) => recv.on('exit', r));
+      await new Promise<void>((r) => recv.stdout?.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('ready')) r(); }));
+      await a1.ns.sh(`${NODE} -e "const d=require('dgram');const send=(src,msg)=>new Promise(r=>{const u=d.createSocket('udp6');
+u.bind({address:src+'%eth0'},()=>{u.send(msg,7100,'${gw}',()=>setTimeout(()=>{u.close();r()},50))})});
+(async()=>{for(let i=0;i<3;i++){await send('${forged}','forged');await send('${own}','own')}})()"`);
+      await done;
+      const got = out.split('\n').filter((l) => l && l !== 'ready');
+      assert.ok(got.includes(`own ${own}%br-a`) || got.some((l) => l.startsWith(`own ${own}`)), `its own link-local passes: ${out}`);
+      assert.ok(!got.some((l) => l.startsWith('forged')), `a forged link-local is dropped: ${out}`);
+    } finally {
+      await a1.ns.sh(`ip -6 addr del ${forged}/64 dev eth0; ip -6 neigh del ${gw} dev eth0`, { allowFail: true });
+    }
   });
 
   test('drift is empty after all of this', async () => {

@@ -50,6 +50,23 @@ test('bridge: create with MTU and MAC, list, raise, lower, delete', { skip }, as
   });
 });
 
+test('alias (IFLA_IFALIAS): set at creation and by linkSet, read back, cleared; too long is refused', { skip }, async () => {
+  await inNamespaces(['al'], async ([ns], [t]) => {
+    const made = await ns!.rtnl.linkAdd({ kind: 'veth', name: 'va0', alias: 'cnm:abc:123', peer: { name: 'va1' } });
+    assert.equal(made.alias, 'cnm:abc:123');
+    assert.equal((await ns!.rtnl.linkGet('va0'))?.alias, 'cnm:abc:123');
+    assert.equal(ipJson(t!, 'va0').ifalias, 'cnm:abc:123', 'iproute2 reads the same alias, without a NUL');
+    assert.equal((await ns!.rtnl.linkGet('va1'))?.alias, undefined, 'only the named end');
+    await ns!.rtnl.linkSet('va0', { alias: 'other', up: true });
+    assert.equal((await ns!.rtnl.linkGet('va0'))?.alias, 'other');
+    await ns!.rtnl.linkSet('va0', { alias: '' });
+    assert.equal((await ns!.rtnl.linkGet('va0'))?.alias, undefined);
+    await rejectsWith(ns!.rtnl.linkSet('va0', { alias: 'x'.repeat(256) }), 'INVALID_VALUE', 'alias');
+    await rejectsWith(ns!.rtnl.linkAdd({ kind: 'bridge', name: 'brz', alias: 'x'.repeat(256) }), 'INVALID_VALUE', 'alias');
+    assert.equal(await ns!.rtnl.linkGet('brz'), null, 'nothing made');
+  });
+});
+
 test('veth across namespaces: peer born in the other namespace, indexes cross-checked', { skip }, async () => {
   await inNamespaces(['vh', 'vs'], async ([host, sbx], [th]) => {
     const made = await host!.rtnl.linkAdd({ kind: 'veth', name: 'veth-h', up: true, mtu: 1450, peer: { name: 'eth0', netns: sbx!, mac: '02:00:00:00:00:02', up: true } });

@@ -15,6 +15,7 @@ const NET = {
 
 const CONTAINER = {
   Id: 'feedface0123456789', Name: '/web', State: { Status: 'running', Running: true, Pid: 4242, ExitCode: 0 },
+  CnmRuntime: { Path: '/usr/sbin/runc', Root: '/run/cnm/runtime' },
   NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }], '53/udp': null, '9/tcp': [{ HostIp: '0.0.0.0', HostPort: '9' }] } },
 };
 
@@ -27,27 +28,20 @@ function frame(stream: 1 | 2, text: string): Buffer {
 
 const notFound = (what: string): Reply => ({ status: 404, json: { message: `No such container: ${what}` } });
 
-/** A sandbox that writes while it runs: its logs grow until the test lets it exit. */
-const slow = { out: '', exit: (_code: number) => {} };
-
-/** A sandbox that is followed with logs -f: running for three inspections, one line per poll. */
-const follow = { polls: 0 };
+/** A sandbox that exits when the test says so; its followed log ends then. */
+const slow = { exit: (_code: number) => {}, ended: Promise.resolve() };
 
 function route(r: Recorded): Reply | undefined | Promise<Reply> {
   const p = r.path;
-  if (r.method === 'GET' && p === '/containers/tailing/json') return { json: { ...CONTAINER, State: { Running: ++follow.polls < 3, Pid: 1 } } };
-  if (r.method === 'GET' && p === '/containers/tailing/logs') {
-    const lines = Array.from({ length: 2 + follow.polls }, (_x, i) => `l${i}\n`).join('');
-    return { raw: Buffer.concat([frame(1, lines), frame(2, 'e0\ne1\n')]) };
-  }
   if (r.method === 'POST' && p === '/containers/c-slow/wait') {
-    return new Promise((resolve) => { slow.exit = (code) => resolve({ json: { StatusCode: code, Error: null } }); });
+    let end = (): void => {};
+    slow.ended = new Promise((res) => { end = res; });
+    return new Promise((resolve) => { slow.exit = (code) => { end(); resolve({ json: { StatusCode: code, Error: null } }); }; });
   }
   if (r.method === 'GET' && p === '/containers/c-slow/logs') {
-    const reply = { raw: frame(1, slow.out) };
-    if (slow.out === 'line 1\n') slow.out += 'line 2\n';
-    else if (slow.out === 'line 1\nline 2\n') setImmediate(() => slow.exit(5));
-    return reply;
+    // A followed log: the daemon ends it when the sandbox stops.
+    setImmediate(() => slow.exit(5));
+    return slow.ended.then(() => ({ raw: Buffer.concat([frame(1, 'line 1\n'), frame(1, 'line 2\n')]) }));
   }
   if (r.method === 'POST' && p === '/networks/create') return { status: 201, json: { Id: 'new-network-id', Warning: '' } };
   if (r.method === 'GET' && p === '/networks') return { json: [{ ...NET, Name: 'net10' }, NET] };
@@ -218,12 +212,13 @@ test('run in the foreground: waits, prints the output, exits with the status, --
   assert.equal(ok.code, 0);
 });
 
-test('run in the foreground copies output while the sandbox runs, each byte once', async () => {
-  slow.out = 'line 1\n';
+test('run in the foreground follows the log until the sandbox stops', async () => {
   const r = await runCli(d.socket, ['run', 'slow']);
   assert.deepEqual(r, { code: 5, stdout: 'line 1\nline 2\n', stderr: '' });
-  // Polled more than once before the sandbox exited.
-  assert.ok(d.requests.filter((x) => x.path === '/containers/c-slow/logs').length >= 3);
+  // One followed request, not polling.
+  const logs = d.requests.filter((x) => x.path === '/containers/c-slow/logs');
+  assert.equal(logs.length, 1);
+  assert.equal(logs[0]?.query.get('follow'), '1');
 });
 
 test('run reports its own and the daemon\'s errors with status 125', async () => {
@@ -268,15 +263,17 @@ test('inspect: containers first, then networks; unknown names are "No such objec
   assert.match(tplErr.stderr, /template parsing error/);
 });
 
-test('logs, logs -n, logs -f; port', async () => {
+test('logs, logs -n, logs -f, -t, --since; port', async () => {
   assert.deepEqual(await runCli(d.socket, ['logs', 'c-ok']), { code: 0, stdout: 'hello out\n', stderr: 'hello err\n' });
-  assert.deepEqual(await runCli(d.socket, ['logs', '-n', '0', 'c-ok']), { code: 0, stdout: '', stderr: '' });
+  // Tail, follow, timestamps and the time window are the daemon's to apply.
+  await runCli(d.socket, ['logs', '-n', '0', 'c-ok']);
+  assert.equal(last('GET', '/containers/c-ok/logs')?.query.get('tail'), '0');
   assert.equal((await runCli(d.socket, ['logs', '--tail', 'lots', 'c-ok'])).code, 125);
-  follow.polls = 0;
-  // Two lines at first (-n 1 shows the last), then one more per poll until the sandbox stops.
-  assert.deepEqual(await runCli(d.socket, ['logs', '-f', '-n', '1', 'tailing']), { code: 0, stdout: 'l1\nl2\nl3\nl4\n', stderr: 'e1\n' });
-  assert.equal(follow.polls, 3);
-  assert.deepEqual(await runCli(d.socket, ['logs', '-f', 'c-ok']), { code: 0, stdout: 'hello out\n', stderr: 'hello err\n' });
+  assert.deepEqual(await runCli(d.socket, ['logs', '-f', '-t', '--since', '1700000000', 'c-ok']), { code: 0, stdout: 'hello out\n', stderr: 'hello err\n' });
+  const q = last('GET', '/containers/c-ok/logs')?.query;
+  assert.equal(q?.get('follow'), '1');
+  assert.equal(q?.get('timestamps'), '1');
+  assert.equal(q?.get('since'), '1700000000');
   assert.deepEqual(await runCli(d.socket, ['port', 'web']), { code: 0, stdout: '9/tcp -> 0.0.0.0:9\n80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n', stderr: '' });
   assert.deepEqual(await runCli(d.socket, ['port', 'web', '80']), { code: 0, stdout: '0.0.0.0:8080\n[::]:8080\n', stderr: '' });
   const none = await runCli(d.socket, ['port', 'web', '53/udp']);
@@ -288,7 +285,7 @@ class FakeChild extends EventEmitter implements ChildLike {
   kill(signal?: NodeJS.Signals): boolean { this.killed.push(signal ?? 'SIGTERM'); return true; }
 }
 
-test('exec: nsenter into the sandbox\'s namespaces, exit status passed on, signals as 128+n', async () => {
+test('exec: through the sandbox\'s runtime (runc exec), exit status passed on, signals as 128+n', async () => {
   const calls: { file: string; args: string[]; stdin: string }[] = [];
   const spawnWith = (code: number | null, signal: NodeJS.Signals | null): SpawnLike => (file, args, opts) => {
     calls.push({ file, args, stdin: opts.stdio[0] });
@@ -298,10 +295,11 @@ test('exec: nsenter into the sandbox\'s namespaces, exit status passed on, signa
   };
   const ok = await runCli(d.socket, ['exec', 'web', 'ip', '-br', 'addr'], { spawn: spawnWith(0, null) });
   assert.equal(ok.code, 0);
-  assert.deepEqual(calls.at(-1), { file: 'nsenter', args: ['-t', '4242', '-n', '-u', '-m', '-p', '--', 'ip', '-br', 'addr'], stdin: 'ignore' });
+  const rt = ['--root', '/run/cnm/runtime', 'exec'];
+  assert.deepEqual(calls.at(-1), { file: '/usr/sbin/runc', args: [...rt, 'feedface0123456789', 'ip', '-br', 'addr'], stdin: 'ignore' });
   const failed = await runCli(d.socket, ['exec', '-i', '-w', '/tmp', 'web', 'sh', '-c', 'exit 7'], { spawn: spawnWith(7, null) });
   assert.equal(failed.code, 7);
-  assert.deepEqual(calls.at(-1), { file: 'nsenter', args: ['-t', '4242', '-n', '-u', '-m', '-p', '--wd=/tmp', '--', 'sh', '-c', 'exit 7'], stdin: 'inherit' });
+  assert.deepEqual(calls.at(-1), { file: '/usr/sbin/runc', args: [...rt, '--cwd', '/tmp', 'feedface0123456789', 'sh', '-c', 'exit 7'], stdin: 'inherit' });
   assert.equal((await runCli(d.socket, ['exec', 'web', 'sleep', '9'], { spawn: spawnWith(null, 'SIGKILL') })).code, 137);
   const stopped = await runCli(d.socket, ['exec', 'stopped', 'true'], { spawn: spawnWith(0, null) });
   assert.deepEqual(stopped, { code: 1, stdout: '', stderr: 'Error response from daemon: container deadbeef is not running\n' });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerSummaryWire, NetworkWire } from '../../src/api/wire.ts';
 import { renderInspect, renderList, tabwrite } from '../../src/cli/format.ts';
-import { tailLines } from '../../src/cli/logs.ts';
+import { parseLogTime } from '../../src/cli/logs.ts';
 import {
   CONTAINER_LIST, NETWORK_LIST, containerRow, displayablePorts, ellipsis, goTimeOf, humanDuration, networkRow,
 } from '../../src/cli/rows.ts';
@@ -94,12 +94,11 @@ test('inspect: 4-space indented array, or the template per item', () => {
   assert.equal(renderInspect([{ Name: 'a' }, { Name: 'b' }], '{{.Name}}\\t!'), 'a\\t!\nb\\t!\n');
 });
 
-test('logs --tail: the last n lines, a final newline ending the last one', () => {
-  const b = Buffer.from('a\nb\nc\n');
-  assert.equal(tailLines(b, 'all').toString(), 'a\nb\nc\n');
-  assert.equal(tailLines(b, 2).toString(), 'b\nc\n');
-  assert.equal(tailLines(b, 5).toString(), 'a\nb\nc\n');
-  assert.equal(tailLines(b, 0).toString(), '');
-  assert.equal(tailLines(Buffer.from('a\nb'), 1).toString(), 'b');
-  assert.equal(tailLines(Buffer.alloc(0), 3).toString(), '');
+test('logs --since/--until: durations before now, RFC 3339 and unix seconds', () => {
+  const now = Date.parse('2026-01-01T00:10:00Z');
+  assert.equal(parseLogTime('10m', now), (Date.parse('2026-01-01T00:00:00Z') / 1000).toFixed(9));
+  assert.equal(parseLogTime('1h30m', now), ((now / 1000) - 5400).toFixed(9));
+  assert.equal(parseLogTime('1700000000.5', now), '1700000000.5');
+  assert.equal(parseLogTime('2026-01-01T00:00:00Z', now), '2026-01-01T00:00:00Z');
+  assert.throws(() => parseLogTime('yesterday', now), /expected a duration/);
 });

@@ -101,6 +101,13 @@ describe('addresses', () => {
     assert.equal(ipv6Hex('fd00::2'), '0xfd000000000000000000000000000002');
     assert.equal(canonicalIpv6('2001:0db8:0000:0000::0001'), '2001:db8::1');
   });
+  test("an endpoint may send from its own EUI-64 link-local address only, not from any fe80::", () => {
+    const e: EndpointFw = { id: 'e1', networkId: 'n1', hostIface: 'veth1', mac: '02:42:ac:11:00:02', ipv4: '172.18.0.2', ports: [] };
+    const s = buildFullScript({ networks: [net()], endpoints: [e] });
+    assert.match(s, /add element bridge cnm port-ip6 \{ "veth1" \. 02:42:ac:11:00:02 \. fe80::42:acff:fe11:2 \}/);
+    const guard = baseTables().chains.find((c) => c.family === 'bridge' && c.name === 'guard-ip6');
+    assert.ok(guard && !guard.rules.some((r) => r.includes('fe80::/10')), 'no blanket link-local accept');
+  });
   test('fib_trie local addresses', () => {
     const t = 'Local:\n  +-- 10.0.0.0/8\n     |-- 10.99.0.1\n        /32 host LOCAL\n     |-- 127.0.0.0\n        /8 host LOCAL\n     |-- 10.99.0.255\n        /32 link BROADCAST\n';
     assert.deepEqual([...parseFibTrieLocal(t)].sort(), ['10.99.0.1', '127.0.0.0/8']);

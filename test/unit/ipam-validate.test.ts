@@ -27,6 +27,21 @@ test('normalizes a valid config and picks the gateway', () => {
   assert.equal(alloc.allocate(), '10.5.0.2');
 });
 
+test('loopback and multicast subnets are refused, saying why', () => {
+  for (const [subnet, why] of [
+    ['127.0.0.0/8', /loopback range 127\.0\.0\.0\/8/], ['127.5.0.0/16', /loopback/], ['::1/128', /loopback address ::1/],
+    ['::/0', /loopback address ::1/], ['224.0.0.0/24', /multicast range 224\.0\.0\.0\/4/], ['ff00::/8', /multicast range ff00::\/8/],
+    ['ff02::/64', /multicast/], ['0.0.0.0/1', /loopback/],
+  ] as const) {
+    const e = failure(() => validateNetworkIpam({ subnet }));
+    assert.equal(e.code, 'INVALID', subnet);
+    assert.equal(IPAM_HTTP_STATUS[e.code], 400);
+    assert.match(e.message, new RegExp(`^invalid subnet ${subnet.replace(/[./]/g, '\\$&')}: `), subnet);
+    assert.match(e.message, why, subnet);
+  }
+  assert.equal(validateNetworkIpam({ subnet: '128.0.0.0/8' }).gateway, '128.0.0.1', 'next to loopback is fine');
+});
+
 test("Docker's messages for single problems", () => {
   const cases: [Parameters<typeof validateNetworkIpam>[0], string, string][] = [
     [{ subnet: '10.0.0.1/24' }, 'NON_CANONICAL', 'invalid subnet 10.0.0.1/24: it should be 10.0.0.0/24'],

@@ -62,17 +62,17 @@ async function verify(path: string, lastAcked: number): Promise<number> {
     assert.ok(counter === lastAcked || counter === lastAcked + 1, `counter ${counter}, last acknowledged ${lastAcked}`);
     assert.equal(await store.revision(), counter, 'one revision per commit');
     if (counter === 0) {
-      assert.deepEqual(await store.list(''), []);
+      assert.deepEqual((await store.list('')).kvs, []);
       return 0;
     }
     const counterKv = await store.get('crash/counter');
-    const ks = await store.list('crash/k/');
+    const ks = (await store.list('crash/k/')).kvs;
     assert.equal(ks.length, KEYS);
     for (const kv of ks) {
       assert.equal(kv.value, String(counter), `${kv.key} belongs to commit ${counter}`);
       assert.equal(kv.modRevision, counterKv?.modRevision);
     }
-    assert.deepEqual((await store.list('crash/t/')).map((kv) => kv.key), [`crash/t/${counter}`]);
+    assert.deepEqual((await store.list('crash/t/')).kvs.map((kv) => kv.key), [`crash/t/${counter}`]);
     const bigId = Math.floor(counter / BIG_EVERY) * BIG_EVERY;
     assert.equal((await store.get('crash/big'))?.value ?? null, bigId === 0 ? null : bigValue(bigId));
     // The last commit's watch history is whole too.

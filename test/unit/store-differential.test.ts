@@ -39,7 +39,8 @@ test(`MemoryStore and SqliteStore agree on ${STEPS} random calls`, async (t) => 
   stores.forEach((s, i) => s.watch(watched, 0, (ev) => streams[i]?.push(ev)));
   const randomOp = (): TxnOp => {
     const k = r(10);
-    if (k < 6) return { type: 'put', key: pick(KEYS), value: `v${r(5)}` };
+    // Lease ids 1-4: some granted, some revoked, some never (LEASE_NOT_FOUND).
+    if (k < 6) return { type: 'put', key: pick(KEYS), value: `v${r(5)}`, ...(r(3) === 0 ? { lease: 1 + r(4) } : {}) };
     if (k < 9) return { type: 'delete', key: pick(KEYS) };
     return { type: 'deletePrefix', prefix: pick(PREFIXES) };
   };
@@ -52,7 +53,7 @@ test(`MemoryStore and SqliteStore agree on ${STEPS} random calls`, async (t) => 
   };
   try {
     for (let step = 0; step < STEPS; step++) {
-      const k = r(20);
+      const k = r(22);
       let call: (s: Store) => Promise<unknown>;
       if (k < 6) { const key = pick(KEYS); const v = `v${r(5)}`; call = (s) => s.put(key, v); }
       else if (k < 9) { const key = pick(KEYS); call = (s) => s.delete(key); }
@@ -63,7 +64,9 @@ test(`MemoryStore and SqliteStore agree on ${STEPS} random calls`, async (t) => 
         call = (s) => s.txn({ compare, success, failure });
       } else if (k < 18) { const p = pick(PREFIXES); call = (s) => s.list(p); }
       else if (k < 19) { const rev = r(STEPS); call = (s) => s.compact(rev); }
-      else { const key = pick(KEYS); call = (s) => s.get(key); }
+      else if (k < 20) { const key = pick(KEYS); call = (s) => s.get(key); }
+      else if (k < 21) { const ttl = 60 + r(60); call = (s) => s.grant(ttl); }
+      else { const lease = 1 + r(4); call = r(2) ? (s) => s.revoke(lease) : (s) => s.keepAlive(lease); }
       const [m, q] = [await outcome(call(stores[0] as Store)), await outcome(call(stores[1] as Store))];
       assert.deepEqual(q, m, `step ${step}`);
     }

@@ -34,9 +34,9 @@ test('keys, revisions, watch history and the compaction mark survive a reopen', 
   const b = await SqliteStore.open(path);
   try {
     assert.equal(await b.revision(), 4);
-    assert.deepEqual(await b.list(''), [
-      { key: 'net/a', value: '3', createRevision: 1, modRevision: 2 },
-      { key: 'net/b', value: '2', createRevision: 2, modRevision: 2 },
+    assert.deepEqual((await b.list('')).kvs, [
+      { key: 'net/a', value: '3', createRevision: 1, modRevision: 2, lease: 0 },
+      { key: 'net/b', value: '2', createRevision: 2, modRevision: 2, lease: 0 },
     ]);
     const events: WatchEvent[] = [];
     b.watch('', 1, (ev) => events.push(ev));
@@ -103,6 +103,11 @@ test('a commit that fails halfway is rolled back completely and the store stays 
     range: (prefix, end) => inner.range(prefix, end),
     history: (after, prefix, end) => inner.history(after, prefix, end),
     compact: (revision) => inner.compact(revision),
+    leases: () => inner.leases(),
+    nextLeaseId: () => inner.nextLeaseId(),
+    setLease: (lease) => inner.setLease(lease),
+    deleteLease: (id) => inner.deleteLease(id),
+    leaseKeys: (id) => inner.leaseKeys(id),
     close: () => inner.close(),
   };
   const s = new LocalStore(faulty);
@@ -115,7 +120,7 @@ test('a commit that fails halfway is rolled back completely and the store stays 
       s.txn({ compare: [], success: [{ type: 'put', key: 'a', value: '2' }, { type: 'put', key: 'b', value: '2' }] }),
       isStoreError('IO', 'txn', 'disk full'));
     assert.equal(await s.revision(), 1);
-    assert.deepEqual(await s.list(''), [{ key: 'a', value: '1', createRevision: 1, modRevision: 1 }]);
+    assert.deepEqual((await s.list('')).kvs, [{ key: 'a', value: '1', createRevision: 1, modRevision: 1, lease: 0 }]);
     assert.equal(await s.put('c', '3'), 2, 'the next commit gets the next revision');
     await until(() => events.length === 1, 'the next commit event');
     assert.deepEqual(events, [{ type: 'put', key: 'c', value: '3', revision: 2 }], 'no event for the failed commit');
@@ -123,7 +128,7 @@ test('a commit that fails halfway is rolled back completely and the store stays 
     await s.close();
   }
   const again = await SqliteStore.open(path);
-  assert.deepEqual((await again.list('')).map((kv) => [kv.key, kv.value]), [['a', '1'], ['c', '3']]);
+  assert.deepEqual((await again.list('')).kvs.map((kv) => [kv.key, kv.value]), [['a', '1'], ['c', '3']]);
   await again.close();
 });
 

@@ -1,13 +1,13 @@
 // /containers: sandboxes as the Engine API shows containers.
-import { createReadStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
 import { invalid } from '../../core/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding } from '../../core/model.ts';
-import { logDirOf } from '../../core/sandbox-ops.ts';
+import { logPathOf } from '../../core/sandbox-ops.ts';
+import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
 import { containerInspect, containerSummary } from '../convert.ts';
 import { boolParam, parseFilters } from '../filters.ts';
@@ -15,6 +15,7 @@ import type { Route } from '../router.ts';
 import { CONTAINER_CREATE, parseBody } from '../validate.ts';
 import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
+import { runConfigFromWire } from '../run-config.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -74,6 +75,7 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
     ports,
     publishAll: !!hc.PublishAllPorts,
     autoRemove: !!hc.AutoRemove,
+    run: runConfigFromWire(w),
   };
 }
 
@@ -85,12 +87,6 @@ function frame(stream: 1 | 2, data: Buffer): Buffer {
   return Buffer.concat([h, data]);
 }
 
-async function readAll(path: string): Promise<Buffer> {
-  if (!existsSync(path)) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of createReadStream(path)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 export function containerRoutes(ctl: Controller): Route[] {
   const ctx = ctl.ctx;
@@ -129,7 +125,7 @@ export function containerRoutes(ctl: Controller): Route[] {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
         return {
           status: 200,
-          json: containerInspect(ctl.state, sbx, { runDir: runDirOf(ctx, sbx), logPath: join(logDirOf(ctx, sbx), 'stdout.log') }),
+          json: containerInspect(ctl.state, sbx, { runDir: runDirOf(ctx, sbx), logPath: logPathOf(ctx, sbx), runtime: ctx.runtime.describe() }),
         };
       },
     },
@@ -176,22 +172,45 @@ export function containerRoutes(ctl: Controller): Route[] {
       },
     },
     {
-      method: 'GET', path: '/containers/{id}/logs', handler: async (req) => {
+      method: 'GET', path: '/containers/{id}/logs', handler: (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
         const wantOut = boolParam(req.query, 'stdout');
         const wantErr = boolParam(req.query, 'stderr');
         if (!wantOut && !wantErr) throw invalid('you must choose at least one stream: expected stdout=1 and/or stderr=1');
-        const dir = logDirOf(ctx, sbx);
-        const parts: Buffer[] = [];
-        if (wantOut) {
-          const b = await readAll(join(dir, 'stdout.log'));
-          if (b.length) parts.push(frame(1, b));
-        }
-        if (wantErr) {
-          const b = await readAll(join(dir, 'stderr.log'));
-          if (b.length) parts.push(frame(2, b));
-        }
-        return { status: 200, raw: Buffer.concat(parts), headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' } };
+        const tailQ = req.query.get('tail') ?? 'all';
+        if (tailQ !== 'all' && !/^-?\d+$/.test(tailQ)) throw invalid(`invalid tail "${tailQ}": expected a number of lines or "all"`);
+        const tail = tailQ === 'all' || Number(tailQ) < 0 ? 'all' as const : Number(tailQ);
+        const time = (k: string): string | undefined => {
+          const v = req.query.get(k);
+          if (!v || v === '0') return undefined;
+          try { return toLogTime(v); } catch (e) { throw invalid(`invalid ${k}: ${(e as Error).message}`); }
+        };
+        const since = time('since');
+        const until = time('until');
+        const follow = boolParam(req.query, 'follow');
+        const stamps = boolParam(req.query, 'timestamps');
+        const id = sbx.id;
+        return {
+          status: 200,
+          headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' },
+          stream: async (res, closed) => {
+            const records = readLogs(logPathOf(ctx, sbx), {
+              tail, follow, signal: closed, ...(since ? { since } : {}), ...(until ? { until } : {}),
+              running: () => ctl.state.sandboxes.get(id)?.state === 'running',
+            });
+            for await (const batch of records) {
+              const frames: Buffer[] = [];
+              for (const r of batch) {
+                if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
+                frames.push(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(stamps ? `${r.time} ${r.log}` : r.log)));
+              }
+              if (frames.length && !res.write(Buffer.concat(frames))) {
+                await Promise.race([once(res, 'drain'), once(res, 'close')]);
+              }
+              if (closed.aborted) return;
+            }
+          },
+        };
       },
     },
     {

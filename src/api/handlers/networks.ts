@@ -28,9 +28,6 @@ export function attachmentFromWire(es: EndpointSettingsWire | null | undefined, 
   if (ipam.IPv4Address) att.ipv4Address = ipam.IPv4Address;
   if (ipam.IPv6Address) att.ipv6Address = ipam.IPv6Address;
   if (es?.MacAddress) att.macAddress = es.MacAddress;
-  for (const a of att.aliases) {
-    if (!a || /\s/.test(a)) throw invalid(`invalid alias "${a}": expected a name without spaces`);
-  }
   return att;
 }
 

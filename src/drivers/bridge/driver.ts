@@ -2,10 +2,11 @@
 // (host end enslaved to the bridge, the other end inside the sandbox).
 import { forbidden, invalid } from '../../core/errors.ts';
 import type { EndpointRecord, NetworkRecord } from '../../core/model.ts';
-import { shortId } from '../../core/ids.ts';
-import type { Netns } from '../../netlink/index.ts';
+import { randomMac, shortId } from '../../core/ids.ts';
+import type { Link, Netns } from '../../netlink/index.ts';
 import type { DriverContext, NetworkDriver } from '../driver.ts';
-import { parseBridgeOptions } from './options.ts';
+import { linkMark } from '../link-mark.ts';
+import { OPT, parseBridgeOptions } from './options.ts';
 
 /** The predefined network's device; Docker's is docker0. */
 export const DEFAULT_BRIDGE_DEVICE = 'cnm0';
@@ -16,6 +17,36 @@ async function ensureAddr(ns: Netns, dev: string, cidr: string, noDad: boolean):
   const have = await ns.rtnl.addrList(dev);
   if (have.some((a) => a.cidr === cidr)) return;
   await ns.rtnl.addrAdd(dev, cidr, { noDad });
+}
+
+/**
+ * Whether cnm made this bridge: it carries this network's mark, or (made
+ * before cnm marked its links) it carries no alias at all and has the name
+ * cnm derives for the network. A bridge the user named and made is theirs.
+ */
+function madeByCnm(link: Link, net: NetworkRecord, mark: string): boolean {
+  if (link.alias !== undefined) return link.alias === mark;
+  return net.predefined || !net.options[OPT.name];
+}
+
+const gatewayCidrs = (net: NetworkRecord, opts: ReturnType<typeof parseBridgeOptions>): string[] => [
+  ...(net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated' ? [gatewayCidr(net.ipv4.gateway, net.ipv4.subnet)] : []),
+  ...(net.ipv6 && opts.gatewayModeV6 !== 'isolated' ? [gatewayCidr(net.ipv6.gateway, net.ipv6.subnet)] : []),
+];
+
+/**
+ * The sandbox's link-local address is derived from its MAC (EUI-64), whatever
+ * the namespace's default (net.core.devconf_inherit_init_net may carry the
+ * host's stable-privacy or random mode in): anti-spoofing allows exactly
+ * that address (firewall/endpoint-rules.ts). Set before the link goes up,
+ * when the kernel generates it. No IPv6 in the kernel: nothing to do.
+ */
+async function eui64LinkLocal(ns: Netns, ifName: string): Promise<void> {
+  try {
+    await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
 }
 
 export const bridgeDriver: NetworkDriver = {
@@ -30,6 +61,14 @@ export const bridgeDriver: NetworkDriver = {
     if ((opts.gatewayModeV4 === 'isolated' || opts.gatewayModeV6 === 'isolated') && !net.internal) {
       throw invalid("gateway mode 'isolated' can only be used for an internal network");
     }
+    // The bridge holds the gateway address. A /32 or /128 has no room for
+    // one next to an endpoint (the kernel is handed an empty address).
+    if (net.ipv4 && !net.ipv4.gateway && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') {
+      throw invalid(`invalid subnet ${net.ipv4.subnet}: no room for a gateway and an endpoint; expected a prefix of /31 or shorter`);
+    }
+    if (net.ipv6 && !net.ipv6.gateway && opts.gatewayModeV6 !== 'isolated') {
+      throw invalid(`invalid subnet ${net.ipv6.subnet}: no room for a gateway and an endpoint; expected a prefix of /127 or shorter`);
+    }
     net.driverState.bridge = opts.bridgeName;
   },
 
@@ -38,28 +77,65 @@ export const bridgeDriver: NetworkDriver = {
     const name = opts.bridgeName;
     const rtnl = ctx.hostNs.rtnl;
     const fresh = copts?.fresh ?? false;
+    const mark = linkMark(ctx.owner, net.id);
     const link = await rtnl.linkGet(name);
-    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    // A bridge without an address of its own takes the lowest MAC of its
+    // ports (br_stp_recalculate_bridge_id), so its MAC, the sandboxes'
+    // gateway MAC, would move whenever a port joins or leaves, and sandboxes
+    // would send to the old one until their neighbour entry expires. A MAC
+    // set at creation (addr_assign_type NET_ADDR_SET) never moves: Docker
+    // does the same.
+    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
-    // A new bridge has no addresses to check; an adopted one (restart, or a
-    // bridge the user named) is read back first.
-    const add = fresh && !link
-      ? (cidr: string, noDad: boolean) => rtnl.addrAdd(name, cidr, { noDad })
-      : (cidr: string, noDad: boolean) => ensureAddr(ctx.hostNs, name, cidr, noDad);
-    // The bridge carries the gateway addresses; sandboxes route through them.
-    // Gateway mode "isolated": the bridge has no address, the host is unreachable.
-    if (net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') await add(gatewayCidr(net.ipv4.gateway, net.ipv4.subnet), false);
-    if (net.ipv6 && opts.gatewayModeV6 !== 'isolated') await add(gatewayCidr(net.ipv6.gateway, net.ipv6.subnet), true);
-    await rtnl.linkSet(name, { up: true });
+    const ours = !link || madeByCnm(link, net, mark);
+    try {
+      // A new bridge has no addresses to check; an adopted one (restart, or a
+      // bridge the user named) is read back first.
+      const add = fresh && !link
+        ? (cidr: string, noDad: boolean) => rtnl.addrAdd(name, cidr, { noDad })
+        : (cidr: string, noDad: boolean) => ensureAddr(ctx.hostNs, name, cidr, noDad);
+      // The bridge carries the gateway addresses; sandboxes route through them.
+      // Gateway mode "isolated": the bridge has no address, the host is unreachable.
+      for (const cidr of gatewayCidrs(net, opts)) await add(cidr, cidr.includes(':'));
+      // Ours gets its mark (with the up flag: one message). One cnm made
+      // before it marked its links also gets its MAC fixed: setting its
+      // current MAC makes it NET_ADDR_SET without changing it (netlink does
+      // not report addr_assign_type, so every unmarked one is fixed once).
+      // The user's bridge is only brought up.
+      const fix = link && ours && link.alias === undefined ? { mac: link.mac } : {};
+      await rtnl.linkSet(name, { up: true, ...(ours ? { alias: mark, ...fix } : {}) });
+    } catch (e) {
+      // A bridge made here goes again, with the addresses it got: left
+      // behind, it would hold a gateway address that the next network is
+      // given too. One that was there before stays.
+      if (!link) await rtnl.linkDel(name).catch(() => undefined);
+      throw e;
+    }
   },
 
   async deleteNetwork(ctx, net) {
     const name = net.driverState.bridge;
     if (!name) return;
-    try {
-      await ctx.hostNs.rtnl.linkDel(name);
-    } catch (e) {
-      if (!isMissing(e)) throw e;
+    const rtnl = ctx.hostNs.rtnl;
+    const link = await rtnl.linkGet(name);
+    if (!link || link.kind !== 'bridge') return;
+    if (madeByCnm(link, net, linkMark(ctx.owner, net.id))) {
+      try {
+        await rtnl.linkDel(name);
+      } catch (e) {
+        if (!isMissing(e)) throw e;
+      }
+      return;
+    }
+    // The user's bridge stays, as in Docker, with its ports and its own
+    // addresses; only the gateway addresses cnm added go.
+    const opts = parseBridgeOptions(net, name);
+    for (const cidr of gatewayCidrs(net, opts)) {
+      try {
+        await rtnl.addrDel(name, cidr);
+      } catch (e) {
+        if (!isMissing(e)) throw e;
+      }
     }
   },
 
@@ -86,24 +162,31 @@ export const bridgeDriver: NetworkDriver = {
       : (cidr: string, noDad: boolean) => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
     await Promise.all([
       (async () => {
-        await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true });
+        // The mark rides on the message that plugs the port in.
+        await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true, alias: linkMark(ctx.owner, ep.id) });
         // Hairpin, as Docker without its userland proxy: a sandbox reaching
         // its own published port through a host address is bridged back out
         // of the port its packet came in by.
         await host.bridgePortSet(ep.hostIfName, { hairpin: true });
       })(),
       (async () => {
-        if (ep.ipv4) await add(ep.ipv4, false);
-        if (ep.ipv6) await add(ep.ipv6, true);
+        await Promise.all([
+          eui64LinkLocal(sandboxNs, ep.ifName),
+          (async () => {
+            if (ep.ipv4) await add(ep.ipv4, false);
+            if (ep.ipv6) await add(ep.ipv6, true);
+          })(),
+        ]);
         await inner.linkSet(ep.ifName, { up: true });
       })(),
     ]);
   },
 
-  intact(net, ep, view) {
+  intact(net, ep, view, owner) {
     const host = view.hostLinks.get(ep.hostIfName);
     const inner = view.sandboxLinks.get(ep.ifName);
     if (!host || !inner || !host.up || !inner.up || host.master === null) return false;
+    if (host.alias !== linkMark(owner, ep.id)) return false; // made before marks: join marks it
     if (view.hostByIndex.get(host.master)?.name !== net.driverState.bridge) return false;
     const have = new Set(view.sandboxAddrs.filter((a) => a.dev === ep.ifName).map((a) => a.cidr));
     return (!ep.ipv4 || have.has(ep.ipv4)) && (!ep.ipv6 || have.has(ep.ipv6));

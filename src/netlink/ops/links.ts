@@ -1,6 +1,6 @@
 // Links: create (every kind), delete, read, change.
 import {
-  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_MODES,
+  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_MODES,
   MACVLAN_MODES, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
 } from '../constants.ts';
 import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
@@ -25,6 +25,7 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
   v.ifName(ctx, s.name);
   v.oneOf(ctx, s.kind, 'link kind', KINDS);
   if (s.up !== undefined) bool(ctx, s.up, 'up');
+  if (s.alias !== undefined) alias(ctx, s.alias);
   const common = [attrStr(IFLA_IFNAME, s.name)];
   if (s.mtu !== undefined) common.push(attrU32(IFLA_MTU, v.int(ctx, s.mtu, 'MTU', MTU_MIN, MTU_MAX)));
   if (s.mac !== undefined) common.push(attr(IFLA_ADDRESS, v.mac(ctx, s.mac)));
@@ -73,6 +74,14 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
   }
 }
 
+/** The kernel takes up to IFALIASZ - 1 bytes; sent without a NUL, as
+ *  iproute2 does (dev_set_alias() would keep a NUL as part of the alias). */
+function alias(ctx: Ctx, x: unknown): Buffer {
+  const b = typeof x === 'string' && !x.includes('\0') ? Buffer.from(x, 'utf8') : null;
+  if (!b || b.length >= IFALIASZ) v.fail(ctx, 'INVALID_VALUE', `alias ${JSON.stringify(x)} must be a string of at most ${IFALIASZ - 1} bytes without NUL`);
+  return b;
+}
+
 function bool(ctx: Ctx, x: unknown, what: string): boolean {
   if (typeof x !== 'boolean') v.fail(ctx, 'INVALID_VALUE', `${what} ${JSON.stringify(x)} must be true or false`);
   return x;
@@ -114,15 +123,22 @@ async function create(o: OpContext, s: LinkSpec): Promise<Link> {
   // A veth peer cannot be raised in the creating message: veth_newlink
   // configures it before the two ends are joined, and opening a lone end is
   // ENOTCONN. So raise it now, and delete the pair if that fails.
-  if (s.kind === 'veth' && s.peer.up) {
-    const peerNs = s.peer.netns ? s.peer.netns.rtnl : null;
-    try {
+  // The alias, likewise: RTM_NEWLINK ignores IFLA_IFALIAS (only do_setlink
+  // applies it), so it follows in a second message.
+  try {
+    if (s.kind === 'veth' && s.peer.up) {
+      const peerNs = s.peer.netns ? s.peer.netns.rtnl : null;
       if (peerNs) await peerNs.linkSet(s.peer.name, { up: true });
       else await linkSet(o, s.peer.name, { up: true });
-    } catch (e) {
-      await linkDel(o, made.index).catch(() => undefined);
-      throw e;
     }
+    if (s.alias !== undefined) {
+      if (home) await home.linkSet(made.index, { alias: s.alias });
+      else await linkSet(o, made.index, { alias: s.alias });
+      if (s.alias) made.alias = s.alias;
+    }
+  } catch (e) {
+    await (home ? home.linkDel(made.index) : linkDel(o, made.index)).catch(() => undefined);
+    throw e;
   }
   return made;
 }
@@ -139,6 +155,7 @@ async function tapAdd(o: OpContext, ctx: Ctx, s: LinkSpec): Promise<Link> {
   if (s.up) change.up = true;
   if (s.mtu !== undefined) change.mtu = s.mtu;
   if (s.mac !== undefined) change.mac = s.mac;
+  if (s.alias !== undefined) change.alias = s.alias;
   try {
     if (Object.keys(change).length) await linkSet(o, s.name, change);
     const made = await linkGet(o, s.name);
@@ -183,6 +200,7 @@ async function change(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void>
   if (ch.name !== undefined) attrs.push(attrStr(IFLA_IFNAME, v.ifName(ctx, ch.name, 'new name')));
   if (ch.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, v.int(ctx, ch.mtu, 'MTU', MTU_MIN, MTU_MAX)));
   if (ch.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, v.mac(ctx, ch.mac)));
+  if (ch.alias !== undefined) attrs.push(attr(IFLA_IFALIAS, alias(ctx, ch.alias)));
   const master = ch.master === undefined || ch.master === null ? ch.master : v.linkRef(ctx, ch.master, 'master');
   if (ch.up !== undefined) bool(ctx, ch.up, 'up');
   // IFLA_MASTER 0 detaches the link from its bridge.

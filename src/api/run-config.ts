@@ -1,0 +1,46 @@
+// HostConfig and Config fields that say how a sandbox runs -> the domain's
+// SandboxRunConfig, with Docker's log-opt syntax for json-file rotation.
+import { invalid } from '../core/errors.ts';
+import type { RestartPolicyName, SandboxRunConfig } from '../core/model.ts';
+import { DEFAULT_RUN } from '../core/state.ts';
+import type { ContainerCreateWire } from './wire.ts';
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** "10m", "1g", "512k", "1048576" (docker's units.RAMInBytes). */
+export function parseByteSize(v: string, field: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const mult = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || mult === undefined) throw invalid(`invalid ${field} "${v}": expected a size such as 10m, 1g or 512k`);
+  return Math.round(Number(m[1]) * mult);
+}
+
+export function runConfigFromWire(w: ContainerCreateWire): SandboxRunConfig {
+  const hc = w.HostConfig ?? {};
+  const log = hc.LogConfig ?? {};
+  const type = log.Type || 'json-file';
+  if (type !== 'json-file') throw invalid(`logging driver "${type}" is not supported: expected json-file`);
+  const opts = log.Config ?? {};
+  for (const k of Object.keys(opts)) {
+    if (k !== 'max-size' && k !== 'max-file') throw invalid(`unknown log opt '${k}' for json-file log driver: expected max-size or max-file`);
+  }
+  const maxFile = opts['max-file'] === undefined ? undefined : Number(opts['max-file']);
+  if (maxFile !== undefined && (!Number.isInteger(maxFile) || maxFile < 1)) {
+    throw invalid(`invalid value for max-file "${opts['max-file']}": expected a whole number >= 1`);
+  }
+  const rp = hc.RestartPolicy ?? {};
+  return {
+    ...DEFAULT_RUN,
+    workingDir: w.WorkingDir ?? '',
+    user: w.User ?? '',
+    binds: hc.Binds ?? [],
+    memory: hc.Memory ?? 0,
+    nanoCpus: hc.NanoCpus ?? 0,
+    pidsLimit: hc.PidsLimit ?? 0,
+    privileged: hc.Privileged ?? false,
+    init: hc.Init ?? DEFAULT_RUN.init,
+    restartPolicy: { name: (rp.Name || 'no') as RestartPolicyName, maximumRetryCount: rp.MaximumRetryCount ?? 0 },
+    ...(opts['max-size'] !== undefined ? { logMaxSize: parseByteSize(opts['max-size'], 'max-size') } : {}),
+    ...(maxFile !== undefined ? { logMaxFile: maxFile } : {}),
+  };
+}

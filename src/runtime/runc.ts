@@ -1,0 +1,130 @@
+// An OCI runtime (runc, or crun, which takes the same commands) behind the
+// Runtime seam. Each sandbox gets a bundle in its run directory and a
+// monitor process (src/native/monitor) that creates and starts the
+// container, holds its output, and outlives the daemon.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildOciConfig, capsFromMask, HOST_ROOT_SKIPPED } from './oci-spec.ts';
+import type { HostRoot } from './oci-spec.ts';
+import { procStartTime } from './proc.ts';
+import type { ExecSpec, ProcessSpec, Runtime, Started } from './types.ts';
+
+const run = promisify(execFile);
+
+export interface RuncOptions {
+  /** The runtime binary (runc or crun). */
+  binary: string;
+  /** Its state directory (--root), under cnm's exec root. */
+  root: string;
+  /** cnm's monitor binary; also the sandboxes' init. */
+  monitor: string;
+}
+
+/** The host's "/" as a sandbox sees it (read once per start: cheap). */
+export function readHostRoot(hidden: string[]): HostRoot {
+  const dirs: string[] = [];
+  const links: [string, string][] = [];
+  for (const e of readdirSync('/', { withFileTypes: true })) {
+    if (HOST_ROOT_SKIPPED.has(e.name) || hidden.includes(`/${e.name}`)) continue;
+    if (e.isDirectory()) dirs.push(e.name);
+    else if (e.isSymbolicLink()) links.push([e.name, readlinkSync(`/${e.name}`)]);
+  }
+  const capBnd = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return { dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd) };
+}
+
+/** The runtime's own last words when a command fails. */
+function failure(e: unknown): string {
+  const err = e as { stderr?: string; message?: string };
+  return (err.stderr || err.message || String(e)).trim();
+}
+
+export class RuncRuntime implements Runtime {
+  readonly name: string;
+  private readonly o: RuncOptions;
+
+  constructor(o: RuncOptions) {
+    this.o = o;
+    this.name = basename(o.binary);
+  }
+
+  async start(spec: ProcessSpec, runDir: string, onExit: () => void): Promise<Started> {
+    const bundle = join(runDir, 'bundle');
+    const rootfs = join(bundle, 'rootfs');
+    const host = readHostRoot(spec.hidden);
+    await mkdir(rootfs, { recursive: true });
+    for (const [name, target] of host.links) {
+      await symlink(target, join(rootfs, name)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    }
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(buildOciConfig(spec, host, this.o.monitor)));
+    await rm(join(runDir, 'exit'), { force: true });
+    await rm(join(runDir, 'runtime.log'), { force: true });
+    // A container of the same ID left by a crash mid-start would make
+    // `create` fail: it is ours, so it goes.
+    await this.remove(spec.id);
+    const child = spawn(this.o.monitor, [
+      '--runtime', this.o.binary, '--root', this.o.root, '--id', spec.id, '--bundle', bundle, '--run-dir', runDir,
+      '--log', spec.log.path, '--max-size', String(spec.log.maxSize), '--max-file', String(spec.log.maxFile),
+      '--exit', join(runDir, 'exit'),
+    ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const statusPipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    const status = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.once('error', reject);
+      if (!statusPipe) return reject(new Error('monitor status pipe missing'));
+      statusPipe.on('data', (d: Buffer) => { text += d.toString(); });
+      statusPipe.on('end', () => resolve(text.trim()));
+      statusPipe.on('error', () => resolve(text.trim()));
+    });
+    child.on('exit', onExit);
+    child.unref();
+    const m = /^ok (\d+)$/.exec(status);
+    if (!m) throw new Error(status.replace(/^error /, '') || 'the sandbox monitor ended before the sandbox started');
+    const pid = Number(m[1]);
+    return { pid, pidStart: procStartTime(pid) ?? '', monitorPid: child.pid ?? 0 };
+  }
+
+  async kill(id: string, signal: NodeJS.Signals): Promise<boolean> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'kill', id, signal]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'delete', '--force', id]);
+    } catch (e) {
+      const why = failure(e);
+      if (!/does not exist|not found|no such/i.test(why)) throw new Error(`${this.name} delete ${id}: ${why}`);
+    }
+  }
+
+  async list(): Promise<string[]> {
+    if (!existsSync(this.o.root)) return [];
+    try {
+      const { stdout } = await run(this.o.binary, ['--root', this.o.root, 'list', '-q']);
+      return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    } catch (e) {
+      throw new Error(`${this.name} list: ${failure(e)}`);
+    }
+  }
+
+  describe(): { name: string; path: string; root: string } {
+    return { name: this.name, path: this.o.binary, root: this.o.root };
+  }
+
+  execArgv(e: ExecSpec): string[] {
+    return [
+      this.o.binary, '--root', this.o.root, 'exec', ...(e.tty ? ['-t'] : []), ...(e.cwd ? ['--cwd', e.cwd] : []),
+      ...(e.user ? ['--user', e.user] : []), ...e.env.flatMap((kv) => ['--env', kv]), e.id, ...e.args,
+    ];
+  }
+}

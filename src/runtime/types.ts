@@ -1,0 +1,83 @@
+// The runtime seam: what the core asks of whatever runs a sandbox's process.
+// Plain data in, so another runtime (crun, a remote one) fits the same shape.
+
+export interface BindMount {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+export interface Resources {
+  /** Bytes; 0 = no limit (--memory). */
+  memory: number;
+  /** Billionths of a CPU; 0 = no limit (--cpus 1.5 = 1500000000). */
+  nanoCpus: number;
+  /** 0 or less = no limit (--pids-limit). */
+  pidsLimit: number;
+}
+
+export interface LogSpec {
+  path: string;
+  /** Bytes per file before rotation; 0 = unbounded. */
+  maxSize: number;
+  /** Files kept, the current one included. */
+  maxFile: number;
+}
+
+/** Everything needed to run one sandbox process; built by the core. */
+export interface ProcessSpec {
+  /** The runtime's container ID (the sandbox ID). */
+  id: string;
+  hostname: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Resolved numerically before this point. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** The sandbox's network namespace; null = the daemon's (host mode). */
+  netnsPath: string | null;
+  /** The sandbox's own /etc/hosts, /etc/resolv.conf and /etc/hostname. */
+  files: { hosts: string; resolvConf: string; hostname: string };
+  binds: BindMount[];
+  resources: Resources;
+  /** Docker's --privileged: every capability, no seccomp, no masked paths. */
+  privileged: boolean;
+  /** Run the command under a minimal init that passes signals on (docker run --init). */
+  init: boolean;
+  /** Host paths the sandbox must not see (data root, exec root, API socket). */
+  hidden: string[];
+  log: LogSpec;
+}
+
+export interface Started {
+  /** The sandbox's init process (PID 1 in its PID namespace). */
+  pid: number;
+  pidStart: string;
+  /** The monitor that supervises it. */
+  monitorPid: number;
+}
+
+export interface ExecSpec {
+  id: string;
+  args: string[];
+  env: string[];
+  cwd?: string;
+  user?: string;
+  tty: boolean;
+}
+
+export interface Runtime {
+  readonly name: string;
+  /** Starts the process; `onExit` fires when its monitor ends (this daemon's child only). */
+  start(spec: ProcessSpec, runDir: string, onExit: () => void): Promise<Started>;
+  /** Sends a signal to the sandbox's init; false if it is not running. */
+  kill(id: string, signal: NodeJS.Signals): Promise<boolean>;
+  /** Forgets the container, killing it if it still runs (idempotent). */
+  remove(id: string): Promise<void>;
+  /** IDs of every container this runtime knows, running or not. */
+  list(): Promise<string[]>;
+  /** Name, binary and state directory (shown in container inspect). */
+  describe(): { name: string; path: string; root: string };
+  /** The command line that runs a process inside a running sandbox. */
+  execArgv(e: ExecSpec): string[];
+}
