@@ -47,13 +47,14 @@ export function registerDaemon(program: Command): void {
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("remove what a stopped cnm daemon left in this network namespace: cnm's nftables tables, its bridges (cnm0 ...) and their links, and the sandbox namespace files in the exec root (refused while a daemon runs here)")
+    .description("remove what a stopped cnm daemon left in this network namespace: its sandboxes, cnm's nftables tables, the links cnm made (bridges such as cnm0, veths), and the sandbox namespace files in the exec root; a user's links stay (refused while a daemon runs here)")
     .option('--exec-root <dir>', 'the stopped daemon\'s runtime state', '/run/cnm')
     .option('--dry-run', 'only list what would be removed')
     .action(async (o: { execRoot: string; dryRun?: boolean }) => {
       const r = await cleanup(o);
       const verb = o.dryRun ? 'would remove' : 'removed';
       const line = (what: string, list: string[]) => process.stdout.write(`${verb} ${what}: ${list.length ? list.join(' ') : '(none)'}\n`);
+      line('sandboxes', r.sandboxes.map((id) => id.slice(0, 12)));
       line('nftables tables', r.tables);
       line('links', r.links);
       line('namespace files', r.namespaces);

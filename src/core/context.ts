@@ -37,7 +37,8 @@ export interface Ctx {
   ports: PortAllocator;
   /**
    * The exec root holds namespace files of another instance (or of one whose
-   * data root was deleted): the start-up sweep leaves them alone.
+   * data root was deleted): the start-up sweep leaves them, and the
+   * runtime's containers there, alone.
    */
   keepUnknownNamespaces: boolean;
   /** Runs sandbox processes (runc or crun). */

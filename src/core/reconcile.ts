@@ -94,8 +94,13 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart) && monitored(s));
   await step('runtime containers', async () => {
     const adopted = new Set(live.map((s) => s.id));
-    for (const id of await ctx.runtime.list()) {
-      if (adopted.has(id)) continue;
+    const unknown = (await ctx.runtime.list()).filter((id) => !adopted.has(id));
+    if (ctx.keepUnknownNamespaces) {
+      // Another instance's exec root: its sandboxes are not ours to stop.
+      if (unknown.length) ctx.log.error(`foreign cnm state: ${unknown.length} sandbox(es) under ${ctx.runtime.name} that this daemon does not know, left running: ${unknown.map((id) => id.slice(0, 12)).join(' ')}`);
+      return;
+    }
+    for (const id of unknown) {
       ctx.log.warn(`reconcile: stopping ${ctx.runtime.name} container ${id.slice(0, 12)}: no running sandbox owns it`);
       await step(`runtime container ${id.slice(0, 12)}`, () => ctx.runtime.remove(id));
     }

@@ -95,7 +95,7 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
 
   test('container inspect has HostConfig.LogConfig', async () => {
     const r = await docker(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'target']);
-    assert.deepEqual(JSON.parse(r.stdout), { Type: 'json-file', Config: {} });
+    assert.deepEqual(JSON.parse(r.stdout), { Type: 'json-file', Config: { 'max-size': String(20 * 1024 * 1024), 'max-file': '5' } });
   });
 
   test('docker info reports the machine\'s memory and CPUs', async () => {
@@ -120,8 +120,14 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
       'import docker, sys',
       `c = docker.DockerClient(base_url="${d.host}")`,
       'assert c.api.leave_swarm(force=True) is True',
-      'out = c.containers.run("busybox", ["sh", "-c", "echo from-py"], name="py-run", remove=True)',
+      '# Sandboxes run host binaries: no image. An image is refused, not ignored.',
+      'out = c.containers.run("", ["sh", "-c", "echo from-py"], name="py-run", remove=True)',
       'sys.stdout.write(out.decode())',
+      'try:',
+      '    c.containers.create("busybox:latest", ["true"])',
+      '    sys.exit("an image was silently accepted")',
+      'except docker.errors.ImageNotFound as e:',
+      '    assert "No such image: busybox:latest" in str(e), str(e)',
     ].join('\n');
     const r = await run('timeout', ['-k', '5', '60', 'python3', '-c', script], process.env);
     assert.equal(r.code, 0, r.stderr);
