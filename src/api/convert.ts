@@ -1,7 +1,7 @@
 // Domain records -> Engine API views.
 import type { State } from '../core/state.ts';
-import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../core/model.ts';
-import { shortId } from '../core/ids.ts';
+import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../model/records.ts';
+import { shortId } from '../model/ids.ts';
 import type { ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkWire, PortBindingWire } from './wire.ts';
 
 const prefixLen = (cidr?: string): number => (cidr ? Number(cidr.split('/')[1]) : 0);

@@ -1,6 +1,6 @@
 // Docker's `filters` query parameter: {"key":["v1","v2"]} or the older
 // {"key":{"v1":true}} form.
-import { invalid } from '../core/errors.ts';
+import { invalid } from '../model/errors.ts';
 
 export type Filters = Map<string, string[]>;
 

@@ -1,7 +1,7 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
 import type { ServerResponse } from 'node:http';
-import { invalid, notFound } from '../core/errors.ts';
+import { invalid, notFound } from '../model/errors.ts';
 
 export interface ApiRequest {
   method: string;

@@ -1,7 +1,7 @@
 // HostConfig and Config fields that say how a sandbox runs -> the domain's
 // SandboxRunConfig, with Docker's log-opt syntax for json-file rotation.
-import { invalid } from '../core/errors.ts';
-import type { RestartPolicyName, SandboxRunConfig } from '../core/model.ts';
+import { invalid } from '../model/errors.ts';
+import type { RestartPolicyName, SandboxRunConfig } from '../model/records.ts';
 import { DEFAULT_RUN } from '../core/state.ts';
 import type { ContainerCreateWire } from './wire.ts';
 

@@ -8,7 +8,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/context.ts';
-import { CnmError, statusOf } from '../core/errors.ts';
+import { CnmError } from '../model/errors.ts';
+import { statusOf } from './status.ts';
 import type { Router } from './router.ts';
 
 export const API_VERSION = '1.50';

@@ -1,7 +1,7 @@
 // Checks a decoded JSON body against the shape a handler expects, the way
 // Go's decoder does for Docker: wrong types are a 400 naming the field.
 // Unknown fields are ignored, as Docker's decoder ignores them.
-import { invalid } from '../core/errors.ts';
+import { invalid } from '../model/errors.ts';
 
 /** 'strings': Docker's StrSlice (Cmd, Entrypoint), a string or a list of strings. */
 type Kind = 'string' | 'boolean' | 'number' | 'object' | 'array' | 'stringMap' | 'stringArray' | 'strings';

@@ -1,8 +1,6 @@
 // `cnm daemon`: runs the daemon in the foreground until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { parsePoolFlag } from '../ipam/index.ts';
-import { startDaemon } from '../daemon/daemon.ts';
-import { cleanup } from '../daemon/cleanup.ts';
 import { createLogger, parseLevel } from '../daemon/log.ts';
 import { DEFAULT_HOST } from '../client/client.ts';
 
@@ -27,6 +25,9 @@ export function registerDaemon(program: Command): void {
       const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));
       const pools = o.defaultAddressPool.length ? o.defaultAddressPool.map((p) => parsePoolFlag(p)) : null;
+      // Loaded here, not at the top: the other commands are API clients and
+      // must not load the kernel, firewall and SQLite addons the daemon uses.
+      const { startDaemon } = await import('../daemon/daemon.ts');
       const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans, runtime: o.runtime });
       let closing = false;
       const stop = (sig: string) => {
@@ -51,6 +52,7 @@ export function registerCleanup(program: Command): void {
     .option('--exec-root <dir>', 'the stopped daemon\'s runtime state', '/run/cnm')
     .option('--dry-run', 'only list what would be removed')
     .action(async (o: { execRoot: string; dryRun?: boolean }) => {
+      const { cleanup } = await import('../daemon/cleanup.ts');
       const r = await cleanup(o);
       const verb = o.dryRun ? 'would remove' : 'removed';
       const line = (what: string, list: string[]) => process.stdout.write(`${verb} ${what}: ${list.length ? list.join(' ') : '(none)'}\n`);

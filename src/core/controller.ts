@@ -7,6 +7,7 @@ import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
+import type { NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
 import type { Netns } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
@@ -15,13 +16,13 @@ import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
-import { CnmError, forbidden, invalid } from './errors.ts';
+import { CnmError, forbidden, invalid } from '../model/errors.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
-import { shortId } from './ids.ts';
+import { shortId } from '../model/ids.ts';
 import { IpamManager } from './ipam.ts';
 import type { PoolFlag } from './ipam.ts';
-import type { AttachmentConfig, NetworkRecord, SandboxRecord } from './model.ts';
+import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { Mutex } from './mutex.ts';
 import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
@@ -31,6 +32,15 @@ import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
+
+/**
+ * Networks without endpoints (host, none) are a network mode, chosen at
+ * create: Docker's words for trying to join or leave one.
+ */
+function fixedMembership(drv: NetworkDriver, net: NetworkRecord): void {
+  if (drv.capabilities.endpoints) return;
+  throw invalid(`container cannot be disconnected from ${net.name} network or connected to ${net.name} network`);
+}
 
 const RESTART_BACKOFF_MS = 100;
 const RESTART_BACKOFF_MAX_MS = 60_000;
@@ -187,8 +197,7 @@ export class Controller {
       const sbx = this.state.findSandbox(sbxRef);
       const drv = this.ctx.drivers.get(net.driver);
       const mode = modeKind(this.ctx, sbx.networkMode);
-      if (net.driver === 'host') throw invalid('container cannot be disconnected from host network or connected to host network');
-      if (net.driver === 'null') throw invalid('container cannot be disconnected from none network or connected to none network');
+      fixedMembership(drv, net);
       if (mode === 'host' || mode === 'none') {
         throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
       }
@@ -197,7 +206,7 @@ export class Controller {
         throw forbidden(`endpoint with name ${sbx.name} already exists in network ${net.name}`);
       }
       const full: AttachmentConfig = { ...att, networkId: net.id };
-      checkAttachment(net, full);
+      checkAttachment(this.ctx, net, full);
       const next: SandboxRecord = { ...sbx, attachments: [...sbx.attachments, full] };
       if (sbx.state === 'running') {
         const ns = this.sandboxNs(sbx);
@@ -240,8 +249,7 @@ export class Controller {
         this.state.findSandbox(sbxRef);
         return;
       }
-      if (net.driver === 'host') throw invalid('container cannot be disconnected from host network or connected to host network');
-      if (net.driver === 'null') throw invalid('container cannot be disconnected from none network or connected to none network');
+      fixedMembership(this.ctx.drivers.get(net.driver), net);
       if (!sbx.attachments.some((a) => a.networkId === net.id)) {
         throw forbidden(`container ${shortId(sbx.id)} is not connected to network ${net.name}`);
       }

@@ -24,10 +24,9 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
     for (const n of drv.ownedLinks(net, state.endpointsOn(net.id))) owned.add(n);
-    const dev = net.driverState.bridge;
-    if (!dev) continue;
-    const l = byName.get(dev);
-    if (!l) problems.push(`network ${net.name}: bridge ${dev} is missing`);
+    for (const dev of drv.requiredLinks?.(net) ?? []) {
+      if (!byName.has(dev)) problems.push(`network ${net.name}: ${drv.name} link ${dev} is missing`);
+    }
   }
   for (const sbx of state.sandboxes.values()) {
     if (sbx.state !== 'running') continue;
@@ -40,7 +39,7 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
       const net = state.networks.get(ep.networkId);
       if (!net) continue;
       const drv = ctx.drivers.get(net.driver);
-      if (drv.intact && !drv.intact(net, ep, view, ctx.driverCtx.owner)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${ep.hostIfName} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
+      if (drv.intact && !drv.intact(net, ep, view, ctx.driverCtx.owner)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${drv.hostInterface?.(ep) ?? '-'} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
     }
   }
   for (const l of hostLinks) {

@@ -1,40 +1,24 @@
 // Endpoints: attaching a running sandbox to a network and detaching it, the
 // default route that follows, and the sandbox files that list its addresses.
 import { join } from 'node:path';
-import { hostIfNameFor } from '../drivers/bridge/driver.ts';
-import { parseBridgeOptions } from '../drivers/bridge/options.ts';
 import { dnsNameProblem, parseExtraHost, parseResolvConf, quoteValue, renderHosts, renderResolvConf } from '../dns/index.ts';
 import { writeInPlace } from '../sandbox/files.ts';
 import type { Netns } from '../netlink/index.ts';
+import type { JoinResult } from '../drivers/driver.ts';
 import type { Ctx } from './context.ts';
 import type { Change } from './state.ts';
-import { invalid } from './errors.ts';
+import { invalid } from '../model/errors.ts';
 import { chooseGateway } from './gateway.ts';
-import { newId, randomMac } from './ids.ts';
-import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from './model.ts';
+import { newId, randomMac } from '../model/ids.ts';
+import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { macProblem } from '../model/net.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
 
-function ifacePrefix(net: NetworkRecord): string {
-  if (net.driver !== 'bridge') return net.options['com.docker.network.container_iface_prefix'] ?? 'eth';
-  return parseBridgeOptions(net, net.driverState.bridge ?? '').ifacePrefix;
-}
-
-/** The lowest free ethN (or <prefix>N) inside the sandbox. */
-function pickIfName(used: string[], prefix: string): string {
-  for (let i = 0; ; i++) {
-    const n = `${prefix}${i}`;
-    if (!used.includes(n)) return n;
-  }
-}
-
-/** Static addresses and aliases are for user-defined networks only (Docker). */
-export function checkAttachment(net: NetworkRecord, att: AttachmentConfig): void {
-  if (net.predefined && net.driver === 'bridge') {
-    if (att.ipv4Address || att.ipv6Address) throw invalid('user specified IP address is supported on user defined networks only');
-    if (att.aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
-  }
+/** What the core checks of endpoint settings; the driver adds its own rules. */
+export function checkAttachment(ctx: Ctx, net: NetworkRecord, att: AttachmentConfig): void {
+  ctx.drivers.get(net.driver).checkAttachment?.(net, att);
   if (att.macAddress) checkMac(att.macAddress);
   for (const a of att.aliases) {
     // Aliases are names in the embedded DNS: one it refuses would fail the
@@ -47,14 +31,8 @@ export function checkAttachment(net: NetworkRecord, att: AttachmentConfig): void
 }
 
 function checkMac(mac: string): void {
-  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
-    throw invalid(`invalid MacAddress ${quoteValue(mac)}: expected six colon-separated hex bytes`);
-  }
-  const first = parseInt(mac.slice(0, 2), 16);
-  // The I/G bit (the lowest bit of the first byte) marks a group address;
-  // the kernel refuses one, and the all-zero address, on an interface.
-  if (first & 1) throw invalid(`invalid MacAddress ${quoteValue(mac)}: a multicast address (the first byte is odd); expected a unicast MAC`);
-  if (/^(00:){5}00$/.test(mac)) throw invalid(`invalid MacAddress ${quoteValue(mac)}: the all-zero address; expected a unicast MAC`);
+  const why = macProblem(mac);
+  if (why) throw invalid(`invalid MacAddress ${quoteValue(mac)}: ${why}`);
 }
 
 /**
@@ -66,66 +44,97 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
   if (!net) throw invalid(`network ${att.networkId} not found`);
   const driver = ctx.drivers.get(net.driver);
   if (!driver.capabilities.endpoints) throw invalid(`network ${net.name} gives no endpoints`);
-  checkAttachment(net, att);
+  checkAttachment(ctx, net, att);
   const used = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
   const id = newId();
   const undo = new UndoStack();
   try {
-    const ep: EndpointRecord = {
+    const draft: EndpointRecord = {
       id,
       name: sbx.name,
       networkId: net.id,
       sandboxId: sbx.id,
-      ifName: pickIfName(used, ifacePrefix(net)),
-      hostIfName: hostIfNameFor(id),
+      ifName: '',
       mac: att.macAddress?.toLowerCase() || randomMac(),
       aliases: att.aliases,
       gwPriority: att.gwPriority,
       created: Date.now() * 1000 + used.length,
       ports: [],
+      driverOpts: att.driverOpts,
+      driverState: {},
+      gateway: { ipv4: null, ipv6: null },
+      routes: [],
+      dns: false,
     };
     // Published ports go on the sandbox's first endpoint (eth0), as with
     // Docker's default network; their host ports are chosen now, so a clash
     // fails the call before anything changes.
-    if (used.length === 0 && sbx.ports.length && driver.capabilities.dns && !net.internal) {
-      const dflt = net.options['com.docker.network.bridge.host_binding_ipv4'] ?? '';
-      ep.ports = ctx.ports.allocateAll(sbx.ports.map((p) => ({
-        hostIp: p.hostIp || (dflt && dflt !== '0.0.0.0' ? dflt : ''),
+    if (used.length === 0 && sbx.ports.length && driver.capabilities.portPublishing && !net.internal) {
+      const dflt = driver.defaultHostIp?.(net) ?? '';
+      draft.ports = ctx.ports.allocateAll(sbx.ports.map((p) => ({
+        hostIp: p.hostIp || dflt,
         hostPortStart: p.hostPort,
         hostPortEnd: p.hostPortEnd ?? p.hostPort,
         containerPort: p.containerPort,
         proto: p.proto,
       })));
-      undo.push('host ports', () => ctx.ports.releaseAll(ep.ports));
+      undo.push('host ports', () => ctx.ports.releaseAll(draft.ports));
     }
     if (net.ipv4) {
-      ep.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
-      undo.push('IPv4 address', () => ctx.ipam.release(net, ep.ipv4));
+      draft.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
+      undo.push('IPv4 address', () => ctx.ipam.release(net, draft.ipv4));
     }
     if (net.ipv6) {
-      ep.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
-      undo.push('IPv6 address', () => ctx.ipam.release(net, ep.ipv6));
+      draft.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
+      undo.push('IPv6 address', () => ctx.ipam.release(net, draft.ipv6));
     }
+    const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used };
+    const plan = await driver.createEndpoint(net, draft, sandbox);
+    const planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
+    if (driver.deleteEndpoint) undo.push('driver endpoint', () => driver.deleteEndpoint?.(net, planned));
     const t0 = performance.now();
-    await ctx.state.commit([{ kind: 'endpoint', put: ep }, ...also]);
-    undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: ep.id }]));
+    let [ep] = await ctx.state.commit([{ kind: 'endpoint', put: planned }, ...also]);
+    undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
     // The kernel objects and the observers (firewall set elements keyed by
     // interface name, DNS names) do not depend on each other: both at once.
     const [joined, observed] = await Promise.allSettled([
-      driver.join(ctx.driverCtx, net, ep, sbxNs, { fresh: true }),
+      driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true }),
       ctx.hooks.endpointAdded(ep, net, sbx),
     ]);
-    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, ep, sbxNs));
-    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(ep, net, sbx));
+    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
     if (joined.status === 'rejected') throw joined.reason;
     if (observed.status === 'rejected') throw observed.reason;
+    ep = await applyJoin(ctx, ep, joined.value, sbxNs);
     ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_and_observers_ms: (performance.now() - t1).toFixed(2) });
     return ep;
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
   }
+}
+
+const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
+  ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
+  && JSON.stringify(ep.routes) === JSON.stringify(r.routes);
+
+/**
+ * What the core does with join's answer: moves and renames a link the
+ * driver made on the host (a remote plugin's SrcName), installs the extra
+ * routes, and records the answer when it differs from what was expected.
+ */
+export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: Netns): Promise<EndpointRecord> {
+  if (r.iface.moveFrom) {
+    await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
+    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name, up: true });
+  }
+  for (const route of r.routes) {
+    await sbxNs.rtnl.routeReplace({ dst: route.dst, dev: r.iface.name, ...(route.gateway ? { gateway: route.gateway } : {}) });
+  }
+  if (sameJoin(ep, r)) return ep;
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns } }]);
+  return stored;
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
@@ -161,7 +170,7 @@ export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): 
   });
   await Promise.all(([4, 6] as const).map(async (family) => {
     const best = chooseGateway(cands, family);
-    const gw = best ? (family === 4 ? best.net.ipv4?.gateway : best.net.ipv6?.gateway) : undefined;
+    const gw = best ? (family === 4 ? best.ep.gateway.ipv4 : best.ep.gateway.ipv6) : undefined;
     const want = best && gw ? `${gw}%${best.ep.ifName}` : '';
     const key = `${sbx.id}/${family}`;
     // The route we last installed: skips a route dump on every connect. The

@@ -1,16 +1,14 @@
 // Which endpoint gives a sandbox its default route. Docker's rule: highest
 // GwPriority, then a non-internal network, then a dual-stack one, then the
 // network name ascending. Re-chosen on every connect and disconnect.
-import type { EndpointRecord, NetworkRecord } from './model.ts';
+import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
 
 export interface Candidate { ep: EndpointRecord; net: NetworkRecord }
 
 export function chooseGateway(cands: Candidate[], family: 4 | 6): Candidate | null {
-  const usable = cands.filter(({ ep, net }) => {
-    // Internal networks never route outside their subnet.
-    if (net.internal) return false;
-    return family === 4 ? !!(net.ipv4 && ep.ipv4) : !!(net.ipv6 && ep.ipv6);
-  });
+  // The driver's join said which families an endpoint offers a gateway for
+  // (none on internal networks, which never route outside their subnet).
+  const usable = cands.filter(({ ep }) => (family === 4 ? !!(ep.gateway.ipv4 && ep.ipv4) : !!(ep.gateway.ipv6 && ep.ipv6)));
   usable.sort((a, b) =>
     b.ep.gwPriority - a.ep.gwPriority
     || Number(a.net.internal) - Number(b.net.internal)

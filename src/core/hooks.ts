@@ -2,7 +2,7 @@
 // follow networks and endpoints through this one seam, so the controller
 // does not know how either works. A hook that throws fails the operation,
 // which is then undone.
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './model.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 
 export interface ControllerHooks {
   networkAdded?(net: NetworkRecord): Promise<void> | void;

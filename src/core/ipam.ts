@@ -2,8 +2,8 @@
 // one allocator per network subnet. Allocators are not persisted themselves;
 // they are rebuilt from the endpoint records in the store on restart, so the
 // store stays the single source of truth.
-import { invalid } from './errors.ts';
-import type { NetworkRecord, SubnetConfig } from './model.ts';
+import { invalid } from '../model/errors.ts';
+import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { PoolSet, SubnetAllocator, parsePrefix, ulaPool, validateNetworkIpam } from '../ipam/index.ts';
 
 export interface PoolFlag { base: string; size: number }

@@ -1,8 +1,8 @@
 // Creating, removing and pruning networks.
 import type { Ctx } from './context.ts';
-import { conflict, forbidden, invalid, notFound } from './errors.ts';
-import { newId, rfc3339Nano, shortId } from './ids.ts';
-import type { NetworkRecord, SubnetConfig } from './model.ts';
+import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
+import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
+import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 
 export interface CreateNetworkRequest {
@@ -76,7 +76,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
     throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
   }
-  driver.prepareNetwork(net, others);
+  net.driverState = await driver.validateNetwork(net, others);
 
   // The record goes to the store first: whatever the kernel then gets is
   // known, so a crash at any point leaves nothing that a restart cannot find.

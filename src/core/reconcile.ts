@@ -9,8 +9,8 @@ import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
 import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
-import type { SandboxRecord } from './model.ts';
-import { applyGateway, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import type { SandboxRecord } from '../model/records.ts';
+import { applyGateway, applyJoin, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { cleanupExited } from './sandbox-ops.ts';
 
 /** Sandboxes re-adopted at once: their namespaces have sockets of their own. */
@@ -71,7 +71,8 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         if (!net) continue;
         const drv = ctx.drivers.get(net.driver);
         if (!drv.intact?.(net, ep, view, ctx.driverCtx.owner)) {
-          await step(`endpoint ${ep.ifName} of ${sbx.name}`, () => drv.join(ctx.driverCtx, net, ep, opened));
+          const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: eps.map((e) => e.ifName), ns: opened };
+          await step(`endpoint ${ep.ifName} of ${sbx.name}`, async () => applyJoin(ctx, ep, await drv.join(ctx.driverCtx, net, ep, sandbox), opened));
         }
         await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
       }

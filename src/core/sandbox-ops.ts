@@ -11,9 +11,9 @@ import type { ProcessSpec } from '../runtime/types.ts';
 import { forgetWritten } from '../sandbox/files.ts';
 import type { Ctx } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
-import { CnmError, conflict, forbidden, invalid, notFound } from './errors.ts';
-import { newId, rfc3339Nano, shortId } from './ids.ts';
-import type { AttachmentConfig, SandboxRecord } from './model.ts';
+import { CnmError, conflict, forbidden, invalid, notFound } from '../model/errors.ts';
+import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
+import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
@@ -67,8 +67,10 @@ export function modeKind(ctx: Ctx, mode: string): 'host' | 'none' | 'container' 
   if (mode === 'host' || mode === 'none') return mode;
   if (mode.startsWith('container:')) return 'container';
   const net = ctx.state.lookupNetwork(mode);
-  if (net?.driver === 'host') return 'host';
-  if (net?.driver === 'null') return 'none';
+  const caps = net ? ctx.drivers.get(net.driver).capabilities : null;
+  // A network that gives no endpoints is a mode: the host's namespace, or
+  // one with loopback only.
+  if (caps && !caps.endpoints) return caps.ownNamespace ? 'none' : 'host';
   return 'network';
 }
 
@@ -102,7 +104,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
       }
       if (attachments.some((a) => a.networkId === net.id)) throw invalid(`network ${net.name} given twice`);
       const full = { ...att, networkId: net.id };
-      checkAttachment(net, full);
+      checkAttachment(ctx, net, full);
       attachments.push(full);
     }
   }

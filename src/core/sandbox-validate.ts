@@ -8,7 +8,7 @@ import {
   MAX_HOSTNAME, dnsNameProblem, hostNameProblem, parseExtraHost, quoteValue, resolvOptionProblem, searchDomainProblem,
 } from '../dns/index.ts';
 import { DnsError } from '../dns/index.ts';
-import { invalid } from './errors.ts';
+import { invalid } from '../model/errors.ts';
 
 export interface SandboxNames {
   name: string;

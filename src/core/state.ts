@@ -11,8 +11,8 @@
 // the stored copies, deep-frozen: nothing can change memory behind the store.
 import { MAX_TXN_OPS } from '../store/index.ts';
 import type { Compare, KeyValue, Store, TxnOp } from '../store/index.ts';
-import { CnmError, notFound } from './errors.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig } from './model.ts';
+import { CnmError, notFound } from '../model/errors.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig } from '../model/records.ts';
 
 const NET = 'networks/';
 const EP = 'endpoints/';
@@ -99,10 +99,38 @@ function revive(kind: Kind, value: string): AnyRecord {
   const rec = JSON.parse(value) as AnyRecord;
   if (kind === 'sandbox') withRunDefaults(rec as SandboxRecord);
   if (kind === 'endpoint') (rec as EndpointRecord).ports ??= [];
+  if (kind === 'endpoint') withJoinDefaults(rec as LegacyEndpoint);
   return deepFreeze(rec);
 }
 
 interface Held { owner: string; rev: number }
+
+/** An endpoint stored before the driver API (bridge only): hostIfName at the top. */
+type LegacyEndpoint = EndpointRecord & { hostIfName?: string };
+
+function withJoinDefaults(ep: LegacyEndpoint): void {
+  if (!ep.driverState) {
+    ep.driverState = ep.hostIfName ? { hostIfName: ep.hostIfName } : {};
+    delete ep.hostIfName;
+  }
+  ep.driverOpts ??= {};
+  ep.routes ??= [];
+}
+
+/**
+ * What join would have said for an endpoint stored before the driver API:
+ * every such endpoint is a bridge's, whose gateway is the network's (none on
+ * an internal network) and whose DNS is the embedded one on user-defined
+ * networks.
+ */
+export function legacyJoin(ep: EndpointRecord, net: NetworkRecord): EndpointRecord {
+  if (ep.gateway) return ep;
+  return {
+    ...ep,
+    gateway: { ipv4: net.internal ? null : net.ipv4?.gateway ?? null, ipv6: net.internal ? null : net.ipv6?.gateway ?? null },
+    dns: !net.predefined,
+  };
+}
 
 export class State {
   readonly networks = new Map<string, NetworkRecord>();
@@ -127,6 +155,10 @@ export class State {
   async load(): Promise<void> {
     const { kvs } = await this.store.list('');
     for (const kv of kvs) this.remember(kv.key, kv);
+    for (const [id, ep] of this.endpoints) {
+      const net = this.networks.get(ep.networkId);
+      if (net && !ep.gateway) this.endpoints.set(id, deepFreeze(legacyJoin(ep, net)));
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const missing = this.missingClaims();
       if (missing.length === 0) return;

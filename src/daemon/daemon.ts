@@ -17,9 +17,9 @@ import { createApiServer, listenUnix, socketAnswers } from '../api/server.ts';
 import { socketPathOf } from '../client/client.ts';
 import type { Logger } from '../core/context.ts';
 import { Controller } from '../core/controller.ts';
-import { CnmError } from '../core/errors.ts';
+import { CnmError } from '../model/errors.ts';
 import { key } from '../core/state.ts';
-import type { NetworkRecord, SandboxRecord } from '../core/model.ts';
+import type { NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
@@ -150,7 +150,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
-  const fwHooks = firewallHooks(firewall, o.log);
+  const fwHooks = firewallHooks(firewall, drivers, o.log);
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
   const controller = new Controller({
     store,

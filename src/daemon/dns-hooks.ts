@@ -2,8 +2,8 @@
 // address gets a listener, every endpoint on such a network its names, and a
 // sandbox's resolv.conf points at the gateway of its first such network.
 import type { ControllerHooks } from '../core/hooks.ts';
-import { shortId } from '../core/ids.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../core/model.ts';
+import { shortId } from '../model/ids.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { Resolver } from '../dns/index.ts';
 import type { Logger } from '../core/context.ts';
@@ -37,7 +37,8 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): C
       for (const gw of gatewaysOf(net)) await dns.server.removeAddress(gw).catch(() => undefined);
     },
     endpointAdded(ep: EndpointRecord, net: NetworkRecord, sbx: SandboxRecord) {
-      if (!servesDns(drivers, net)) return;
+      // The driver's join said whether the embedded DNS serves the endpoint.
+      if (!ep.dns || !servesDns(drivers, net)) return;
       const names = [sbx.name, sbx.hostname, ...ep.aliases, shortId(sbx.id)];
       dns.table.addEndpoint({
         endpointId: ep.id,
@@ -65,8 +66,8 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): C
       }
     },
     resolverFor(_sbx, eps) {
-      for (const { net } of eps) {
-        if (servesDns(drivers, net)) return net.ipv4?.gateway ?? net.ipv6?.gateway ?? null;
+      for (const { ep, net } of eps) {
+        if (ep.dns && servesDns(drivers, net)) return net.ipv4?.gateway ?? net.ipv6?.gateway ?? null;
       }
       return null;
     },

@@ -1,39 +1,26 @@
-// The firewall follows the controller: a bridge network gets its chains and
+// The firewall follows the controller: a network whose driver describes it
+// to the firewall (bridge) gets its chains and
 // map entries, an endpoint its anti-spoofing entries and published ports.
 // During start-up reconcile the hooks only collect; the whole state is then
 // installed in one transaction by init().
 import type { Logger } from '../core/context.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
-import type { EndpointRecord, NetworkRecord } from '../core/model.ts';
-import { parseBridgeOptions } from '../drivers/bridge/options.ts';
+import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { DriverRegistry } from '../drivers/registry.ts';
 import type { EndpointFw, Firewall, FirewallState, NetworkFw } from '../firewall/index.ts';
 
 const addr = (cidr?: string): string | undefined => cidr?.split('/')[0];
 
-export function networkFw(net: NetworkRecord): NetworkFw | null {
-  if (net.driver !== 'bridge' || !net.driverState.bridge) return null;
-  const o = parseBridgeOptions(net, net.driverState.bridge);
-  const fw: NetworkFw = {
-    id: net.id,
-    bridge: o.bridgeName,
-    icc: o.icc,
-    masquerade: o.masquerade,
-    internal: net.internal,
-    gatewayModeV4: o.gatewayModeV4,
-    gatewayModeV6: o.gatewayModeV6,
-    antiSpoof: o.antiSpoof,
-  };
-  if (net.ipv4) fw.v4 = { subnet: net.ipv4.subnet, ...(o.gatewayModeV4 === 'isolated' ? {} : { gateway: net.ipv4.gateway }) };
-  if (net.ipv6) fw.v6 = { subnet: net.ipv6.subnet, ...(o.gatewayModeV6 === 'isolated' ? {} : { gateway: net.ipv6.gateway }) };
-  if (o.hostIpv4) fw.hostIpv4 = o.hostIpv4;
-  return fw;
+/** The firewall filters networks whose driver describes them (bridge). */
+export function networkFw(drivers: DriverRegistry, net: NetworkRecord): NetworkFw | null {
+  return drivers.get(net.driver).firewall?.(net) ?? null;
 }
 
-export function endpointFw(ep: EndpointRecord): EndpointFw {
+export function endpointFw(drivers: DriverRegistry, net: NetworkRecord, ep: EndpointRecord): EndpointFw {
   return {
     id: ep.id,
     networkId: ep.networkId,
-    hostIface: ep.hostIfName,
+    hostIface: drivers.get(net.driver).hostInterface?.(ep) ?? '',
     mac: ep.mac,
     ...(ep.ipv4 ? { ipv4: addr(ep.ipv4) } : {}),
     ...(ep.ipv6 ? { ipv6: addr(ep.ipv6) } : {}),
@@ -46,7 +33,7 @@ export interface FirewallHooks extends ControllerHooks {
   start(): Promise<void>;
 }
 
-export function firewallHooks(fw: Firewall, log: Logger): FirewallHooks {
+export function firewallHooks(fw: Firewall, drivers: DriverRegistry, log: Logger): FirewallHooks {
   let live = false;
   const pending: FirewallState = { networks: [], endpoints: [] };
   const bridgeNets = new Set<string>();
@@ -57,7 +44,7 @@ export function firewallHooks(fw: Firewall, log: Logger): FirewallHooks {
       log.info('firewall ready', { networks: pending.networks.length, endpoints: pending.endpoints.length });
     },
     async networkAdded(net) {
-      const n = networkFw(net);
+      const n = networkFw(drivers, net);
       if (!n) return;
       bridgeNets.add(net.id);
       if (!live) pending.networks.push(n);
@@ -67,10 +54,10 @@ export function firewallHooks(fw: Firewall, log: Logger): FirewallHooks {
       if (!bridgeNets.delete(net.id)) return;
       if (live) await fw.removeNetwork(net.id);
     },
-    async endpointAdded(ep) {
+    async endpointAdded(ep, net) {
       if (!bridgeNets.has(ep.networkId)) return;
-      if (!live) pending.endpoints.push(endpointFw(ep));
-      else await fw.addEndpoint(endpointFw(ep));
+      if (!live) pending.endpoints.push(endpointFw(drivers, net, ep));
+      else await fw.addEndpoint(endpointFw(drivers, net, ep));
     },
     async endpointRemoved(ep) {
       if (!bridgeNets.has(ep.networkId) || !live) return;

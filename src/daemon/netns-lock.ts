@@ -8,7 +8,7 @@
 // who holds it.
 import { createConnection, createServer } from 'node:net';
 import type { Server } from 'node:net';
-import { CnmError } from '../core/errors.ts';
+import { CnmError } from '../model/errors.ts';
 
 /** A fixed name: per network namespace by nature. */
 export const NETNS_LOCK_NAME = '\0cnm-daemon-netns-lock';

@@ -1,8 +1,19 @@
-// The seam between the controller and the network drivers. A driver validates
-// before the kernel is touched, then sets up idempotently (the same calls
-// rebuild missing kernel objects on restart), and tears down best effort.
+// The driver API: the seam between the controller and a network driver. A
+// driver knows nothing of the core: it is handed plain, serialisable records
+// (what a remote plugin would receive as JSON) and a context with the host's
+// namespace, and answers with plain data. The life of a network and of an
+// endpoint, in the order the core calls them:
+//
+//   validateNetwork -> createNetwork ... deleteNetwork
+//   createEndpoint -> join -> leave -> deleteEndpoint
+//
+// validate* and createEndpoint change nothing in the kernel (they check
+// options and name things); create*/join set up idempotently (the same calls
+// rebuild missing objects at restart); leave/delete* are best effort.
+// docs/drivers.md explains each call and its arguments.
 import type { Address, Link, Netns } from '../netlink/index.ts';
-import type { EndpointRecord, NetworkRecord } from '../core/model.ts';
+import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
   /** The namespace the daemon runs in: "the host" for every driver. */
@@ -12,6 +23,8 @@ export interface DriverContext {
 }
 
 export interface DriverCapabilities {
+  /** Where the network's state lives: this host only, or every host (overlay). */
+  scope: 'local' | 'global';
   /** Sandboxes on it get a namespace of their own (false for host). */
   ownNamespace: boolean;
   /** Endpoints get an interface and addresses (false for host and null). */
@@ -20,7 +33,60 @@ export interface DriverCapabilities {
   singleton: boolean;
   /** Can be combined with other networks in one sandbox. */
   combinable: boolean;
-  /** The embedded DNS serves its sandboxes (user-defined networks only). */
+  /** Published ports (-p) can be programmed for its endpoints. */
+  portPublishing: boolean;
+  /** The embedded DNS can serve its sandboxes (on user-defined networks). */
+  dns: boolean;
+}
+
+/** A network as drivers see it: the record, plain data. */
+export type NetworkInfo = Readonly<NetworkRecord>;
+/** An endpoint as drivers see it: the record, plain data. */
+export type EndpointInfo = Readonly<EndpointRecord>;
+
+/** The sandbox an endpoint joins. */
+export interface SandboxInfo {
+  id: string;
+  /** The sandbox's network namespace (a path a remote plugin could open). */
+  netnsPath: string;
+  /** Interface names already taken inside it. */
+  ifNames: string[];
+}
+
+/** What createEndpoint decides: names and driver state, nothing made yet. */
+export interface EndpointPlan {
+  /** The interface's name inside the sandbox (eth0, eth1, ...). */
+  ifName: string;
+  /** The driver's own state for the endpoint (host-side names, ...). */
+  driverState: Record<string, string>;
+  /**
+   * What join will answer, when the driver knows it already: the core
+   * records it with the endpoint in the same write (else it writes join's
+   * answer after join, a second store write).
+   */
+  expect?: Omit<JoinResult, 'iface'>;
+}
+
+/** A static route the core installs in the sandbox after join. */
+export interface JoinRoute {
+  dst: string;
+  /** Through this gateway; without one, straight out of the interface. */
+  gateway?: string;
+}
+
+export interface JoinResult {
+  /**
+   * The interface the endpoint has in the sandbox. `moveFrom`: a link the
+   * driver made in the host namespace that the core moves into the sandbox
+   * and renames to `name` (a remote plugin's SrcName); without it the driver
+   * created the interface in the sandbox itself.
+   */
+  iface: { name: string; moveFrom?: string };
+  /** Default gateway per family; null: this endpoint offers none. */
+  gateway: { ipv4: string | null; ipv6: string | null };
+  /** Extra routes through this endpoint. */
+  routes: JoinRoute[];
+  /** Whether the embedded DNS serves this endpoint. */
   dns: boolean;
 }
 
@@ -32,26 +98,63 @@ export interface KernelView {
   sandboxAddrs: Address[];
 }
 
+/** What the firewall needs of a bridge-like network (one L2 segment per network). */
+export interface NetworkFirewall {
+  id: string;
+  bridge: string;
+  icc: boolean;
+  masquerade: boolean;
+  internal: boolean;
+  gatewayModeV4: GatewayMode;
+  gatewayModeV6: GatewayMode;
+  antiSpoof: boolean;
+  v4?: { subnet: string; gateway?: string };
+  v6?: { subnet: string; gateway?: string };
+  hostIpv4?: string;
+}
+
 export interface NetworkDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
-  /** Checks options and fills driverState (device names); no kernel change. */
-  prepareNetwork(net: NetworkRecord, others: NetworkRecord[]): void;
+  /**
+   * Parses and checks the network's options against the others on this
+   * host; returns the driver state to keep with the network (device names).
+   * No kernel change.
+   */
+  validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[]): Promise<Record<string, string>>;
   /**
    * Makes the network's kernel objects exist (idempotent). `fresh`: the
    * network is new, so nothing is read back first (on a host with thousands
    * of links an address dump alone costs tens of milliseconds).
    */
-  createNetwork(ctx: DriverContext, net: NetworkRecord, opts?: { fresh?: boolean }): Promise<void>;
-  deleteNetwork(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  createNetwork(ctx: DriverContext, net: NetworkInfo, opts?: { fresh?: boolean }): Promise<void>;
+  deleteNetwork(ctx: DriverContext, net: NetworkInfo): Promise<void>;
+  /**
+   * Checks the endpoint's DriverOpts and names its interfaces; no kernel
+   * change. `ep` has its addresses and MAC already.
+   */
+  createEndpoint(net: NetworkInfo, ep: EndpointInfo, sandbox: SandboxInfo): Promise<EndpointPlan>;
   /**
    * Makes the endpoint's kernel objects exist in the sandbox (idempotent).
    * `fresh`: the endpoint is new, so nothing needs checking first.
    */
-  join(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns, opts?: { fresh?: boolean }): Promise<void>;
+  join(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, sandbox: SandboxInfo & { ns: Netns }, opts?: { fresh?: boolean }): Promise<JoinResult>;
+  /** Removes the endpoint's kernel objects; `ns` is null when the sandbox is gone. */
+  leave(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, ns: Netns | null): Promise<void>;
+  /** Forgets what createEndpoint reserved outside the kernel, if anything. */
+  deleteEndpoint?(net: NetworkInfo, ep: EndpointInfo): Promise<void>;
   /** True when the endpoint's kernel objects are all in place (no calls). */
-  intact?(net: NetworkRecord, ep: EndpointRecord, view: KernelView, owner: string): boolean;
-  leave(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord, sandboxNs: Netns | null): Promise<void>;
-  /** Names of host-side links this driver owns for the network (reconcile). */
-  ownedLinks(net: NetworkRecord, eps: EndpointRecord[]): string[];
+  intact?(net: NetworkInfo, ep: EndpointInfo, view: KernelView, owner: string): boolean;
+  /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
+  ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
+  /** Host-side link names that must exist for the network (doctor). */
+  requiredLinks?(net: NetworkInfo): string[];
+  /** The firewall's view of the network, for drivers whose networks it filters. */
+  firewall?(net: NetworkInfo): NetworkFirewall | null;
+  /** The host-side interface of an endpoint, for per-port firewall rules. */
+  hostInterface?(ep: EndpointInfo): string;
+  /** Where published ports bind by default (Docker's host_binding_ipv4). */
+  defaultHostIp?(net: NetworkInfo): string;
+  /** Endpoint settings this driver refuses (Docker: no static IP on the default bridge). */
+  checkAttachment?(net: NetworkInfo, att: { ipv4Address?: string; ipv6Address?: string; aliases: readonly string[] }): void;
 }

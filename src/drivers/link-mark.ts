@@ -4,7 +4,7 @@
 // proof of ownership: a bridge or a veth without it is the user's, and cnm
 // neither deletes nor sweeps it. `owner` is derived from the daemon's data
 // root (its host id), so two daemons in one namespace keep apart.
-import { shortId } from '../core/ids.ts';
+import { shortId } from '../model/ids.ts';
 
 const PREFIX = 'cnm:';
 

@@ -1,5 +1,5 @@
 // Drivers are chosen by name; a remote plugin can join this table later.
-import { notFound } from '../core/errors.ts';
+import { notFound } from '../model/errors.ts';
 import { bridgeDriver } from './bridge/driver.ts';
 import type { NetworkDriver } from './driver.ts';
 import { hostDriver } from './host.ts';

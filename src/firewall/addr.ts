@@ -2,6 +2,7 @@
 // that desired elements compare equal to what the kernel lists.
 import { isIPv4, isIPv6 } from 'node:net';
 import { FirewallError } from './errors.ts';
+import { MAC_RE } from '../model/net.ts';
 
 /** RFC 5952 text of an IPv6 address (what nft prints). */
 export function canonicalIpv6(a: string): string {
@@ -54,7 +55,7 @@ export function eui64LinkLocal(mac: string): string {
 }
 
 export function checkMac(mac: string, field: string): string {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
+  if (!MAC_RE.test(mac)) {
     throw new FirewallError({ code: 'INVALID_CONFIG', field, value: mac, expected: 'a MAC address like 02:42:ac:11:00:02' });
   }
   return mac.toLowerCase();

@@ -1,5 +1,6 @@
 // Domain types of the firewall layer: what the daemon wants (desired state),
 // independent of how nftables expresses it.
+import type { GatewayMode } from '../model/net.ts';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
 
@@ -14,7 +15,7 @@ export type Proto = 'tcp' | 'udp' | 'sctp';
  * - isolated: only for --internal networks: the bridge gets no address, and
  *   the host is unreachable from the network.
  */
-export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
+export type { GatewayMode };
 
 export interface SubnetFw {
   /** CIDR, canonical: "172.18.0.0/16", "fd00:1::/64". */

@@ -2,6 +2,7 @@
 // in network order. Pure functions; null means "not valid", the callers turn
 // that into an error naming the value.
 import type { Family } from './types.ts';
+import { MAC_RE } from '../model/net.ts';
 
 export interface Ip { family: Family; bytes: Buffer }
 export interface Cidr extends Ip { prefix: number }
@@ -113,7 +114,7 @@ export function broadcast4(c: Cidr): Buffer {
 }
 
 export function parseMac(s: string): Buffer | null {
-  if (typeof s !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s)) return null;
+  if (typeof s !== 'string' || !MAC_RE.test(s)) return null;
   return Buffer.from(s.replaceAll(':', ''), 'hex');
 }
 

@@ -65,7 +65,7 @@ describe(`cnm CLI against the daemon${skip ? ` (skipped: ${skip})` : ''}`, { ski
     await d.ns.sh(`ip link del br-${id.slice(0, 12)}`);
     const r = await d.cli(['doctor'], { allowFail: true });
     assert.equal(r.code, 1);
-    assert.match(r.stdout, new RegExp(`bridge br-${id.slice(0, 12)} is missing`));
+    assert.match(r.stdout, new RegExp(`bridge link br-${id.slice(0, 12)} is missing`));
   });
 
   test('usage errors name the bad value', async () => {

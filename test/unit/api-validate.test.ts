@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CONTAINER_CREATE, parseBody, NETWORK_CREATE } from '../../src/api/validate.ts';
 import { parseFilters } from '../../src/api/filters.ts';
 import { Router } from '../../src/api/router.ts';
-import { CnmError } from '../../src/core/errors.ts';
+import { CnmError } from '../../src/model/errors.ts';
 
 test('bodies: JSON errors, wrong types named by their path, unknown fields ignored', () => {
   assert.throws(() => parseBody('{', NETWORK_CREATE), /invalid JSON/);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseGateway } from '../../src/core/gateway.ts';
-import type { EndpointRecord, NetworkRecord } from '../../src/core/model.ts';
+import type { EndpointRecord, NetworkRecord } from '../../src/model/records.ts';
 
 const net = (name: string, o: Partial<NetworkRecord> = {}): NetworkRecord => ({
   id: name, name, driver: 'bridge', created: '', scope: 'local', internal: false, attachable: false, ingress: false,
@@ -9,8 +9,9 @@ const net = (name: string, o: Partial<NetworkRecord> = {}): NetworkRecord => ({
   predefined: false, driverState: {}, ipv4: { subnet: '10.0.0.0/24', gateway: '10.0.0.1' }, ...o,
 });
 const ep = (networkId: string, o: Partial<EndpointRecord> = {}): EndpointRecord => ({
-  id: `ep-${networkId}`, name: 's', networkId, sandboxId: 's', ifName: 'eth0', hostIfName: 'veth', mac: '', aliases: [],
-  gwPriority: 0, created: 0, ipv4: '10.0.0.2/24', ports: [], ...o,
+  id: `ep-${networkId}`, name: 's', networkId, sandboxId: 's', ifName: 'eth0', mac: '', aliases: [],
+  gwPriority: 0, created: 0, ipv4: '10.0.0.2/24', ports: [], driverOpts: {}, driverState: {},
+  gateway: { ipv4: '10.0.0.1', ipv6: o.ipv6 ? 'fd00::1' : null }, routes: [], dns: true, ...o,
 });
 
 test('GwPriority wins, then non-internal, then dual-stack, then the name', () => {
@@ -24,7 +25,8 @@ test('GwPriority wins, then non-internal, then dual-stack, then the name', () =>
 });
 
 test('internal networks and endpoints without the family give no gateway', () => {
-  const i = { ep: ep('i', { gwPriority: 100 }), net: net('i', { internal: true }) };
+  // The bridge driver's join gives an internal network's endpoint no gateway.
+  const i = { ep: ep('i', { gwPriority: 100, gateway: { ipv4: null, ipv6: null } }), net: net('i', { internal: true }) };
   assert.equal(chooseGateway([i], 4), null);
   const v4only = { ep: ep('a'), net: net('a') };
   assert.equal(chooseGateway([v4only], 6), null);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { combineHooks } from '../../src/core/hooks.ts';
 import type { ControllerHooks } from '../../src/core/hooks.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/core/model.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/model/records.ts';
 
 const ep = { id: 'e1' } as EndpointRecord;
 const net = { id: 'n1' } as NetworkRecord;

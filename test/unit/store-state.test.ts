@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CnmError } from '../../src/core/errors.ts';
+import { CnmError } from '../../src/model/errors.ts';
 import { claimKey, key, State } from '../../src/core/state.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/core/model.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/model/records.ts';
 import { MemoryStore, SqliteStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/index.ts';
 
@@ -31,8 +31,9 @@ function network(id: string, name: string, subnet?: string): NetworkRecord {
 
 function endpoint(id: string, networkId: string, ipv4?: string): EndpointRecord {
   return {
-    id, name: `s-${id}`, networkId, sandboxId: `sbx-${id}`, ifName: 'eth0', hostIfName: `veth${id}`, mac: '02:00:00:00:00:01',
+    id, name: `s-${id}`, networkId, sandboxId: `sbx-${id}`, ifName: 'eth0', mac: '02:00:00:00:00:01',
     ...(ipv4 ? { ipv4 } : {}), aliases: ['x'], gwPriority: 0, created: 1, ports: [],
+    driverOpts: {}, driverState: { hostIfName: `veth${id}` }, gateway: { ipv4: null, ipv6: null }, routes: [], dns: true,
   };
 }
 

@@ -1,7 +1,7 @@
 // /networks: list, inspect, create, connect, disconnect, remove, prune.
 import type { Controller } from '../../core/controller.ts';
-import { invalid } from '../../core/errors.ts';
-import type { AttachmentConfig, SubnetConfig } from '../../core/model.ts';
+import { invalid } from '../../model/errors.ts';
+import type { AttachmentConfig, SubnetConfig } from '../../model/records.ts';
 import type { CreateNetworkRequest } from '../../core/network-ops.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import { networkView } from '../convert.ts';

@@ -5,7 +5,7 @@
 // swarm state (docker-py's leave_swarm(force=True) swallows exactly that
 // error) keep working. Added after the served routes: a route served later
 // takes precedence by being matched first.
-import { CnmError } from '../../core/errors.ts';
+import { CnmError } from '../../model/errors.ts';
 import type { Route } from '../router.ts';
 
 type Method = Route['method'];

@@ -1,10 +1,9 @@
 // The bridge driver: one Linux bridge per network, one veth pair per endpoint
 // (host end enslaved to the bridge, the other end inside the sandbox).
-import { forbidden, invalid } from '../../core/errors.ts';
-import type { EndpointRecord, NetworkRecord } from '../../core/model.ts';
-import { randomMac, shortId } from '../../core/ids.ts';
+import { forbidden, invalid } from '../../model/errors.ts';
+import { randomMac, shortId } from '../../model/ids.ts';
 import type { Link, Netns } from '../../netlink/index.ts';
-import type { DriverContext, NetworkDriver } from '../driver.ts';
+import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
 import { linkMark } from '../link-mark.ts';
 import { OPT, parseBridgeOptions } from './options.ts';
 
@@ -24,12 +23,12 @@ async function ensureAddr(ns: Netns, dev: string, cidr: string, noDad: boolean):
  * before cnm marked its links) it carries no alias at all and has the name
  * cnm derives for the network. A bridge the user named and made is theirs.
  */
-function madeByCnm(link: Link, net: NetworkRecord, mark: string): boolean {
+function madeByCnm(link: Link, net: NetworkInfo, mark: string): boolean {
   if (link.alias !== undefined) return link.alias === mark;
   return net.predefined || !net.options[OPT.name];
 }
 
-const gatewayCidrs = (net: NetworkRecord, opts: ReturnType<typeof parseBridgeOptions>): string[] => [
+const gatewayCidrs = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptions>): string[] => [
   ...(net.ipv4 && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated' ? [gatewayCidr(net.ipv4.gateway, net.ipv4.subnet)] : []),
   ...(net.ipv6 && opts.gatewayModeV6 !== 'isolated' ? [gatewayCidr(net.ipv6.gateway, net.ipv6.subnet)] : []),
 ];
@@ -49,11 +48,14 @@ async function eui64LinkLocal(ns: Netns, ifName: string): Promise<void> {
   }
 }
 
+/** The host end of an endpoint's veth (kept in its driver state). */
+const hostIf = (ep: EndpointInfo): string => ep.driverState.hostIfName ?? hostIfNameFor(ep.id);
+
 export const bridgeDriver: NetworkDriver = {
   name: 'bridge',
-  capabilities: { ownNamespace: true, endpoints: true, singleton: false, combinable: true, dns: true },
+  capabilities: { scope: 'local', ownNamespace: true, endpoints: true, singleton: false, combinable: true, portPublishing: true, dns: true },
 
-  prepareNetwork(net, others) {
+  async validateNetwork(net, others) {
     const dflt = net.predefined ? DEFAULT_BRIDGE_DEVICE : `br-${shortId(net.id)}`;
     const opts = parseBridgeOptions(net, dflt);
     const clash = others.find((o) => o.driver === 'bridge' && o.driverState.bridge === opts.bridgeName);
@@ -69,10 +71,10 @@ export const bridgeDriver: NetworkDriver = {
     if (net.ipv6 && !net.ipv6.gateway && opts.gatewayModeV6 !== 'isolated') {
       throw invalid(`invalid subnet ${net.ipv6.subnet}: no room for a gateway and an endpoint; expected a prefix of /127 or shorter`);
     }
-    net.driverState.bridge = opts.bridgeName;
+    return { bridge: opts.bridgeName };
   },
 
-  async createNetwork(ctx: DriverContext, net: NetworkRecord, copts) {
+  async createNetwork(ctx: DriverContext, net: NetworkInfo, copts) {
     const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
     const name = opts.bridgeName;
     const rtnl = ctx.hostNs.rtnl;
@@ -139,19 +141,31 @@ export const bridgeDriver: NetworkDriver = {
     }
   },
 
-  async join(ctx, net, ep, sandboxNs, jopts) {
+  async createEndpoint(net, ep, sandbox) {
     const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
+    for (const k of Object.keys(ep.driverOpts)) {
+      // Docker's bridge takes no endpoint options it would act on; an
+      // unknown one is most likely a typo.
+      if (!k.startsWith('com.docker.network.endpoint.')) throw invalid(`unknown endpoint driver option "${k}" for the bridge driver`);
+    }
+    return { ifName: pickIfName(sandbox.ifNames, opts.ifacePrefix), driverState: { hostIfName: hostIfNameFor(ep.id) }, expect: joinInfo(net, opts) };
+  },
+
+  async join(ctx, net, ep, sandbox, jopts) {
+    const sandboxNs = sandbox.ns;
+    const opts = parseBridgeOptions(net, net.driverState.bridge ?? '');
+    const hostIfName = hostIf(ep);
     const host = ctx.hostNs.rtnl;
     const inner = sandboxNs.rtnl;
     const fresh = jopts?.fresh ?? false;
-    const existing = fresh ? null : await host.linkGet(ep.hostIfName);
+    const existing = fresh ? null : await host.linkGet(hostIfName);
     const peer = fresh ? null : await inner.linkGet(ep.ifName);
-    if (existing && !peer) await host.linkDel(ep.hostIfName);
+    if (existing && !peer) await host.linkDel(hostIfName);
     if (!existing || !peer) {
       // The peer is created directly in the sandbox under its final name:
       // one request instead of create, move and rename.
       await host.linkAdd({
-        kind: 'veth', name: ep.hostIfName, ...(opts.mtu ? { mtu: opts.mtu } : {}),
+        kind: 'veth', name: hostIfName, ...(opts.mtu ? { mtu: opts.mtu } : {}),
         peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
       });
     }
@@ -163,11 +177,11 @@ export const bridgeDriver: NetworkDriver = {
     await Promise.all([
       (async () => {
         // The mark rides on the message that plugs the port in.
-        await host.linkSet(ep.hostIfName, { master: opts.bridgeName, up: true, alias: linkMark(ctx.owner, ep.id) });
+        await host.linkSet(hostIfName, { master: opts.bridgeName, up: true, alias: linkMark(ctx.owner, ep.id) });
         // Hairpin, as Docker without its userland proxy: a sandbox reaching
         // its own published port through a host address is bridged back out
         // of the port its packet came in by.
-        await host.bridgePortSet(ep.hostIfName, { hairpin: true });
+        await host.bridgePortSet(hostIfName, { hairpin: true });
       })(),
       (async () => {
         await Promise.all([
@@ -180,10 +194,11 @@ export const bridgeDriver: NetworkDriver = {
         await inner.linkSet(ep.ifName, { up: true });
       })(),
     ]);
+    return { iface: { name: ep.ifName }, ...joinInfo(net, opts) };
   },
 
   intact(net, ep, view, owner) {
-    const host = view.hostLinks.get(ep.hostIfName);
+    const host = view.hostLinks.get(hostIf(ep));
     const inner = view.sandboxLinks.get(ep.ifName);
     if (!host || !inner || !host.up || !inner.up || host.master === null) return false;
     if (host.alias !== linkMark(owner, ep.id)) return false; // made before marks: join marks it
@@ -195,16 +210,74 @@ export const bridgeDriver: NetworkDriver = {
   async leave(ctx, _net, ep) {
     // Deleting one end of a veth pair deletes both.
     try {
-      await ctx.hostNs.rtnl.linkDel(ep.hostIfName);
+      await ctx.hostNs.rtnl.linkDel(hostIf(ep));
     } catch (e) {
       if (!isMissing(e)) throw e;
     }
   },
 
   ownedLinks(net, eps) {
-    return [net.driverState.bridge ?? '', ...eps.map((e) => e.hostIfName)].filter(Boolean);
+    return [net.driverState.bridge ?? '', ...eps.map(hostIf)].filter(Boolean);
+  },
+
+  requiredLinks(net) {
+    return net.driverState.bridge ? [net.driverState.bridge] : [];
+  },
+
+  firewall(net) {
+    return net.driverState.bridge ? networkFirewall(net, parseBridgeOptions(net, net.driverState.bridge)) : null;
+  },
+
+  hostInterface: hostIf,
+
+  defaultHostIp(net) {
+    const v = net.options[OPT.hostBindingV4] ?? '';
+    return v === '0.0.0.0' ? '' : v;
+  },
+
+  checkAttachment(net, att) {
+    // Docker: static addresses and aliases on user-defined networks only.
+    if (!net.predefined) return;
+    if (att.ipv4Address || att.ipv6Address) throw invalid('user specified IP address is supported on user defined networks only');
+    if (att.aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
   },
 };
+
+/**
+ * The gateway is the bridge's address, unless the network is internal (no
+ * way out) or the gateway mode is isolated (the bridge has none); the
+ * embedded DNS serves user-defined networks only, as Docker's does.
+ */
+function joinInfo(net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptions>): { gateway: { ipv4: string | null; ipv6: string | null }; routes: []; dns: boolean } {
+  const v4 = !net.internal && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated' ? net.ipv4?.gateway ?? null : null;
+  const v6 = !net.internal && opts.gatewayModeV6 !== 'isolated' ? net.ipv6?.gateway ?? null : null;
+  return { gateway: { ipv4: v4, ipv6: v6 }, routes: [], dns: !net.predefined };
+}
+
+function networkFirewall(net: NetworkInfo, o: ReturnType<typeof parseBridgeOptions>): NetworkFirewall {
+  const fw: NetworkFirewall = {
+    id: net.id,
+    bridge: o.bridgeName,
+    icc: o.icc,
+    masquerade: o.masquerade,
+    internal: net.internal,
+    gatewayModeV4: o.gatewayModeV4,
+    gatewayModeV6: o.gatewayModeV6,
+    antiSpoof: o.antiSpoof,
+  };
+  if (net.ipv4) fw.v4 = { subnet: net.ipv4.subnet, ...(o.gatewayModeV4 === 'isolated' ? {} : { gateway: net.ipv4.gateway }) };
+  if (net.ipv6) fw.v6 = { subnet: net.ipv6.subnet, ...(o.gatewayModeV6 === 'isolated' ? {} : { gateway: net.ipv6.gateway }) };
+  if (o.hostIpv4) fw.hostIpv4 = o.hostIpv4;
+  return fw;
+}
+
+/** The lowest free <prefix>N inside the sandbox (eth0, eth1, ...). */
+function pickIfName(used: readonly string[], prefix: string): string {
+  for (let i = 0; ; i++) {
+    const n = `${prefix}${i}`;
+    if (!used.includes(n)) return n;
+  }
+}
 
 /** "172.18.0.1" + "172.18.0.0/16" -> "172.18.0.1/16" */
 export function gatewayCidr(gateway: string, subnet: string): string {
@@ -221,4 +294,3 @@ export function isMissingLinkError(e: unknown): boolean {
   return isMissing(e);
 }
 
-export type { EndpointRecord };

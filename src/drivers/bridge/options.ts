@@ -1,6 +1,8 @@
 // Bridge driver options, as Docker spells them (all values are strings).
-import { invalid } from '../../core/errors.ts';
-import type { NetworkRecord } from '../../core/model.ts';
+import { invalid } from '../../model/errors.ts';
+import { GATEWAY_MODES, IFNAME_RE } from '../../model/net.ts';
+import type { GatewayMode } from '../../model/net.ts';
+import type { NetworkRecord } from '../../model/records.ts';
 
 export const OPT = {
   name: 'com.docker.network.bridge.name',
@@ -19,8 +21,7 @@ export const OPT = {
 } as const;
 
 const KNOWN = new Set<string>(Object.values(OPT));
-const GATEWAY_MODES = ['nat', 'nat-unprotected', 'routed', 'isolated'] as const;
-export type GatewayMode = (typeof GATEWAY_MODES)[number];
+export type { GatewayMode };
 
 export interface BridgeOptions {
   bridgeName: string;
@@ -36,7 +37,7 @@ export interface BridgeOptions {
   antiSpoof: boolean;
 }
 
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const IFNAME = IFNAME_RE;
 
 function bool(opts: Record<string, string>, key: string, dflt: boolean): boolean {
   const v = opts[key];

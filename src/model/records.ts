@@ -60,7 +60,6 @@ export interface EndpointRecord {
   networkId: string;
   sandboxId: string;
   ifName: string; // inside the sandbox: eth0, eth1, ...
-  hostIfName: string; // host end of the veth, for bridge
   mac: string;
   ipv4?: string; // address/prefix
   ipv6?: string; // address/prefix
@@ -69,6 +68,16 @@ export interface EndpointRecord {
   created: number; // ordering for default-gateway ties
   /** Published ports, host side allocated, on the sandbox's first endpoint. */
   ports: PortBinding[];
+  /** The endpoint's DriverOpts (docker network connect --driver-opt). */
+  driverOpts: Record<string, string>;
+  /** The driver's own state (the bridge driver: the veth's host end). */
+  driverState: Record<string, string>;
+  /** From the driver's join: default gateway per family (null: none). */
+  gateway: { ipv4: string | null; ipv6: string | null };
+  /** From the driver's join: extra routes through this endpoint. */
+  routes: { dst: string; gateway?: string }[];
+  /** From the driver's join: the embedded DNS serves this endpoint. */
+  dns: boolean;
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

@@ -1,0 +1,89 @@
+// Imports flow one way. Each top-level folder of src/ may import only the
+// folders listed for it here; a new arrow against the flow fails the build
+// (npm test runs this). The client commands of the CLI load no addon: the
+// static import graph of src/cli/main.ts reaches no native module and no
+// SQLite (the daemon is imported dynamically, by `cnm daemon` alone).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative, resolve } from 'node:path';
+
+const SRC = resolve(import.meta.dirname, '..', '..', 'src');
+
+/** The layers, lowest first; a folder may import those listed for it. */
+const ALLOWED: Record<string, string[]> = {
+  model: [],
+  netlink: ['model'],
+  ipam: ['model'],
+  store: ['model'],
+  dns: ['model'],
+  firewall: ['model'],
+  logs: ['model'],
+  runtime: ['model'],
+  sandbox: ['model'],
+  drivers: ['model', 'netlink'],
+  core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers'],
+  // The API maps every layer's errors to HTTP statuses (api/status.ts).
+  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core'],
+  // The client speaks the API's wire types, nothing else.
+  client: ['api'],
+  // The composition root.
+  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client'],
+  cli: ['model', 'ipam', 'runtime', 'api', 'client', 'daemon'],
+  walkthrough: ['client', 'cli', 'api', 'model'],
+  native: [],
+};
+
+function* tsFiles(dir: string): Generator<string> {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) yield* tsFiles(p);
+    else if (n.endsWith('.ts')) yield p;
+  }
+}
+
+/**
+ * Static imports (`import ... from`, `export ... from`); dynamic import() is
+ * not one. `runtime`: only those that load code (not `import type`).
+ */
+function staticImports(file: string, runtime = false): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s)?[^;]*?from\s+'(\.[^']+)'/gms)) {
+    if (runtime && m[2]) continue;
+    out.push(normalize(join(dirname(file), m[3] ?? '')));
+  }
+  return out;
+}
+
+const topOf = (file: string): string => relative(SRC, file).split('/')[0] ?? '';
+
+test('every import follows the layering', () => {
+  const bad: string[] = [];
+  for (const f of tsFiles(SRC)) {
+    const from = topOf(f);
+    const allowed = ALLOWED[from];
+    assert.ok(allowed, `src/${from} has no entry in the layering table`);
+    for (const target of staticImports(f)) {
+      const to = topOf(target);
+      if (to !== from && !allowed.includes(to)) bad.push(`${relative(SRC, f)} -> ${relative(SRC, target)}`);
+    }
+  }
+  assert.deepEqual(bad, [], `imports against the layering:\n${bad.join('\n')}`);
+});
+
+test('the CLI loads no addon and no SQLite for its client commands', () => {
+  const seen = new Set<string>();
+  const todo = [join(SRC, 'cli', 'main.ts')];
+  while (todo.length) {
+    const f = todo.pop() ?? '';
+    if (seen.has(f)) continue;
+    seen.add(f);
+    todo.push(...staticImports(f, true));
+  }
+  const heavy = [...seen].filter((f) => {
+    const text = readFileSync(f, 'utf8');
+    return /\.node'\)|node:sqlite|build\/[a-z]+\.node/.test(text);
+  }).map((f) => relative(SRC, f));
+  assert.deepEqual(heavy, []);
+});
