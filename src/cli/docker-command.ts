@@ -60,6 +60,8 @@ export class DockerCommand extends Command {
   /** Rewrites "--flag=true" to "--flag" and "--flag=false" to "--no-flag" (or nothing). */
   private normalizeBools(args: string[]): string[] {
     const out: string[] = [];
+    // commander has no getter for this; the private field is why package.json
+    // pins commander to an exact version (a minor release may rename it).
     const passThrough = (this as unknown as { _passThroughOptions: boolean })._passThroughOptions;
     for (let i = 0; i < args.length; i++) {
       const a = args[i] ?? '';

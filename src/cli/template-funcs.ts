@@ -36,6 +36,8 @@ function index(item: unknown, ...keys: unknown[]): unknown {
   return v;
 }
 
+const firstIndexOr = (i: number, last: number): number => (i >= 0 ? i : last);
+
 function sprint(args: unknown[]): string {
   // fmt.Sprint adds spaces between operands when neither is a string.
   let out = '';
@@ -47,8 +49,10 @@ function sprint(args: unknown[]): string {
 }
 
 export const BUILTIN_FUNCS: Record<string, TemplateFunc> = {
-  and: (...a) => a.find((x) => !goTruth(x)) ?? a[a.length - 1],
-  or: (...a) => a.find((x) => goTruth(x)) ?? a[a.length - 1],
+  // Calls short-circuit in the executor (template.ts andOr); these serve the
+  // rest. findIndex, not find: an empty nil argument is itself the answer.
+  and: (...a) => a[firstIndexOr(a.findIndex((x) => !goTruth(x)), a.length - 1)],
+  or: (...a) => a[firstIndexOr(a.findIndex((x) => goTruth(x)), a.length - 1)],
   not: (a) => !goTruth(a),
   len: (a) => {
     if (typeof a === 'string' || Array.isArray(a)) return a.length;

@@ -112,6 +112,7 @@ class Exec {
     const [head, ...rest] = c.args;
     if (!head) return undefined;
     const args = () => [...rest.map((a) => this.operand(a, dot, c)), ...piped].map((x) => (x === undefined ? null : x));
+    if (head.kind === 'func' && (head.name === 'and' || head.name === 'or')) return this.andOr(head.name, rest, piped, dot, c);
     if (head.kind === 'func') {
       const fn = this.scope.funcs[head.name];
       if (!fn) throw new TemplateError({ code: 'PARSE', reason: `function "${head.name}" not defined` });
@@ -127,6 +128,25 @@ class Exec {
     if (typeof v === 'function') return (v as TemplateFunc)(...args());
     if (rest.length || piped.length) throw new TemplateError({ code: 'EXEC', at: c.text, reason: `can't give argument to non-function ${c.text.split(' ')[0]}` });
     return v;
+  }
+
+  /**
+   * Since Go 1.18, and/or evaluate their arguments one by one and stop at the
+   * deciding one (text/template exec.go evalCall): and returns the first empty
+   * argument, or the last; or the first non-empty, or the last. A piped value
+   * is the last argument and, already computed, is returned as is.
+   */
+  private andOr(name: 'and' | 'or', rest: Operand[], piped: unknown[], dot: unknown, c: Command): unknown {
+    if (!rest.length && !piped.length) {
+      throw new TemplateError({ code: 'EXEC', at: c.text, reason: `wrong number of args for ${name}: want at least 1 got 0` });
+    }
+    const decides = name === 'or';
+    let v: unknown = null;
+    for (const a of rest) {
+      v = this.operand(a, dot, c) ?? null;
+      if (goTruth(v) === decides) return v;
+    }
+    return piped.length ? (piped[0] ?? null) : v;
   }
 
   private operand(o: Operand, dot: unknown, c: Command): unknown {

@@ -26,7 +26,8 @@ export interface NftRunner {
 interface NativeNft {
   open(nsPath: string): unknown;
   submit(h: unknown, kind: number, a: string, b: string, cb: (err: string | null, out?: string) => void): void;
-  close(h: unknown): void;
+  /** Returns at once; done() runs when the queued jobs have settled and the worker thread is gone. */
+  close(h: unknown, done: () => void): void;
   tid(h: unknown): number;
 }
 
@@ -89,11 +90,12 @@ export class NativeNftRunner implements NftRunner {
   async writeFile(path: string, content: string): Promise<void> { await this.submit(JOB_WRITE, path, content, 'write'); }
   /** The kernel names the committing thread: the worker's tid. */
   committedBy(pid: number): boolean { return pid === this.tid || pid === process.pid; }
+  /** Jobs already submitted still run and settle first; the event loop is never blocked waiting for them. */
   async close(): Promise<void> {
     if (this.handle === null) return;
     const h = this.handle;
     this.handle = null;
-    this.lib.close(h);
+    await new Promise<void>((resolve) => { this.lib.close(h, resolve); });
   }
 }
 

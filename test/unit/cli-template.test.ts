@@ -69,6 +69,28 @@ test('if / else if / else, with, comparisons and boolean functions', () => {
   assert.equal(render('{{with .IPAM}}{{.Driver}}{{end}}{{with .Labels}}x{{else}}-{{end}}'), 'default-');
 });
 
+test('and / or return the deciding argument and stop there, as Go 1.18+ does', () => {
+  // and: the first empty argument, else the last; or: the first non-empty, else the last.
+  assert.equal(render('{{and .Name .Pid}}'), '4242');
+  assert.equal(render('{{and .Name .EnableIPv6 .Pid}}'), 'false');
+  assert.equal(render('{{or .Labels .EnableIPv6}}'), 'false');
+  assert.equal(render('{{or "" .Name .Pid}}'), 'net1');
+  // An empty nil argument is itself the answer (prints as <nil>), not skipped.
+  assert.equal(render('{{and .IPAM.Options "x"}}'), '<nil>');
+  assert.equal(render('{{or "" .IPAM.Options}}'), '<nil>');
+  // Arguments after the deciding one are not evaluated: no index error.
+  assert.equal(render('{{and false (index .IPAM.Config 5)}}'), 'false');
+  assert.equal(render('{{or .Name (index .IPAM.Config 5)}}'), 'net1');
+  assert.equal(render('{{if and .EnableIPv6 (index .IPAM.Config 5).Subnet}}x{{else}}no{{end}}'), 'no');
+  // A deciding argument that is reached is still evaluated, and its error reported.
+  assert.throws(() => render('{{and true (index .IPAM.Config 5)}}'), (e: unknown) => e instanceof TemplateError && /index out of range: 5/.test(e.message));
+  assert.throws(() => render('{{or "" (index .IPAM.Config 5)}}'), (e: unknown) => e instanceof TemplateError && /index out of range: 5/.test(e.message));
+  // A piped value is the last argument.
+  assert.equal(render('{{.Name | and .Pid}}'), 'net1');
+  assert.equal(render('{{.Name | or .Pid}}'), '4242');
+  assert.equal(render('{{.Name | and false}}'), 'false');
+});
+
 test('variables, pipelines, trim markers and comments', () => {
   assert.equal(render('{{$n := .Name}}{{$n}}{{$n = "other"}} {{$n}}'), 'net1 other');
   assert.equal(render('{{.Name | printf "%s!"}}'), 'net1!');

@@ -30,6 +30,16 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// faultOnce("napi_x"): a test hook (see job.h). The next NAPI_CALL of
+// napi_x fails as if Node-API had refused it; "" disarms.
+static napi_value js_fault_once(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (NAPI_CALL(napi_get_cb_info, env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || !arg_string(env, argv[0], "name", job_fault, sizeof job_fault)) job_fault[0] = 0;
+  return NULL;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "openRtnl", NULL, js_open_rtnl, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -40,6 +50,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     { "tapCreate", NULL, js_tap_create, NULL, NULL, NULL, napi_enumerable, NULL },
     { "socketIn", NULL, js_socket_in, NULL, NULL, NULL, napi_enumerable, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "faultOnce", NULL, js_fault_once, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

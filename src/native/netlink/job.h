@@ -5,6 +5,7 @@
 #ifndef CNM_NETLINK_JOB_H
 #define CNM_NETLINK_JOB_H
 
+#include <errno.h>
 #include <node_api.h>
 
 typedef struct job job;
@@ -15,12 +16,20 @@ struct job {
   napi_async_work work;
   napi_deferred deferred;
   job_exec_fn exec;
-  job_done_fn done; // NULL: resolve with undefined
+  job_done_fn done; // NULL: resolve with undefined; returns NULL when a Node-API call failed
   void (*free_data)(void *data);
   void *data;
   int err;              // errno of the failed call, 0 on success
-  const char *syscall;  // static string naming that call
+  const char *syscall;  // static string naming that call (or the Node-API function)
+  napi_status napi;     // the status, when that call was a Node-API one
 };
+
+// Test hook: faultOnce("napi_x") (addon.c) makes the next NAPI_CALL of
+// napi_x fail with napi_generic_failure without running it, so tests can
+// show that such a failure rejects the job's promise instead of leaking it.
+extern char job_fault[64];
+int job_fault_hit(const char *fn);
+#define NAPI_CALL(fn, ...) (job_fault[0] && job_fault_hit(#fn) ? napi_generic_failure : fn(__VA_ARGS__))
 
 // Queues the job; returns the promise (or NULL after throwing).
 napi_value job_start(napi_env env, const char *name, job_exec_fn exec, job_done_fn done,
@@ -29,6 +38,11 @@ napi_value job_start(napi_env env, const char *name, job_exec_fn exec, job_done_
 // Records a failure: job_fail(j, "setns", errno).
 static inline void job_fail(job *j, const char *syscall, int err) {
   if (j->err == 0) { j->err = err; j->syscall = syscall; }
+}
+
+// Records a failed Node-API call (EIO as far as JS error codes go).
+static inline void job_fail_napi(job *j, const char *fn, napi_status st) {
+  if (j->err == 0) { j->err = EIO; j->syscall = fn; j->napi = st; }
 }
 
 // Argument helpers: each throws a TypeError and returns 0 on failure.

@@ -53,8 +53,15 @@ static void open_exec(job *j) {
 }
 
 static napi_value open_done(napi_env env, job *j) {
+  int fd = ((struct open_data *)j->data)->fd;
   napi_value v;
-  napi_create_int32(env, ((struct open_data *)j->data)->fd, &v);
+  napi_status st = NAPI_CALL(napi_create_int32, env, fd, &v);
+  if (st != napi_ok) {
+    // JS never learns this fd: close it, and the promise rejects.
+    close(fd);
+    job_fail_napi(j, "napi_create_int32", st);
+    return NULL;
+  }
   return v;
 }
 
@@ -152,7 +159,11 @@ static napi_value req_done(napi_env env, job *j) {
   struct req_data *d = j->data;
   napi_value buf;
   void *dst;
-  if (napi_create_buffer_copy(env, d->out_len, d->out_len ? d->out : "", &dst, &buf) != napi_ok) return NULL;
+  napi_status st = NAPI_CALL(napi_create_buffer_copy, env, d->out_len, d->out_len ? d->out : "", &dst, &buf);
+  if (st != napi_ok) {
+    job_fail_napi(j, "napi_create_buffer_copy", st);
+    return NULL;
+  }
   return buf;
 }
 

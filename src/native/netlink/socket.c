@@ -48,8 +48,15 @@ static void sock_exec(job *j) {
 }
 
 static napi_value sock_done(napi_env env, job *j) {
+  int fd = ((struct sock_data *)j->data)->fd;
   napi_value v;
-  napi_create_int32(env, ((struct sock_data *)j->data)->fd, &v);
+  napi_status st = NAPI_CALL(napi_create_int32, env, fd, &v);
+  if (st != napi_ok) {
+    // JS never learns this fd: close it, and the promise rejects.
+    close(fd);
+    job_fail_napi(j, "napi_create_int32", st);
+    return NULL;
+  }
   return v;
 }
 

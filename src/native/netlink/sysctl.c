@@ -46,8 +46,12 @@ static void sysctl_exec(job *j) {
 static napi_value sysctl_done(napi_env env, job *j) {
   struct sysctl_data *d = j->data;
   napi_value v;
-  if (d->write) napi_get_undefined(env, &v);
-  else napi_create_string_utf8(env, d->value, d->value_len, &v);
+  napi_status st = d->write ? NAPI_CALL(napi_get_undefined, env, &v)
+                            : NAPI_CALL(napi_create_string_utf8, env, d->value, d->value_len, &v);
+  if (st != napi_ok) {
+    job_fail_napi(j, d->write ? "napi_get_undefined" : "napi_create_string_utf8", st);
+    return NULL;
+  }
   return v;
 }
 

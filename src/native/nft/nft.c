@@ -97,8 +97,12 @@ typedef struct worker {
   char *ns_path;
   struct nft_ctx *ctx;
   napi_threadsafe_function tsfn;
+  int has_thread;    // main thread only: pthread_create succeeded
   int pending;       // main thread only
   int closed;        // main thread only
+  int tsfn_done;     // main thread only: the tsfn finalizer ran
+  int handle_gone;   // main thread only: the JS handle was collected (or never made)
+  napi_ref on_closed; // main thread only: close()'s callback
 } worker_t;
 
 static char *dupstr(const char *s) {
@@ -159,6 +163,10 @@ static void run_job(worker_t *w, job_t *j) {
   }
 }
 
+static void free_job(job_t *j) {
+  free(j->a); free(j->b); free(j->out); free(j);
+}
+
 static void *worker_main(void *arg) {
   worker_t *w = arg;
   int fd = open(w->ns_path, O_RDONLY | O_CLOEXEC);
@@ -178,24 +186,46 @@ static void *worker_main(void *arg) {
     w->started = -1;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    // Our share of the tsfn, as the last act: its finalizer joins and frees.
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
     return NULL;
   }
   w->started = 1;
   pthread_cond_broadcast(&w->cv);
+  int closing = 0;
+  // After stop, the jobs already queued still run (close() promises that).
   for (;;) {
     while (!w->head && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
-    if (!w->head && w->stop) break;
+    if (!w->head) break;
     job_t *j = w->head;
     w->head = j->next;
     if (!w->head) w->tail = NULL;
     pthread_mutex_unlock(&w->mu);
     run_job(w, j);
-    napi_call_threadsafe_function(w->tsfn, j, napi_tsfn_blocking);
+    // napi_closing: the environment is going away (process exit) and has
+    // closed the tsfn; nobody will read results, and the tsfn must not be
+    // used again, not even to release it.
+    napi_status st = napi_call_threadsafe_function(w->tsfn, j, napi_tsfn_blocking);
     pthread_mutex_lock(&w->mu);
+    if (st != napi_ok) {
+      free_job(j);
+      closing = 1;
+      break;
+    }
   }
+  while (closing && w->head) {
+    job_t *j = w->head;
+    w->head = j->next;
+    free_job(j);
+  }
+  w->tail = NULL;
   pthread_mutex_unlock(&w->mu);
   p_ctx_free(w->ctx);
   w->ctx = NULL;
+  // The last use of the tsfn. When the callbacks still queued on it have
+  // run, its finalizer (tsfn_finalize, on the JS thread) joins this thread,
+  // which by then has nothing left to do, and frees the worker.
+  if (!closing) napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
   return NULL;
 }
 
@@ -213,25 +243,65 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     else { argv[0] = msg; argv[1] = undef; }
     napi_delete_reference(env, j->cb);
     w->pending--;
-    if (w->pending == 0) napi_unref_threadsafe_function(env, w->tsfn);
+    // A closed handle keeps the loop alive until close()'s callback.
+    if (w->pending == 0 && !w->closed) napi_unref_threadsafe_function(env, w->tsfn);
     napi_call_function(env, undef, cb, 2, argv, NULL);
   }
-  free(j->a); free(j->b); free(j->out); free(j);
+  free_job(j);
 }
 
-static void finalize_worker(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  worker_t *w = data;
-  // close() joined the thread already; a handle never closed is stopped here.
-  if (!w->closed && w->started == 1) {
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-  }
+static void free_worker(worker_t *w) {
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
   free(w->ns_path);
   free(w);
+}
+
+static void request_stop(worker_t *w) {
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+// Runs on the JS thread once the tsfn is gone: after the worker released it
+// (close(), a collected handle, a failed start), or at environment teardown.
+// Node-API's documented place to join the threads that used a tsfn; the
+// worker has released its share as its last act, so the join is immediate,
+// except at teardown, where a job may still be running: it is asked to stop
+// and finishes that one job first. The struct is freed by whichever of this
+// and the handle's finalizer comes last.
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  worker_t *w = data;
+  if (w->has_thread) {
+    request_stop(w);
+    pthread_join(w->thread, NULL);
+  }
+  if (w->on_closed) {
+    napi_value cb, undef;
+    if (env && napi_get_reference_value(env, w->on_closed, &cb) == napi_ok && cb &&
+        napi_get_undefined(env, &undef) == napi_ok) {
+      napi_call_function(env, undef, cb, 0, NULL, NULL);
+    }
+    if (env) napi_delete_reference(env, w->on_closed);
+    w->on_closed = NULL;
+  }
+  w->tsfn_done = 1;
+  if (w->handle_gone) free_worker(w);
+}
+
+// The JS handle was collected. A handle never closed stops its worker here,
+// without waiting: tsfn_finalize joins it later.
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  worker_t *w = data;
+  w->handle_gone = 1;
+  if (!w->closed) {
+    w->closed = 1;
+    request_stop(w);
+  }
+  if (w->tsfn_done) free_worker(w);
 }
 
 static napi_value throw_err(napi_env env, const char *msg) {
@@ -263,29 +333,37 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   pthread_cond_init(&w->cv, NULL);
   napi_value name;
   napi_create_string_utf8(env, "cnm-nft", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, w, call_js, &w->tsfn) != napi_ok) {
-    free(w->ns_path); free(w);
+  // One thread count: the worker's, released by it as it exits.
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, w, tsfn_finalize, w, call_js, &w->tsfn) != napi_ok) {
+    free_worker(w);
     return throw_err(env, "napi_create_threadsafe_function failed");
   }
   napi_unref_threadsafe_function(env, w->tsfn);
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
-    free(w->ns_path); free(w);
+    w->handle_gone = 1;
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort); // tsfn_finalize frees w
     return throw_err(env, "pthread_create failed");
   }
+  w->has_thread = 1;
+  // Entering the namespace and making the nft context take well under a
+  // millisecond; waiting here lets open() report a bad path at once.
   pthread_mutex_lock(&w->mu);
   while (w->started == 0) pthread_cond_wait(&w->cv, &w->mu);
   pthread_mutex_unlock(&w->mu);
   if (w->started < 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", w->init_err);
-    pthread_join(w->thread, NULL);
-    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
-    free(w->ns_path); free(w);
+    w->closed = 1;
+    w->handle_gone = 1; // no handle: tsfn_finalize frees w
     return throw_err(env, msg);
   }
   napi_value handle;
-  napi_create_external(env, w, finalize_worker, NULL, &handle);
+  if (napi_create_external(env, w, finalize_handle, NULL, &handle) != napi_ok) {
+    w->closed = 1;
+    w->handle_gone = 1;
+    request_stop(w);
+    return throw_err(env, "napi_create_external failed");
+  }
   return handle;
 }
 
@@ -316,23 +394,29 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// close(handle): finishes queued jobs, then stops the thread.
+// close(handle, done: () => void): the worker finishes the jobs already
+// queued, then exits; done() is called once their callbacks have run and the
+// thread is gone. Returns at once: a restore of thousands of elements may
+// keep the worker busy for a second, and joining it here would stall the
+// event loop that long.
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return throw_err(env, "close(handle, done)");
   worker_t *w;
   if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&w) != napi_ok) return throw_err(env, "bad handle");
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2 && napi_typeof(env, argv[1], &t) != napi_ok) return throw_err(env, "close(handle, done)");
+  if (t != napi_undefined && t != napi_function) return throw_err(env, "close(handle, done): done must be a function");
   if (w->closed) return NULL;
+  if (t == napi_function && napi_create_reference(env, argv[1], 1, &w->on_closed) != napi_ok) {
+    return throw_err(env, "napi_create_reference failed");
+  }
+  // Keep the loop alive until done() runs; the worker has not released the
+  // tsfn yet (it waits for the stop below), so the tsfn is still valid.
+  napi_ref_threadsafe_function(env, w->tsfn);
   w->closed = 1;
-  pthread_mutex_lock(&w->mu);
-  w->stop = 1;
-  pthread_cond_broadcast(&w->cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->thread, NULL);
-  // Callbacks of jobs finished before the stop are still queued on the
-  // threadsafe function; releasing lets them run, then frees it.
-  napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  request_stop(w);
   return NULL;
 }
 
