@@ -182,7 +182,6 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
     RestartCount: sbx.restartCount,
     Driver: 'cnm-sandbox',
     Platform: 'linux',
-    CnmRuntime: { Path: paths.runtime.path, Root: paths.runtime.root },
     Config: {
       Hostname: sbx.hostname,
       Domainname: sbx.domainname,

@@ -1,6 +1,7 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { invalid, notFound } from '../model/errors.ts';
 
 export interface ApiRequest {
@@ -30,6 +31,15 @@ export interface ApiResponse {
    * when the client goes away.
    */
   stream?: (res: ServerResponse, closed: AbortSignal) => Promise<void>;
+  /**
+   * A hijacked connection (attach, exec start): the server answers
+   * `101 UPGRADED` with this Content-Type when the client asked to upgrade
+   * (`200 OK` raw-stream otherwise, as moby does), then hands the raw
+   * duplex to `run`; the connection is closed when it settles. `stdin` is
+   * false when the client did not upgrade: what it sends is not for the
+   * process then.
+   */
+  hijack?: { contentType: string; run: (socket: Duplex, stdin: boolean) => Promise<void> };
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;

@@ -75,8 +75,9 @@ export function createApiServer(router: Router, log: Logger): Server {
   // attach and exec start ask to upgrade the connection to a raw stream
   // (Connection: Upgrade, Upgrade: tcp). node:http hands such requests to
   // 'upgrade' listeners only, and with none the client waits forever; here
-  // they go through the same routes and get an ordinary HTTP answer, after
-  // which the connection is closed.
+  // they go through the same routes: a hijacking route gets the raw socket,
+  // any other answer is an ordinary HTTP one, after which the connection is
+  // closed.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const res = new ServerResponse(req);
@@ -87,7 +88,7 @@ export function createApiServer(router: Router, log: Logger): Server {
       socket.end();
     });
     commonHeaders(res);
-    void handle(router, log, req, res, head.toString('utf8')).catch((e) => {
+    void handle(router, log, req, res, { socket, head }).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
@@ -95,8 +96,46 @@ export function createApiServer(router: Router, log: Logger): Server {
   return server;
 }
 
-/** `body` is given for upgraded connections, whose request stream never ends. */
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgradedBody?: string): Promise<void> {
+/**
+ * The body of an upgraded request: Content-Length bytes from `head` and the
+ * socket (the request stream of an upgraded connection never ends). Bytes
+ * after it are already the client's raw stream: they are put back.
+ */
+function readUpgradedBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(declared) || declared < 0 || declared > MAX_BODY) {
+    return Promise.reject(new CnmError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: the limit is ${MAX_BODY} bytes`));
+  }
+  const finish = (all: Buffer): string => {
+    if (all.length > declared) socket.unshift(all.subarray(declared));
+    return all.subarray(0, declared).toString('utf8');
+  };
+  if (head.length >= declared) return Promise.resolve(finish(head));
+  return new Promise((resolve, reject) => {
+    let got = head;
+    const onData = (c: Buffer): void => {
+      got = Buffer.concat([got, c]);
+      if (got.length < declared) return;
+      done();
+      socket.pause();
+      resolve(finish(got));
+    };
+    const onEnd = (): void => { done(); reject(new CnmError('INVALID', `request body ended after ${got.length} of ${declared} bytes`)); };
+    const done = (): void => { socket.off('data', onData); socket.off('end', onEnd); };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+  });
+}
+
+/** moby's hijack heads (api/server/router/container/exec.go, container_routes.go). */
+function hijackHead(upgraded: boolean, contentType: string): string {
+  return upgraded
+    ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`
+    : 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n';
+}
+
+/** `upgrade` is given for requests that asked to upgrade the connection. */
+async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -117,9 +156,26 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   const started = performance.now();
   try {
     const { handler, params } = router.match(method, path);
-    const body = upgradedBody ?? (method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '');
+    const body = upgrade
+      ? await readUpgradedBody(req, upgrade.socket, upgrade.head)
+      : method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '';
     const out = await handler({ method, path, params, query: url.searchParams, body, version });
     const headers: Record<string, string> = { ...out.headers };
+    if (out.hijack) {
+      // From here on the connection is a raw stream, not HTTP.
+      const socket = upgrade?.socket ?? req.socket;
+      res.detachSocket(socket as Socket);
+      socket.write(hijackHead(!!upgrade, out.hijack.contentType));
+      try {
+        await out.hijack.run(socket, !!upgrade);
+      } catch (e) {
+        log.error(`${method} ${url.pathname} (hijacked): ${(e as Error).stack ?? e}`);
+      } finally {
+        socket.end();
+      }
+      log.debug(`${method} ${url.pathname} hijacked ${(performance.now() - started).toFixed(1)}ms`);
+      return;
+    }
     if (out.later) {
       res.writeHead(out.status, { ...headers, 'Content-Type': 'application/json' });
       res.flushHeaders();

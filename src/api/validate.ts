@@ -142,3 +142,19 @@ export const CONTAINER_CREATE: Shape = {
   },
   NetworkingConfig: { EndpointsConfig: { mapOf: ENDPOINT_SETTINGS } },
 };
+
+export const EXEC_CREATE: Shape = {
+  Cmd: 'strings',
+  Env: 'stringArray',
+  WorkingDir: 'string',
+  User: 'string',
+  Tty: 'boolean',
+  AttachStdin: 'boolean',
+  AttachStdout: 'boolean',
+  AttachStderr: 'boolean',
+  Privileged: 'boolean',
+  DetachKeys: 'string',
+  ConsoleSize: 'array',
+};
+
+export const EXEC_START: Shape = { Detach: 'boolean', Tty: 'boolean', ConsoleSize: 'array' };

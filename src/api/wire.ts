@@ -173,8 +173,6 @@ export interface ContainerInspectWire {
   RestartCount: number;
   Driver: string;
   Platform: string;
-  /** cnm's own: how `cnm exec` reaches the sandbox (the OCI runtime and its state dir). */
-  CnmRuntime?: { Path: string; Root: string };
   Config: {
     Hostname: string;
     Domainname: string;
@@ -244,4 +242,38 @@ export interface VersionWire {
   Arch: string;
   KernelVersion: string;
   BuildTime: string;
+}
+
+/** POST /containers/{id}/exec (swagger ExecConfig). */
+export interface ExecCreateWire {
+  Cmd?: string[] | string | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Tty?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Privileged?: boolean;
+  DetachKeys?: string;
+  /** [rows, cols] (API >= 1.42). */
+  ConsoleSize?: number[] | null;
+}
+
+/** POST /exec/{id}/start (swagger ExecStartConfig). */
+export interface ExecStartWire { Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }
+
+/** GET /exec/{id}/json (swagger ExecInspectResponse). */
+export interface ExecInspectWire {
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  ContainerID: string;
+  DetachKeys: string;
+  Pid: number;
 }

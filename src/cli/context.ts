@@ -2,7 +2,6 @@
 // can run them against a fake daemon and capture their output.
 import type { Command } from 'commander';
 import { Client, DEFAULT_HOST } from '../client/client.ts';
-import type { SpawnLike } from './exec.ts';
 
 export interface Out { write(chunk: string | Uint8Array): unknown }
 
@@ -12,8 +11,6 @@ export interface CliContext {
   stdin: NodeJS.ReadableStream;
   /** The API client for the -H / CNM_HOST daemon. */
   client(cmd: Command): Client;
-  /** Runs a local process (cnm exec); child_process.spawn in production. */
-  spawn?: SpawnLike;
 }
 
 export function hostOf(cmd: Command): string {

@@ -1,9 +1,12 @@
 // A typed client of cnm's Engine API over its unix socket: used by the CLI,
 // the walkthrough and the tests. The wire types are the API's own.
 import { request } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type {
-  ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkCreateWire, NetworkWire, VersionWire,
+  ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, ExecCreateWire, ExecInspectWire, ExecStartWire,
+  NetworkCreateWire, NetworkWire, VersionWire,
 } from '../api/wire.ts';
+import { demuxer } from './demux.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -125,12 +128,57 @@ export class Client {
   }
   containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
 
+  execCreate(container: string, req: ExecCreateWire): Promise<{ Id: string }> {
+    return this.call('POST', `/containers/${encodeURIComponent(container)}/exec`, req);
+  }
+  execInspect(id: string): Promise<ExecInspectWire> { return this.call('GET', `/exec/${encodeURIComponent(id)}/json`); }
+  execResize(id: string, rows: number, cols: number): Promise<void> {
+    return this.call('POST', `/exec/${encodeURIComponent(id)}/resize${Client.q({ h: rows, w: cols })}`);
+  }
+  /** Starts an exec on a hijacked connection: the raw stream once the daemon answers 101. */
+  execStart(id: string, req: ExecStartWire): Promise<{ socket: Duplex; contentType: string }> {
+    return this.hijack(`/exec/${encodeURIComponent(id)}/start`, req);
+  }
+
+  /**
+   * POST asking to upgrade the connection (Connection: Upgrade, Upgrade:
+   * tcp, as the docker CLI does); any answer but 101 is an error.
+   */
+  hijack(path: string, body: unknown): Promise<{ socket: Duplex; contentType: string }> {
+    const payload = Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        method: 'POST',
+        path: `/v${this.version}${path}`,
+        headers: { Host: 'cnm', Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Type': 'application/json', 'Content-Length': payload.length },
+      });
+      req.on('upgrade', (res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve({ socket, contentType: String(res.headers['content-type'] ?? '') });
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 500;
+          reject(new ApiError(status, status < 400 ? `unable to upgrade to tcp, received ${status}` : errorMessage(Buffer.concat(chunks))));
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ApiError(0, `Cannot connect to the cnm daemon at unix://${this.socketPath}. Is the cnm daemon running?`));
+        } else reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
   /** cnm's own: drift between store, kernel and firewall. */
   doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean>; Foreign?: { ok: boolean; problems: string[] } }> {
     return this.call('GET', '/cnm/doctor');
   }
 
-  /** Demultiplexes Docker's log stream into stdout and stderr. */
   /**
    * Streams a sandbox's logs (Docker's multiplexed frames), calling `onData`
    * per frame; resolves when the daemon ends the stream (with follow: when
@@ -151,16 +199,7 @@ export class Client {
           res.on('end', () => reject(new ApiError(res.statusCode ?? 500, errorMessage(Buffer.concat(chunks)))));
           return;
         }
-        let pending: Buffer = Buffer.alloc(0);
-        res.on('data', (c: Buffer) => {
-          pending = pending.length ? Buffer.concat([pending, c]) : c;
-          while (pending.length >= 8) {
-            const size = pending.readUInt32BE(4);
-            if (pending.length < 8 + size) break;
-            onData(pending[0] === 2 ? 2 : 1, pending.subarray(8, 8 + size));
-            pending = pending.subarray(8 + size);
-          }
-        });
+        res.on('data', demuxer((s, d) => onData(s === 2 ? 2 : 1, d)));
         res.on('end', () => resolve());
         res.on('error', reject);
       });

@@ -7,7 +7,9 @@ import { RuncRuntime } from '../runtime/runc.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
+import { execRoutes } from '../api/handlers/exec.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
@@ -178,6 +180,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
+    .add(execRoutes(controller))
+    .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))
     .add(unimplementedRoutes());
   const server = createApiServer(router, o.log);

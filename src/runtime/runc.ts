@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { buildOciConfig, capsFromMask, HOST_ROOT_SKIPPED } from './oci-spec.ts';
 import type { HostRoot } from './oci-spec.ts';
 import { procStartTime } from './proc.ts';
-import type { ExecSpec, ProcessSpec, Runtime, Started } from './types.ts';
+import { spawnPipeExec, spawnTtyExec } from './exec.ts';
+import type { ExecFiles, ExecProcess, ExecSpec, ProcessSpec, Runtime, Started } from './types.ts';
 
 const run = promisify(execFile);
 
@@ -123,8 +124,17 @@ export class RuncRuntime implements Runtime {
 
   execArgv(e: ExecSpec): string[] {
     return [
-      this.o.binary, '--root', this.o.root, 'exec', ...(e.tty ? ['-t'] : []), ...(e.cwd ? ['--cwd', e.cwd] : []),
+      this.o.binary, '--root', this.o.root, ...(e.logFile ? ['--log', e.logFile, '--log-format', 'json'] : []), 'exec',
+      ...(e.tty ? ['-t'] : []), ...(e.consoleSocket ? ['-d', '--console-socket', e.consoleSocket] : []),
+      ...(e.pidFile ? ['--pid-file', e.pidFile] : []), ...(e.cwd ? ['--cwd', e.cwd] : []),
       ...(e.user ? ['--user', e.user] : []), ...e.env.flatMap((kv) => ['--env', kv]), e.id, ...e.args,
     ];
+  }
+
+  exec(e: Omit<ExecSpec, 'pidFile' | 'logFile' | 'consoleSocket'>, files: ExecFiles, stdin: boolean): ExecProcess {
+    if (!e.tty) return spawnPipeExec(this.execArgv({ ...e, pidFile: files.pidFile, logFile: files.logFile }), files, stdin);
+    // runc refuses a detached terminal without a console socket
+    // (checkTerminal); the monitor listens on it and relays the master.
+    return spawnTtyExec(this.o.monitor, this.execArgv({ ...e, ...files }), files, stdin);
   }
 }

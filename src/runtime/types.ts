@@ -62,8 +62,42 @@ export interface ExecSpec {
   args: string[];
   env: string[];
   cwd?: string;
+  /** Numeric "uid:gid" (runc's --user takes no names). */
   user?: string;
   tty: boolean;
+  /** Where the runtime writes the process's host PID. */
+  pidFile?: string;
+  /** The runtime's own error log (JSON), to tell its failures from the process's. */
+  logFile?: string;
+  /** Detached with a terminal: the socket the pty master is sent to. */
+  consoleSocket?: string;
+}
+
+/** Files an exec may use: in a directory of its own, short enough for a socket path. */
+export interface ExecFiles { pidFile: string; logFile: string; consoleSocket: string }
+
+export interface ExecResult {
+  code: number;
+  /** Why it never ran (the runtime's words), if it did not. */
+  error?: string;
+  /** Whether those words already went out on the process's stderr. */
+  errorShown?: boolean;
+}
+
+/** A process started in a running sandbox (docker exec). */
+export interface ExecProcess {
+  /** The process's stdin; null when it gets none. */
+  readonly input: NodeJS.WritableStream | null;
+  /** Its stdout; with a terminal, everything it writes. */
+  readonly output: NodeJS.ReadableStream;
+  /** Its stderr; null with a terminal. */
+  readonly errors: NodeJS.ReadableStream | null;
+  /** Its host PID once known (0 before). */
+  pid(): number;
+  /** Sets the terminal's size (no-op without one). */
+  resize(rows: number, cols: number): void;
+  /** Its exit status (128 + signal when killed) once its output is drained. */
+  readonly done: Promise<ExecResult>;
 }
 
 export interface Runtime {
@@ -80,4 +114,6 @@ export interface Runtime {
   describe(): { name: string; path: string; root: string };
   /** The command line that runs a process inside a running sandbox. */
   execArgv(e: ExecSpec): string[];
+  /** Runs a process inside a running sandbox, confined as the sandbox is. */
+  exec(e: Omit<ExecSpec, 'pidFile' | 'logFile' | 'consoleSocket'>, files: ExecFiles, stdin: boolean): ExecProcess;
 }

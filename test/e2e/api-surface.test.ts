@@ -1,5 +1,5 @@
 // What clients meet at the edges of what cnm serves: routes it does not
-// implement answer clearly (and promptly, attach included), swarm routes
+// implement answer clearly (and promptly), swarm routes
 // answer as a Docker outside a swarm does, and the fields and filters
 // docker-py and compose rely on are there. Each case runs the real docker
 // CLI or docker-py against the daemon.
@@ -28,26 +28,15 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
   /** docker ARGS, killed after 30 s (code 124 then): attach used to hang. */
   const docker = (args: string[]) => run('timeout', ['-k', '5', '30', 'docker', ...args], { ...process.env, DOCKER_HOST: d.host });
 
-  test('docker exec gets a clear "not implemented" error', async () => {
+  test('docker exec and docker attach are served (no longer 501) and return promptly', async () => {
     await runSandbox(d, 'target');
-    const r = await docker(['exec', 'target', 'true']);
-    assert.notEqual(r.code, 0);
-    assert.notEqual(r.code, 124, 'docker exec hung');
-    assert.match(r.stderr, /cnm does not implement POST \/containers\/\{id\}\/exec yet/);
-  });
-
-  test('docker attach returns at once with an error instead of hanging', async () => {
+    const r = await docker(['exec', 'target', 'echo', 'served']);
+    assert.deepEqual([r.code, r.stdout], [0, 'served\n'], r.stderr);
     // The docker CLI asks for the container's exit (POST /wait) before it
     // attaches and waits for that answer's headers: they must come at once.
-    const r = await docker(['attach', 'target']);
-    assert.notEqual(r.code, 124, 'docker attach hung');
-    assert.notEqual(r.code, 0);
-    // The CLI drops the body of a refused upgrade (it does so with Docker
-    // too) and prints only the status; API clients get the message.
-    assert.match(r.stderr, /unable to upgrade to tcp, received 501/);
-    const raw = await d.client.raw('POST', '/containers/target/attach?stream=1&stdout=1', {});
-    assert.equal(raw.status, 501);
-    assert.match(raw.body.toString(), /cnm does not implement POST \/containers\/\{id\}\/attach yet/);
+    const raw = await d.client.raw('POST', '/containers/target/attach?stdout=1&stderr=1&logs=1');
+    assert.equal(raw.status, 200);
+    assert.equal(raw.headers['content-type'], 'application/vnd.docker.raw-stream');
   });
 
   test('every unserved route answers 501 naming it; unknown paths stay 404', async () => {
@@ -57,7 +46,7 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
       ['POST', '/volumes/create', 'POST /volumes/create'],
       ['POST', '/build', 'POST /build'],
       ['GET', '/plugins', 'GET /plugins'],
-      ['POST', '/exec/abc/start', 'POST /exec/{id}/start'],
+      ['GET', '/containers/target/top', 'GET /containers/{id}/top'],
       ['GET', '/distribution/busybox/json', 'GET /distribution/{name}/json'],
     ] as const) {
       const r = await d.client.raw(method, path, method === 'POST' ? {} : undefined);

@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { privilegedSkipReason } from '../helpers/netns.ts';
-import { startTestDaemon } from '../helpers/daemon.ts';
+import { join } from 'node:path';
+import { CNM, run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 
 const skip = privilegedSkipReason();
@@ -39,6 +40,15 @@ describe(`cnm CLI against the daemon${skip ? ` (skipped: ${skip})` : ''}`, { ski
     const r = await d.cli(['exec', '-i', 'web', 'sh', '-c', 'cat; exit 7'], { input: 'hello\n', allowFail: true });
     assert.equal(r.code, 7);
     assert.equal(r.stdout, 'hello\n');
+  });
+
+  test('exec goes through the daemon: a client that cannot see the runtime\'s state still execs', async () => {
+    // A mount namespace of its own where the runtime's state dir is empty:
+    // a client running `runc exec` itself would not find the sandbox.
+    const r = await run('unshare', ['-m', 'sh', '-c', `mount -t tmpfs cnmt-empty ${join(d.dir, 'run', 'runtime')} && exec ${CNM} exec web sh -c 'hostname; echo err >&2; exit 3'`],
+      { ...process.env, CNM_HOST: d.host });
+    assert.deepEqual(r, { stdout: 'webhost\n', stderr: 'err\n', code: 3 });
+    assert.equal((await d.client.containerInspect('web') as unknown as Record<string, unknown>).CnmRuntime, undefined);
   });
 
   test('ps, logs, stop and start (static IP kept), port, rm -f', async () => {

@@ -2,8 +2,6 @@
 // requests they send, what they print, and their exit statuses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { ChildLike, SpawnLike } from '../../src/cli/exec.ts';
 import { fakeDaemon, runCli } from './cli-harness.ts';
 import type { FakeDaemon, Recorded, Reply } from './cli-harness.ts';
 
@@ -15,7 +13,6 @@ const NET = {
 
 const CONTAINER = {
   Id: 'feedface0123456789', Name: '/web', State: { Status: 'running', Running: true, Pid: 4242, ExitCode: 0 },
-  CnmRuntime: { Path: '/usr/sbin/runc', Root: '/run/cnm/runtime' },
   NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }], '53/udp': null, '9/tcp': [{ HostIp: '0.0.0.0', HostPort: '9' }] } },
 };
 
@@ -66,6 +63,12 @@ function route(r: Recorded): Reply | undefined | Promise<Reply> {
   if (r.method === 'GET' && p === '/containers/json') return { json: [] };
   if (r.method === 'GET' && p === '/containers/web/json') return { json: CONTAINER };
   if (r.method === 'GET' && p === '/containers/stopped/json') return { json: { ...CONTAINER, Id: 'deadbeef', State: { Running: false, Pid: 0 } } };
+  // exec: the ID names the command; `sh` echoes stdin and exits 7.
+  if (r.method === 'POST' && p === '/containers/web/exec') return { status: 201, json: { Id: `e-${(r.body as { Cmd: string[] }).Cmd[0]}` } };
+  if (r.method === 'POST' && p === '/containers/stopped/exec') return { status: 409, json: { message: 'container deadbeef is not running' } };
+  if (r.method === 'POST' && p === '/exec/e-ip/start') return { upgrade: { output: Buffer.concat([frame(1, 'lo UP\n'), frame(2, 'warn\n')]) } };
+  if (r.method === 'POST' && p === '/exec/e-sh/start') return { upgrade: { output: frame(2, 'reading\n'), echoStdin: true } };
+  if (r.method === 'GET' && /^\/exec\/e-[a-z]+\/json$/.test(p)) return { json: { ID: p.split('/')[2], Running: false, ExitCode: p.includes('e-sh') ? 7 : 0 } };
   if (p === '/containers/web' || p.startsWith('/containers/web/')) return { status: 204 };
   if (p.startsWith('/containers/')) return notFound(p.split('/')[2] ?? '');
   return undefined;
@@ -280,28 +283,23 @@ test('logs, logs -n, logs -f, -t, --since; port', async () => {
   assert.deepEqual(none, { code: 1, stdout: '', stderr: "cnm: No public port '53/udp' published for web\n" });
 });
 
-class FakeChild extends EventEmitter implements ChildLike {
-  killed: string[] = [];
-  kill(signal?: NodeJS.Signals): boolean { this.killed.push(signal ?? 'SIGTERM'); return true; }
-}
-
-test('exec: through the sandbox\'s runtime (runc exec), exit status passed on, signals as 128+n', async () => {
-  const calls: { file: string; args: string[]; stdin: string }[] = [];
-  const spawnWith = (code: number | null, signal: NodeJS.Signals | null): SpawnLike => (file, args, opts) => {
-    calls.push({ file, args, stdin: opts.stdio[0] });
-    const child = new FakeChild();
-    setImmediate(() => child.emit('exit', code, signal));
-    return child;
-  };
-  const ok = await runCli(d.socket, ['exec', 'web', 'ip', '-br', 'addr'], { spawn: spawnWith(0, null) });
-  assert.equal(ok.code, 0);
-  const rt = ['--root', '/run/cnm/runtime', 'exec'];
-  assert.deepEqual(calls.at(-1), { file: '/usr/sbin/runc', args: [...rt, 'feedface0123456789', 'ip', '-br', 'addr'], stdin: 'ignore' });
-  const failed = await runCli(d.socket, ['exec', '-i', '-w', '/tmp', 'web', 'sh', '-c', 'exit 7'], { spawn: spawnWith(7, null) });
-  assert.equal(failed.code, 7);
-  assert.deepEqual(calls.at(-1), { file: '/usr/sbin/runc', args: [...rt, '--cwd', '/tmp', 'feedface0123456789', 'sh', '-c', 'exit 7'], stdin: 'inherit' });
-  assert.equal((await runCli(d.socket, ['exec', 'web', 'sleep', '9'], { spawn: spawnWith(null, 'SIGKILL') })).code, 137);
-  const stopped = await runCli(d.socket, ['exec', 'stopped', 'true'], { spawn: spawnWith(0, null) });
+test('exec: through the daemon\'s exec API (create, hijacked start, inspect), stdin with -i, exit status passed on', async () => {
+  const ok = await runCli(d.socket, ['exec', 'web', 'ip', '-br', 'addr']);
+  assert.deepEqual(ok, { code: 0, stdout: 'lo UP\n', stderr: 'warn\n' });
+  assert.deepEqual(last('POST', '/containers/web/exec')?.body, {
+    Cmd: ['ip', '-br', 'addr'], Env: [], WorkingDir: '', User: '', Tty: false, Privileged: false,
+    AttachStdin: false, AttachStdout: true, AttachStderr: true, DetachKeys: '', ConsoleSize: [0, 0],
+  });
+  const start = last('POST', '/exec/e-ip/start');
+  assert.equal(start?.upgrade, true);
+  assert.deepEqual(start?.body, { Detach: false, Tty: false, ConsoleSize: [0, 0] });
+  assert.ok(last('GET', '/exec/e-ip/json'), 'the exit code comes from exec inspect');
+  const piped = await runCli(d.socket, ['exec', '-i', '-w', '/tmp', '-e', 'A=1', '-u', 'nobody', 'web', 'sh', '-c', 'cat; exit 7'], { stdin: 'hello\n' });
+  assert.deepEqual(piped, { code: 7, stdout: 'hello\n', stderr: 'reading\n' });
+  const body = last('POST', '/containers/web/exec')?.body as { AttachStdin: boolean; WorkingDir: string; Env: string[]; User: string };
+  assert.deepEqual([body.AttachStdin, body.WorkingDir, body.Env, body.User], [true, '/tmp', ['A=1'], 'nobody']);
+  const stopped = await runCli(d.socket, ['exec', 'stopped', 'true']);
   assert.deepEqual(stopped, { code: 1, stdout: '', stderr: 'Error response from daemon: container deadbeef is not running\n' });
-  assert.equal(calls.length, 3);
+  // As docker: -it needs a terminal on stdin.
+  assert.deepEqual(await runCli(d.socket, ['exec', '-it', 'web', 'sh']), { code: 1, stdout: '', stderr: 'cnm: the input device is not a TTY\n' });
 });

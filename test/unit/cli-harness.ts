@@ -1,7 +1,8 @@
 // Runs cnm's client commands in-process against a fake Engine API on a unix
 // socket in a temp dir, recording every request the CLI sends.
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,16 @@ import { ApiError, Client } from '../../src/client/client.ts';
 import { registerCommands } from '../../src/cli/commands.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 
-export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown }
-export interface Reply { status?: number; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string> }
+export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown; upgrade?: boolean }
+export interface Reply {
+  status?: number; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string>;
+  /**
+   * For a request that asks to upgrade: answer 101 and send `output`; with
+   * `echoStdin`, first read the client's stream to its half-close and send
+   * what came, as stdout frames, after `output`.
+   */
+  upgrade?: { output: Buffer; echoStdin?: boolean };
+}
 export type Handler = (r: Recorded) => Reply | undefined | Promise<Reply | undefined>;
 
 export interface FakeDaemon {
@@ -52,6 +61,36 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
       }
     });
   });
+  // Hijacked requests (exec start): the body is in `head` (small JSON).
+  server.on('upgrade', (req: IncomingMessage, sock: Duplex, head: Buffer) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://cnm');
+      const text = head.toString();
+      const rec: Recorded = { method: req.method ?? '', path: url.pathname.replace(/^\/v[\d.]+/, ''), query: url.searchParams, body: text ? JSON.parse(text) : undefined, upgrade: true };
+      requests.push(rec);
+      const r = (await handler(rec)) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
+      if (!r.upgrade) {
+        const body = JSON.stringify(r.json ?? {});
+        sock.end(`HTTP/1.1 ${r.status ?? 200} X\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        return;
+      }
+      const up = r.upgrade;
+      sock.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      if (!up.echoStdin) {
+        sock.end(up.output);
+        return;
+      }
+      const got: Buffer[] = [];
+      sock.on('data', (c: Buffer) => got.push(c));
+      sock.on('end', () => {
+        const input = Buffer.concat(got);
+        const h = Buffer.alloc(8);
+        h[0] = 1;
+        h.writeUInt32BE(input.length, 4);
+        sock.end(Buffer.concat([up.output, h, input]));
+      });
+    })();
+  });
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   return {
     socket,
@@ -63,7 +102,7 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs `cnm ARGS` as main.ts does (same error handling and exit statuses). */
-export async function runCli(socket: string, args: string[], opts: { stdin?: string; spawn?: CliContext['spawn'] } = {}): Promise<CliResult> {
+export async function runCli(socket: string, args: string[], opts: { stdin?: string } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const text = (c: string | Uint8Array): string => (typeof c === 'string' ? c : Buffer.from(c).toString());
@@ -72,7 +111,6 @@ export async function runCli(socket: string, args: string[], opts: { stdin?: str
     stderr: { write: (c) => { stderr += text(c); return true; } },
     stdin: Readable.from([opts.stdin ?? '']),
     client: () => new Client(`unix://${socket}`),
-    ...(opts.spawn ? { spawn: opts.spawn } : {}),
   };
   const program = new Command('cnm')
     .option('-H, --host <socket>')

@@ -16,6 +16,7 @@ import { CONTAINER_CREATE, parseBody } from '../validate.ts';
 import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
+import { frame } from '../stdcopy.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -77,14 +78,6 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
     autoRemove: !!hc.AutoRemove,
     run: runConfigFromWire(w),
   };
-}
-
-/** Docker's multiplexed log stream: 8-byte header (stream, 0, 0, 0, size) per frame. */
-function frame(stream: 1 | 2, data: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h[0] = stream;
-  h.writeUInt32BE(data.length, 4);
-  return Buffer.concat([h, data]);
 }
 
 

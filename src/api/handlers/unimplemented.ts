@@ -16,11 +16,9 @@ const UNSERVED: [Method, string][] = [
   ['GET', '/containers/{id}/top'], ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
   ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/resize'], ['POST', '/containers/{id}/update'],
   ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
-  ['POST', '/containers/{id}/attach'], ['GET', '/containers/{id}/attach/ws'],
+  ['GET', '/containers/{id}/attach/ws'],
   ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
   ['POST', '/containers/prune'],
-  // exec
-  ['POST', '/containers/{id}/exec'], ['POST', '/exec/{id}/start'], ['POST', '/exec/{id}/resize'], ['GET', '/exec/{id}/json'],
   // images, build, distribution
   ['GET', '/images/json'], ['POST', '/images/create'], ['POST', '/images/load'], ['GET', '/images/get'],
   ['GET', '/images/search'], ['POST', '/images/prune'],

@@ -19,6 +19,10 @@
 // --init): PID 1 of a PID namespace gets no signal it has no handler for, so
 // a plain `sleep` would ignore `stop`. It runs CMD as its child, passes on
 // the signals it is sent, reaps orphans, and exits as CMD exited.
+//
+// `cnm-monitor exec-tty` runs one `docker exec -t` process for the daemon,
+// which cannot receive the pty master itself (Node has no SCM_RIGHTS): see
+// exec_tty.c.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "exec_tty.h"
 
 // Docker's json-file driver splits lines longer than this into several
 // records, only the last of which ends with a newline (moby daemon/logger
@@ -279,6 +284,7 @@ static int init_main(char **cmd) {
 
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "init") == 0) return init_main(argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "exec-tty") == 0) return exec_tty_main(argc - 1, argv + 1);
   static const struct option longopts[] = {
     {"runtime", required_argument, 0, 'r'}, {"root", required_argument, 0, 'R'},
     {"id", required_argument, 0, 'i'}, {"bundle", required_argument, 0, 'b'},
