@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import type { Client } from '../../src/client/client.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('crash', privilegedSkipReason());
 const ROUNDS = Number(process.env.CNM_CRASH_ROUNDS ?? 12);
 
 /** A stream of mutations that runs until the daemon dies under it. */

@@ -4,11 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('isolation', privilegedSkipReason());
 // Each sandbox answers TCP and UDP on port 7 with its name.
 const ECHO = (name: string) => ['sh', '-c', `socat TCP-LISTEN:7,fork,reuseaddr SYSTEM:"echo ${name}" & socat UDP-RECVFROM:7,fork SYSTEM:"echo ${name}" & wait`];
 

@@ -4,11 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('ports', privilegedSkipReason());
 const SERVE = (port: number, word: string) => ['socat', `TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:echo ${word}`];
 
 describe(`published ports${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {

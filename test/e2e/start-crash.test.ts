@@ -5,10 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('start-crash', privilegedSkipReason());
 const ROUNDS = Number(process.env.CNM_START_CRASH_ROUNDS ?? 15);
 // A sleep length no other process on the machine uses: the marker.
 const MARK = String(900_000 + Math.floor(Math.random() * 90_000));

@@ -9,14 +9,15 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 
 const NODE = process.execPath;
 const CWD = process.cwd();
 const GW4 = '10.66.0.1', GW6 = 'fd66::1';
 const SANDBOXES = 3;
 const OTHERS = 50; // endpoints without interfaces: names to ask for
-const skip = privilegedSkipReason()
-  ?? (existsSync(`${CWD}/build/udpbatch.node`) ? null : 'build/udpbatch.node not built (node scripts/build-native.mjs)');
+const skip = skipUnlessCI('dns-batch', privilegedSkipReason()
+  ?? (existsSync(`${CWD}/build/udpbatch.node`) ? null : 'build/udpbatch.node not built (node scripts/build-native.mjs)'));
 
 // The resolver in-process (like the daemon), plus a fake upstream on the host
 // namespace's loopback so that forwarded (asynchronous) answers are covered.

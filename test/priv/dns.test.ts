@@ -12,10 +12,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { parseResolvConf, renderResolvConf } from '../../src/dns/index.ts';
 import type { DnsEndpoint } from '../../src/dns/index.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('dns', privilegedSkipReason());
 const NODE = process.execPath;
 const CWD = process.cwd();
 

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { NftFirewall } from '../../src/firewall/nft-firewall.ts';
 import { NativeNftRunner, SpawnNftRunner, loadNative } from '../../src/firewall/nft-runner.ts';
 import type { NftRunner } from '../../src/firewall/nft-runner.ts';
@@ -26,7 +27,7 @@ async function tcp(from: TestNetns, ip: string, port: number): Promise<string> {
   return r.stdout.trim();
 }
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('firewall-modes', privilegedSkipReason());
 
 describe(`gateway modes, SNAT, IPv6 anti-spoofing${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let host: TestNetns;
@@ -151,7 +152,7 @@ describe(`gateway modes, SNAT, IPv6 anti-spoofing${skip ? ` (skipped: ${skip})` 
 
 describe(`NftRunner contract: libnftables binding and nsenter nft${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   const kinds: [string, (p: string) => NftRunner, string | false][] = [
-    ['native', (p) => NativeNftRunner.open(p), loadNative() ? false : 'build/nft.node not built'],
+    ['native', (p) => NativeNftRunner.open(p), skipUnlessCI('NftRunner native', loadNative() ? null : 'build/nft.node not built (node scripts/build-native.mjs)')],
     ['spawn', (p) => new SpawnNftRunner(p), false],
   ];
   for (const [name, open, why] of kinds) {

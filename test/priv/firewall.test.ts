@@ -10,6 +10,7 @@ import { parsePortSpec } from '../../src/firewall/port-spec.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
 import { eui64LinkLocal } from '../../src/firewall/addr.ts';
 import type { EndpointFw, NetworkFw } from '../../src/firewall/types.ts';
+import { skipTest, skipUnlessCI } from '../helpers/ci.ts';
 
 const NODE = process.execPath;
 const SRV_PORT = 7000;
@@ -56,7 +57,7 @@ async function pings(from: TestNetns, ips: string[]): Promise<boolean[]> {
 
 interface Sb { ns: TestNetns; ip: string; ip6?: string; mac: string; veth: string; ep: EndpointFw }
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('firewall', privilegedSkipReason());
 
 describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let host: TestNetns;
@@ -232,7 +233,7 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     // DNATed, the control) and 127.0.0.1:8082 (published on 127.0.0.1 only:
     // dropped in raw prerouting, before conntrack ever sees it).
     const tools = await sb('a2').ns.sh('command -v python3 && command -v conntrack', { allowFail: true });
-    if (tools.code !== 0) { t.skip('needs python3 (raw frames) and conntrack'); return; }
+    if (tools.code !== 0) { skipTest(t, 'needs python3 (raw frames) and conntrack'); return; }
     const brMac = (JSON.parse((await host.sh('ip -j link show br-a')).stdout) as { address: string }[])[0]?.address ?? '';
     await host.sh('conntrack -F 2>/dev/null || true');
     for (const port of [8080, 8082]) {
@@ -256,7 +257,7 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
   });
 
   test('anti-spoofing: a foreign source IP, a changed MAC, a forged ARP are dropped', async (t) => {
-    if ((await host.sh('command -v arping', { allowFail: true })).code !== 0) { t.skip('needs arping (Debian package arping)'); return; }
+    if ((await host.sh('command -v arping', { allowFail: true })).code !== 0) { skipTest(t, 'needs arping (Debian package arping)'); return; }
     const a1 = sb('a1');
     const b1 = sb('b1');
     // Control: on network b (anti-spoofing off) an extra address works.
