@@ -1,8 +1,11 @@
 // Waiting on a condition instead of sleeping for a guessed time: a test
 // polls for what it needs and, when it never comes, fails naming it.
 export interface WaitOptions {
-  /** What is awaited, for the failure message ("the port to be published"). */
-  what: string;
+  /**
+   * What is awaited, for the failure message ("the port to be published");
+   * a function is called at the timeout, to say what was still there.
+   */
+  what: string | (() => string);
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
   /** Poll interval (default 50 ms). */
@@ -28,7 +31,8 @@ export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitOptions): Pr
     }
     if (Date.now() >= deadline) {
       const why = last instanceof Error ? `: last error: ${last.message}` : last !== undefined ? `: last error: ${String(last)}` : '';
-      throw new Error(`timed out after ${o.timeoutMs ?? 10_000} ms waiting for ${o.what}${why}`);
+      const what = typeof o.what === 'function' ? o.what() : o.what;
+      throw new Error(`timed out after ${o.timeoutMs ?? 10_000} ms waiting for ${what}${why}`);
     }
     await pause(o.intervalMs ?? 50);
   }
