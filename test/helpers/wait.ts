@@ -12,19 +12,22 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+/** What a truthy result can be. */
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls cond until it returns a truthy value, and returns that value. A
  * throwing cond counts as "not yet"; its last error is in the timeout message.
  */
-export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitOptions): Promise<NonNullable<T>> {
+export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitOptions): Promise<Truthy<T>> {
   const deadline = Date.now() + (o.timeoutMs ?? 10_000);
   let last: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
       last = undefined;
     } catch (e) {
       last = e;

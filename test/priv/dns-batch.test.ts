@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
+import { elapse } from '../helpers/wait.ts';
 
 const NODE = process.execPath;
 const CWD = process.cwd();
@@ -209,7 +210,9 @@ describe('embedded DNS, batched UDP path', { skip: skip ?? false }, () => {
     const srv = await startServer(host, 'default');
     assert.equal(srv.mode, 'batch');
     const floods = sb.flatMap((n) => [GW4, GW6].map((gw) => runNode(n, FLOOD.replace("console.log('ready'); ", ''), [gw, '4000'])));
-    await new Promise((r) => setTimeout(r, 300));
+    // Under load: the floods run for a while before the changes (each stops
+    // by itself after its 4 s), so some time passes here.
+    await elapse(300);
     for (let k = 0; k < 5; k++) {
       await srv.cmd(`remove ${GW4}`);
       await srv.cmd(`remove ${GW6}`);
