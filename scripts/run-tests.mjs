@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suites with node's own test runner, then removes anything a
-// privileged test left behind (namespaces with the test prefix), pass or fail.
+// privileged test left behind (processes, containers and namespaces of the
+// test prefix), pass or fail, and fails the run if there was any.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,10 @@ const res = spawnSync(process.execPath, [
   '--test-timeout=300000', '--disable-warning=ExperimentalWarning', ...selected,
 ], { stdio: 'inherit', env: { ...process.env, CNM_TEST_RUN: '1' } });
 
-// Safety net: the global teardown. Every privileged test names its namespaces
-// with the prefix "cnmt-"; whatever survived a failed test goes here.
-spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/helpers/teardown.ts'], { stdio: 'inherit' });
-process.exit(res.status ?? 1);
+// Safety net and leak check: the global teardown. Every privileged test names
+// its namespaces and temp dirs with the prefix "cnmt-"; whatever of them
+// survived the tests is removed here, and fails the run (exit 1): a test
+// must stop what it starts.
+const td = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/helpers/teardown.ts'], { stdio: 'inherit' });
+if (td.status !== 0) console.error(`run-tests: the global teardown failed (${td.status ?? td.signal}): see its list of leftovers above`);
+process.exit(res.status === 0 && td.status !== 0 ? 1 : res.status ?? 1);

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 pkgs=(iproute2 nftables util-linux busybox-static dnsutils iputils-ping procps python3 python3-docker make g++ socat arping conntrack runc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# The docker CLI suites (test/e2e/docker-cli, api-surface, unit cli-docker-diff)
+# fail in CI without a docker CLI. Debian's docker.io brings one; a machine
+# that already has a docker on PATH (e.g. /usr/local/bin/docker) keeps it.
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"

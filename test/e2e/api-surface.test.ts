@@ -9,16 +9,16 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { runSandbox } from '../helpers/sandbox.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
 const hasDockerPy = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status === 0;
-const priv = privilegedSkipReason();
-const skip = priv ?? (hasDocker ? null : 'needs the docker CLI');
+const skip = skipUnlessCI('api-surface', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
 // In CI a missing tool is a failure (setup installs python3-docker).
-const pySkip = priv ?? (hasDockerPy || process.env.CI === 'true' ? null : 'needs docker-py (python3-docker)');
+const pySkip = skip || skipUnlessCI('api-surface docker-py', hasDockerPy ? null : 'needs docker-py (python3-docker)');
 
 describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;

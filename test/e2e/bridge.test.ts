@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { canPing, inSandbox, runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('bridge', privilegedSkipReason());
 const CYCLES = Number(process.env.CNM_BRIDGE_CYCLES ?? 100);
 
 interface IpLink { ifname: string; address: string; master?: string; ifalias?: string }

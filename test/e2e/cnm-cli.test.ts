@@ -4,10 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { join } from 'node:path';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { CNM, run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('cnm-cli', privilegedSkipReason());
 
 describe(`cnm CLI against the daemon${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;

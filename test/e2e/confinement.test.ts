@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('confinement', privilegedSkipReason());
 
 // Docker's default capability set as a mask (CHOWN, DAC_OVERRIDE, FOWNER,
 // FSETID, KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW,

@@ -3,11 +3,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('connectivity', privilegedSkipReason());
 
 async function defaultRoute(d: DaemonHandle, name: string): Promise<string> {
   return (await inSandbox(d, name, 'ip -4 route show default')).stdout.trim();

@@ -11,10 +11,11 @@ import { isAlive, procStartTime } from '../../src/runtime/proc.ts';
 import { CNM, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { privilegedSkipReason, TEST_PREFIX, TestNetns } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { recordPid } from '../helpers/pids.ts';
 import { runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('daemon-hardening', privilegedSkipReason());
 
 /**
  * Starts `cnm daemon ARGS` in ns and waits for it to exit (a daemon that is

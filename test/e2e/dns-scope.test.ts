@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox, runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('dns-scope', privilegedSkipReason());
 const GW_B = '10.72.0.1';
 const HOLD = 300; // more than the listener's 256 connections
 

@@ -3,11 +3,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('dns', privilegedSkipReason());
 
 async function resolve(d: DaemonHandle, from: string, name: string): Promise<string[]> {
   const r = await inSandbox(d, from, `getent ahostsv4 ${name} | awk '{print $1}' | sort -u`);

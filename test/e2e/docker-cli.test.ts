@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { runSandbox } from '../helpers/sandbox.ts';
@@ -10,7 +11,7 @@ import { runSandbox } from '../helpers/sandbox.ts';
 import { spawnSync } from 'node:child_process';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
-const skip = privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI');
+const skip = skipUnlessCI('docker-cli', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
 
 describe(`docker CLI against cnm${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { CNM, run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { runSandbox } from '../helpers/sandbox.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-const priv = privilegedSkipReason();
-const skip = priv ?? (hasDocker || process.env.CI === 'true' ? null : 'needs the docker CLI');
+const skip = skipUnlessCI('exec', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
 
 /** Everything the daemon sends on a hijacked stream, until it closes it. */
 function readAll(socket: Duplex): Promise<Buffer> {
@@ -75,7 +75,7 @@ describe(`exec and attach${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? 
     assert.match(priv.stderr, /cnm does not run privileged exec in a confined sandbox/);
   });
 
-  test('docker exec -t gets a terminal (TERM=xterm); -it relays the keyboard', { skip: hasScript ? false : 'needs script (util-linux)' }, async () => {
+  test('docker exec -t gets a terminal (TERM=xterm); -it relays the keyboard', { skip: skipUnlessCI('exec -t', hasScript ? null : 'needs script (util-linux)') }, async () => {
     // TERM from the test's environment must not leak in: the daemon sets it.
     const r = await run('timeout', ['-k', '5', '60', 'script', '-qec', "docker exec -t box sh -c 'tty; echo $TERM; exit 3'", '/dev/null'], { ...env(), TERM: 'dumb' });
     assert.equal(r.code, 3, r.stderr);

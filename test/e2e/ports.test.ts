@@ -4,11 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox } from '../helpers/sandbox.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('ports', privilegedSkipReason());
 const SERVE = (port: number, word: string) => ['socat', `TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:echo ${word}`];
 
 describe(`published ports${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
@@ -32,7 +34,9 @@ describe(`published ports${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? 
     await mk('local', 'web', SERVE(80, 'local'), { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '9090' }] });
     await mk('eph', 'web', SERVE(80, 'eph'), { '80/tcp': [{}] });
     await mk('client', 'other', ['sleep', 'infinity'], {});
-    await new Promise((r) => setTimeout(r, 300));
+    // The servers listen a moment after their start.
+    await waitFor(async () => (await fetchFrom(d.ns, '127.0.0.1', 8080)) === 'hello' && (await fetchFrom(d.ns, '127.0.0.1', 9090)) === 'local',
+      { what: 'srv and local to answer on 127.0.0.1:8080 and :9090', timeoutMs: 20_000 });
   });
   after(async () => {
     await d?.destroy();
@@ -80,7 +84,7 @@ describe(`published ports${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? 
   test('stop releases the port; another sandbox can take it', async () => {
     await d.client.containerStop('srv', 1);
     await d.client.containerStart('clash');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(await fetchFrom(d.ns, '127.0.0.1', 8080), 'x');
+    // Its server listens a moment after the start.
+    await waitFor(async () => (await fetchFrom(d.ns, '127.0.0.1', 8080)) === 'x', { what: 'clash to answer on 127.0.0.1:8080', timeoutMs: 20_000 });
   });
 });

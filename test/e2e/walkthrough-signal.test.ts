@@ -9,9 +9,10 @@ import { Client } from '../../src/client/client.ts';
 import { isAlive, procStartTime } from '../../src/runtime/proc.ts';
 import { ROOT } from '../helpers/daemon.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { killIfSame, pidsNaming } from '../helpers/pids.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('walkthrough-signal', privilegedSkipReason());
 let dir = '';
 let ns = '';
 

@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client } from '../../src/client/client.ts';
 import { TEST_PREFIX, TestNetns } from './netns.ts';
-import { killRecorded, recordPid } from './pids.ts';
+import { deleteRuntimeContainers, killRecorded, leftoverProcesses, recordPid } from './pids.ts';
+import { waitFor } from './wait.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CNM = join(ROOT, 'bin', 'cnm');
@@ -65,17 +66,12 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
     proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
     const client = new Client(host);
-    for (let i = 0; i < 300; i++) {
-      if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}:\n${out}`);
-      if (existsSync(socket)) {
-        try {
-          await client.ping();
-          return;
-        } catch { /* not yet */ }
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`daemon did not come up:\n${out}`);
+    const state = await waitFor(async () => {
+      if (proc.exitCode !== null || proc.signalCode) return 'exited';
+      if (!existsSync(socket)) return false;
+      return client.ping().then(() => 'up', () => false);
+    }, { what: () => `the daemon to answer on ${socket}:\n${out}`, timeoutMs: 15_000 });
+    if (state === 'exited') throw new Error(`daemon exited ${proc.exitCode ?? proc.signalCode}:\n${out}`);
   };
   await launch();
   const env = { ...process.env, CNM_HOST: host, DOCKER_HOST: host };
@@ -109,12 +105,25 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
         for (const c of await h.client.containerList(true)) await h.client.containerRemove(c.Id, true).catch(() => undefined);
       } catch { /* daemon already gone */ }
       await h.stop('SIGTERM');
-      // Sandboxes the API could not remove (the daemon was stopped or
-      // crashed first): by the PIDs its store recorded.
-      killRecorded(dir);
-      await cleanupRunDir(execRoot);
-      if (!opts.ns) await ns.destroy();
-      await rm(dir, { recursive: true, force: true });
+      try {
+        // Sandboxes the API could not remove (the daemon was stopped or
+        // crashed first, maybe halfway through a start): the runtime's
+        // containers first (delete --force kills them and removes their
+        // cgroups), then by PID: what the store and DIR/pids record, the
+        // cnm-monitors naming DIR and the processes rooted in it.
+        deleteRuntimeContainers(join(execRoot, 'runtime'));
+        killRecorded(dir);
+        await cleanupRunDir(execRoot);
+        // SIGKILLed processes are gone once the kernel has them reaped:
+        // destroy returns when nothing of this daemon runs any more.
+        await waitFor(() => leftoverProcesses(`${dir}/`).length === 0, {
+          what: () => `the processes of the test daemon in ${dir} to end (${leftoverProcesses(`${dir}/`).map((p) => `${p.pid} ${p.cmd}`).join('; ')})`,
+          timeoutMs: 10_000,
+        });
+      } finally {
+        if (!opts.ns) await ns.destroy();
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
   return h;

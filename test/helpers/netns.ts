@@ -91,9 +91,9 @@ export async function withNetns<T>(labels: string[], body: (ns: TestNetns[]) => 
 }
 
 /** Removes every namespace with the test prefix (the global teardown). */
-export async function removeLeftovers(): Promise<string[]> {
+export async function removeLeftovers(prefix = TEST_PREFIX): Promise<string[]> {
   const { stdout } = await execFileP('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
-  const names = stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(TEST_PREFIX));
+  const names = stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix));
   for (const n of names) {
     await killNetnsPids(n);
     await execFileP('ip', ['netns', 'del', n]).catch(() => undefined);

@@ -12,10 +12,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
+import { elapse } from '../helpers/wait.ts';
 import { parseResolvConf, renderResolvConf } from '../../src/dns/index.ts';
 import type { DnsEndpoint } from '../../src/dns/index.ts';
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('dns', privilegedSkipReason());
 const NODE = process.execPath;
 const CWD = process.cwd();
 
@@ -316,7 +318,8 @@ describe('embedded DNS server in namespaces', { skip: skip ? `skipped: ${skip}` 
     assert.equal(status(await dig(w.sb.bravo, `@${GW1} example.test`)), 'SERVFAIL', 'the daemon-wide list (a SERVFAIL server only)');
     assert.equal(await w.ctl({ op: 'daemonServers', servers: null }), 'ok');
     writeFileSync(w.resolvConf, `nameserver ${UP[2]}\n`);
-    await new Promise((r) => setTimeout(r, 1100)); // the file is checked at most once a second
+    // Time has to pass: the file is checked at most once a second.
+    await elapse(1100);
     w.upLogs.forEach((l) => { l.length = 0; });
     assert.deepEqual(await digShort(w.sb.bravo, GW1, 'example.test'), ['203.0.113.7']);
     assert.deepEqual(w.upLogs.map((l) => l.length), [0, 0, 1], 'the new host file is used');

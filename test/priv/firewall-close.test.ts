@@ -1,6 +1,7 @@
 // Closing the libnftables runner (src/native/nft/nft.c): close() lets the
 // jobs already queued finish and settle, and resolves only when the worker
 // thread is gone, but never stalls the event loop while the worker is busy.
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { NativeNftRunner, loadNative } from '../../src/firewall/nft-runner.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
 
-const skip = privilegedSkipReason() ?? (loadNative() ? null : 'build/nft.node not built');
+const skip = skipUnlessCI('firewall-close', privilegedSkipReason() ?? (loadNative() ? null : 'build/nft.node not built'));
 
 // One transaction adding this many set elements keeps the worker busy for
 // hundreds of milliseconds on the test machines (~0.4 s for 20000 here).

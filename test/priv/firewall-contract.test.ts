@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { NftFirewall } from '../../src/firewall/nft-firewall.ts';
 import { FakeFirewall } from '../../src/firewall/fake-firewall.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
@@ -43,7 +44,7 @@ async function contract(make: () => Firewall): Promise<void> {
   await again.close();
 }
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('firewall-contract', privilegedSkipReason());
 
 describe('Firewall contract', () => {
   test('FakeFirewall', async () => {

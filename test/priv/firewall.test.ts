@@ -3,6 +3,7 @@
 // veth pair. Every probe is a real packet between namespaces made here.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { NftFirewall } from '../../src/firewall/nft-firewall.ts';
 import { PortAllocator } from '../../src/firewall/port-allocator.ts';
@@ -10,6 +11,8 @@ import { parsePortSpec } from '../../src/firewall/port-spec.ts';
 import { FirewallError } from '../../src/firewall/errors.ts';
 import { eui64LinkLocal } from '../../src/firewall/addr.ts';
 import type { EndpointFw, NetworkFw } from '../../src/firewall/types.ts';
+import { skipTest, skipUnlessCI } from '../helpers/ci.ts';
+import { elapse, waitFor } from '../helpers/wait.ts';
 
 const NODE = process.execPath;
 const SRV_PORT = 7000;
@@ -56,7 +59,7 @@ async function pings(from: TestNetns, ips: string[]): Promise<boolean[]> {
 
 interface Sb { ns: TestNetns; ip: string; ip6?: string; mac: string; veth: string; ep: EndpointFw }
 
-const skip = privilegedSkipReason();
+const skip = skipUnlessCI('firewall', privilegedSkipReason());
 
 describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let host: TestNetns;
@@ -127,11 +130,8 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     // Servers need a moment to listen; wait until a1 answers its neighbour
     // over IPv4 and IPv6 (the first IPv6 contact also waits for neighbour
     // discovery, which a probe's timeout should not have to absorb).
-    for (let i = 0; i < 50; i++) {
-      const ok = await probe(sb('a2').ns, [[sb('a1').ip, SRV_PORT, 'tcp'], [sb('a1').ip6 ?? '', SRV_PORT, 'tcp']]);
-      if (ok.every(Boolean)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(async () => (await probe(sb('a2').ns, [[sb('a1').ip, SRV_PORT, 'tcp'], [sb('a1').ip6 ?? '', SRV_PORT, 'tcp']])).every(Boolean),
+      { what: `a1's server to answer a2 over IPv4 and IPv6 on port ${SRV_PORT}`, timeoutMs: 20_000 });
     for (const s of sbs.values()) if (s.ip6) await host.ping(s.ip6);
     await remote.ping('fd99::1');
   });
@@ -232,14 +232,17 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     // DNATed, the control) and 127.0.0.1:8082 (published on 127.0.0.1 only:
     // dropped in raw prerouting, before conntrack ever sees it).
     const tools = await sb('a2').ns.sh('command -v python3 && command -v conntrack', { allowFail: true });
-    if (tools.code !== 0) { t.skip('needs python3 (raw frames) and conntrack'); return; }
+    if (tools.code !== 0) { skipTest(t, 'needs python3 (raw frames) and conntrack'); return; }
     const brMac = (JSON.parse((await host.sh('ip -j link show br-a')).stdout) as { address: string }[])[0]?.address ?? '';
     await host.sh('conntrack -F 2>/dev/null || true');
-    for (const port of [8080, 8082]) {
+    // 8082 first: once the control (8080, sent after it down the same path)
+    // shows in conntrack, the frame to 8082 has been through too.
+    for (const port of [8082, 8080]) {
       await sb('a2').ns.sh(`python3 -c "$CNM_SYN" eth0 ${sb('a2').mac} ${brMac} ${sb('a2').ip} 127.0.0.1 ${port}`);
     }
-    await new Promise((r) => setTimeout(r, 300));
-    const ct = (await host.sh('conntrack -L -p tcp -d 127.0.0.1 2>/dev/null', { allowFail: true })).stdout;
+    const conntrack = async (): Promise<string> => (await host.sh('conntrack -L -p tcp -d 127.0.0.1 2>/dev/null', { allowFail: true })).stdout;
+    const ct = await waitFor(async () => { const c = await conntrack(); return /dport=8080/.test(c) && c; },
+      { what: 'control: the crafted frame to 127.0.0.1:8080 to reach the DNAT (a conntrack entry)' });
     assert.match(ct, /dport=8080/, 'control: the crafted frame reaches the DNAT');
     assert.doesNotMatch(ct, /dport=8082/);
   });
@@ -256,7 +259,7 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
   });
 
   test('anti-spoofing: a foreign source IP, a changed MAC, a forged ARP are dropped', async (t) => {
-    if ((await host.sh('command -v arping', { allowFail: true })).code !== 0) { t.skip('needs arping (Debian package arping)'); return; }
+    if ((await host.sh('command -v arping', { allowFail: true })).code !== 0) { skipTest(t, 'needs arping (Debian package arping)'); return; }
     const a1 = sb('a1');
     const b1 = sb('b1');
     // Control: on network b (anti-spoofing off) an extra address works.
@@ -286,9 +289,8 @@ describe(`nftables firewall on the kernel${skip ? ` (skipped: ${skip})` : ''}`, 
     const forged = eui64LinkLocal(a2.mac);
     // What the kernel gave the sandbox (addr_gen_mode eui64) is the allowed one.
     assert.match((await a1.ns.sh('ip -6 addr show dev eth0 scope link')).stdout, new RegExp(`${own}/64`));
-    for (let i = 0; i < 50 && (await a1.ns.sh('ip -6 addr show dev eth0 tentative')).stdout.includes(own); i++) {
-      await new Promise((r) => setTimeout(r, 100)); // duplicate address detection, about a second
-    }
+    // Duplicate address detection, about a second.
+    await waitFor(async () => !(await a1.ns.sh('ip -6 addr show dev eth0 tentative')).stdout.includes(own), { what: `DAD of ${own} on a1 to end` });
     // To the gateway's address (the bridge's own link-local may still be
     // tentative), with a static neighbour entry: no neighbour discovery from
     // the forged address is needed.
@@ -323,20 +325,17 @@ u.bind({address:src+'%eth0'},()=>{u.send(msg,7100,'${gw}',()=>setTimeout(()=>{u.
     const before = repairs;
     const t0 = performance.now();
     await host.sh('nft flush ruleset');
-    let ms = -1;
-    for (let i = 0; i < 100; i++) {
-      const r = await host.sh('nft list table inet cnm && nft list table bridge cnm', { allowFail: true });
-      if (r.code === 0 && (await fw.drift()).ok) { ms = performance.now() - t0; break; }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    assert.ok(ms >= 0, 'cnm tables restored');
+    await waitFor(async () => (await host.sh('nft list table inet cnm && nft list table bridge cnm', { allowFail: true })).code === 0 && (await fw.drift()).ok,
+      { what: 'cnm tables to be restored after the flush' });
+    const ms = performance.now() - t0;
     t.diagnostic(`restored ${ms.toFixed(0)} ms after the flush`);
     assert.ok(repairs > before);
     assert.deepEqual(await probe(remote, [[HOST_IP, 8080, 'tcp']]), [true]);
     assert.deepEqual(await probe(sb('a1').ns, [[REMOTE_IP, SRV_PORT, 'tcp'], [sb('b1').ip, SRV_PORT, 'tcp']]), [true, false]);
     // cnm's own rebuild must not look like another flush to itself.
     const settled = repairs;
-    await new Promise((r) => setTimeout(r, 500));
+    // Proving an absence (no further repair): time has to pass.
+    await elapse(500);
     assert.equal(repairs, settled, 'no repair loop');
   });
 
@@ -346,25 +345,25 @@ u.bind({address:src+'%eth0'},()=>{u.send(msg,7100,'${gw}',()=>setTimeout(()=>{u.
     const mon = list.split('\n').find((l) => / nft monitor/.test(l))?.split(' ')[0];
     assert.ok(mon, list);
     process.kill(Number(mon), 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    // Its successor listens before the flush, or the flush would go unseen:
+    // a new nft monitor whose nfnetlink socket (protocol 12 in
+    // /proc/PID/net/netlink) has joined a multicast group.
+    await waitFor(async () => {
+      const now = (await host.sh(`for p in $(ip netns pids ${host.name}); do echo "$p $(tr '\\0' ' ' < /proc/$p/cmdline)"; done`)).stdout;
+      const pid = now.split('\n').find((l) => / nft monitor/.test(l) && l.split(' ')[0] !== mon)?.split(' ')[0];
+      return pid !== undefined && readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n')
+        .some((l) => { const f = l.trim().split(/\s+/); return f[1] === '12' && f[2] === pid && !/^0+$/.test(f[3] ?? '0'); });
+    }, { what: `a new nft monitor in ${host.name}, listening, after killing ${mon}` });
     await host.sh('nft flush ruleset');
-    let ok = false;
-    for (let i = 0; i < 100 && !ok; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      ok = (await host.sh('nft list chain bridge cnm forward', { allowFail: true })).code === 0 && (await fw.drift()).ok;
-    }
-    assert.equal(ok, true);
+    await waitFor(async () => (await host.sh('nft list chain bridge cnm forward', { allowFail: true })).code === 0 && (await fw.drift()).ok,
+      { what: 'the new monitor to see the flush and the tables to be restored' });
   });
 
   test('a partial change (a chain flushed, an element deleted) is found by drift and repaired', async () => {
     const before = repairs;
     await host.sh('nft flush chain inet cnm into-bridge && nft delete element inet cnm dnat4-any { tcp . 8080 : 172.30.1.2 . 7000 }');
     let d = await fw.drift();
-    for (let i = 0; i < 100 && !d.ok; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      d = await fw.drift();
-    }
-    assert.equal(d.ok, true, JSON.stringify(d));
+    await waitFor(async () => (d = await fw.drift()).ok, { what: () => `drift to be repaired: ${JSON.stringify(d)}` });
     assert.ok(repairs > before, 'the monitor noticed and repaired');
     assert.match((await host.sh('nft list chain inet cnm into-bridge')).stdout, /ct status dnat accept/);
     assert.deepEqual(await probe(remote, [[HOST_IP, 8080, 'tcp']]), [true]);

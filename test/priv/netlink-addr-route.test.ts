@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Netns } from '../../src/netlink/index.ts';
 import { privilegedSkipReason, withNetns } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import type { TestNetns } from '../helpers/netns.ts';
 import { rejectsWith } from '../helpers/netlink.ts';
 
-const skip = privilegedSkipReason() ?? false;
+const skip = skipUnlessCI('netlink-addr-route', privilegedSkipReason());
 
 async function inNamespace(label: string, body: (ns: Netns, t: TestNetns) => Promise<void>): Promise<void> {
   await withNetns([label], async ([t]) => {

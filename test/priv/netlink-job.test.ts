@@ -2,6 +2,7 @@
 // fails: the kernel call, or a Node-API call on either side of it. The
 // addon's faultOnce(name) hook makes the next call of that Node-API function
 // fail as if Node had refused it.
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { native } from '../../src/netlink/native.ts';
 import { privilegedSkipReason, withNetns } from '../helpers/netns.ts';
 import { rejectsWith } from '../helpers/netlink.ts';
 
-const skip = privilegedSkipReason() ?? false;
+const skip = skipUnlessCI('netlink-job', privilegedSkipReason());
 const faultOnce = (fn: string): void => (native as unknown as { faultOnce(fn: string): void }).faultOnce(fn);
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Netns, NetlinkError } from '../../src/netlink/index.ts';
 import { privilegedSkipReason, withNetns } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import type { TestNetns } from '../helpers/netns.ts';
 import { rejectsWith } from '../helpers/netlink.ts';
 
-const skip = privilegedSkipReason() ?? false;
+const skip = skipUnlessCI('netlink-links', privilegedSkipReason());
 
 /** Opens a Netns handle on each test namespace, closes them afterwards. */
 async function inNamespaces(labels: string[], body: (ns: Netns[], t: TestNetns[]) => Promise<void>): Promise<void> {

@@ -9,9 +9,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { Netns } from '../../src/netlink/index.ts';
 import { TEST_PREFIX, privilegedSkipReason, withNetns } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 import { rejectsWith } from '../helpers/netlink.ts';
 
-const skip = privilegedSkipReason() ?? false;
+const skip = skipUnlessCI('netlink-netns', privilegedSkipReason());
 const uniq = (label: string): string => `/run/netns/${TEST_PREFIX}nl-${label}-${randomBytes(3).toString('hex')}`;
 
 

@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Netns } from '../../src/netlink/index.ts';
 import { TEST_PREFIX, privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 
 const execFileP = promisify(execFile);
-const skip = privilegedSkipReason() ?? false;
+const skip = skipUnlessCI('netlink-ping', privilegedSkipReason());
 
 async function ping(from: Netns, ip: string): Promise<boolean> {
   try {

@@ -1,6 +1,7 @@
 // Differential test: the real docker CLI and cnm run the same commands
 // against the same fake daemon; their output, exit status and (normalised)
-// request bodies must agree. Skipped where the docker CLI is not installed.
+// request bodies must agree. Skipped where the docker CLI is not installed
+// (a failure with CI=true).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -9,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeDaemon, runCli } from './cli-harness.ts';
 import type { FakeDaemon, Recorded, Reply } from './cli-harness.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { encoding: 'utf8' }).status === 0;
-const SKIP = hasDocker ? false : 'docker CLI not installed';
+const SKIP = skipUnlessCI('cli-docker-diff', hasDocker ? null : 'docker CLI not installed');
 
 const NOW = Math.floor(Date.now() / 1000);
 const NETWORKS = [

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLogs, toLogTime } from '../../src/logs/json-file.ts';
 import type { LogRecord, ReadOptions } from '../../src/logs/json-file.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const rec = (i: number, stream = 'stdout'): string => `${JSON.stringify({ log: `line ${i}\n`, stream, time: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000000000Z` })}\n`;
 
@@ -65,14 +66,14 @@ test('follow sees appends and follows a rotation, and ends when the writer stops
   const done = (async () => {
     for await (const b of readLogs(log, { tail: 1, follow: true, running: () => running, signal: ac.signal })) seen.push(...b.map((r) => r.log.trim()));
   })();
-  await new Promise((r) => setTimeout(r, 150));
+  await waitFor(() => seen.includes('line 6'), { what: 'the follower to read the tail (line 6)' });
   appendFileSync(log, rec(7));
-  await new Promise((r) => setTimeout(r, 250));
+  await waitFor(() => seen.includes('line 7'), { what: 'the follower to read an append (line 7)' });
   // Rotate as the monitor does: the live file becomes .1, a new one starts.
   renameSync(log, `${log}.1`);
   appendFileSync(`${log}.1`, rec(8));
   writeFileSync(log, rec(9));
-  await new Promise((r) => setTimeout(r, 250));
+  await waitFor(() => seen.includes('line 9'), { what: () => `the follower to follow the rotation (lines 8, 9): saw ${seen.join(', ')}` });
   appendFileSync(log, rec(10));
   running = false;
   await done;
