@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
-import type { Netns } from '../netlink/index.ts';
+import { kernelNetns } from '../netlink/index.ts';
+import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
@@ -47,7 +48,9 @@ const RESTART_BACKOFF_MAX_MS = 60_000;
 
 export interface ControllerOptions {
   store: Store;
-  hostNs: Netns;
+  hostNs: NetnsHandle;
+  /** Sandbox namespaces: the kernel's unless given (unit tests pass a fake). */
+  netnsProvider?: NetnsProvider;
   drivers: DriverRegistry;
   execRoot: string;
   dataRoot: string;
@@ -80,6 +83,7 @@ export class Controller {
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
+      nsProvider: o.netnsProvider ?? kernelNetns,
       driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
       hooks: combineHooks(o.hooks),
       lock: new Mutex(),
@@ -268,7 +272,7 @@ export class Controller {
     });
   }
 
-  private sandboxNs(sbx: SandboxRecord): Netns {
+  private sandboxNs(sbx: SandboxRecord): NetnsHandle {
     const ns = this.ctx.netns.get(sbx.id);
     if (!ns) throw new CnmError('INTERNAL', `namespace of container ${sbx.name} is not open`);
     return ns;

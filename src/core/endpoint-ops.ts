@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { dnsNameProblem, parseExtraHost, parseResolvConf, quoteValue, renderHosts, renderResolvConf } from '../dns/index.ts';
 import { writeInPlace } from '../sandbox/files.ts';
-import type { Netns } from '../netlink/index.ts';
+import type { NetnsHandle } from '../netlink/index.ts';
 import type { JoinResult } from '../drivers/driver.ts';
 import type { Ctx } from './context.ts';
 import type { Change } from './state.ts';
@@ -39,7 +39,7 @@ function checkMac(mac: string): void {
  * Creates the endpoint of a running sandbox on one network. `also` is
  * written in the same store transaction as the endpoint record.
  */
-export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: Netns, also: Change[] = []): Promise<EndpointRecord> {
+export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: NetnsHandle, also: Change[] = []): Promise<EndpointRecord> {
   const net = ctx.state.networks.get(att.networkId);
   if (!net) throw invalid(`network ${att.networkId} not found`);
   const driver = ctx.drivers.get(net.driver);
@@ -124,7 +124,7 @@ const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
  * driver made on the host (a remote plugin's SrcName), installs the extra
  * routes, and records the answer when it differs from what was expected.
  */
-export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: Netns): Promise<EndpointRecord> {
+export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: NetnsHandle): Promise<EndpointRecord> {
   if (r.iface.moveFrom) {
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
     await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name, up: true });
@@ -138,7 +138,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
-export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null): Promise<Error[]> {
+export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHandle | null): Promise<Error[]> {
   const errors: Error[] = [];
   const net = ctx.state.networks.get(ep.networkId);
   const sbx = ctx.state.sandboxes.get(ep.sandboxId);
@@ -163,7 +163,7 @@ export function forgetRoutes(ctx: Ctx, sandboxId: string): void {
 }
 
 /** Points the sandbox's default routes at the chosen endpoints' gateways. */
-export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): Promise<void> {
+export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: NetnsHandle): Promise<void> {
   const cands = ctx.state.endpointsOf(sbx.id).flatMap((ep) => {
     const net = ctx.state.networks.get(ep.networkId);
     return net ? [{ ep, net }] : [];

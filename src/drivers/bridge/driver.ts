@@ -2,7 +2,7 @@
 // (host end enslaved to the bridge, the other end inside the sandbox).
 import { forbidden, invalid } from '../../model/errors.ts';
 import { randomMac, shortId } from '../../model/ids.ts';
-import type { Link, Netns } from '../../netlink/index.ts';
+import type { Link, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
 import { linkMark } from '../link-mark.ts';
 import { OPT, parseBridgeOptions } from './options.ts';
@@ -12,7 +12,7 @@ export const DEFAULT_BRIDGE_DEVICE = 'cnm0';
 
 const isMissing = (e: unknown): boolean => ['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL'].includes((e as { code?: string }).code ?? '');
 
-async function ensureAddr(ns: Netns, dev: string, cidr: string, noDad: boolean): Promise<void> {
+async function ensureAddr(ns: NetnsHandle, dev: string, cidr: string, noDad: boolean): Promise<void> {
   const have = await ns.rtnl.addrList(dev);
   if (have.some((a) => a.cidr === cidr)) return;
   await ns.rtnl.addrAdd(dev, cidr, { noDad });
@@ -40,7 +40,7 @@ const gatewayCidrs = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptio
  * that address (firewall/endpoint-rules.ts). Set before the link goes up,
  * when the kernel generates it. No IPv6 in the kernel: nothing to do.
  */
-async function eui64LinkLocal(ns: Netns, ifName: string): Promise<void> {
+async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
   try {
     await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
   } catch (e) {
