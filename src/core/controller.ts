@@ -16,7 +16,7 @@ import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { Ctx, Logger } from './context.ts';
-import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, forbidden, invalid } from '../model/errors.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
@@ -230,7 +230,9 @@ export class Controller {
           await Promise.all([applyGateway(this.ctx, cur, ns), writeSandboxFiles(this.ctx, cur)]);
         } catch (e) {
           await detach(this.ctx, ep, ns);
-          await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
+          const [back] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
+          // The default route may have moved to the new endpoint, and went with it.
+          await applyGateway(this.ctx, back, ns).catch((u: Error) => this.ctx.log.error(`undo default route: ${u.message}`));
           throw e;
         }
       } else {
@@ -259,12 +261,15 @@ export class Controller {
       }
       const next: SandboxRecord = { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) };
       const ep = this.state.endpointsOf(sbx.id).find((e) => e.networkId === net.id);
-      if (ep) {
-        const ns = this.ctx.netns.get(sbx.id) ?? null;
-        const errs = await detach(this.ctx, ep, ns);
+      const ns = this.ctx.netns.get(sbx.id);
+      if (ep && ns) {
+        // All or nothing: a failed step leaves the endpoint as it was.
+        await detachWhole(this.ctx, ep, ns, [{ kind: 'sandbox', put: next }]);
+        await writeSandboxFiles(this.ctx, this.state.sandboxes.get(sbx.id) ?? next);
+      } else if (ep) {
+        const errs = await detach(this.ctx, ep, null);
         for (const e of errs) this.ctx.log.warn(`disconnect: ${e.message}`);
         const [cur] = await this.state.commit([{ kind: 'sandbox', put: next }]);
-        if (ns) await applyGateway(this.ctx, cur, ns);
         await writeSandboxFiles(this.ctx, cur);
       } else {
         await this.state.commit([{ kind: 'sandbox', put: next }]);

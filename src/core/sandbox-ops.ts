@@ -174,8 +174,11 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     let ns: NetnsHandle | null = null;
     if (kind !== 'host') {
       const path = netnsPathOf(ctx, sbx);
-      // Recorded before it exists, so a crash cannot leak it.
+      // Recorded before it exists, so a crash cannot leak it; a failed
+      // start gives the record back as it was.
+      const before = sbx;
       [sbx] = await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
+      undo.push('namespace path', () => ctx.state.commit([{ kind: 'sandbox', put: before }]));
       ns = await ctx.nsProvider.create(path);
       ctx.netns.set(sbx.id, ns);
       undo.push('namespace', async () => {

@@ -31,6 +31,8 @@ interface FLink {
   kind: string | null;
   mtu: number;
   mac: string;
+  /** Set by a call (addr_assign_type NET_ADDR_SET), not random. */
+  macSet?: boolean;
   up: boolean;
   master: FLink | null;
   alias?: string;
@@ -98,6 +100,7 @@ function checkName(op: string, name: unknown): string {
 
 /** A namespace's kernel objects as data, without indexes (they differ between runs). */
 export interface NsSnapshot {
+  /** mac: 'random' when the kernel chose it (it differs each time a link is made). */
   links: { name: string; kind: string | null; up: boolean; mtu: number; mac: string; alias: string | null; master: string | null; peer: string | null; bridgePort: Required<BridgePortFlags> | null }[];
   addrs: string[];
   routes: string[];
@@ -218,7 +221,7 @@ export class FakeKernel {
     const spaces = [...this.spaces].sort((a, b) => a.path.localeCompare(b.path) || a.id - b.id);
     for (const ns of spaces) {
       const links = [...ns.links.values()].map((l) => ({
-        name: l.name, kind: l.kind, up: l.up, mtu: l.mtu, mac: l.mac, alias: l.alias ?? null,
+        name: l.name, kind: l.kind, up: l.up, mtu: l.mtu, mac: l.macSet ? l.mac : 'random', alias: l.alias ?? null,
         master: l.master?.name ?? null, peer: l.peer ? `${l.peer.ns.path}:${l.peer.name}` : null, bridgePort: l.bridgePort ?? null,
       })).sort((a, b) => a.name.localeCompare(b.name));
       out[ns.mounted ? ns.path : `${ns.path} (unmounted)`] = {
@@ -263,13 +266,13 @@ export class FakeRtnl implements RtnlOps {
     this.#k.hit(`${ns.path} linkAdd ${spec.name} (${spec.kind})`);
     const home = (spec.kind === 'macvlan' || spec.kind === 'ipvlan') && spec.netns ? this.#k.stateOf(spec.netns) : ns;
     if (home.named(spec.name)) fail('EEXIST', op, `link "${spec.name}"`);
-    const base = { name: spec.name, kind: spec.kind as string, mtu: spec.mtu ?? 1500, mac: spec.mac ?? nextMac(), up: spec.up ?? false, master: null };
+    const base = { name: spec.name, kind: spec.kind as string, mtu: spec.mtu ?? 1500, mac: spec.mac ?? nextMac(), macSet: spec.mac !== undefined, up: spec.up ?? false, master: null };
     if (spec.kind === 'veth') {
       const peerNs = spec.peer.netns ? this.#k.stateOf(spec.peer.netns) : ns;
       checkName(op, spec.peer.name);
       if (peerNs.named(spec.peer.name) || (peerNs === ns && spec.peer.name === spec.name)) fail('EEXIST', op, `link "${spec.peer.name}"`);
       const a = this.#k.newLink(ns, { ...base });
-      const b = this.#k.newLink(peerNs, { ...base, name: spec.peer.name, mtu: spec.peer.mtu ?? base.mtu, mac: spec.peer.mac ?? nextMac(), up: spec.peer.up ?? false });
+      const b = this.#k.newLink(peerNs, { ...base, name: spec.peer.name, mtu: spec.peer.mtu ?? base.mtu, mac: spec.peer.mac ?? nextMac(), macSet: spec.peer.mac !== undefined, up: spec.peer.up ?? false });
       a.peer = b;
       b.peer = a;
       if (spec.alias) a.alias = spec.alias;
@@ -324,7 +327,10 @@ export class FakeRtnl implements RtnlOps {
       l.name = ch.name;
     }
     if (ch.mtu !== undefined) l.mtu = ch.mtu;
-    if (ch.mac !== undefined) l.mac = ch.mac.toLowerCase();
+    if (ch.mac !== undefined) {
+      l.mac = ch.mac.toLowerCase();
+      l.macSet = true;
+    }
     if (master !== undefined) {
       l.master = master;
       if (master) l.bridgePort ??= { hairpin: false, learning: true, isolated: false, neighSuppress: false };

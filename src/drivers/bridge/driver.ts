@@ -71,7 +71,9 @@ export const bridgeDriver: NetworkDriver = {
     if (net.ipv6 && !net.ipv6.gateway && opts.gatewayModeV6 !== 'isolated') {
       throw invalid(`invalid subnet ${net.ipv6.subnet}: no room for a gateway and an endpoint; expected a prefix of /127 or shorter`);
     }
-    return { bridge: opts.bridgeName };
+    // The MAC a bridge cnm creates gets, kept with the network: a bridge
+    // made again (restart, an undone rm) keeps the sandboxes' gateway MAC.
+    return { bridge: opts.bridgeName, mac: randomMac() };
   },
 
   async createNetwork(ctx: DriverContext, net: NetworkInfo, copts) {
@@ -87,7 +89,7 @@ export const bridgeDriver: NetworkDriver = {
     // would send to the old one until their neighbour entry expires. A MAC
     // set at creation (addr_assign_type NET_ADDR_SET) never moves: Docker
     // does the same.
-    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
     const ours = !link || madeByCnm(link, net, mark);
     try {
