@@ -1,7 +1,7 @@
 // What the controller's operations share: state, dependencies and paths.
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { DriverContext } from '../drivers/driver.ts';
-import type { Netns } from '../netlink/index.ts';
+import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
 import type { ControllerHooks } from './hooks.ts';
 import type { IpamManager } from './ipam.ts';
 import type { Mutex } from './mutex.ts';
@@ -20,7 +20,9 @@ export interface Ctx {
   state: State;
   ipam: IpamManager;
   drivers: DriverRegistry;
-  hostNs: Netns;
+  hostNs: NetnsHandle;
+  /** Makes, opens and removes sandbox namespaces (the kernel's; a fake in unit tests). */
+  nsProvider: NetnsProvider;
   driverCtx: DriverContext;
   hooks: Required<ControllerHooks>;
   lock: Mutex;
@@ -32,7 +34,7 @@ export interface Ctx {
   /** Host's resolv.conf, copied into sandboxes that get no embedded DNS. */
   hostResolvConf: string;
   /** Opened sandbox namespaces, by sandbox ID. */
-  netns: Map<string, Netns>;
+  netns: Map<string, NetnsHandle>;
   /** Host ports of published ports (49153-65535 for ephemeral ones). */
   ports: PortAllocator;
   /**

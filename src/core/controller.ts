@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
-import type { Netns } from '../netlink/index.ts';
+import { kernelNetns } from '../netlink/index.ts';
+import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { Ctx, Logger } from './context.ts';
-import { applyGateway, attach, checkAttachment, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, forbidden, invalid } from '../model/errors.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
@@ -47,7 +48,9 @@ const RESTART_BACKOFF_MAX_MS = 60_000;
 
 export interface ControllerOptions {
   store: Store;
-  hostNs: Netns;
+  hostNs: NetnsHandle;
+  /** Sandbox namespaces: the kernel's unless given (unit tests pass a fake). */
+  netnsProvider?: NetnsProvider;
   drivers: DriverRegistry;
   execRoot: string;
   dataRoot: string;
@@ -80,6 +83,7 @@ export class Controller {
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
+      nsProvider: o.netnsProvider ?? kernelNetns,
       driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
       hooks: combineHooks(o.hooks),
       lock: new Mutex(),
@@ -226,7 +230,9 @@ export class Controller {
           await Promise.all([applyGateway(this.ctx, cur, ns), writeSandboxFiles(this.ctx, cur)]);
         } catch (e) {
           await detach(this.ctx, ep, ns);
-          await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
+          const [back] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, attachments: cur.attachments.filter((a) => a.networkId !== net.id) } }]);
+          // The default route may have moved to the new endpoint, and went with it.
+          await applyGateway(this.ctx, back, ns).catch((u: Error) => this.ctx.log.error(`undo default route: ${u.message}`));
           throw e;
         }
       } else {
@@ -255,12 +261,15 @@ export class Controller {
       }
       const next: SandboxRecord = { ...sbx, attachments: sbx.attachments.filter((a) => a.networkId !== net.id) };
       const ep = this.state.endpointsOf(sbx.id).find((e) => e.networkId === net.id);
-      if (ep) {
-        const ns = this.ctx.netns.get(sbx.id) ?? null;
-        const errs = await detach(this.ctx, ep, ns);
+      const ns = this.ctx.netns.get(sbx.id);
+      if (ep && ns) {
+        // All or nothing: a failed step leaves the endpoint as it was.
+        await detachWhole(this.ctx, ep, ns, [{ kind: 'sandbox', put: next }]);
+        await writeSandboxFiles(this.ctx, this.state.sandboxes.get(sbx.id) ?? next);
+      } else if (ep) {
+        const errs = await detach(this.ctx, ep, null);
         for (const e of errs) this.ctx.log.warn(`disconnect: ${e.message}`);
         const [cur] = await this.state.commit([{ kind: 'sandbox', put: next }]);
-        if (ns) await applyGateway(this.ctx, cur, ns);
         await writeSandboxFiles(this.ctx, cur);
       } else {
         await this.state.commit([{ kind: 'sandbox', put: next }]);
@@ -268,7 +277,7 @@ export class Controller {
     });
   }
 
-  private sandboxNs(sbx: SandboxRecord): Netns {
+  private sandboxNs(sbx: SandboxRecord): NetnsHandle {
     const ns = this.ctx.netns.get(sbx.id);
     if (!ns) throw new CnmError('INTERNAL', `namespace of container ${sbx.name} is not open`);
     return ns;

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { dnsNameProblem, parseExtraHost, parseResolvConf, quoteValue, renderHosts, renderResolvConf } from '../dns/index.ts';
 import { writeInPlace } from '../sandbox/files.ts';
-import type { Netns } from '../netlink/index.ts';
+import type { NetnsHandle } from '../netlink/index.ts';
 import type { JoinResult } from '../drivers/driver.ts';
 import type { Ctx } from './context.ts';
 import type { Change } from './state.ts';
@@ -39,7 +39,7 @@ function checkMac(mac: string): void {
  * Creates the endpoint of a running sandbox on one network. `also` is
  * written in the same store transaction as the endpoint record.
  */
-export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: Netns, also: Change[] = []): Promise<EndpointRecord> {
+export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig, sbxNs: NetnsHandle, also: Change[] = []): Promise<EndpointRecord> {
   const net = ctx.state.networks.get(att.networkId);
   if (!net) throw invalid(`network ${att.networkId} not found`);
   const driver = ctx.drivers.get(net.driver);
@@ -124,7 +124,7 @@ const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
  * driver made on the host (a remote plugin's SrcName), installs the extra
  * routes, and records the answer when it differs from what was expected.
  */
-export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: Netns): Promise<EndpointRecord> {
+export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: NetnsHandle): Promise<EndpointRecord> {
   if (r.iface.moveFrom) {
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
     await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name, up: true });
@@ -138,7 +138,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
-export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null): Promise<Error[]> {
+export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHandle | null): Promise<Error[]> {
   const errors: Error[] = [];
   const net = ctx.state.networks.get(ep.networkId);
   const sbx = ctx.state.sandboxes.get(ep.sandboxId);
@@ -157,14 +157,50 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: Netns | null):
   return errors;
 }
 
+/**
+ * Removes the endpoint of a running sandbox as one change (disconnect): the
+ * default route moves off it first, then its observers and kernel objects
+ * go, then its record with `also` in one write. A failed step puts back
+ * what the earlier ones took, so the endpoint stays whole and recorded.
+ */
+export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHandle, also: Change[]): Promise<void> {
+  const net = ctx.state.networks.get(ep.networkId);
+  const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  if (!net || !sbx) throw invalid(`endpoint ${ep.id} has no network or sandbox`);
+  const driver = ctx.drivers.get(net.driver);
+  const undo = new UndoStack();
+  try {
+    undo.push('default route', () => {
+      forgetRoutes(ctx, sbx.id);
+      return applyGateway(ctx, sbx, sbxNs);
+    });
+    await applyGateway(ctx, sbx, sbxNs, ep.id);
+    // Pushed first: an observer may have removed part of its state when it fails.
+    undo.push('observers', () => ctx.hooks.endpointAdded(ep, net, sbx));
+    await ctx.hooks.endpointRemoved(ep, net, sbx);
+    await driver.leave(ctx.driverCtx, net, ep, sbxNs);
+    undo.push('kernel objects', async () => {
+      const ifNames = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
+      await driver.join(ctx.driverCtx, net, ep, { id: sbx.id, netnsPath: sbx.netnsPath, ifNames, ns: sbxNs });
+    });
+    await ctx.state.commit([{ kind: 'endpoint', del: ep.id }, ...also]);
+  } catch (e) {
+    for (const u of await undo.unwind()) ctx.log.error(u.message);
+    throw e;
+  }
+  ctx.ipam.release(net, ep.ipv4);
+  ctx.ipam.release(net, ep.ipv6);
+  ctx.ports.releaseAll(ep.ports ?? []);
+}
+
 export function forgetRoutes(ctx: Ctx, sandboxId: string): void {
   ctx.defaultRoutes.delete(`${sandboxId}/4`);
   ctx.defaultRoutes.delete(`${sandboxId}/6`);
 }
 
-/** Points the sandbox's default routes at the chosen endpoints' gateways. */
-export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: Netns): Promise<void> {
-  const cands = ctx.state.endpointsOf(sbx.id).flatMap((ep) => {
+/** Points the sandbox's default routes at the chosen endpoints' gateways (leaving out the endpoint `without`). */
+export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: NetnsHandle, without?: string): Promise<void> {
+  const cands = ctx.state.endpointsOf(sbx.id).filter((ep) => ep.id !== without).flatMap((ep) => {
     const net = ctx.state.networks.get(ep.networkId);
     return net ? [{ ep, net }] : [];
   });

@@ -102,6 +102,11 @@ export class IpamManager {
     }
   }
 
+  /** Addresses handed out per network with allocators (reserved ones not counted). */
+  usage(): Map<string, { v4: number; v6: number }> {
+    return new Map([...this.allocators].map(([id, a]) => [id, { v4: a.v4?.stats().used ?? 0, v6: a.v6?.stats().used ?? 0 }]));
+  }
+
   /** Marks an address used while rebuilding from the store. */
   markUsed(net: NetworkRecord, cidr: string | undefined): void {
     if (!cidr) return;

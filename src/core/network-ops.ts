@@ -111,8 +111,20 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
   }
   const driver = ctx.drivers.get(net.driver);
   await ctx.hooks.networkRemoved(net);
-  await driver.deleteNetwork(ctx.driverCtx, net);
-  await ctx.state.commit([{ kind: 'network', del: net.id }]);
+  try {
+    await driver.deleteNetwork(ctx.driverCtx, net);
+    await ctx.state.commit([{ kind: 'network', del: net.id }]);
+  } catch (e) {
+    // The record stays, so the network must stay whole: its kernel objects
+    // (create is idempotent) and its firewall rules and DNS listener.
+    try {
+      await driver.createNetwork(ctx.driverCtx, net);
+      await ctx.hooks.networkAdded(net);
+    } catch (u) {
+      ctx.log.error(`undo network rm of ${net.name}: ${(u as Error).message}`);
+    }
+    throw e;
+  }
   ctx.ipam.close(net.id);
   ctx.log.info('network removed', { id: shortId(net.id), name: net.name });
 }

@@ -4,7 +4,7 @@
 // we do not own is touched.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Netns } from '../netlink/index.ts';
+import type { NetnsHandle } from '../netlink/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
 import { isOwnMark } from '../drivers/link-mark.ts';
@@ -55,10 +55,10 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   const hostView = { hostLinks: new Map(hostLinks.map((l) => [l.name, l])), hostByIndex: new Map(hostLinks.map((l) => [l.index, l])) };
   const readopt = async (sbx: SandboxRecord) => {
     const eps = state.endpointsOf(sbx.id);
-    let ns: Netns | null = null;
+    let ns: NetnsHandle | null = null;
     if (sbx.netnsPath) {
       await step(`namespace of ${sbx.name}`, async () => {
-        ns = await Netns.open(sbx.netnsPath).catch(() => Netns.open(`/proc/${sbx.pid}/ns/net`));
+        ns = await ctx.nsProvider.open(sbx.netnsPath).catch(() => ctx.nsProvider.open(`/proc/${sbx.pid}/ns/net`));
         ctx.netns.set(sbx.id, ns);
       });
     }
@@ -151,7 +151,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       const p = join(dir, n);
-      if (!live.has(p)) await Netns.remove(p).catch((e: Error) => errors.push(e));
+      if (!live.has(p)) await ctx.nsProvider.remove(p).catch((e: Error) => errors.push(e));
     }
   });
   return errors;

@@ -3,7 +3,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Netns } from '../netlink/index.ts';
+import type { NetnsHandle } from '../netlink/index.ts';
 import { isAlive, procStartTime, readExitCode, waitGone } from '../runtime/proc.ts';
 import { parseBind } from '../runtime/binds.ts';
 import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
@@ -171,17 +171,20 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     forgetWritten(runDir);
     await writeFile(join(runDir, 'hosts'), '');
     await writeFile(join(runDir, 'resolv.conf'), '');
-    let ns: Netns | null = null;
+    let ns: NetnsHandle | null = null;
     if (kind !== 'host') {
       const path = netnsPathOf(ctx, sbx);
-      // Recorded before it exists, so a crash cannot leak it.
+      // Recorded before it exists, so a crash cannot leak it; a failed
+      // start gives the record back as it was.
+      const before = sbx;
       [sbx] = await ctx.state.commit([{ kind: 'sandbox', put: { ...sbx, netnsPath: path } }]);
-      ns = await Netns.create(path);
+      undo.push('namespace path', () => ctx.state.commit([{ kind: 'sandbox', put: before }]));
+      ns = await ctx.nsProvider.create(path);
       ctx.netns.set(sbx.id, ns);
       undo.push('namespace', async () => {
         ctx.netns.delete(sbx.id);
         ns?.close();
-        await Netns.remove(path);
+        await ctx.nsProvider.remove(path);
       });
       await ns.rtnl.linkSet('lo', { up: true });
       for (const att of sbx.attachments) {
@@ -219,7 +222,7 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
   ctx.netns.delete(sbx.id);
   ns?.close();
   if (sbx.netnsPath) {
-    try { await Netns.remove(sbx.netnsPath); } catch (e) { errors.push(e as Error); }
+    try { await ctx.nsProvider.remove(sbx.netnsPath); } catch (e) { errors.push(e as Error); }
   }
   const exitCode = await readExitCode(runDirOf(ctx, sbx));
   // The monitor deletes the container when it ends; this is for a monitor

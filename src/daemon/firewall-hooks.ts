@@ -51,8 +51,10 @@ export function firewallHooks(fw: Firewall, drivers: DriverRegistry, log: Logger
       else await fw.addNetwork(n);
     },
     async networkRemoved(net) {
-      if (!bridgeNets.delete(net.id)) return;
+      if (!bridgeNets.has(net.id)) return;
+      // Forgotten only once removed: a failed removal is retried by the next rm.
       if (live) await fw.removeNetwork(net.id);
+      bridgeNets.delete(net.id);
     },
     async endpointAdded(ep, net) {
       if (!bridgeNets.has(ep.networkId)) return;

@@ -11,13 +11,13 @@
 // options and name things); create*/join set up idempotently (the same calls
 // rebuild missing objects at restart); leave/delete* are best effort.
 // docs/drivers.md explains each call and its arguments.
-import type { Address, Link, Netns } from '../netlink/index.ts';
+import type { Address, Link, NetnsHandle } from '../netlink/index.ts';
 import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
 import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
   /** The namespace the daemon runs in: "the host" for every driver. */
-  hostNs: Netns;
+  hostNs: NetnsHandle;
   /** This daemon's part of the alias on links it creates (link-mark.ts). */
   owner: string;
 }
@@ -138,9 +138,9 @@ export interface NetworkDriver {
    * Makes the endpoint's kernel objects exist in the sandbox (idempotent).
    * `fresh`: the endpoint is new, so nothing needs checking first.
    */
-  join(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, sandbox: SandboxInfo & { ns: Netns }, opts?: { fresh?: boolean }): Promise<JoinResult>;
+  join(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, sandbox: SandboxInfo & { ns: NetnsHandle }, opts?: { fresh?: boolean }): Promise<JoinResult>;
   /** Removes the endpoint's kernel objects; `ns` is null when the sandbox is gone. */
-  leave(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, ns: Netns | null): Promise<void>;
+  leave(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, ns: NetnsHandle | null): Promise<void>;
   /** Forgets what createEndpoint reserved outside the kernel, if anything. */
   deleteEndpoint?(net: NetworkInfo, ep: EndpointInfo): Promise<void>;
   /** True when the endpoint's kernel objects are all in place (no calls). */

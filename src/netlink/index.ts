@@ -1,4 +1,5 @@
-export { Netns } from './netns.ts';
+export { Netns, kernelNetns } from './netns.ts';
+export type { NetnsHandle, NetnsProvider, RtnlOps } from './handle.ts';
 export { Rtnl } from './rtnl.ts';
 export type { RtnlApi } from './rtnl.ts';
 export type { RtnlBatch } from './batch.ts';

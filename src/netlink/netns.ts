@@ -10,6 +10,7 @@ import { RtnlSocket } from './socket.ts';
 import { sysctlPath } from './sysctl-key.ts';
 import * as v from './validate.ts';
 import type { Ctx } from './validate.ts';
+import type { NetnsHandle, NetnsProvider } from './handle.ts';
 
 const openP = promisify(open);
 const fstatP = promisify(fstat);
@@ -20,7 +21,7 @@ function checkPath(ctx: Ctx, path: string): void {
   }
 }
 
-export class Netns {
+export class Netns implements NetnsHandle {
   readonly path: string;
   /** "dev:inode" of the namespace: equal ids, same namespace. */
   readonly id: string;
@@ -165,3 +166,10 @@ export class Netns {
     if (fd >= 0) close(fd, () => undefined);
   }
 }
+
+/** The kernel's namespaces: the controller's default NetnsProvider. */
+export const kernelNetns: NetnsProvider = {
+  create: (path) => Netns.create(path),
+  open: (path) => Netns.open(path),
+  remove: (path) => Netns.remove(path),
+};

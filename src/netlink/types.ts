@@ -1,6 +1,6 @@
 // Domain types of the kernel layer (camelCase, strings for addresses); the
 // wire structs live in codec/.
-import type { Netns } from './netns.ts';
+import type { NetnsHandle } from './handle.ts';
 
 export type Family = 4 | 6;
 /** A link by name, or by index (which saves the kernel round trip of a name lookup). */
@@ -32,15 +32,15 @@ export interface Link {
 type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: string };
 export type LinkSpec = Common & (
   | { kind: 'bridge' }
-  | { kind: 'veth'; peer: { name: string; netns?: Netns; mac?: string; mtu?: number; up?: boolean } }
+  | { kind: 'veth'; peer: { name: string; netns?: NetnsHandle; mac?: string; mtu?: number; up?: boolean } }
   | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: LinkRef; learning?: boolean; ttl?: number }
-  | { kind: 'macvlan'; parent: LinkRef; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: Netns }
-  | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; netns?: Netns }
+  | { kind: 'macvlan'; parent: LinkRef; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: NetnsHandle }
+  | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; netns?: NetnsHandle }
   | { kind: 'tap' }
 );
 
 /** alias '' clears the alias. */
-export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: Netns; alias?: string }
+export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: NetnsHandle; alias?: string }
 
 export interface Address { dev: string; family: Family; cidr: string }
 

@@ -2,7 +2,7 @@
 // (host end enslaved to the bridge, the other end inside the sandbox).
 import { forbidden, invalid } from '../../model/errors.ts';
 import { randomMac, shortId } from '../../model/ids.ts';
-import type { Link, Netns } from '../../netlink/index.ts';
+import type { Link, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
 import { linkMark } from '../link-mark.ts';
 import { OPT, parseBridgeOptions } from './options.ts';
@@ -12,7 +12,7 @@ export const DEFAULT_BRIDGE_DEVICE = 'cnm0';
 
 const isMissing = (e: unknown): boolean => ['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL'].includes((e as { code?: string }).code ?? '');
 
-async function ensureAddr(ns: Netns, dev: string, cidr: string, noDad: boolean): Promise<void> {
+async function ensureAddr(ns: NetnsHandle, dev: string, cidr: string, noDad: boolean): Promise<void> {
   const have = await ns.rtnl.addrList(dev);
   if (have.some((a) => a.cidr === cidr)) return;
   await ns.rtnl.addrAdd(dev, cidr, { noDad });
@@ -40,7 +40,7 @@ const gatewayCidrs = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptio
  * that address (firewall/endpoint-rules.ts). Set before the link goes up,
  * when the kernel generates it. No IPv6 in the kernel: nothing to do.
  */
-async function eui64LinkLocal(ns: Netns, ifName: string): Promise<void> {
+async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
   try {
     await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
   } catch (e) {
@@ -71,7 +71,9 @@ export const bridgeDriver: NetworkDriver = {
     if (net.ipv6 && !net.ipv6.gateway && opts.gatewayModeV6 !== 'isolated') {
       throw invalid(`invalid subnet ${net.ipv6.subnet}: no room for a gateway and an endpoint; expected a prefix of /127 or shorter`);
     }
-    return { bridge: opts.bridgeName };
+    // The MAC a bridge cnm creates gets, kept with the network: a bridge
+    // made again (restart, an undone rm) keeps the sandboxes' gateway MAC.
+    return { bridge: opts.bridgeName, mac: randomMac() };
   },
 
   async createNetwork(ctx: DriverContext, net: NetworkInfo, copts) {
@@ -87,7 +89,7 @@ export const bridgeDriver: NetworkDriver = {
     // would send to the old one until their neighbour entry expires. A MAC
     // set at creation (addr_assign_type NET_ADDR_SET) never moves: Docker
     // does the same.
-    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
     const ours = !link || madeByCnm(link, net, mark);
     try {

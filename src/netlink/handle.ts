@@ -1,0 +1,29 @@
+// What the core and the drivers use of a namespace handle, as plain types:
+// the Netns class is one implementation, an in-memory fake (test/helpers/
+// fake-netlink.ts) another, and tsc keeps the two in step.
+import type { Rtnl } from './rtnl.ts';
+
+/** The rtnetlink calls the core and the drivers make. */
+export type RtnlOps = Pick<Rtnl,
+  | 'linkAdd' | 'linkDel' | 'linkGet' | 'linkList' | 'linkSet'
+  | 'addrAdd' | 'addrDel' | 'addrList'
+  | 'routeList' | 'routeReplace' | 'routeDel'
+  | 'bridgePortSet'>;
+
+export interface NetnsHandle {
+  readonly path: string;
+  readonly rtnl: RtnlOps;
+  /** The namespace fd, for calls that take one (a veth peer or a link moved into it). */
+  readonly fd: number;
+  /** Runs fn with the fd held open (see Netns.use). */
+  use<T>(fn: (fd: number) => Promise<T>): Promise<T>;
+  sysctlSet(key: string, value: string): Promise<void>;
+  close(): void;
+}
+
+/** Makes, opens and removes namespaces by path (Netns's static calls). */
+export interface NetnsProvider {
+  create(path: string): Promise<NetnsHandle>;
+  open(path: string): Promise<NetnsHandle>;
+  remove(path: string): Promise<void>;
+}
