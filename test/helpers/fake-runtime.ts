@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { procStartTime } from '../../src/runtime/proc.ts';
-import type { ExecSpec, ProcessSpec, Runtime, Started } from '../../src/runtime/types.ts';
+import type { ExecProcess, ExecSpec, ProcessSpec, Runtime, Started } from '../../src/runtime/types.ts';
 import { Faults } from './faults.ts';
 
 /** Every child of every FakeRuntime: none outlives the test process. */
@@ -69,6 +69,11 @@ export class FakeRuntime implements Runtime {
 
   describe(): { name: string; path: string; root: string } {
     return { name: this.name, path: '/bin/false', root: '/nonexistent' };
+  }
+
+  exec(): ExecProcess {
+    // The core's tests do not exec; the exec path is tested end to end.
+    throw new Error('the fake runtime does not exec');
   }
 
   execArgv(e: ExecSpec): string[] {
