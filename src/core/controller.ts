@@ -27,7 +27,8 @@ import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/re
 import { Mutex } from './mutex.ts';
 import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
-import { cleanupExited, createSandbox, killProcess, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
+import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
+import { killProcess } from './process-ops.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Controller } from '../../core/controller.ts';
 import { CnmError } from '../../model/errors.ts';
-import { logPathOf } from '../../core/sandbox-ops.ts';
+import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs } from '../../logs/json-file.ts';
 import { boolParam } from '../filters.ts';
 import type { Route } from '../router.ts';

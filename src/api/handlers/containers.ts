@@ -6,7 +6,7 @@ import { runDirOf } from '../../core/endpoint-ops.ts';
 import { invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding } from '../../model/records.ts';
-import { logPathOf } from '../../core/sandbox-ops.ts';
+import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
 import { containerInspect, containerSummary } from '../convert.ts';
