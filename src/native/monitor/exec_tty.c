@@ -41,16 +41,10 @@
 #define MAX_REAPED 16
 
 static void report(const char *fmt, ...) {
-  char msg[4096];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  fd_line(REPORT_FD, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
-  for (int i = 0; i < n - 1; i++) if (msg[i] == '\n') msg[i] = ' ';
-  ssize_t w = write(REPORT_FD, msg, (size_t)n);
-  (void)w;
 }
 
 static int status_code(int st) {

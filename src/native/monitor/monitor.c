@@ -66,18 +66,22 @@ static int log_fd = -1;
 static long long log_size;
 static int status_open = 1;
 
-static void status(const char *fmt, ...) {
-  if (!status_open) return;
+void fd_line(int fd, const char *fmt, va_list ap) {
   char msg[4096];
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   if (n < 0) return;
   if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
   for (int i = 0; i < n - 1; i++) if (msg[i] == '\n') msg[i] = ' ';
-  ssize_t w = write(STATUS_FD, msg, (size_t)n);
+  ssize_t w = write(fd, msg, (size_t)n);
   (void)w;
+}
+
+static void status(const char *fmt, ...) {
+  if (!status_open) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fd_line(STATUS_FD, fmt, ap);
+  va_end(ap);
 }
 
 static void status_close(void) {
