@@ -2,11 +2,11 @@
 // that desired elements compare equal to what the kernel lists.
 import { isIPv4, isIPv6 } from 'node:net';
 import { FirewallError } from './errors.ts';
-import { MAC_RE } from '../model/net.ts';
+import { MAC_RE, canonicalIp as canonical, ipBytes } from '../model/net.ts';
 
 /** RFC 5952 text of an IPv6 address (what nft prints). */
 export function canonicalIpv6(a: string): string {
-  return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  return canonical(a) ?? a;
 }
 
 export function canonicalIp(a: string): string {
@@ -14,27 +14,7 @@ export function canonicalIp(a: string): string {
 }
 
 export function ipv6Bytes(a: string): number[] {
-  const full = expandIpv6(a);
-  const out: number[] = [];
-  for (const g of full.split(':')) {
-    const v = parseInt(g, 16);
-    out.push(v >> 8, v & 0xff);
-  }
-  return out;
-}
-
-function expandIpv6(a: string): string {
-  let s = a;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4?.[1]) {
-    const b = v4[1].split('.').map(Number);
-    s = s.slice(0, -v4[1].length) + `${(((b[0] ?? 0) << 8) | (b[1] ?? 0)).toString(16)}:${(((b[2] ?? 0) << 8) | (b[3] ?? 0)).toString(16)}`;
-  }
-  const [head = '', tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join(':');
+  return Array.from(ipBytes(a, 6) ?? new Uint8Array(16));
 }
 
 /** The 128-bit integer nft wants for a raw `@th,64,128` match. */

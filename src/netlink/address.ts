@@ -2,57 +2,20 @@
 // in network order. Pure functions; null means "not valid", the callers turn
 // that into an error naming the value.
 import type { Family } from './types.ts';
-import { MAC_RE } from '../model/net.ts';
+import { MAC_RE, ipBytes } from '../model/net.ts';
 
 export interface Ip { family: Family; bytes: Buffer }
 export interface Cidr extends Ip { prefix: number }
 
-function parseV4(s: string): Buffer | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  const b = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] ?? '';
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return null;
-    b[i] = Number(p);
-  }
-  return b;
-}
+const parseV4 = (s: string): Buffer | null => {
+  const b = s.includes('%') ? null : ipBytes(s, 4);
+  return b ? Buffer.from(b) : null;
+};
 
-function parseV6(s: string): Buffer | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;
-  let tail: Buffer | null = null;
-  // A dotted quad may end the address (::ffff:10.0.0.1).
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    tail = parseV4(s.slice(lastColon + 1));
-    if (!tail) return null;
-    s = s.slice(0, lastColon + 1) + '0:0';
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const group = (g: string): number | null => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : null);
-  const side = (h: string | undefined): number[] | null => {
-    if (!h) return [];
-    const gs = h.split(':').map(group);
-    return gs.some((g) => g === null) ? null : (gs as number[]);
-  };
-  const head = side(halves[0]);
-  const rest = side(halves[1]);
-  if (!head || !rest) return null;
-  let groups: number[];
-  if (halves.length === 2) {
-    if (head.length + rest.length > 7) return null;
-    groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
-  } else {
-    if (head.length !== 8) return null;
-    groups = head;
-  }
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(g, i * 2));
-  if (tail) tail.copy(b, 12);
-  return b;
-}
+const parseV6 = (s: string): Buffer | null => {
+  const b = s.includes('%') ? null : ipBytes(s, 6);
+  return b ? Buffer.from(b) : null;
+};
 
 export function parseIp(s: string): Ip | null {
   if (typeof s !== 'string') return null;

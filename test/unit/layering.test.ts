@@ -87,3 +87,21 @@ test('the CLI loads no addon and no SQLite for its client commands', () => {
   }).map((f) => relative(SRC, f));
   assert.deepEqual(heavy, []);
 });
+
+test('one IP parser: the netlink, DNS and firewall forms agree with model/net.ts', async () => {
+  const net = await import('../../src/model/net.ts');
+  const nl = await import('../../src/netlink/address.ts');
+  const dns = await import('../../src/dns/ip.ts');
+  const fw = await import('../../src/firewall/addr.ts');
+  for (const ip of ['10.0.0.1', '0.0.0.0', '255.255.255.255', '::', '::1', 'fd00::1', '2001:DB8:0:0:1:0:0:1', '::ffff:10.1.2.3', 'fe80::1%eth0']) {
+    const b = net.ipBytes(ip);
+    assert.ok(b, ip);
+    const bare = ip.split('%')[0] ?? ip;
+    if (!ip.includes('%')) assert.deepEqual([...(nl.parseIp(ip)?.bytes ?? [])], [...b], `netlink ${ip}`);
+    assert.deepEqual([...(b.length === 4 ? dns.ipv4Bytes(ip) : dns.ipv6Bytes(ip))], [...b], `dns ${ip}`);
+    if (b.length === 16) assert.deepEqual(fw.ipv6Bytes(bare), [...b], `firewall ${ip}`);
+    assert.equal(dns.canonicalIp(ip), net.canonicalIp(ip));
+  }
+  assert.equal(net.canonicalIp('2001:DB8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
+  for (const bad of ['1.2.3', '01.2.3.4', '1.2.3.256', ':::', '1::2::3', 'x', '']) assert.equal(net.ipBytes(bad), null, bad);
+});
