@@ -126,8 +126,14 @@ const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
  */
 export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbxNs: NetnsHandle): Promise<EndpointRecord> {
   if (r.iface.moveFrom) {
+    // As libnetwork does for a plugin's SrcName: into the sandbox, renamed,
+    // then given the endpoint's addresses (the plugin made the link; the
+    // addresses are IPAM's).
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
-    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name, up: true });
+    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name });
+    if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
+    if (ep.ipv6) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv6, { noDad: true });
+    await sbxNs.rtnl.linkSet(r.iface.name, { up: true });
   }
   for (const route of r.routes) {
     await sbxNs.rtnl.routeReplace({ dst: route.dst, dev: r.iface.name, ...(route.gateway ? { gateway: route.gateway } : {}) });

@@ -93,11 +93,15 @@ async function hostId(dataRoot: string): Promise<string> {
 }
 
 /** Records in the store before the controller loads it (read only). */
-async function storedRecords(store: Store): Promise<{ bridges: Set<string>; netns: string[] }> {
+async function storedRecords(store: Store, drivers: DriverRegistry): Promise<{ bridges: Set<string>; netns: string[] }> {
   const nets = (await store.list(key.network(''))).kvs;
   const sbxs = (await store.list(key.sandbox(''))).kvs;
+  // The bridges cnm's firewall tables name: what each driver tells the firewall.
+  const bridgeOf = (n: NetworkRecord): string | undefined => {
+    try { return drivers.get(n.driver).firewall?.(n)?.bridge; } catch { return undefined; }
+  };
   return {
-    bridges: new Set(nets.map((kv) => (JSON.parse(kv.value) as NetworkRecord).driverState.bridge).filter((b): b is string => !!b)),
+    bridges: new Set(nets.map((kv) => bridgeOf(JSON.parse(kv.value) as NetworkRecord)).filter((b): b is string => !!b)),
     netns: sbxs.map((kv) => (JSON.parse(kv.value) as SandboxRecord).netnsPath).filter(Boolean),
   };
 }
@@ -128,7 +132,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
-  const known = await storedRecords(store);
+  const drivers = new DriverRegistry();
+  const known = await storedRecords(store, drivers);
   const firewall = new NftFirewall({
     nsPath: `/proc/${process.pid}/ns/net`,
     instance,
@@ -148,7 +153,6 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (!keepUnknownNamespaces) await claimExecRoot(o.execRoot, instance);
   const hostNs = await Netns.open('/proc/self/ns/net');
   undo.push(() => hostNs.close());
-  const drivers = new DriverRegistry();
   const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
