@@ -55,9 +55,10 @@ export class RegistryClient {
       this.transport({ ...req, headers: { ...req.headers, ...(authz ? { Authorization: authz } : {}) } });
     let res = await send(this.auth.header(scope));
     if (res.status !== 401) return res;
-    await readAll(res.body).catch(() => undefined);
+    const denied = await readAll(res.body, 1 << 20).catch(() => Buffer.alloc(0));
     const authz = await this.auth.answer(header(res, 'www-authenticate'), scope);
-    if (!authz) return { ...res, body: emptyBody() };
+    // Nothing to answer with: the 401 itself (its body names the error) is the result.
+    if (!authz) return { ...res, body: replay(denied) };
     res = await send(authz);
     return res;
   }
@@ -66,6 +67,8 @@ export class RegistryClient {
   async ping(): Promise<void> {
     const res = await this.request('', { method: 'GET', url: `${this.baseUrl}/v2/` });
     await this.expect(res, [200], `ping ${this.baseUrl}/v2/`);
+    // An unread body keeps the socket (and the process) busy until the server times it out.
+    await readAll(res.body, 1 << 20);
   }
 
   /** GET a manifest by tag or digest, verified, schema 1 refused. `display` names the image in errors. */
@@ -120,7 +123,8 @@ export class RegistryClient {
     const { code, text } = describeRegistryErrors(res.status, body);
     if (res.status === 401) {
       // What the docker CLI shows for a registry that wants credentials.
-      return new RegistryError('FORBIDDEN', `${what}: unauthorized: authentication required (${text})`, code, 401);
+      const why = text.startsWith('unauthorized:') ? text : 'unauthorized: authentication required';
+      return new RegistryError('FORBIDDEN', `${what}: ${why}`, 'UNAUTHORIZED', 401);
     }
     return new RegistryError(cnmCodeFor(res.status), `${what}: ${text}`, code, res.status);
   }
@@ -131,7 +135,9 @@ function header(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function* emptyBody(): AsyncGenerator<Uint8Array> { /* nothing */ }
+async function* replay(b: Buffer): AsyncGenerator<Uint8Array> {
+  if (b.length) yield b;
+}
 
 /** Content-Type without parameters; for a bare application/json, the manifest's own mediaType or shape. */
 function detectMediaType(contentType: string | undefined, bytes: Buffer): string {
