@@ -34,6 +34,9 @@ export interface BlobStream {
   body: AsyncIterable<Uint8Array>;
 }
 
+// distribution's client refuses manifests over 4 MiB (maxManifestBodySize).
+const MAX_MANIFEST_BYTES = 4 << 20;
+
 export const pullScope = (path: string): string => `repository:${path}:pull`;
 export const pushScope = (path: string): string => `repository:${path}:pull,push`;
 
@@ -83,7 +86,7 @@ export class RegistryClient {
       throw new RegistryError('NOT_FOUND', `manifest for ${display} not found: ${text}`, code, 404);
     }
     await this.expect(res, [200], `manifest for ${display}`);
-    const bytes = await readAll(res.body);
+    const bytes = await readAll(res.body, MAX_MANIFEST_BYTES);
     const mediaType = detectMediaType(header(res, 'content-type'), bytes);
     if (mediaType === MT_SCHEMA1 || mediaType === MT_SCHEMA1_SIGNED) throw schema1Error(display);
     if (!isIndexType(mediaType) && !isManifestType(mediaType)) {
