@@ -2,7 +2,9 @@
 // running in a test namespace on 127.0.0.1: one registry without auth, one
 // with htpasswd (Basic). The client runs in the same namespace as a child
 // process (test/helpers/registry-child.ts). Fixture images are made here
-// (a tiny layer tar + config) and pushed with the client's push.
+// (a tiny layer tar + config) and pushed with the client's push or with
+// skopeo; a small fake registry (test/helpers/fake-bearer-registry.ts) in
+// the same namespace covers the Bearer token flow over real HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -12,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -23,7 +25,9 @@ const NODE = process.execPath;
 const CHILD = join(import.meta.dirname, '..', 'helpers', 'registry-child.ts');
 const PLAIN = '127.0.0.1:5000';
 const AUTHED = '127.0.0.1:5001';
+const BEARER = '127.0.0.1:5002';
 const DOWN = '127.0.0.1:5999';
+const FAKE_BEARER = join(import.meta.dirname, '..', 'helpers', 'fake-bearer-registry.ts');
 const ALICE = { username: 'alice', password: 's3cret' };
 
 function missingTools(): string | null {
@@ -171,6 +175,25 @@ describe('registry client against docker-registry', { skip }, () => {
     assert.ok(again.events?.some((e) => e.status === 'Already exists' && e.id === id));
   });
 
+  test('an image pushed by skopeo (from a docker-archive) pulls back with the same config and layer content', async () => {
+    const d = join(dir, 'archive');
+    mkdirSync(d, { recursive: true });
+    const tar = readFileSync(join(dir, 'img-amd64', 'layer.tar'));
+    const config = readFileSync(amd.files[1] ?? '');
+    writeFileSync(join(d, 'layer.tar'), tar);
+    writeFileSync(join(d, 'config.json'), config);
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['sk:1'], Layers: ['layer.tar'] }]));
+    execFileSync('tar', ['-C', d, '-cf', join(dir, 'archive.tar'), 'manifest.json', 'config.json', 'layer.tar']);
+    await ns.sh(`skopeo copy --quiet --dest-tls-verify=false docker-archive:${join(dir, 'archive.tar')} docker://${PLAIN}/sk:1`);
+    const sinkDir = join(dir, 'sink7');
+    const r = await client({ op: 'pull', ref: `${PLAIN}/sk:1`, sinkDir });
+    assert.equal(r.error, undefined);
+    assert.equal(r.config, sha(config));
+    assert.equal(r.layers?.length, 1);
+    const blob = readFileSync(join(sinkDir, (r.layers?.[0] ?? '').replace(':', '-')));
+    assert.deepEqual(gunzipSync(blob), tar);
+  });
+
   test('an OCI index with two platforms: linux/amd64 is chosen, linux/arm64 when asked', async () => {
     assert.equal((await push(PLAIN, 'multi', 'amd64', amd)).error, undefined);
     assert.equal((await push(PLAIN, 'multi', 'arm64', arm)).error, undefined);
@@ -193,6 +216,19 @@ describe('registry client against docker-registry', { skip }, () => {
     const a = await client({ op: 'pull', ref: `${PLAIN}/multi:1`, sinkDir: join(dir, 'sink2'), platform: 'linux/arm64' });
     assert.equal(a.manifestDigest, arm.manifestDigest);
     assert.equal(a.config, arm.config);
+  });
+
+  test('Bearer: the token comes from the realm the 401 names, once per scope; blob redirects followed', async () => {
+    const srv = ns.spawn(NODE, ['--disable-warning=ExperimentalWarning', FAKE_BEARER, BEARER, 'x', '1', amd.manifest,
+      'application/vnd.docker.distribution.manifest.v2+json', ...amd.files], { stdio: ['ignore', 'pipe', 'inherit'] });
+    registries.push(srv);
+    await new Promise<void>((resolve) => srv.stdout?.once('data', () => resolve()));
+    const r = await client({ op: 'pull', ref: `${BEARER}/x:1`, sinkDir: join(dir, 'sink6') });
+    assert.equal(r.error, undefined);
+    assert.equal(r.config, amd.config);
+    assert.deepEqual(r.layers, [amd.layer]);
+    const stats = await ns.sh(`busybox wget -qO- http://${BEARER}/stats`);
+    assert.deepEqual(JSON.parse(stats.stdout), { tokens: 1 });
   });
 
   test('an unknown tag is a 404 naming the registry error code', async () => {
