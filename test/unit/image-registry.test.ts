@@ -13,7 +13,8 @@ import {
   RegistryClient, pullImage, registryBaseUrl, parsePlatform,
 } from '../../src/images/registry/index.ts';
 import type { ProgressEvent } from '../../src/images/registry/index.ts';
-import { parseChallenge } from '../../src/images/registry/auth.ts';
+import { Authenticator, parseChallenge } from '../../src/images/registry/auth.ts';
+import type { HttpRequest } from '../../src/images/registry/transport.ts';
 import type { BlobSink } from '../../src/images/blob-sink.ts';
 import { DirBlobSink } from '../helpers/dir-blob-sink.ts';
 import { BASE, FakeRegistry, REALM } from '../helpers/fake-registry.ts';
@@ -198,4 +199,43 @@ test('WWW-Authenticate challenges parse', () => {
     scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' },
   });
   assert.deepEqual(parseChallenge('Basic realm="Registry Realm"'), { scheme: 'basic', params: { realm: 'Registry Realm' } });
+});
+
+test('a token is reused until it expires, then fetched again; credentials go to the token server as Basic', async () => {
+  const seen: HttpRequest[] = [];
+  let n = 0;
+  const transport = async (req: HttpRequest): Promise<{ status: number; headers: Record<string, string>; url: string; body: AsyncIterable<Uint8Array> }> => {
+    seen.push(req);
+    const body = Buffer.from(JSON.stringify({ token: `t${++n}`, expires_in: 120 }));
+    return { status: 200, headers: {}, url: req.url, body: (async function* () { yield body; })() };
+  };
+  let now = 1_000_000;
+  const auth = new Authenticator(transport, { username: 'u', password: 'p' }, () => now);
+  const ch = 'Bearer realm="http://auth.test/token",service="svc",scope="repository:a:pull"';
+  assert.equal(auth.header('repository:a:pull'), undefined);
+  assert.equal(await auth.answer(ch, 'repository:a:pull'), 'Bearer t1');
+  assert.equal(seen[0]?.headers?.Authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
+  now += 119_000;
+  assert.equal(auth.header('repository:a:pull'), 'Bearer t1');
+  assert.equal(auth.header('repository:b:pull'), undefined);
+  now += 2_000;
+  assert.equal(auth.header('repository:a:pull'), undefined);
+  assert.equal(await auth.answer(ch, 'repository:a:pull'), 'Bearer t2');
+});
+
+test('a layer listed twice is downloaded once', async () => {
+  const reg = new FakeRegistry();
+  const layer = Buffer.from('same layer');
+  const cfg = Buffer.from('{"rootfs":{"type":"layers","diff_ids":[]}}');
+  const ld = reg.addBlob(layer);
+  const cd = reg.addBlob(cfg);
+  reg.addManifest('dup:1', MT_DOCKER_MANIFEST, {
+    schemaVersion: 2, mediaType: MT_DOCKER_MANIFEST,
+    config: { mediaType: MT_DOCKER_CONFIG, size: cfg.length, digest: cd },
+    layers: [ld, ld].map((digest) => ({ mediaType: MT_DOCKER_LAYER_GZIP, size: layer.length, digest })),
+  });
+  const s = sink();
+  const r = await pullImage(client(reg), normalizeReference('reg.test/dup:1'), s);
+  assert.deepEqual(r.layers.map((l) => l.digest), [ld, ld]);
+  assert.deepEqual(s.puts.filter((d) => d === ld), [ld]);
 });

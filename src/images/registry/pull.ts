@@ -74,10 +74,13 @@ export async function pullImage(client: RegistryClient, ref0: ImageReference, si
   // Config first (Docker does too: it needs rootfs.diff_ids before layers).
   if (!(await sink.has(m.config.digest))) await getBlob(m.config);
 
-  const present = await Promise.all(m.layers.map((l) => sink.has(l.digest)));
+  // A digest listed twice (an image may repeat an empty layer) is fetched once,
+  // as Docker's transfer manager keys downloads by digest.
+  const unique = [...new Map(m.layers.map((l) => [l.digest, l])).values()];
+  const present = await Promise.all(unique.map((l) => sink.has(l.digest)));
   const limit = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const todo: Descriptor[] = [];
-  m.layers.forEach((l, i) => {
+  unique.forEach((l, i) => {
     if (present[i]) emit({ status: 'Already exists', progressDetail: {}, id: shortId(l.digest) });
     else {
       emit({ status: 'Pulling fs layer', progressDetail: {}, id: shortId(l.digest) });

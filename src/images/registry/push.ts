@@ -3,6 +3,7 @@
 // manifest PUT (distribution docs/spec/api.md "Pushing An Image").
 import type { RegistryClient } from './client.ts';
 import { pushScope } from './client.ts';
+import { CnmError } from '../../model/errors.ts';
 import { readAll } from './transport.ts';
 import { sha256Digest } from './digest.ts';
 
@@ -15,7 +16,7 @@ export async function pushBlob(client: RegistryClient, path: string, data: Uint8
   await client.expect(start, [202], `upload of ${digest}`);
   await readAll(start.body);
   const loc = start.headers.location;
-  if (!loc) throw new Error(`upload of ${digest}: registry sent no Location`);
+  if (!loc) throw new CnmError('UNAVAILABLE', `upload of ${digest}: registry sent no Location`);
   const url = new URL(loc, client.baseUrl);
   url.searchParams.set('digest', digest);
   const put = await client.request(scope, {
