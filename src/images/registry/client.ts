@@ -66,7 +66,7 @@ export class RegistryClient {
     return res;
   }
 
-  /** GET /v2/: true when the registry speaks v2 (200, or 401 which auth then answers). */
+  /** GET /v2/: resolves when the registry speaks v2 (200, after answering a 401 challenge if one comes). */
   async ping(): Promise<void> {
     const res = await this.request('', { method: 'GET', url: `${this.baseUrl}/v2/` });
     await this.expect(res, [200], `ping ${this.baseUrl}/v2/`);
