@@ -1,0 +1,11 @@
+export { RegistryClient, pullScope, pushScope } from './client.ts';
+export type { RegistryClientOptions, FetchedManifest, BlobStream } from './client.ts';
+export type { Credentials } from './auth.ts';
+export { pullImage } from './pull.ts';
+export type { PullOptions, PullResult } from './pull.ts';
+export { pushBlob, pushManifest } from './push.ts';
+export { RegistryError, schema1Error } from './errors.ts';
+export { DEFAULT_PLATFORM, choosePlatform, parsePlatform, platformString } from './platform.ts';
+export { registryBaseUrl, isLoopback } from './endpoint.ts';
+export type { ProgressEvent, ProgressFn } from './progress.ts';
+export * from './media.ts';
