@@ -21,14 +21,15 @@ const ALLOWED: Record<string, string[]> = {
   logs: ['model'],
   runtime: ['model'],
   sandbox: ['model'],
+  images: ['model'],
   drivers: ['model', 'netlink'],
-  core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers'],
+  core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'images'],
   // The API maps every layer's errors to HTTP statuses (api/status.ts).
-  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core'],
+  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'images'],
   // The client speaks the API's wire types, nothing else.
   client: ['api'],
   // The composition root.
-  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client'],
+  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client', 'images'],
   cli: ['model', 'ipam', 'runtime', 'api', 'client', 'daemon'],
   walkthrough: ['client', 'cli', 'api', 'model'],
   native: [],
