@@ -15,7 +15,7 @@ import type { ImageStore } from './image-store.ts';
 export interface LoadedImage { id: string; tags: string[] }
 
 /** One image found in the archive, before anything is stored. */
-interface Planned { config: string; layers: string[]; tags: string[] }
+interface Planned { config: string; layers: string[]; tags: string[]; layerDigests?: string[] }
 
 // Layer media types Docker and the OCI spec define (IS media-types.md,
 // D manifest-v2-2.md); the bytes' magic decides the decompressor.
@@ -46,14 +46,15 @@ export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Ar
     }
     const out: LoadedImage[] = [];
     for (const p of plans) {
-      const put = async (path: string): Promise<string> => {
-        const { digest } = await store.blobs.putUnknown(createReadStream(staged.path(path, 'archive')));
-        fresh.add(digest);
+      const put = async (path: string, expected?: string): Promise<string> => {
+        const { digest, created } = await store.blobs.putUnknown(createReadStream(staged.path(path, 'archive')));
+        if (created) fresh.add(digest);
+        if (expected !== undefined && digest !== expected) throw invalid(`archive: blob ${path} does not match its digest: expected ${expected}, got ${digest}`);
         return digest;
       };
       const config = await put(p.config);
       const layers: string[] = [];
-      for (const l of p.layers) layers.push(await put(l));
+      for (const [i, l] of p.layers.entries()) layers.push(await put(l, p.layerDigests?.[i]));
       const rec = await store.addImage(config, layers, p.tags);
       out.push({ id: rec.id, tags: p.tags });
     }
@@ -101,11 +102,12 @@ async function planOci(staged: StagedArchive): Promise<Planned[]> {
     if (typeof type !== 'string' || !MANIFEST_TYPES.has(type)) throw invalid(`archive: ${where} has the unknown media type ${JSON.stringify(type)} (expected an OCI/Docker image manifest or index)`);
     const config = doc.config as Record<string, unknown> | undefined;
     if (!config || !CONFIG_TYPES.has(String(config.mediaType))) throw invalid(`archive: ${where} config has the unknown media type ${JSON.stringify(config?.mediaType)}`);
-    const layers = ((doc.layers ?? []) as Record<string, unknown>[]).map((l, i) => {
+    const descs = (doc.layers ?? []) as Record<string, unknown>[];
+    const layers = descs.map((l, i) => {
       if (!LAYER_TYPES.has(String(l.mediaType))) throw invalid(`archive: ${where} layer ${i} has the unknown media type ${JSON.stringify(l.mediaType)}`);
       return blobPath(l.digest, `${where} layer ${i}`);
     });
-    out.push({ config: blobPath(config.digest, `${where} config`), layers, tags: name ? [name] : [] });
+    out.push({ config: blobPath(config.digest, `${where} config`), layers, tags: name ? [name] : [], layerDigests: descs.map((l) => String(l.digest)) });
   };
   const index = (await readJson(staged, 'index.json')) as Record<string, unknown>;
   if (!Array.isArray(index?.manifests)) throw invalid('archive: index.json has no "manifests" array');

@@ -55,16 +55,19 @@ export class BlobStore implements BlobSink {
   }
 
   /** Stores a blob whose digest is learnt from its bytes (an archive's layer.tar). */
-  async putUnknown(body: AsyncIterable<Uint8Array>): Promise<{ digest: string; size: number }> {
+  /** `created`: false when the store had the blob already. */
+  async putUnknown(body: AsyncIterable<Uint8Array>): Promise<{ digest: string; size: number; created: boolean }> {
     const got = await this.write(body, join(this.dir, 'unknown'));
+    const created = !(await this.has(got.digest));
     try {
-      await rename(got.tmp, this.path(got.digest));
+      if (created) await rename(got.tmp, this.path(got.digest));
+      else await rm(got.tmp, { force: true });
     } catch (err) {
       await rm(got.tmp, { force: true });
       throw err;
     }
     await fsyncDir(this.dir);
-    return { digest: got.digest, size: got.size };
+    return { digest: got.digest, size: got.size, created };
   }
 
   async remove(digest: string): Promise<void> { await rm(this.path(digest), { force: true }); }

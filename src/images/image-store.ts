@@ -107,7 +107,7 @@ export class ImageStore {
 
   tagsOf(id: string): string[] { return [...this.tags].filter(([, v]) => v === id).map(([k]) => k).sort(); }
 
-  /** By full ID, a reference as tagged, or an unambiguous ID prefix (hex, 12 or more... or any length as Docker allows). */
+  /** By a reference as tagged, a full ID, or an unambiguous ID prefix (with or without "sha256:", as Docker accepts). */
   resolve(nameOrId: string): ImageRecord {
     const byTag = this.tags.get(nameOrId);
     if (byTag) return this.images.get(byTag)!;
