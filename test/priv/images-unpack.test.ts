@@ -6,12 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { unpackLayer } from '../../src/images/unpack.ts';
 import { fsnodes } from '../../src/images/fsnodes.ts';
 import { sha256 } from '../../src/images/digest.ts';
+import { ImageStore } from '../../src/images/image-store.ts';
+import { loadArchive } from '../../src/images/archive.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { chunks, makeTar, tempDir } from '../helpers/images.ts';
 import { isRoot } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
@@ -107,5 +110,23 @@ test('paths escaping the layer are refused: "..", absolute, through a symlink', 
       await assert.rejects(unpackLayer(chunks(body), dir, `layer ${what}`), re, what);
     }
     assert.throws(() => lstatSync(join(root, 'owned')), /ENOENT/);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('the busybox image, loaded into the store, runs from an overlay of its layer (chroot in a private mount namespace)', { skip: skip || (existsSync('/bin/busybox') ? false : 'needs /bin/busybox (Debian busybox-static)') }, async () => {
+  const root = tempDir('bbrun');
+  try {
+    const store = await ImageStore.open(root);
+    const img = await makeBusyboxImage();
+    await loadArchive(store, chunks(img.tar));
+    const layer = await store.layer(store.resolve('busybox:latest').chainIds[0]!);
+    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(root, d));
+    const script = `set -e
+mount -t overlay overlay -o lowerdir=${layer.dir},upperdir=${root}/upper,workdir=${root}/work ${root}/merged
+chroot ${root}/merged /bin/sh -c 'echo written > /tmp/f; cat /tmp/f; id -un; ls /bin | wc -l'`;
+    const out = execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+    assert.match(out, /^written\nroot\n\d+\n$/);
+    assert.equal(readFileSync(join(root, 'upper/tmp/f'), 'utf8'), 'written\n', 'writes land in the upper dir');
+    assert.ok(!existsSync(join(layer.dir, 'tmp/f')), 'the shared layer is untouched');
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
