@@ -1,8 +1,10 @@
 // Names inside a layer tar, checked before anything is written: a name that
-// is absolute or climbs out with ".." is refused (Docker refuses the same
-// in go-archive's createTarFile: "invalid hardlink"/"breakout" errors), and
-// no parent of a path may be a symlink, so a symlink in the layer can never
-// steer a later entry outside the layer directory.
+// climbs out with ".." is refused (Docker's go-archive refuses these as a
+// "breakout"; a hard link to outside as "invalid hardlink"); an absolute
+// name is refused too (Docker would read it relative to the layer; layer
+// tars written by Docker never carry one). No parent of a path may be a
+// symlink, so a symlink in the layer can never steer a later entry outside
+// the layer directory.
 import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { invalid } from '../model/errors.ts';
@@ -13,7 +15,7 @@ export function cleanName(name: string, what: string): string {
   if (name.startsWith('/')) throw invalid(`${what}: absolute path ${JSON.stringify(name)} refused (layer paths are relative)`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw invalid(`${what}: path ${JSON.stringify(name)} escapes the layer (contains "..")`);
-  return posix.join(...parts, '.').replace(/\/?\.$/, '');
+  return parts.join('/');
 }
 
 /** Throws unless every existing parent of `rel` under `root` is a real directory (no symlink on the way). */

@@ -12,6 +12,7 @@ import { loadArchive, saveImages } from '../../src/images/archive.ts';
 import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { chunks, dockerArchive, makeTar, tempDir, tree } from '../helpers/images.ts';
 import { blobSinkContract } from '../helpers/blob-sink-contract.ts';
+import { cleanName } from '../../src/images/layer-path.ts';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -182,4 +183,12 @@ test('busybox image: deterministic, loads as busybox:latest with a stable ID', {
     assert.deepEqual(config.config.Cmd, ['sh']);
     assert.equal(config.architecture, 'amd64');
   } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('layer entry names: cleaned, names ending in a dot kept, escapes refused', () => {
+  assert.equal(cleanName('./', 'l'), '');
+  assert.equal(cleanName('./etc//foo./', 'l'), 'etc/foo.');
+  assert.equal(cleanName('a/./b', 'l'), 'a/b');
+  assert.throws(() => cleanName('a/../../b', 'l'), /l: path "a\/..\/..\/b" escapes the layer/);
+  assert.throws(() => cleanName('/abs', 'l'), /absolute path "\/abs" refused/);
 });
