@@ -192,3 +192,21 @@ test('layer entry names: cleaned, names ending in a dot kept, escapes refused', 
   assert.throws(() => cleanName('a/../../b', 'l'), /l: path "a\/..\/..\/b" escapes the layer/);
   assert.throws(() => cleanName('/abs', 'l'), /absolute path "\/abs" refused/);
 });
+
+test('tags: an image with two tags is untagged by one, refused by ID unless forced', async () => {
+  const root = tempDir('tags');
+  try {
+    const store = await ImageStore.open(root);
+    const img = await dockerArchive([await layerB()], { tags: ['a:1'] });
+    await loadArchive(store, chunks(img.tar));
+    await store.tag('b:2', 'a:1');
+    assert.deepEqual(store.tagsOf(img.id), ['a:1', 'b:2']);
+    await assert.rejects(store.remove(img.id), (e: Error & { code?: string }) => e.code === 'CONFLICT' && /image is referenced in multiple repositories/.test(e.message));
+    assert.deepEqual(await store.remove('a:1'), { untagged: ['a:1'], deleted: [] });
+    assert.equal(store.resolve(img.id.slice(7, 19)).id, img.id, 'a short ID prefix resolves');
+    const gone = await store.remove('b:2');
+    assert.deepEqual(gone.untagged, ['b:2']);
+    assert.equal(gone.deleted[0], img.id);
+    assert.throws(() => store.resolve('b:2'), /No such image: b:2/);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
