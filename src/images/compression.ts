@@ -1,0 +1,51 @@
+// Layer and archive compression, recognised by magic bytes as Docker does
+// (M go-archive compression.go DetectCompression): gzip 1f 8b, zstd
+// 28 b5 2f fd (a zstd frame; skippable frames are not expected here), else
+// plain. Node's zlib has both decoders.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { invalid } from '../model/errors.ts';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return 'none';
+}
+
+/** The bytes of `body` decompressed by whatever its first bytes say; `what` names it in errors. */
+export async function* decompress(body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
+  const it = body[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (head.length < 4) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    head = Buffer.concat([head, r.value]);
+  }
+  const kind = detectCompression(head);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    }
+  }
+  if (kind === 'none') { yield* rest(); return; }
+  const z = kind === 'gzip' ? createGunzip() : createZstdDecompress();
+  const feeding = pipeline(Readable.from(rest()), z).catch((err: unknown) => {
+    z.destroy(err as Error);
+  });
+  try {
+    for await (const chunk of z) yield chunk as Buffer;
+  } catch (err) {
+    throw invalid(`${what}: corrupt ${kind} data: ${(err as Error).message}`);
+  } finally {
+    z.destroy();
+    await feeding;
+  }
+}

@@ -1,0 +1,32 @@
+// Names inside a layer tar, checked before anything is written: a name that
+// climbs out with ".." is refused (Docker's go-archive refuses these as a
+// "breakout"; a hard link to outside as "invalid hardlink"); an absolute
+// name is refused too (Docker would read it relative to the layer; layer
+// tars written by Docker never carry one). No parent of a path may be a
+// symlink, so a symlink in the layer can never steer a later entry outside
+// the layer directory.
+import { lstat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { invalid } from '../model/errors.ts';
+
+/** The entry's path relative to the layer root ('' for the root itself). */
+export function cleanName(name: string, what: string): string {
+  if (name.includes('\0')) throw invalid(`${what}: path ${JSON.stringify(name)} contains a NUL byte`);
+  if (name.startsWith('/')) throw invalid(`${what}: absolute path ${JSON.stringify(name)} refused (layer paths are relative)`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw invalid(`${what}: path ${JSON.stringify(name)} escapes the layer (contains "..")`);
+  return parts.join('/');
+}
+
+/** Throws unless every existing parent of `rel` under `root` is a real directory (no symlink on the way). */
+export async function checkParents(root: string, rel: string, what: string): Promise<void> {
+  const parts = rel.split('/').slice(0, -1);
+  let p = root;
+  for (const part of parts) {
+    p = posix.join(p, part);
+    let st;
+    try { st = await lstat(p); } catch { return; } // missing: created as a plain directory later
+    if (st.isSymbolicLink()) throw invalid(`${what}: path ${JSON.stringify(rel)} goes through the symlink ${JSON.stringify(p.slice(root.length + 1))} (refused: it could point outside the layer)`);
+    if (!st.isDirectory()) throw invalid(`${what}: path ${JSON.stringify(rel)} has the non-directory ${JSON.stringify(p.slice(root.length + 1))} as a parent`);
+  }
+}

@@ -1,0 +1,212 @@
+// The content store, digests, archive load/save and the busybox image builder:
+// everything that needs no privilege (layers without whiteouts or devices).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { BlobStore } from '../../src/images/blob-store.ts';
+import { chainIds, sha256 } from '../../src/images/digest.ts';
+import { ImageStore } from '../../src/images/image-store.ts';
+import { loadArchive, saveImages } from '../../src/images/archive.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
+import { chunks, dockerArchive, makeTar, tempDir, tree } from '../helpers/images.ts';
+import { blobSinkContract } from '../helpers/blob-sink-contract.ts';
+import { cleanName } from '../../src/images/layer-path.ts';
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+test('ChainIDs follow the OCI image spec', () => {
+  const a = sha256('a'), b = sha256('b'), c = sha256('c');
+  const ab = sha256(`${a} ${b}`);
+  assert.deepEqual(chainIds([a, b, c]), [a, ab, sha256(`${ab} ${c}`)]);
+});
+
+blobSinkContract('BlobStore', async () => {
+  const root = tempDir('sink');
+  const s = await BlobStore.open(root);
+  return { sink: s, stored: async () => { assert.deepEqual(tree(join(root, 'blobs')), ['sha256', ...(await s.list()).map((d) => `sha256/${d.slice(7)}`)], 'no temp files'); return s.list(); }, cleanup: async () => rmSync(root, { recursive: true, force: true }) };
+});
+
+test('blob store: sizes and digests are checked, bad digests refused', async () => {
+  const root = tempDir('blobs');
+  try {
+    const s = await BlobStore.open(root);
+    const data = Buffer.from('hello blob');
+    const d = sha256(data);
+    await assert.rejects(s.put(d, data.length + 5, chunks(data)), /size mismatch: expected 15 bytes, got 10/);
+    await assert.rejects(s.put('sha256:nothex', 1, chunks(data)), /invalid digest "sha256:nothex"/);
+    assert.deepEqual(tree(s.dir), [], 'nothing stored, no temp files');
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+const layerA = (): Promise<Buffer> => makeTar([
+  { name: 'etc/', type: 'directory' },
+  { name: 'etc/hostname', data: 'a\n' },
+  { name: 'bin/', type: 'directory' },
+  { name: 'bin/tool', data: '#!/bin/sh\n', mode: 0o755 },
+  { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+  { name: 'bin/sh', type: 'symlink', linkname: '/bin/tool' },
+]);
+const layerB = (): Promise<Buffer> => makeTar([{ name: 'etc/motd', data: 'hi\n' }]);
+
+test('load (docker save, gzip/zstd/plain layers, compressed archive) then save→load gives the same ID; layers shared and refcounted', async () => {
+  const root = tempDir('load');
+  try {
+    const store = await ImageStore.open(root);
+    const [a, b] = [await layerA(), await layerB()];
+    const one = await dockerArchive([a, b], { tags: ['one:latest'], gzipLayers: true });
+    const loaded = await loadArchive(store, chunks(zstdCompressSync(one.tar)));
+    assert.deepEqual(loaded, [{ id: one.id, tags: ['one:latest'] }]);
+    const rec = store.resolve('one:latest');
+    assert.equal(rec.id, one.id);
+    assert.deepEqual(rec.diffIds, [sha256(a), sha256(b)]);
+    const layer0 = await store.layer(rec.chainIds[0]!);
+    assert.equal(readFileSync(join(layer0.dir, 'etc/hostname'), 'utf8'), 'a\n');
+    // A second image sharing the first layer (old layout, plain layers).
+    const two = await dockerArchive([a], { tags: ['two:1'], oldLayout: true });
+    await loadArchive(store, chunks(gzipSync(two.tar)));
+    assert.equal(store.layerRefs(rec.chainIds[0]!), 2);
+    // save -> load into a fresh store: same ID and tags.
+    const saved: Buffer[] = [];
+    for await (const c of await saveImages(store, ['one:latest'])) saved.push(c as Buffer);
+    const root2 = tempDir('load2');
+    try {
+      const again = await loadArchive(await ImageStore.open(root2), chunks(Buffer.concat(saved)));
+      assert.deepEqual(again, [{ id: one.id, tags: ['one:latest'] }]);
+    } finally { rmSync(root2, { recursive: true, force: true }); }
+    // Removing "one" keeps the shared layer; removing "two" then empties the store.
+    await store.remove('one:latest');
+    assert.ok(existsSync(store.layerDir(rec.chainIds[0]!)));
+    assert.ok(!existsSync(store.layerDir(rec.chainIds[1]!)));
+    await store.remove('two:1');
+    assert.deepEqual(tree(join(root, 'images', 'layers')), []);
+    assert.deepEqual(tree(join(root, 'images', 'blobs')), ['sha256']);
+    // State survives reopening.
+    await loadArchive(store, chunks(one.tar));
+    const reopened = await ImageStore.open(root);
+    assert.equal(reopened.resolve('one:latest').id, one.id);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('OCI image layout archive loads, named from its annotations; unknown media types refused', async () => {
+  const root = tempDir('oci');
+  try {
+    const store = await ImageStore.open(root);
+    const layer = gzipSync(await layerB());
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(await layerB())] } }));
+    const oci = async (layerType: string): Promise<Buffer> => {
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: layerType, digest: sha256(layer), size: layer.length }] }));
+      const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length,
+        annotations: { 'io.containerd.image.name': 'docker.io/library/oci:latest', 'org.opencontainers.image.ref.name': 'latest' } }] };
+      return makeTar([
+        { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+        { name: 'index.json', data: JSON.stringify(index) },
+        ...[config, manifest, layer].map((b) => ({ name: `blobs/sha256/${sha256(b).slice(7)}`, data: b })),
+      ]);
+    };
+    const before = tree(root);
+    await assert.rejects(loadArchive(store, chunks(await oci('application/vnd.example.layer'))), /layer 0 has the unknown media type "application\/vnd.example.layer"/);
+    assert.deepEqual(tree(root), before, 'nothing stored');
+    const swapped = await oci('application/vnd.oci.image.layer.v1.tar+gzip');
+    const tampered = Buffer.from(swapped);
+    const at = tampered.indexOf(layer.subarray(0, 64));
+    tampered[at + 40] = tampered[at + 40]! ^ 0xff; // a byte of the layer blob, inside gzip's deflate data
+    await assert.rejects(loadArchive(store, chunks(tampered)), /blob blobs\/sha256\/[0-9a-f]+ does not match its digest: expected sha256:[0-9a-f]+, got sha256:/);
+    assert.deepEqual(tree(root), before, 'nothing stored');
+    const got = await loadArchive(store, chunks(swapped));
+    assert.deepEqual(got, [{ id: sha256(config), tags: ['docker.io/library/oci:latest'] }]);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('bad archives: each a clear error, and the store as before', async () => {
+  const root = tempDir('bad');
+  try {
+    const store = await ImageStore.open(root);
+    const a = await layerA();
+    const good = await dockerArchive([a]);
+    const before = tree(root);
+    const cases: [string, Buffer, RegExp][] = [
+      ['truncated tar', good.tar.subarray(0, 1000), /archive: truncated tar/],
+      ['corrupt gzip', Buffer.concat([gzipSync(good.tar).subarray(0, 200), Buffer.alloc(100, 7)]), /archive: corrupt gzip data/],
+      ['digest mismatch', (await dockerArchive([a], { diffIds: [sha256('something else')] })).tar, /invalid diffID for layer 0: expected "sha256:[0-9a-f]+", got "sha256:[0-9a-f]+"/],
+      ['layer count', (await dockerArchive([a], { diffIds: [sha256(a), sha256('x')] })).tar, /layers length mismatch: expected 2 \(config rootfs.diff_ids\), got 1/],
+      ['bad tag', (await dockerArchive([a], { tags: ['no tag here'] })).tar, /invalid tag "no tag here"/],
+      ['escaping layer', (await dockerArchive([await makeTar([{ name: '../evil', data: 'x' }])])).tar, /path "..\/evil" escapes the layer/],
+      ['not an image archive', await makeTar([{ name: 'hello.txt', data: 'x' }]), /neither manifest.json \(docker save\) nor index.json/],
+    ];
+    for (const [what, body, re] of cases) {
+      await assert.rejects(loadArchive(store, chunks(body)), re, what);
+      assert.deepEqual(tree(root), before, `${what}: nothing stored`);
+    }
+    assert.deepEqual(store.list(), []);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('crash leftovers are collected on open: temp files, *.tmp layer dirs, layers without an image', async () => {
+  const root = tempDir('crash');
+  try {
+    const store = await ImageStore.open(root);
+    const img = await dockerArchive([await layerA()], { tags: ['kept:1'] });
+    await loadArchive(store, chunks(img.tar));
+    const before = tree(root);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(root, 'images', 'layers', `${'ab'.repeat(32)}.tmp`, 'diff'), { recursive: true });
+    mkdirSync(join(root, 'images', 'layers', 'cd'.repeat(32), 'diff'), { recursive: true });
+    writeFileSync(join(root, 'images', 'blobs', 'sha256', '.x.1234.tmp'), 'partial');
+    writeFileSync(join(root, 'images', 'images', '.y.json.5678.tmp'), '{');
+    writeFileSync(join(root, 'images', '.tags.json.9999.tmp'), '{');
+    const reopened = await ImageStore.open(root);
+    assert.deepEqual(tree(root), before);
+    assert.equal(reopened.resolve('kept:1').id, img.id);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('busybox image: deterministic, loads as busybox:latest with a stable ID', { skip: existsSync('/bin/busybox') ? false : 'needs /bin/busybox (Debian busybox-static)' }, async () => {
+  const one = await makeBusyboxImage();
+  const two = await makeBusyboxImage();
+  assert.ok(one.tar.equals(two.tar), 'same bytes twice');
+  assert.match(one.id, DIGEST);
+  const root = tempDir('bb');
+  try {
+    const store = await ImageStore.open(root);
+    assert.deepEqual(await loadArchive(store, chunks(one.tar)), [{ id: one.id, tags: ['busybox:latest'] }]);
+    const rec = store.resolve('busybox:latest');
+    const dir = (await store.layer(rec.chainIds[0]!)).dir;
+    assert.match(readFileSync(join(dir, 'etc/passwd'), 'utf8'), /^root:x:0:0:/);
+    const { statSync } = await import('node:fs');
+    assert.equal(statSync(join(dir, 'bin/sh')).ino, statSync(join(dir, 'bin/busybox')).ino, 'applets are hard links');
+    assert.equal(statSync(join(dir, 'tmp')).mode & 0o7777, 0o1777);
+    const config = JSON.parse((await store.blobs.read(rec.id)).toString()) as { config: { Cmd: string[] }; architecture: string; os: string };
+    assert.deepEqual(config.config.Cmd, ['sh']);
+    assert.equal(config.architecture, 'amd64');
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('layer entry names: cleaned, names ending in a dot kept, escapes refused', () => {
+  assert.equal(cleanName('./', 'l'), '');
+  assert.equal(cleanName('./etc//foo./', 'l'), 'etc/foo.');
+  assert.equal(cleanName('a/./b', 'l'), 'a/b');
+  assert.throws(() => cleanName('a/../../b', 'l'), /l: path "a\/..\/..\/b" escapes the layer/);
+  assert.throws(() => cleanName('/abs', 'l'), /absolute path "\/abs" refused/);
+});
+
+test('tags: an image with two tags is untagged by one, refused by ID unless forced', async () => {
+  const root = tempDir('tags');
+  try {
+    const store = await ImageStore.open(root);
+    const img = await dockerArchive([await layerB()], { tags: ['a:1'] });
+    await loadArchive(store, chunks(img.tar));
+    await store.tag('b:2', 'a:1');
+    assert.deepEqual(store.tagsOf(img.id), ['a:1', 'b:2']);
+    await assert.rejects(store.remove(img.id), (e: Error & { code?: string }) => e.code === 'CONFLICT' && /image is referenced in multiple repositories/.test(e.message));
+    assert.deepEqual(await store.remove('a:1'), { untagged: ['a:1'], deleted: [] });
+    assert.equal(store.resolve(img.id.slice(7, 19)).id, img.id, 'a short ID prefix resolves');
+    const gone = await store.remove('b:2');
+    assert.deepEqual(gone.untagged, ['b:2']);
+    assert.equal(gone.deleted[0], img.id);
+    assert.throws(() => store.resolve('b:2'), /No such image: b:2/);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
