@@ -22,7 +22,8 @@ function imports(dir: string): Set<string> {
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!e.isFile() || !e.name.endsWith('.ts')) continue;
     const text = readFileSync(join(e.parentPath, e.name), 'utf8');
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'([^'./][^']*)'/g)) {
+    // `from 'x'`, `import 'x'`, `import('x')`; not a call like Buffer.from('y').
+    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s+|\bimport\s*\(\s*)'([^'./][^']*)'/g)) {
       const spec = m[1] ?? '';
       if (spec.startsWith('node:')) continue;
       out.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
