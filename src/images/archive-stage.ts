@@ -3,11 +3,9 @@
 // checked names, symlinks (docker save links a repeated layer.tar to its
 // first copy) are remembered and resolved inside the archive only.
 import { mkdir, open } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join, posix } from 'node:path';
-import tar from 'tar-stream';
-import { CnmError, invalid, notFound } from '../model/errors.ts';
-import { decompress } from './compression.ts';
+import { notFound } from '../model/errors.ts';
+import { forEachTarEntry } from './tar-read.ts';
 import { cleanName } from './layer-path.ts';
 
 export class StagedArchive {
@@ -34,45 +32,24 @@ export class StagedArchive {
 export async function stageArchive(body: AsyncIterable<Uint8Array>, dir: string): Promise<StagedArchive> {
   const staged = new StagedArchive(dir);
   await mkdir(dir, { recursive: true });
-  const extract = tar.extract();
-  // The extractor's own error (a cut-short tar, a decompressor's) is the
-  // real cause; an entry being read only reports "Stream was destroyed".
-  let streamErr: unknown;
-  extract.on('error', (e: unknown) => { streamErr ??= e; });
-  const feed = (async (): Promise<void> => {
-    try {
-      for await (const chunk of decompress(body, 'archive')) if (!extract.write(chunk)) await once(extract, 'drain');
-      extract.end(null);
-    } catch (err) { extract.destroy(err as Error); }
-  })();
-  try {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const rel = cleanName(h.name, 'archive');
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const p = join(dir, rel);
-        await mkdir(posix.dirname(p), { recursive: true });
-        // A plain loop, not stream.pipeline: a tar entry is a streamx stream,
-        // and pipeline does not see it fail when the archive is cut short.
-        const fh = await open(p, 'wx', 0o600);
-        try {
-          for await (const chunk of entry as unknown as AsyncIterable<Uint8Array>) await fh.write(chunk);
-        } finally { await fh.close(); }
-        staged.files.add(rel);
-      } else {
-        if (h.type === 'symlink') staged.links.set(rel, cleanName(posix.join(posix.dirname(rel), h.linkname), `archive symlink ${rel}`));
-        else if (h.type === 'link') staged.links.set(rel, cleanName(h.linkname, `archive hard link ${rel}`));
-        entry.resume();
-      }
+  await forEachTarEntry(body, 'archive', async (entry) => {
+    const h = entry.header;
+    const rel = cleanName(h.name, 'archive');
+    if (h.type === 'file' || h.type === 'contiguous-file') {
+      const p = join(dir, rel);
+      await mkdir(posix.dirname(p), { recursive: true });
+      // A plain loop, not stream.pipeline: a tar entry is a streamx stream,
+      // and pipeline does not see it fail when the archive is cut short.
+      const fh = await open(p, 'wx', 0o600);
+      try {
+        for await (const chunk of entry as unknown as AsyncIterable<Uint8Array>) await fh.write(chunk);
+      } finally { await fh.close(); }
+      staged.files.add(rel);
+    } else {
+      if (h.type === 'symlink') staged.links.set(rel, cleanName(posix.join(posix.dirname(rel), h.linkname), `archive symlink ${rel}`));
+      else if (h.type === 'link') staged.links.set(rel, cleanName(h.linkname, `archive hard link ${rel}`));
+      entry.resume();
     }
-    await feed;
-  } catch (caught) {
-    extract.destroy(null);
-    await feed;
-    const err = streamErr ?? caught;
-    if (err instanceof CnmError) throw err;
-    const msg = (err as Error).message === 'Unexpected end of data' ? 'truncated tar (unexpected end of data)' : (err as Error).message;
-    throw invalid(`archive: ${msg}`);
-  }
+  });
   return staged;
 }

@@ -7,14 +7,12 @@
 // Owners, modes, mtimes, PAX SCHILY.xattr.* attributes, hard links,
 // symlinks, device nodes and fifos are kept.
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { chmod, link, lchown, lutimes, mkdir, open, rm, symlink, lstat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
-import tar from 'tar-stream';
-import type { Header } from 'tar-stream';
-import { CnmError, invalid } from '../model/errors.ts';
-import { decompress } from './compression.ts';
+import { invalid } from '../model/errors.ts';
+import { forEachTarEntry } from './tar-read.ts';
+import type { TarEntry } from './tar-read.ts';
 import { fsnodes } from './fsnodes.ts';
 import { checkParents, cleanName } from './layer-path.ts';
 
@@ -29,43 +27,15 @@ export interface UnpackResult {
   size: number;
 }
 
-type Entry = AsyncIterable<Uint8Array> & { header: Header; resume(): unknown };
-
 /** Unpacks `body` into the existing empty directory `dir`; `what` names the layer in errors. */
 export async function unpackLayer(body: AsyncIterable<Uint8Array>, dir: string, what: string): Promise<UnpackResult> {
   const hash = createHash('sha256');
   let size = 0;
-  const extract = tar.extract();
-  // The extractor's own error (a cut-short tar, a decompressor's) is the
-  // real cause; an entry being read only reports "Stream was destroyed".
-  let streamErr: unknown;
-  extract.on('error', (e: unknown) => { streamErr ??= e; });
-  const feed = (async (): Promise<void> => {
-    try {
-      for await (const chunk of decompress(body, what)) {
-        hash.update(chunk);
-        size += chunk.byteLength;
-        if (!extract.write(chunk)) await once(extract, 'drain');
-      }
-      extract.end(null);
-    } catch (err) {
-      extract.destroy(err as Error);
-    }
-  })();
   const dirTimes: [string, Date][] = [];
-  try {
-    for await (const entry of extract) await writeEntry(entry as unknown as Entry, dir, what, dirTimes);
-    await feed;
-  } catch (caught) {
-    extract.destroy(null);
-    await feed;
-    const err = streamErr ?? caught;
-    if (err instanceof CnmError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    if (e.message === 'Unexpected end of data') throw new CnmError('INVALID', `${what}: truncated tar (unexpected end of data)`, { cause: err });
-    if (e.code === 'EPERM' && process.getuid?.() !== 0) throw new CnmError('INVALID', `${what}: unpacking needs root (${e.message})`, { cause: err });
-    throw new CnmError('INVALID', `${what}: ${e.message}`, { cause: err });
-  }
+  await forEachTarEntry(body, what, (entry) => writeEntry(entry, dir, what, dirTimes), (chunk) => {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  });
   // Directory times last: writing their children changed them.
   for (const [p, t] of dirTimes.reverse()) await lutimes(p, t, t);
   return { diffId: `sha256:${hash.digest('hex')}`, size };
@@ -73,7 +43,7 @@ export async function unpackLayer(body: AsyncIterable<Uint8Array>, dir: string, 
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-async function writeEntry(entry: Entry, root: string, what: string, dirTimes: [string, Date][]): Promise<void> {
+async function writeEntry(entry: TarEntry, root: string, what: string, dirTimes: [string, Date][]): Promise<void> {
   const h = entry.header;
   const rel = cleanName(h.name, what);
   if (rel === '') { entry.resume(); return; } // the layer root itself: the directory is ours
