@@ -11,14 +11,18 @@ import { join } from 'node:path';
 import { NftFirewall } from '../firewall/index.ts';
 import { Netns } from '../netlink/index.ts';
 import { acquireNetnsLock } from './netns-lock.ts';
-import { RuncRuntime } from '../runtime/runc.ts';
+import { findRuntimeBinary, RuncRuntime } from '../runtime/runc.ts';
 import { existsSync } from 'node:fs';
 
 /** The runtime state a daemon on this exec root used (runc's, if installed). */
 function runtimeFor(execRoot: string): RuncRuntime | null {
   const root = join(execRoot, 'runtime');
-  const binary = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((b) => existsSync(b));
-  return existsSync(root) && binary ? new RuncRuntime({ binary, root, monitor: '' }) : null;
+  if (!existsSync(root)) return null;
+  try {
+    return new RuncRuntime({ binary: findRuntimeBinary('runc'), root, monitor: '' });
+  } catch {
+    return null; // no runc installed: no sandboxes of its to stop
+  }
 }
 
 /** The default bridge's device (Docker's docker0). */

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { RuncRuntime } from '../runtime/runc.ts';
+import { findRuntimeBinary, RuncRuntime } from '../runtime/runc.ts';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -58,17 +58,6 @@ export interface DaemonOptions {
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
 const MONITOR = fileURLToPath(new URL('../../build/cnm-monitor', import.meta.url));
-
-/** A runtime name found in PATH (and the sbin directories root has). */
-function findBinary(name: string): string {
-  if (name.includes('/')) {
-    if (!existsSync(name)) throw new Error(`OCI runtime "${name}" not found`);
-    return name;
-  }
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
-  throw new Error(`OCI runtime "${name}" not found in PATH: install it (apt-get install ${name}) or pass --runtime PATH`);
-}
 
 export interface Daemon {
   controller: Controller;
@@ -128,7 +117,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
 async function startLocked(o: DaemonOptions, started: number, socketPath: string, lock: NetnsLock, undo: (() => Promise<unknown> | unknown)[]): Promise<Daemon> {
   if (!existsSync(MONITOR)) throw new Error(`${MONITOR} is missing: run npm ci (or npm run build:native) first`);
-  const runtime = new RuncRuntime({ binary: findBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
+  const runtime = new RuncRuntime({ binary: findRuntimeBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);

@@ -4,28 +4,26 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Field 22 of /proc/PID/stat: the start time, which tells a reused PID apart. */
-export function procStartTime(pid: number): string | null {
+/** The fields of /proc/PID/stat after the command name, or null when gone. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
+/** Field 22 of /proc/PID/stat: the start time, which tells a reused PID apart. */
+export function procStartTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
 export function isAlive(pid: number, pidStart: string): boolean {
   if (pid <= 0) return false;
-  const st = procStartTime(pid);
-  if (st !== pidStart) return false;
-  try {
-    // A zombie is not alive: it only waits to be reaped.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const f = statFields(pid);
+  // A zombie (state Z) is not alive: it only waits to be reaped.
+  return !!f && f[19] === pidStart && f[0] !== 'Z';
 }
 
 /** The exit status the monitor recorded, or 137 (killed) when there is none. */

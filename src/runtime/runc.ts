@@ -24,6 +24,17 @@ export interface RuncOptions {
   monitor: string;
 }
 
+/** A runtime name found in PATH (and the sbin directories root has), or a path. */
+export function findRuntimeBinary(name: string): string {
+  if (name.includes('/')) {
+    if (!existsSync(name)) throw new Error(`OCI runtime "${name}" not found`);
+    return name;
+  }
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
+  throw new Error(`OCI runtime "${name}" not found in PATH: install it (apt-get install ${name}) or pass --runtime PATH`);
+}
+
 /** The host's "/" as a sandbox sees it (read once per start: cheap). */
 export function readHostRoot(hidden: string[]): HostRoot {
   const dirs: string[] = [];
@@ -65,9 +76,9 @@ export class RuncRuntime implements Runtime {
     await writeFile(join(bundle, 'config.json'), JSON.stringify(buildOciConfig(spec, host, this.o.monitor)));
     await rm(join(runDir, 'exit'), { force: true });
     await rm(join(runDir, 'runtime.log'), { force: true });
-    // A container of the same ID left by a crash mid-start would make
-    // `create` fail: it is ours, so it goes.
-    await this.remove(spec.id);
+    // No container of this ID can be left here: a failed start removes its
+    // own (the monitor, and the start's undo), and a crash's is removed by
+    // reconcile before the daemon serves.
     const child = spawn(this.o.monitor, [
       '--runtime', this.o.binary, '--root', this.o.root, '--id', spec.id, '--bundle', bundle, '--run-dir', runDir,
       '--log', spec.log.path, '--max-size', String(spec.log.maxSize), '--max-file', String(spec.log.maxFile),
