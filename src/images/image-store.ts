@@ -68,17 +68,17 @@ export class ImageStore {
   static async open(dataRoot: string): Promise<ImageStore> {
     const root = join(dataRoot, 'images');
     for (const d of ['layers', 'tmp']) await mkdir(join(root, d), { recursive: true });
-    const blobs = await BlobStore.open(root);
+    // The lock first: collecting must never touch a running owner's files.
     const db = ImageDb.open(join(root, 'images.db'));
-    const s = new ImageStore(root, blobs, db);
     try {
+      const s = new ImageStore(root, await BlobStore.open(root), db);
       await migrateJsonLayout(root, db);
       await s.recover();
+      return s;
     } catch (err) {
       db.close();
       throw err;
     }
-    return s;
   }
 
   close(): void { this.db.close(); }

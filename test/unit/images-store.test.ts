@@ -89,7 +89,11 @@ test('load (docker save, gzip/zstd/plain layers, compressed archive) then saveâ†
     assert.deepEqual(tree(join(root, 'images', 'blobs')), ['sha256']);
     // State survives reopening.
     await loadArchive(store, chunks(one.tar));
+    // A blob being written by the owner: a second open fails and leaves it.
+    const writing = join(store.blobs.dir, '.pulling.1234.tmp');
+    writeFileSync(writing, 'half');
     await assert.rejects(ImageStore.open(root), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /images\.db is in use by another process/.test(e.message), 'one owner at a time');
+    assert.ok(existsSync(writing), 'the owner\'s temp blob is untouched');
     store.close();
     const reopened = await ImageStore.open(root);
     assert.equal(reopened.resolve('one:latest').id, one.id);
