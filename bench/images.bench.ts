@@ -76,7 +76,8 @@ try {
   writeFileSync(bbTar, (await makeBusyboxImage(undefined, BUSYBOX)).tar);
   const plainBytes = big.layers.reduce((n, l) => n + l.tar.byteLength, 0);
   const gzBytes = big.layers.reduce((n, l) => n + l.gz.byteLength, 0);
-  console.log(`big image ${big.id.slice(7, 19)}: ${big.layers.length} layers, ${(plainBytes / MB).toFixed(1)} MB tar, ${(gzBytes / MB).toFixed(1)} MB gzip`);
+  const entries = big.layers.reduce((n, l) => n + l.entries, 0);
+  console.log(`big image ${big.id.slice(7, 19)}: ${big.layers.length} layers, ${entries} entries, ${(plainBytes / MB).toFixed(1)} MB tar, ${(gzBytes / MB).toFixed(1)} MB gzip`);
 
   // (a) Unpacking, all in tmpfs.
   const layerFiles = big.layers.map((l, i) => {
@@ -86,7 +87,7 @@ try {
     writeFileSync(gz, l.gz);
     return { plain, gz };
   });
-  const unpackRows: (string | number)[][] = [['layers', 'tool', 'p50 s', 'MB/s (uncompressed)']];
+  const unpackRows: (string | number)[][] = [['layers', 'tool', 'p50 s', 'MB/s (uncompressed)', 'µs/entry']];
   const unpackP50 = new Map<string, number>();
   for (const kind of ['plain', 'gz'] as const) {
     const t: Record<'cnm' | 'tar', number[]> = { cnm: [], tar: [] };
@@ -107,7 +108,7 @@ try {
     for (const tool of ['cnm', 'tar'] as const) {
       const s = p50(t[tool]) / 1000;
       unpackP50.set(`${kind}/${tool}`, s);
-      unpackRows.push([kind === 'gz' ? 'gzip' : 'tar', tool === 'tar' ? (kind === 'gz' ? 'tar -xzf' : 'tar -xf') : 'cnm unpackLayer', s.toFixed(2), (plainBytes / MB / s).toFixed(0)]);
+      unpackRows.push([kind === 'gz' ? 'gzip' : 'tar', tool === 'tar' ? (kind === 'gz' ? 'tar -xzf' : 'tar -xf') : 'cnm unpackLayer', s.toFixed(2), (plainBytes / MB / s).toFixed(0), (s * 1e6 / entries).toFixed(0)]);
     }
   }
   console.log(`\n(a) unpack of the ${big.layers.length} layers into tmpfs, p50 of ${N}\n${table(unpackRows)}`);

@@ -30,6 +30,8 @@ export interface BigLayer {
   /** The same tar gzip-compressed (level 6, Go's and zlib's default) and its digest. */
   gz: Buffer;
   gzDigest: string;
+  /** Tar entries in the layer. */
+  entries: number;
 }
 
 export interface BigImage { layers: BigLayer[]; config: Buffer; id: string; tag: string }
@@ -101,9 +103,10 @@ export async function makeBigImage(opts: BigImageOptions = {}): Promise<BigImage
   const text = corpus(rand, 4 * MB);
   const layers: BigLayer[] = [];
   for (let i = 0; i < count; i++) {
-    const tar = await layerTar(layerEntries(i, seed, layerBytes, text, rand), EPOCH);
+    const entries = [...layerEntries(i, seed, layerBytes, text, rand)];
+    const tar = await layerTar(entries, EPOCH);
     const gz = gzipSync(tar, { level: 6 });
-    layers.push({ tar, diffId: sha256(tar), gz, gzDigest: sha256(gz) });
+    layers.push({ tar, diffId: sha256(tar), gz, gzDigest: sha256(gz), entries: entries.length });
   }
   // Key order is part of the bytes, hence of the image ID: keep it fixed.
   const config = Buffer.from(JSON.stringify({
