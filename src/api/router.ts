@@ -1,6 +1,6 @@
 // The Engine API's routes: each declared once with its method and path;
 // handlers get parsed path parameters, the query and the raw body.
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalid, notFound } from '../model/errors.ts';
 
@@ -9,9 +9,13 @@ export interface ApiRequest {
   path: string;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The body as text; empty for routes that stream theirs (see Route.streamBody). */
   body: string;
   /** The API version the client asked for (e.g. "1.50"). */
   version: string;
+  headers: IncomingHttpHeaders;
+  /** The request body as it arrives, for routes with streamBody (image tars of any size). */
+  stream?: AsyncIterable<Uint8Array>;
 }
 
 export interface ApiResponse {
@@ -48,6 +52,12 @@ export interface Route {
   method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PUT';
   path: string;
   handler: Handler;
+  /**
+   * The handler reads the body itself from ApiRequest.stream, unbounded
+   * (docker load and import send whole image tars); other bodies are read
+   * whole and limited to MAX_BODY.
+   */
+  streamBody?: boolean;
 }
 
 /** A path segment as the client meant it; "%zz" or a cut "%e2%82" is the client's error, not ours. */
@@ -59,7 +69,7 @@ function decodeParam(key: string, raw: string): string {
   }
 }
 
-interface Compiled { method: string; re: RegExp; keys: string[]; handler: Handler }
+interface Compiled { method: string; re: RegExp; keys: string[]; handler: Handler; streamBody: boolean }
 
 export class Router {
   private readonly routes: Compiled[] = [];
@@ -73,19 +83,19 @@ export class Router {
         keys.push(k);
         return many ? '(.+)' : '([^/]+)';
       })}/?$`);
-      this.routes.push({ method: r.method, re, keys, handler: r.handler });
+      this.routes.push({ method: r.method, re, keys, handler: r.handler, streamBody: !!r.streamBody });
     }
     return this;
   }
 
-  match(method: string, path: string): { handler: Handler; params: Record<string, string> } {
+  match(method: string, path: string): { handler: Handler; params: Record<string, string>; streamBody: boolean } {
     for (const r of this.routes) {
       const m = r.re.exec(path);
       if (!m) continue;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
       const params: Record<string, string> = {};
       r.keys.forEach((k, i) => { params[k] = decodeParam(k, m[i + 1] ?? ''); });
-      return { handler: r.handler, params };
+      return { handler: r.handler, params, streamBody: r.streamBody };
     }
     // Docker answers unknown paths (and wrong methods) with this.
     throw notFound('page not found');

@@ -155,11 +155,12 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   const method = req.method ?? 'GET';
   const started = performance.now();
   try {
-    const { handler, params } = router.match(method, path);
+    const { handler, params, streamBody } = router.match(method, path);
+    const streamed = streamBody && !upgrade;
     const body = upgrade
       ? await readUpgradedBody(req, upgrade.socket, upgrade.head)
-      : method === 'POST' || method === 'PUT' || method === 'DELETE' ? await readBody(req) : '';
-    const out = await handler({ method, path, params, query: url.searchParams, body, version });
+      : !streamed && (method === 'POST' || method === 'PUT' || method === 'DELETE') ? await readBody(req) : '';
+    const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(streamed ? { stream: req } : {}) });
     const headers: Record<string, string> = { ...out.headers };
     if (out.hijack) {
       // From here on the connection is a raw stream, not HTTP.
@@ -208,6 +209,9 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     res.end(method === 'HEAD' ? undefined : payload);
     log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
   } catch (e) {
+    // A streamed body the handler did not read (a refused load) is not
+    // drained: the connection closes after the answer instead.
+    if (!req.complete) res.shouldKeepAlive = false;
     const status = statusOf(e);
     const message = status === 500 && !(e instanceof CnmError) && !(e as { code?: string }).code
       ? `internal error: ${(e as Error).message}`

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
+import { imageRoutes } from '../api/handlers/images.ts';
+import { ImageService } from '../core/image-service.ts';
+import { ImageStore } from '../images/index.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
@@ -54,6 +57,8 @@ export interface DaemonOptions {
   cleanOrphans?: boolean;
   /** OCI runtime: a name looked up in PATH (runc, crun) or a path. */
   runtime?: string;
+  /** Registries pulled from over plain HTTP besides loopback ones (--insecure-registry). */
+  insecureRegistries?: string[];
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -164,15 +169,23 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   });
   await controller.init();
   undo.push(() => controller.close());
+  const imageStore = await ImageStore.open(o.dataRoot);
+  undo.push(() => imageStore.close());
+  const images = new ImageService({
+    store: imageStore,
+    usersOf: (id) => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
+    insecureRegistries: o.insecureRegistries ?? [],
+  });
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));
     return describeForeign(o.execRoot, instance, s);
   };
   const router = new Router()
-    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance }))
+    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance, images: () => images.store.list().length }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
+    .add(imageRoutes(controller, images))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))
@@ -198,6 +211,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await controller.close();
       await firewall.close();
       await dns.close();
+      imageStore.close();
       hostNs.close();
       await store.close();
       await lock.release();

@@ -31,7 +31,12 @@ const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'a
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
-export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Array>): Promise<LoadedImage[]> {
+/**
+ * Loads every image of the archive. `normalizeTag` turns a RepoTags entry
+ * (busybox:latest) into the form the store keys tags by, throwing on a bad
+ * one; by default tags are kept as written.
+ */
+export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Array>, normalizeTag: (t: string) => string = (t) => t): Promise<LoadedImage[]> {
   const dir = join(store.tmpDir(), `load-${randomBytes(6).toString('hex')}.tmp`);
   const fresh = new Set<string>();
   try {
@@ -39,6 +44,7 @@ export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Ar
     const plans = staged.has('manifest.json') ? await planDocker(staged) : staged.has('index.json') ? await planOci(staged) : undefined;
     if (!plans) throw invalid('archive: neither manifest.json (docker save) nor index.json (OCI image layout) found');
     if (plans.length === 0) throw invalid('archive: no images in it');
+    for (const p of plans) p.tags = p.tags.map(normalizeTag);
     // Every config is checked against its layer count before anything is stored.
     for (const p of plans) {
       const info = parseImageConfig(await readFile(staged.path(p.config, 'config')), `config ${p.config}`);
@@ -58,6 +64,9 @@ export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Ar
       const rec = await store.addImage(config, layers, p.tags);
       out.push({ id: rec.id, tags: p.tags });
     }
+    // An image already stored keeps the blobs it was made from: the
+    // archive's copies (another compression, say) are not kept beside them.
+    await store.dropUnusedBlobs(fresh);
     return out;
   } catch (err) {
     await store.dropUnusedBlobs(fresh);

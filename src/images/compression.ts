@@ -15,17 +15,26 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/** bzip2 ("BZh") and xz (fd 37 7a 58 5a 00), which Docker also reads; Node has no decoder for them. */
+function unsupported(head: Uint8Array): string | undefined {
+  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return 'xz';
+  return undefined;
+}
+
 /** The bytes of `body` decompressed by whatever its first bytes say; `what` names it in errors. */
 export async function* decompress(body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Buffer> {
   const it = body[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   let done = false;
-  while (head.length < 4) {
+  while (head.length < 6) {
     const r = await it.next();
     if (r.done) { done = true; break; }
     head = Buffer.concat([head, r.value]);
   }
   const kind = detectCompression(head);
+  const other = unsupported(head);
+  if (other) throw invalid(`${what}: ${other} compression is not supported (gzip and zstd are): decompress it first`);
   async function* rest(): AsyncGenerator<Buffer> {
     if (head.length) yield head;
     if (done) return;

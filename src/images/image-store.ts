@@ -1,67 +1,87 @@
 // Images and their layers under <data-root>/images:
-//   blobs/sha256/<hex>              configs and layer blobs (blob-store.ts)
-//   layers/<chainid hex>/diff/      the unpacked layer, an overlayfs lower dir
-//   layers/<chainid hex>/{diffid,parent,size,blob}
-//   images/<id hex>.json            one record per image (ID = config digest)
-//   tags.json                       reference -> image ID
-// Metadata is JSON files written atomically (atomic.ts), not SQLite: each
-// record is written once and replaced whole, nothing needs a transaction
-// across records, and the crash rule below needs only "a file is there or
-// not". A layer's reference count is not stored but counted from the image
-// records, so it can never drift from them after a crash.
-// Crash safety: an image's layers are unpacked into layers/<x>.tmp and
-// renamed into place, and its record is written last, so an image is visible
-// only once everything it needs is there. open() removes what a crash left:
-// temp files, *.tmp layer dirs, layers no image record names, tags naming no
-// image.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+//   blobs/sha256/<hex>     configs and layer blobs (blob-store.ts)
+//   layers/<chainid hex>/diff/   the unpacked layer, an overlayfs lower dir
+//   images.db              the metadata (image-db.ts): images, their layers in
+//                          order, layer rows (DiffID, parent, size, blob),
+//                          tags and repo digests
+// Why SQLite: issue 10 asks for the metadata "in the store (SQLite): tags,
+// digests, created time, config". An image, its layer list, its tags and its
+// repo digests then change in one transaction, and a layer's reference count
+// is a query over the image rows, never a counter that could drift from them
+// after a crash. Stores written before this (JSON files) are migrated at the
+// first open (image-migrate.ts).
+// Crash rule: an image is visible only once everything it needs is there.
+// Its layers are unpacked into layers/<x>.tmp and renamed into place, and the
+// image row is committed last, in one transaction with its layer rows, tags
+// and repo digests. Removal commits first and deletes files after. So open()
+// removes what a crash can leave: tmp/, *.tmp layer dirs, layer dirs no layer
+// row names, rows no image names, and blobs no image names (a pull or load
+// killed before its commit leaves its blobs; they go, and a new pull fetches
+// them again).
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CnmError, conflict, invalid, notFound } from '../model/errors.ts';
-import { fsyncDir, writeFileAtomic } from './atomic.ts';
+import { conflict, invalid, notFound } from '../model/errors.ts';
+import { fsyncDir } from './atomic.ts';
 import { BlobStore } from './blob-store.ts';
 import { chainIds, digestHex, sha256 } from './digest.ts';
+import { ImageDb } from './image-db.ts';
+import type { ImageRecord, LayerRow } from './image-db.ts';
 import { parseImageConfig } from './image-config.ts';
+import { migrateJsonLayout } from './image-migrate.ts';
 import { unpackLayer } from './unpack.ts';
 
-export interface ImageRecord {
-  /** sha256 of the config's bytes. */
-  id: string;
-  diffIds: string[];
-  chainIds: string[];
-  /** Blob digest each layer came from (kept for save), in order. */
-  layerBlobs: string[];
-  /** When the store got it (RFC 3339). */
-  created: string;
-}
+export type { ImageRecord } from './image-db.ts';
 
-export interface LayerInfo {
-  chainId: string;
-  diffId: string;
-  parent: string;
-  size: number;
-  blob: string;
+export interface LayerInfo extends LayerRow {
+  /** The unpacked tree: an overlayfs lower dir. */
   dir: string;
 }
+
+export interface AddImageOptions {
+  /** `name@sha256:<manifest digest>` references the image was pulled as. */
+  repoDigests?: string[];
+}
+
+export interface RemoveResult {
+  /** References removed (tags and repo digests), as stored. */
+  untagged: string[];
+  /** The image ID, then the ChainIDs of the layers removed with it (top first); empty when only references went. */
+  deleted: string[];
+}
+
+const REPO_DIGEST_RE = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
 
 export class ImageStore {
   readonly root: string;
   readonly blobs: BlobStore;
-  private images = new Map<string, ImageRecord>();
-  private tags = new Map<string, string>();
+  private readonly db: ImageDb;
+  private readonly configs = new Map<string, Record<string, unknown>>();
   private lock: Promise<unknown> = Promise.resolve();
 
-  private constructor(root: string, blobs: BlobStore) {
+  private constructor(root: string, blobs: BlobStore, db: ImageDb) {
     this.root = root;
     this.blobs = blobs;
+    this.db = db;
   }
 
+  /** Opens (creating) the store and locks it until close(); a second open of the same data root fails (UNAVAILABLE). */
   static async open(dataRoot: string): Promise<ImageStore> {
     const root = join(dataRoot, 'images');
-    for (const d of ['layers', 'images', 'tmp']) await mkdir(join(root, d), { recursive: true });
-    const s = new ImageStore(root, await BlobStore.open(root));
-    await s.recover();
-    return s;
+    for (const d of ['layers', 'tmp']) await mkdir(join(root, d), { recursive: true });
+    // The lock first: collecting must never touch a running owner's files.
+    const db = ImageDb.open(join(root, 'images.db'));
+    try {
+      const s = new ImageStore(root, await BlobStore.open(root), db);
+      await migrateJsonLayout(root, db);
+      await s.recover();
+      return s;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
+
+  close(): void { this.db.close(); }
 
   /** Serialises changes: a removal never races a load that shares its layers. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -73,61 +93,84 @@ export class ImageStore {
   private async recover(): Promise<void> {
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     await mkdir(join(this.root, 'tmp'));
-    for (const n of await readdir(join(this.root, 'images'))) {
-      const p = join(this.root, 'images', n);
-      if (!n.endsWith('.json')) { await rm(p, { force: true }); continue; }
-      const rec = JSON.parse(await readFile(p, 'utf8')) as ImageRecord;
-      this.images.set(rec.id, rec);
-    }
-    const used = new Set([...this.images.values()].flatMap((r) => r.chainIds.map((c) => digestHex(c))));
-    for (const n of await readdir(join(this.root, 'layers'))) {
-      if (!used.has(n)) await rm(join(this.root, 'layers', n), { recursive: true, force: true });
-    }
-    const tagsPath = join(this.root, 'tags.json');
-    let tags: Record<string, string> = {};
-    try { tags = JSON.parse(await readFile(tagsPath, 'utf8')) as Record<string, string>; } catch { /* none yet */ }
-    for (const [ref, id] of Object.entries(tags)) if (this.images.has(id)) this.tags.set(ref, id);
     for (const n of await readdir(this.root)) if (n.endsWith('.tmp')) await rm(join(this.root, n), { force: true });
+    this.db.tx(() => this.db.deleteUnreferenced());
+    const layers = new Set([...this.db.layerIds()].map((c) => digestHex(c)));
+    for (const n of await readdir(join(this.root, 'layers'))) {
+      if (!layers.has(n)) await rm(join(this.root, 'layers', n), { recursive: true, force: true });
+    }
+    const used = this.db.usedBlobs();
+    for (const b of await this.blobs.list()) if (!used.has(b)) await this.blobs.remove(b);
   }
 
   layerDir(chainId: string): string { return join(this.root, 'layers', digestHex(chainId, 'chain ID')); }
 
   async layer(chainId: string): Promise<LayerInfo> {
-    const dir = this.layerDir(chainId);
-    const read = (n: string): Promise<string> => readFile(join(dir, n), 'utf8');
-    return { chainId, diffId: await read('diffid'), parent: await read('parent'), size: Number(await read('size')), blob: await read('blob'), dir: join(dir, 'diff') };
+    const row = this.db.layer(chainId);
+    if (!row) throw notFound(`layer ${chainId} is not in the store`);
+    return { ...row, dir: join(this.layerDir(chainId), 'diff') };
   }
 
   /** Images naming this layer: its reference count. */
-  layerRefs(chainId: string): number {
-    return [...this.images.values()].filter((r) => r.chainIds.includes(chainId)).length;
-  }
+  layerRefs(chainId: string): number { return this.db.layerRefs(chainId); }
 
-  list(): ImageRecord[] { return [...this.images.values()]; }
+  /** Every image, oldest first. */
+  list(): ImageRecord[] { return this.db.images(); }
 
-  tagsOf(id: string): string[] { return [...this.tags].filter(([, v]) => v === id).map(([k]) => k).sort(); }
+  tagsOf(id: string): string[] { return this.db.tagsOf(id); }
 
-  /** By a reference as tagged, a full ID, or an unambiguous ID prefix (with or without "sha256:", as Docker accepts). */
+  /** The `name@sha256:…` references the image was pulled as. */
+  digestsOf(id: string): string[] { return this.db.digestsOf(id); }
+
+  /**
+   * By a reference as tagged, a repo digest (`name@sha256:…`) as recorded, a
+   * full ID, or an unambiguous ID prefix (with or without "sha256:", as
+   * Docker accepts). References are matched as stored: the caller normalises.
+   */
   resolve(nameOrId: string): ImageRecord {
-    const byTag = this.tags.get(nameOrId);
-    if (byTag) return this.images.get(byTag)!;
+    const byRef = this.db.tagged(nameOrId) ?? this.db.digested(nameOrId);
+    const rec = byRef === undefined ? undefined : this.db.image(byRef);
+    if (rec) return rec;
     const hex = nameOrId.replace(/^sha256:/, '');
     if (/^[0-9a-f]{1,64}$/.test(hex)) {
-      const hits = [...this.images.values()].filter((r) => r.id.slice(7).startsWith(hex));
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) throw invalid(`ambiguous image ID prefix ${JSON.stringify(nameOrId)}: ${hits.length} images match`);
+      const hits = this.db.idsByPrefix(`sha256:${hex}`);
+      if (hits.length === 1) return this.db.image(hits[0]!)!;
+      if (hits.length > 1) throw invalid(`ambiguous image ID prefix ${JSON.stringify(nameOrId)}: more than one image matches`);
     }
     throw notFound(`No such image: ${nameOrId}`);
   }
 
+  /** The image's config JSON, parsed once and frozen (shared by callers). */
+  async config(nameOrId: string): Promise<Record<string, unknown>> {
+    const id = this.resolve(nameOrId).id;
+    const hit = this.configs.get(id);
+    if (hit) return hit;
+    const parsed = JSON.parse((await this.blobs.read(id)).toString('utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid(`image ${id}: config is not a JSON object`);
+    const config = deepFreeze(parsed as Record<string, unknown>);
+    if (this.db.image(id)) this.configs.set(id, config);
+    return config;
+  }
+
+  /** The sum of the image's layer sizes (each layer's uncompressed tar, as stored per layer). */
+  async size(nameOrId: string): Promise<number> { return this.db.imageSize(this.resolve(nameOrId).id); }
+
   /**
    * Adds an image whose config and layer blobs are in the blob store:
    * unpacks each layer not present yet (checking its DiffID against the
-   * config), writes the record, then the tags. On failure the layers this
-   * call made are removed; the blobs are the caller's.
+   * config), then commits the image with its layers, tags and repo digests
+   * in one transaction. Adding an image already stored adds the tags and
+   * digests. A tag or digest naming another image moves to this one. On
+   * failure the layers this call unpacked are removed; the blobs are the
+   * caller's (dropUnusedBlobs).
    */
-  addImage(configDigest: string, layerBlobs: string[], tags: string[]): Promise<ImageRecord> {
+  addImage(configDigest: string, layerBlobs: string[], tags: string[], opts: AddImageOptions = {}): Promise<ImageRecord> {
     return this.exclusive(async () => {
+      const repoDigests = opts.repoDigests ?? [];
+      for (const d of repoDigests) {
+        if (!REPO_DIGEST_RE.test(d)) throw invalid(`invalid repo digest ${JSON.stringify(d)}: expected NAME@sha256:<64 lowercase hex digits>`);
+      }
+      for (const t of tags) if (t.includes('@')) throw invalid(`invalid tag ${JSON.stringify(t)}: a tag cannot hold a digest`);
       const what = `image ${configDigest}`;
       const config = await this.blobs.read(configDigest);
       if (sha256(config) !== configDigest) throw invalid(`${what}: stored config does not match its digest`);
@@ -137,33 +180,36 @@ export class ImageStore {
       }
       const chains = chainIds(info.diffIds);
       const made: string[] = [];
+      const rows: LayerRow[] = [];
       try {
         for (const [i, blob] of layerBlobs.entries()) {
           const chain = chains[i]!;
+          if (this.db.layer(chain)) continue;
           const dir = this.layerDir(chain);
-          if (await exists(dir)) continue;
+          // A dir without a row: a removal that failed to delete it; not trusted.
+          await rm(dir, { recursive: true, force: true });
           const tmp = `${dir}.tmp`;
           await rm(tmp, { recursive: true, force: true });
           made.push(tmp);
           await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
           const got = await unpackLayer(this.blobs.open(blob), join(tmp, 'diff'), `layer ${i} (${blob})`);
           if (got.diffId !== info.diffIds[i]) throw invalid(`invalid diffID for layer ${i}: expected ${JSON.stringify(info.diffIds[i])}, got ${JSON.stringify(got.diffId)}`);
-          await writeFile(join(tmp, 'diffid'), got.diffId);
-          await writeFile(join(tmp, 'parent'), i === 0 ? '' : chains[i - 1]!);
-          await writeFile(join(tmp, 'size'), String(got.size));
-          await writeFile(join(tmp, 'blob'), blob);
           await rename(tmp, dir);
           made[made.length - 1] = dir;
+          rows.push({ chainId: chain, diffId: got.diffId, parent: i === 0 ? '' : chains[i - 1]!, size: got.size, blob });
         }
-        await fsyncDir(join(this.root, 'layers'));
-        const rec: ImageRecord = this.images.get(configDigest) ?? {
-          id: configDigest, diffIds: info.diffIds, chainIds: chains, layerBlobs, created: new Date().toISOString(),
-        };
-        await writeFileAtomic(join(this.root, 'images', `${digestHex(configDigest)}.json`), JSON.stringify(rec));
-        this.images.set(rec.id, rec);
-        for (const t of tags) this.tags.set(t, rec.id);
-        await this.saveTags();
-        return rec;
+        if (made.length) await fsyncDir(join(this.root, 'layers'));
+        return this.db.tx(() => {
+          for (const r of rows) this.db.addLayer(r);
+          let rec = this.db.image(configDigest);
+          if (!rec) {
+            rec = { id: configDigest, diffIds: info.diffIds, chainIds: chains, layerBlobs, created: new Date().toISOString() };
+            this.db.addImage(rec);
+          }
+          for (const t of tags) this.db.setTag(t, rec.id);
+          for (const d of repoDigests) this.db.setDigest(d, rec.id);
+          return rec;
+        });
       } catch (err) {
         for (const d of made) await rm(d, { recursive: true, force: true });
         throw err;
@@ -171,63 +217,113 @@ export class ImageStore {
     });
   }
 
+  /** Points `ref` at an image (moving it from another one, as Docker does). */
   tag(ref: string, nameOrId: string): Promise<void> {
     return this.exclusive(async () => {
-      this.tags.set(ref, this.resolve(nameOrId).id);
-      await this.saveTags();
+      if (ref.includes('@')) throw invalid('refusing to create a tag with a digest reference');
+      const id = this.resolve(nameOrId).id;
+      this.db.tx(() => this.db.setTag(ref, id));
+    });
+  }
+
+  /** Removes one tag or repo digest, leaving the image (maybe dangling); resolves to the image ID it named. */
+  untag(ref: string): Promise<string> {
+    return this.exclusive(async () => {
+      const id = this.db.tagged(ref) ?? this.db.digested(ref);
+      if (id === undefined) throw notFound(`No such image: ${ref}`);
+      this.db.tx(() => { this.db.deleteTag(ref); this.db.deleteDigest(ref); });
+      return id;
     });
   }
 
   /**
-   * Removes an image: its tags, its record, then the layers and blobs no
-   * other image uses. Refused while other tags than `force` allows remain.
+   * Docker's rmi (daemon/images/image_delete.go). By a reference (tag or repo
+   * digest): that reference goes (and, for a tag that was its repository's
+   * last, that repository's digests); the image goes too once no reference
+   * is left. By ID: refused unless forced when references to more than one
+   * repository remain (or more than one tag); otherwise every reference and
+   * the image go. Then the layers and blobs no other image uses.
    */
-  remove(nameOrId: string, force = false): Promise<{ untagged: string[]; deleted: string[] }> {
+  remove(nameOrId: string, force = false): Promise<RemoveResult> {
     return this.exclusive(async () => {
       const rec = this.resolve(nameOrId);
-      const tags = this.tagsOf(rec.id);
-      if (!force && tags.length > 1 && !this.tags.has(nameOrId)) {
-        throw conflict(`conflict: unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+      const tags = this.db.tagsOf(rec.id);
+      const digests = this.db.digestsOf(rec.id);
+      const byRef = tags.includes(nameOrId) || digests.includes(nameOrId);
+      let untagged: string[];
+      if (byRef) {
+        untagged = [nameOrId];
+        const otherTags = tags.filter((t) => t !== nameOrId);
+        let otherDigests = digests.filter((d) => d !== nameOrId);
+        const repo = repoOf(nameOrId);
+        if (tags.includes(nameOrId) && !otherTags.some((t) => repoOf(t) === repo)) {
+          untagged.push(...otherDigests.filter((d) => repoOf(d) === repo));
+          otherDigests = otherDigests.filter((d) => repoOf(d) !== repo);
+        }
+        if (otherTags.length + otherDigests.length > 0) {
+          this.db.tx(() => { for (const r of untagged) { this.db.deleteTag(r); this.db.deleteDigest(r); } });
+          return { untagged, deleted: [] };
+        }
+      } else {
+        if (!force && tags.length + digests.length > 0 && !singleReference(tags, digests)) {
+          throw conflict(`conflict: unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+        }
+        untagged = [...tags, ...digests];
       }
-      if (this.tags.has(nameOrId) && tags.length > 1 && !force) {
-        this.tags.delete(nameOrId);
-        await this.saveTags();
-        return { untagged: [nameOrId], deleted: [] };
-      }
-      for (const t of tags) this.tags.delete(t);
-      await this.saveTags();
-      await rm(join(this.root, 'images', `${digestHex(rec.id)}.json`), { force: true });
-      await fsyncDir(join(this.root, 'images'));
-      this.images.delete(rec.id);
-      const deleted = [rec.id];
-      const blobs = new Set([rec.id, ...rec.layerBlobs]);
-      for (const c of [...rec.chainIds].reverse()) {
-        if (this.layerRefs(c) > 0) continue;
-        await rm(this.layerDir(c), { recursive: true, force: true });
-        deleted.push(c);
-      }
-      const stillUsed = new Set([...this.images.values()].flatMap((r) => [r.id, ...r.layerBlobs]));
-      for (const b of blobs) if (!stillUsed.has(b)) await this.blobs.remove(b);
-      return { untagged: tags, deleted };
+      // The rows go in one commit; files after, so a crash between leaves
+      // only files that open() collects.
+      const dropped = this.db.tx(() => {
+        this.db.deleteImage(rec.id);
+        const gone: LayerRow[] = [];
+        for (const c of [...rec.chainIds].reverse()) {
+          const row = this.db.layer(c);
+          if (!row || this.db.layerRefs(c) > 0) continue;
+          this.db.deleteLayer(c);
+          gone.push(row);
+        }
+        return gone;
+      });
+      this.configs.delete(rec.id);
+      for (const l of dropped) await rm(this.layerDir(l.chainId), { recursive: true, force: true });
+      const blobs = new Set([rec.id, ...rec.layerBlobs, ...dropped.map((l) => l.blob)]);
+      for (const b of blobs) if (!this.db.blobUsed(b)) await this.blobs.remove(b);
+      return { untagged, deleted: [rec.id, ...dropped.map((l) => l.chainId)] };
     });
   }
 
-  /** Removes blobs a failed load stored that no image uses. */
-  async dropUnusedBlobs(digests: Iterable<string>): Promise<void> {
-    const used = new Set([...this.images.values()].flatMap((r) => [r.id, ...r.layerBlobs]));
-    for (const d of digests) if (!used.has(d)) await this.blobs.remove(d);
+  /** Removes blobs a failed load or pull stored that no image uses. */
+  dropUnusedBlobs(digests: Iterable<string>): Promise<void> {
+    return this.exclusive(async () => {
+      for (const d of digests) if (!this.db.blobUsed(d)) await this.blobs.remove(d);
+    });
   }
 
   tmpDir(): string { return join(this.root, 'tmp'); }
-
-  private async saveTags(): Promise<void> {
-    await writeFileAtomic(join(this.root, 'tags.json'), JSON.stringify(Object.fromEntries([...this.tags].sort())));
-  }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try { await readdir(p); return true; } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new CnmError('INTERNAL', `cannot read ${p}: ${(err as Error).message}`, { cause: err });
+/** The repository part of a tag or digest reference (`host:5000/a/b:tag` -> `host:5000/a/b`). */
+export function repoOf(ref: string): string {
+  const at = ref.indexOf('@');
+  if (at >= 0) return ref.slice(0, at);
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+
+/**
+ * Docker's isSingleReference: at most one tag, and every repo digest in the
+ * repository of that tag (or of the first digest when there is no tag).
+ */
+function singleReference(tags: string[], digests: string[]): boolean {
+  if (tags.length + digests.length <= 1) return tags.length + digests.length === 1;
+  if (tags.length > 1) return false;
+  const repos = new Set(digests.map(repoOf));
+  return repos.size === 1 && repos.has(repoOf(tags[0] ?? digests[0]!));
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
   }
+  return v;
 }

@@ -111,6 +111,8 @@ export interface SandboxRecord {
   cmd: string[];
   env: string[];
   image: string;
+  /** The ID of the image its root filesystem comes from (sha256:…); absent for host-filesystem sandboxes. */
+  imageId?: string;
   labels: Record<string, string>;
   created: string;
   /** 'bridge' | 'host' | 'none' | network name | 'container:<id>' as given. */

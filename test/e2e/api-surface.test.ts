@@ -41,8 +41,8 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
 
   test('every unserved route answers 501 naming it; unknown paths stay 404', async () => {
     for (const [method, path, route] of [
-      ['GET', '/images/json', 'GET /images/json'],
-      ['GET', '/images/library/busybox/json', 'GET /images/{name}/json'],
+      ['GET', '/images/search?term=busybox', 'GET /images/search'],
+      ['POST', '/images/library/busybox/push', 'POST /images/{name}/push'],
       ['POST', '/volumes/create', 'POST /volumes/create'],
       ['POST', '/build', 'POST /build'],
       ['GET', '/plugins', 'GET /plugins'],

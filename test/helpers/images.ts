@@ -20,13 +20,15 @@ export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
 }
 
 /** A docker save archive of one image with the given layer tars (uncompressed) under the new layout. */
-export async function dockerArchive(layers: Buffer[], opts: { tags?: string[]; diffIds?: string[]; gzipLayers?: boolean; oldLayout?: boolean } = {}): Promise<{ tar: Buffer; id: string }> {
+export async function dockerArchive(layers: Buffer[], opts: { tags?: string[]; diffIds?: string[]; gzipLayers?: boolean; oldLayout?: boolean } = {}): Promise<{ tar: Buffer; id: string; layerBlobs: string[] }> {
   const diffIds = opts.diffIds ?? layers.map((l) => sha256(l));
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } }));
   const id = sha256(config);
   const entries: TarEntry[] = [];
+  const layerBlobs: string[] = [];
   const paths = layers.map((l, i) => {
     const body = opts.gzipLayers ? gzipSync(l) : l;
+    layerBlobs.push(sha256(body));
     const p = opts.oldLayout ? `layer${i}/layer.tar` : `blobs/sha256/${sha256(body).slice(7)}`;
     entries.push({ name: p, data: body });
     return p;
@@ -34,7 +36,7 @@ export async function dockerArchive(layers: Buffer[], opts: { tags?: string[]; d
   const configPath = opts.oldLayout ? `${id.slice(7)}.json` : `blobs/sha256/${id.slice(7)}`;
   entries.push({ name: configPath, data: config });
   entries.push({ name: 'manifest.json', data: JSON.stringify([{ Config: configPath, RepoTags: opts.tags ?? ['test:latest'], Layers: paths }]) });
-  return { tar: await makeTar(entries), id };
+  return { tar: await makeTar(entries), id, layerBlobs };
 }
 
 export const tempDir = (label: string): string => mkdtempSync(join(tmpdir(), `cnm-img-${label}-`));

@@ -18,6 +18,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { TestNetns, privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startRegistry as startReg, stopRegistries } from '../helpers/registry.ts';
 import type { ProgressEvent } from '../../src/images/registry/index.ts';
 
 const execFileP = promisify(execFile);
@@ -76,24 +77,7 @@ describe('registry client against docker-registry', { skip }, () => {
   };
 
   function startRegistry(name: string, addr: string, auth: string): void {
-    const root = join(dir, name);
-    mkdirSync(root, { recursive: true });
-    const cfg = join(dir, `${name}.yml`);
-    writeFileSync(cfg, [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${root}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: ${addr}`,
-      auth,
-    ].join('\n'));
-    const p = ns.spawn('docker-registry', ['serve', cfg], { stdio: 'ignore' });
-    registries.push(p);
+    registries.push(startReg(ns, dir, name, addr, auth));
   }
 
   /** A one-layer image for `arch`: files written to `dir`, digests returned. */
@@ -140,11 +124,7 @@ describe('registry client against docker-registry', { skip }, () => {
   });
 
   after(async () => {
-    for (const p of registries) {
-      if (p.pid) {
-        try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
-      }
-    }
+    stopRegistries(registries);
     await ns?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -128,5 +128,6 @@ chroot ${root}/merged /bin/sh -c 'echo written > /tmp/f; cat /tmp/f; id -un; ls 
     assert.match(out, /^written\nroot\n\d+\n$/);
     assert.equal(readFileSync(join(root, 'upper/tmp/f'), 'utf8'), 'written\n', 'writes land in the upper dir');
     assert.ok(!existsSync(join(layer.dir, 'tmp/f')), 'the shared layer is untouched');
+    store.close();
   } finally { rmSync(root, { recursive: true, force: true }); }
 });

@@ -2,7 +2,7 @@
 // everything that needs no privilege (layers without whiteouts or devices).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { BlobStore } from '../../src/images/blob-store.ts';
@@ -71,21 +71,33 @@ test('load (docker save, gzip/zstd/plain layers, compressed archive) then saveâ†
     const saved: Buffer[] = [];
     for await (const c of await saveImages(store, ['one:latest'])) saved.push(c as Buffer);
     const root2 = tempDir('load2');
+    const store2 = await ImageStore.open(root2);
     try {
-      const again = await loadArchive(await ImageStore.open(root2), chunks(Buffer.concat(saved)));
+      const again = await loadArchive(store2, chunks(Buffer.concat(saved)));
       assert.deepEqual(again, [{ id: one.id, tags: ['one:latest'] }]);
-    } finally { rmSync(root2, { recursive: true, force: true }); }
-    // Removing "one" keeps the shared layer; removing "two" then empties the store.
+    } finally { store2.close(); rmSync(root2, { recursive: true, force: true }); }
+    // Removing "one" keeps the shared layer and the blob it was unpacked
+    // from (one's gzip blob, which save of "two" writes); removing "two" then
+    // empties the store.
+    assert.equal((await store.layer(rec.chainIds[0]!)).blob, one.layerBlobs[0]);
     await store.remove('one:latest');
     assert.ok(existsSync(store.layerDir(rec.chainIds[0]!)));
     assert.ok(!existsSync(store.layerDir(rec.chainIds[1]!)));
+    assert.equal(await store.blobs.has(one.layerBlobs[0]!), true, 'the blob the shared layer names is kept');
     await store.remove('two:1');
     assert.deepEqual(tree(join(root, 'images', 'layers')), []);
     assert.deepEqual(tree(join(root, 'images', 'blobs')), ['sha256']);
     // State survives reopening.
     await loadArchive(store, chunks(one.tar));
+    // A blob being written by the owner: a second open fails and leaves it.
+    const writing = join(store.blobs.dir, '.pulling.1234.tmp');
+    writeFileSync(writing, 'half');
+    await assert.rejects(ImageStore.open(root), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /images\.db is in use by another process/.test(e.message), 'one owner at a time');
+    assert.ok(existsSync(writing), 'the owner\'s temp blob is untouched');
+    store.close();
     const reopened = await ImageStore.open(root);
     assert.equal(reopened.resolve('one:latest').id, one.id);
+    reopened.close();
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
 
@@ -145,22 +157,166 @@ test('bad archives: each a clear error, and the store as before', async () => {
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
 
-test('crash leftovers are collected on open: temp files, *.tmp layer dirs, layers without an image', async () => {
+test('crash leftovers are collected on open: temp files, *.tmp layer dirs, layer dirs without a row', async () => {
   const root = tempDir('crash');
   try {
     const store = await ImageStore.open(root);
     const img = await dockerArchive([await layerA()], { tags: ['kept:1'] });
     await loadArchive(store, chunks(img.tar));
+    store.close();
     const before = tree(root);
-    const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(join(root, 'images', 'layers', `${'ab'.repeat(32)}.tmp`, 'diff'), { recursive: true });
     mkdirSync(join(root, 'images', 'layers', 'cd'.repeat(32), 'diff'), { recursive: true });
     writeFileSync(join(root, 'images', 'blobs', 'sha256', '.x.1234.tmp'), 'partial');
-    writeFileSync(join(root, 'images', 'images', '.y.json.5678.tmp'), '{');
+    mkdirSync(join(root, 'images', 'tmp', 'load-1234.tmp'));
     writeFileSync(join(root, 'images', '.tags.json.9999.tmp'), '{');
     const reopened = await ImageStore.open(root);
+    reopened.close();
     assert.deepEqual(tree(root), before);
-    assert.equal(reopened.resolve('kept:1').id, img.id);
+    const again = await ImageStore.open(root);
+    assert.equal(again.resolve('kept:1').id, img.id);
+    again.close();
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('a pull killed before its commit: its blobs and unpacked layer are collected on reopen; stored images keep theirs', async () => {
+  const root = tempDir('killed');
+  try {
+    const store = await ImageStore.open(root);
+    const kept = await dockerArchive([await layerA()], { tags: ['kept:1'] });
+    await loadArchive(store, chunks(kept.tar));
+    const before = tree(root);
+    // What a pull has done when kill -9 hits: config and layer blobs stored
+    // (the BlobSink side), the layer unpacked and renamed in, no image row.
+    const layer = await layerB();
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const blob = gzipSync(layer);
+    await store.blobs.put(sha256(blob), blob.length, chunks(blob));
+    await store.blobs.put(sha256(config), config.length, chunks(config));
+    mkdirSync(join(store.layerDir(sha256(layer)), 'diff'), { recursive: true });
+    writeFileSync(join(store.layerDir(sha256(layer)), 'diff', 'motd'), 'hi\n');
+    store.close();
+    const reopened = await ImageStore.open(root);
+    assert.deepEqual(tree(root), before, 'nothing of the pull is left');
+    assert.equal(await reopened.blobs.has(sha256(blob)), false);
+    assert.equal(await reopened.blobs.has(kept.id), true);
+    assert.equal(await reopened.blobs.has(kept.layerBlobs[0]!), true);
+    // Pulled again, it is stored whole.
+    await reopened.blobs.put(sha256(blob), blob.length, chunks(blob));
+    await reopened.blobs.put(sha256(config), config.length, chunks(config));
+    const rec = await reopened.addImage(sha256(config), [sha256(blob)], ['pulled:1']);
+    assert.equal(readFileSync(join((await reopened.layer(rec.chainIds[0]!)).dir, 'etc/motd'), 'utf8'), 'hi\n');
+    reopened.close();
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+/** Stores an image as a pull does: blobs through the sink, then addImage with its repo digest. */
+async function pullInto(store: ImageStore, layers: Buffer[], tags: string[], repoDigests: string[], label = 'x'): Promise<{ id: string; sizes: number[] }> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Labels: { label } }, rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
+  const blobs = layers.map((l) => gzipSync(l));
+  for (const b of [config, ...blobs]) await store.blobs.put(sha256(b), b.length, chunks(b));
+  const rec = await store.addImage(sha256(config), blobs.map((b) => sha256(b)), tags, { repoDigests });
+  return { id: rec.id, sizes: await Promise.all(rec.chainIds.map(async (c) => (await store.layer(c)).size)) };
+}
+
+const DIGEST_M = `sha256:${'1'.repeat(64)}`;
+
+test('repo digests: recorded by addImage, resolved by name@digest, kept across reopen with tags and created; config and size', async () => {
+  const root = tempDir('digests');
+  try {
+    const store = await ImageStore.open(root);
+    const ref = `docker.io/library/busybox@${DIGEST_M}`;
+    const { id, sizes } = await pullInto(store, [await layerA(), await layerB()], ['docker.io/library/busybox:latest'], [ref]);
+    assert.deepEqual(store.digestsOf(id), [ref]);
+    assert.equal(store.resolve(ref).id, id);
+    assert.throws(() => store.resolve(`docker.io/library/busybox@sha256:${'2'.repeat(64)}`), /No such image: docker.io\/library\/busybox@sha256:2+/);
+    await assert.rejects(store.addImage(id, store.resolve(id).layerBlobs, [], { repoDigests: ['busybox@sha256:short'] }), /invalid repo digest "busybox@sha256:short": expected NAME@sha256:<64 lowercase hex digits>/);
+    await assert.rejects(store.tag(`x@${DIGEST_M}`, id), /refusing to create a tag with a digest reference/);
+    const config = await store.config('docker.io/library/busybox:latest');
+    assert.deepEqual((config.config as { Cmd: string[] }).Cmd, ['sh']);
+    assert.equal(await store.config(id), config, 'parsed once');
+    assert.throws(() => { (config as { os: string }).os = 'windows'; }, TypeError, 'frozen: callers share it');
+    assert.equal(await store.size(id), sizes[0]! + sizes[1]!);
+    assert.deepEqual(sizes, [(await layerA()).length, (await layerB()).length], 'a layer\'s size is its uncompressed tar\'s');
+    const created = store.resolve(id).created;
+    store.close();
+    const again = await ImageStore.open(root);
+    const rec = again.resolve(ref);
+    assert.equal(rec.id, id);
+    assert.equal(rec.created, created);
+    assert.deepEqual(again.tagsOf(id), ['docker.io/library/busybox:latest']);
+    assert.deepEqual(again.digestsOf(id), [ref]);
+    assert.equal(await again.size(id), sizes[0]! + sizes[1]!);
+    again.close();
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('rmi as Docker: a repository\'s last tag takes its digests along; untag leaves the image; by ID refused across repositories', async () => {
+  const root = tempDir('rmi');
+  try {
+    const store = await ImageStore.open(root);
+    const digest = `reg/bb@${DIGEST_M}`;
+    const { id } = await pullInto(store, [await layerB()], ['reg/bb:1', 'reg/bb:2'], [digest]);
+    assert.deepEqual(await store.remove('reg/bb:1'), { untagged: ['reg/bb:1'], deleted: [] });
+    const gone = await store.remove('reg/bb:2');
+    assert.deepEqual(gone.untagged, ['reg/bb:2', digest]);
+    assert.equal(gone.deleted[0], id);
+    assert.deepEqual(store.list(), []);
+    assert.deepEqual(await store.blobs.list(), [], 'config and layer blobs deleted');
+
+    const two = await pullInto(store, [await layerB()], ['reg/bb:1', 'other:1'], [digest]);
+    await assert.rejects(store.remove(two.id), /unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/);
+    assert.equal(await store.untag('other:1'), two.id);
+    await assert.rejects(store.untag('other:1'), /No such image: other:1/);
+    assert.deepEqual(store.tagsOf(two.id), ['reg/bb:1']);
+    // One tag and digests of its repository: a single reference, removed by ID.
+    const layer = store.resolve(two.id).chainIds[0]!;
+    assert.deepEqual(await store.remove(two.id.slice(7, 19)), { untagged: ['reg/bb:1', digest], deleted: [two.id, layer] });
+    assert.deepEqual(store.list(), []);
+    store.close();
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('a store in the JSON layout (images/*.json, tags.json, layer files) is migrated at open, then its files deleted', async () => {
+  const root = tempDir('migrate');
+  try {
+    const store = await ImageStore.open(root);
+    const img = await dockerArchive([await layerA(), await layerB()], { tags: ['old:1'] });
+    await loadArchive(store, chunks(img.tar));
+    const rec = store.resolve('old:1');
+    const layers = await Promise.all(rec.chainIds.map((c) => store.layer(c)));
+    const size = await store.size(rec.id);
+    store.close();
+    // The layout the store wrote before images.db, made from what it held.
+    const dir = join(root, 'images');
+    rmSync(join(dir, 'images.db'));
+    rmSync(join(dir, 'images.db-wal'), { force: true });
+    const created = '2024-01-02T03:04:05.000Z';
+    mkdirSync(join(dir, 'images'));
+    writeFileSync(join(dir, 'images', `${rec.id.slice(7)}.json`), JSON.stringify({ ...rec, created }));
+    writeFileSync(join(dir, 'images', '.x.json.1234.tmp'), '{');
+    writeFileSync(join(dir, 'tags.json'), JSON.stringify({ 'old:1': rec.id, 'old:2': rec.id, 'gone:1': sha256('no such image') }));
+    for (const l of layers) {
+      for (const [f, v] of [['diffid', l.diffId], ['parent', l.parent], ['size', String(l.size)], ['blob', l.blob]]) writeFileSync(join(dir, 'layers', l.chainId.slice(7), f!), v!);
+    }
+    const migrated = await ImageStore.open(root);
+    const got = migrated.resolve('old:2');
+    assert.deepEqual(got, { ...rec, created });
+    assert.deepEqual(migrated.tagsOf(rec.id), ['old:1', 'old:2']);
+    assert.throws(() => migrated.resolve('gone:1'), /No such image/);
+    assert.deepEqual(await migrated.layer(rec.chainIds[1]!), layers[1]);
+    assert.equal(await migrated.size(rec.id), size);
+    assert.ok(!existsSync(join(dir, 'images')) && !existsSync(join(dir, 'tags.json')), 'JSON files deleted');
+    assert.deepEqual(tree(join(dir, 'layers', rec.chainIds[0]!.slice(7))), ['diff', ...tree(layers[0]!.dir).map((p) => `diff/${p}`)], 'layer files deleted');
+    // Saved as before: the saveâ†’load round trip still gives the same ID.
+    const saved: Buffer[] = [];
+    for await (const c of await saveImages(migrated, ['old:1'])) saved.push(c as Buffer);
+    migrated.close();
+    const root2 = tempDir('migrate2');
+    const store2 = await ImageStore.open(root2);
+    try {
+      assert.deepEqual((await loadArchive(store2, chunks(Buffer.concat(saved))))[0]?.id, rec.id);
+    } finally { store2.close(); rmSync(root2, { recursive: true, force: true }); }
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
 

@@ -23,7 +23,8 @@ function imports(dir: string): Set<string> {
     if (!e.isFile() || !e.name.endsWith('.ts')) continue;
     const text = readFileSync(join(e.parentPath, e.name), 'utf8');
     // `from 'x'`, `import 'x'`, `import('x')`; not a call like Buffer.from('y').
-    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s+|\bimport\s*\(\s*)'([^'./][^']*)'/g)) {
+    // A specifier is one line without blanks: `startsWith('Pulling from ')` is no import.
+    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s+|\bimport\s*\(\s*)'([^'./\s][^'\s]*)'/g)) {
       const spec = m[1] ?? '';
       if (spec.startsWith('node:')) continue;
       out.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));

@@ -36,7 +36,7 @@ function osName(): string {
   return 'Linux';
 }
 
-export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string; id?: string }): Route[] {
+export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string; id?: string; images?: () => number }): Route[] {
   const ping = () => ({
     status: 200,
     raw: 'OK',
@@ -70,7 +70,7 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
             ContainersRunning: sbx.filter((s) => s.state === 'running').length,
             ContainersPaused: 0,
             ContainersStopped: sbx.filter((s) => s.state !== 'running').length,
-            Images: 0,
+            Images: info.images?.() ?? 0,
             Driver: 'cnm',
             DockerRootDir: info.dataRoot,
             // Docker's Name is the host's name.

@@ -20,17 +20,14 @@ const UNSERVED: [Method, string][] = [
   ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
   ['POST', '/containers/prune'],
   // images, build, distribution
-  ['GET', '/images/json'], ['POST', '/images/create'], ['POST', '/images/load'], ['GET', '/images/get'],
-  ['GET', '/images/search'], ['POST', '/images/prune'],
-  ['GET', '/images/{name*}/json'], ['GET', '/images/{name*}/history'], ['POST', '/images/{name*}/push'],
-  ['POST', '/images/{name*}/tag'], ['GET', '/images/{name*}/get'], ['DELETE', '/images/{name*}'],
+  ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
   // volumes
   ['GET', '/volumes'], ['POST', '/volumes/create'], ['POST', '/volumes/prune'],
   ['GET', '/volumes/{name}'], ['PUT', '/volumes/{name}'], ['DELETE', '/volumes/{name}'],
   // system
-  ['POST', '/auth'], ['GET', '/events'], ['GET', '/system/df'], ['POST', '/session'],
+  ['POST', '/auth'], ['GET', '/events'], ['POST', '/session'],
   // plugins
   ['GET', '/plugins'], ['GET', '/plugins/privileges'], ['POST', '/plugins/pull'], ['POST', '/plugins/create'],
   ['GET', '/plugins/{name*}/json'], ['DELETE', '/plugins/{name*}'], ['POST', '/plugins/{name*}/enable'],

@@ -19,6 +19,13 @@ export interface PullOptions {
   /** Layers downloaded at once (Docker's max-concurrent-downloads is 3). */
   concurrency?: number;
   onProgress?: ProgressFn;
+  /**
+   * Whether layer `index` of the image whose config is `configDigest` (in
+   * the sink by then) is stored already, unpacked, though its blob is not:
+   * the same DiffID came compressed otherwise, by load or another registry.
+   * Docker skips those too ("Already exists").
+   */
+  layerPresent?: (configDigest: string, index: number) => Promise<boolean>;
 }
 
 export interface PullResult {
@@ -77,7 +84,8 @@ export async function pullImage(client: RegistryClient, ref0: ImageReference, si
   // A digest listed twice (an image may repeat an empty layer) is fetched once,
   // as Docker's transfer manager keys downloads by digest.
   const unique = [...new Map(m.layers.map((l) => [l.digest, l])).values()];
-  const present = await Promise.all(unique.map((l) => sink.has(l.digest)));
+  const present = await Promise.all(unique.map(async (l) => (await sink.has(l.digest))
+    || (await opts.layerPresent?.(m.config.digest, m.layers.indexOf(l))) === true));
   const limit = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const todo: Descriptor[] = [];
   unique.forEach((l, i) => {
