@@ -73,7 +73,8 @@ try {
   const bigTar = join(work, 'big.tar');
   await pipeline(saveArchive(big), createWriteStream(bigTar));
   const bbTar = join(work, 'busybox.tar');
-  writeFileSync(bbTar, (await makeBusyboxImage(undefined, BUSYBOX)).tar);
+  const bb = await makeBusyboxImage(undefined, BUSYBOX);
+  writeFileSync(bbTar, bb.tar);
   const plainBytes = big.layers.reduce((n, l) => n + l.tar.byteLength, 0);
   const gzBytes = big.layers.reduce((n, l) => n + l.gz.byteLength, 0);
   const entries = big.layers.reduce((n, l) => n + l.entries, 0);
@@ -125,7 +126,7 @@ try {
     const cnmEnv = { ...process.env, DOCKER_HOST: daemon.host };
     const peers = [{ name: 'cnm', env: cnmEnv }, { name: 'docker', env: dockerEnv }];
     const docker = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<Out> => exec('docker', args, env);
-    // cnm answers routes it does not have yet with 501/404: measure it only once it loads.
+    // A cnm build that cannot load (before the images API: 501) is left out, not a failed run.
     const probe = await docker(cnmEnv, 'load', '-q', '-i', bbTar);
     const cnmLoads = probe.code === 0;
     if (!cnmLoads) console.log(`cnm: docker load not measured: ${(probe.stderr || probe.stdout).trim()}`);
@@ -133,7 +134,7 @@ try {
 
     const rows: (string | number)[][] = [['op', 'peer', 'p50 s', 'runs (s)']];
     const results = new Map<string, number>();
-    const timedRuns = async (op: string, image: string, args: string[]): Promise<void> => {
+    const timedRuns = async (op: string, image: string, id: string, args: string[]): Promise<void> => {
       const t = new Map<string, number[]>(active.map((p) => [p.name, []]));
       for (let r = 0; r < N; r++) {
         for (const p of active) {
@@ -147,6 +148,9 @@ try {
         }
       }
       for (const p of active) {
+        // Like with like: both daemons ended up with the same image.
+        const got = (await docker(p.env, 'image', 'inspect', '--format', '{{.Id}}', image)).stdout.trim();
+        if (got !== id) throw new Error(`${p.name}: ${op} gave image ${got || '(none)'}, expected ${id}`);
         const xs = t.get(p.name) ?? [];
         results.set(`${op}/${p.name}`, p50(xs));
         rows.push([op, p.name, fmt(p50(xs)), xs.map((x) => x.toFixed(2)).join(' ')]);
@@ -154,8 +158,8 @@ try {
       }
     };
 
-    await timedRuns('load busybox', BUSYBOX, ['load', '-q', '-i', bbTar]);
-    await timedRuns('load big', BIG, ['load', '-q', '-i', bigTar]);
+    await timedRuns('load busybox', BUSYBOX, bb.id, ['load', '-q', '-i', bbTar]);
+    await timedRuns('load big', BIG, big.id, ['load', '-q', '-i', bigTar]);
 
     // (c) The registry: one storage directory, a process in each daemon's namespace.
     const regRoot = join(work, 'registry');
@@ -177,7 +181,7 @@ try {
       console.log(`cnm: docker pull not measured: ${(probePull.stderr || probePull.stdout).trim()}`);
       active.splice(active.findIndex((p) => p.name === 'cnm'), 1);
     }
-    await timedRuns('pull big', PULL_REF, ['pull', '-q', PULL_REF]);
+    await timedRuns('pull big', PULL_REF, big.id, ['pull', '-q', PULL_REF]);
 
     console.log(`\n(b), (c) the docker CLI (${(await exec('docker', ['--version'])).stdout.trim()}) against each daemon, image absent before each run, ${N} runs\n${table(rows)}`);
     for (const op of ['load busybox', 'load big', 'pull big']) {
