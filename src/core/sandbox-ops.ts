@@ -63,7 +63,16 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
-  if (kind === 'container') throw invalid('container: network mode is not supported yet: expected bridge, host, none or a network');
+  let networkMode = kind === 'network' ? (req.networkMode || 'bridge') : kind;
+  if (kind === 'container') {
+    // Docker's rules for sharing another container's network namespace.
+    const target = ctx.state.findSandbox(mode.slice('container:'.length));
+    if (req.hostname) throw invalid('conflicting options: hostname and the network mode');
+    if (req.dns.length || req.dnsSearch.length || req.dnsOptions.length) throw invalid('conflicting options: dns and the network mode');
+    if (req.extraHosts.length) throw invalid('conflicting options: custom host-to-IP mapping and the network mode');
+    if (req.ports.length || req.publishAll) throw invalid('conflicting options: port publishing and the container type network mode');
+    networkMode = `container:${target.id}`;
+  }
   const refs = req.networks.length ? req.networks : kind === 'network' ? [{ ref: mode, att: emptyAtt() }] : [];
   if (kind !== 'network' && req.networks.some((n) => n.ref !== mode && modeKind(ctx, n.ref) === 'network')) {
     throw invalid(`conflicting options: ${mode} network mode cannot be combined with other networks`);
@@ -85,7 +94,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   const sbx: SandboxRecord = {
     id,
     name: name.replace(/^\//, ''),
-    hostname: req.hostname || (kind === 'host' ? hostHostname() : shortId(id)),
+    hostname: req.hostname || (kind === 'host' ? hostHostname() : kind === 'container' ? ctx.state.findSandbox(networkMode.slice(10)).hostname : shortId(id)),
     domainname: req.domainname,
     cmd: argv,
     command,
@@ -94,7 +103,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     ...(fromImage ? { imageId: fromImage.id } : {}),
     labels: fromImage?.labels ?? req.labels,
     created: rfc3339Nano(),
-    networkMode: kind === 'network' ? (req.networkMode || 'bridge') : kind,
+    networkMode,
     attachments,
     dns: req.dns,
     dnsSearch: req.dnsSearch,
@@ -195,8 +204,22 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     await writeFile(join(runDir, 'hosts'), '');
     await writeFile(join(runDir, 'resolv.conf'), '');
     let ns: NetnsHandle | null = null;
-    if (kind !== 'host') ({ sbx, ns } = await setUpNetSandbox(ctx, sbx, undo));
-    await writeSandboxFiles(ctx, sbx);
+    let netnsPath: string | null = null;
+    let shared: SandboxRecord | undefined;
+    if (kind === 'container') {
+      // The other container's namespace and its hosts, resolv.conf and
+      // hostname files: none of this sandbox's own.
+      shared = ctx.state.findSandbox(sbx.networkMode.slice('container:'.length));
+      if (shared.state !== 'running') throw new CnmError('CONFLICT', `cannot join network namespace of a non running container: ${shared.id}`);
+      if (modeKind(ctx, shared.networkMode) === 'container') throw invalid(`cannot join network namespace of container ${shared.name}: it shares another's (${shared.networkMode})`);
+      netnsPath = shared.netnsPath || null;
+    } else {
+      if (kind !== 'host') {
+        ({ sbx, ns } = await setUpNetSandbox(ctx, sbx, undo));
+        netnsPath = sbx.netnsPath;
+      }
+      await writeSandboxFiles(ctx, sbx);
+    }
     // Killed by id if the daemon dies before the record below says running
     // (reconcile removes every runtime container no running record owns).
     let rootfs: string | undefined;
@@ -207,7 +230,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       undo.push('root filesystem', () => unmountRootfs(logDir));
     }
     undo.push('process', () => ctx.runtime.remove(sbx.id));
-    const started = await startProcess(ctx, sbx, ns ? sbx.netnsPath : null, () => onExit(sbx.id), rootfs);
+    const started = await startProcess(ctx, sbx, netnsPath, () => onExit(sbx.id), rootfs, shared);
     const next: SandboxRecord = {
       ...sbx, state: 'running', pid: started.pid, pidStart: started.pidStart, startedAt: rfc3339Nano(), exitCode: 0,
       monitorPid: started.monitorPid, monitorStart: started.monitorStart, stoppedByUser: false,
