@@ -4,7 +4,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { NetnsHandle } from '../netlink/index.ts';
 import { readExitCode } from '../runtime/proc.ts';
 import { mountRootfs, unmountRootfs } from '../images/rootfs.ts';
 import { forgetWritten } from '../sandbox/files.ts';
@@ -203,7 +202,6 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     forgetWritten(runDir);
     await writeFile(join(runDir, 'hosts'), '');
     await writeFile(join(runDir, 'resolv.conf'), '');
-    let ns: NetnsHandle | null = null;
     let netnsPath: string | null = null;
     let shared: SandboxRecord | undefined;
     if (kind === 'container') {
@@ -215,7 +213,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       netnsPath = shared.netnsPath || null;
     } else {
       if (kind !== 'host') {
-        ({ sbx, ns } = await setUpNetSandbox(ctx, sbx, undo));
+        ({ sbx } = await setUpNetSandbox(ctx, sbx, undo));
         netnsPath = sbx.netnsPath;
       }
       await writeSandboxFiles(ctx, sbx);
