@@ -47,6 +47,11 @@ export interface HostRoot {
   hasEtcHostname: boolean;
   /** The capabilities the daemon itself may grant (its bounding set): --privileged gets these. */
   boundingCaps: string[];
+  /**
+   * The host has cgroup v2 alone: containers get a cgroup namespace of
+   * their own (Docker's default there), so /sys/fs/cgroup is their cgroup.
+   */
+  cgroupV2?: boolean;
 }
 
 /** /proc/self/status CapBnd (hex) -> capability names. */
@@ -97,6 +102,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     ...(spec.init ? [bind(initBinary, INIT_PATH, true)] : []),
   ];
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (host.cgroupV2 && !priv) namespaces.push({ type: 'cgroup' });
   if (spec.netnsPath) namespaces.push({ type: 'network', path: spec.netnsPath });
   const r = spec.resources;
   return {
