@@ -123,8 +123,8 @@ export class Client {
   containerInspect(id: string): Promise<ContainerInspectWire> { return this.call('GET', `/containers/${encodeURIComponent(id)}/json`); }
   containerStart(id: string): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/start`); }
   containerStop(id: string, t?: number): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/stop${Client.q({ t })}`); }
-  containerRemove(id: string, force = false): Promise<void> {
-    return this.call('DELETE', `/containers/${encodeURIComponent(id)}${Client.q({ force: force ? 1 : undefined })}`);
+  containerRemove(id: string, force = false, volumes = false): Promise<void> {
+    return this.call('DELETE', `/containers/${encodeURIComponent(id)}${Client.q({ force: force ? 1 : undefined, v: volumes ? 1 : undefined })}`);
   }
   containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
 

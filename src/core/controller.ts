@@ -34,6 +34,9 @@ import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
+import { createVolume, pruneVolumes, removeVolume } from './volume-ops.ts';
+import type { CreateVolumeRequest, VolumePruneFilter } from './volume-ops.ts';
+import type { VolumeRecord } from '../model/records.ts';
 
 /**
  * Networks without endpoints (host, none) are a network mode, chosen at
@@ -310,7 +313,8 @@ export class Controller {
     return 'stopped';
   }
 
-  async removeSandbox(ref: string, force: boolean): Promise<void> {
+  /** `volumes`: its anonymous volumes too (docker rm -v). */
+  async removeSandbox(ref: string, force: boolean, volumes = false): Promise<void> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state === 'running') {
       if (!force) {
@@ -322,7 +326,7 @@ export class Controller {
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur) await removeSandboxRecord(this.ctx, cur);
+      if (cur) await removeSandboxRecord(this.ctx, cur, volumes);
     });
   }
 
@@ -383,12 +387,12 @@ export class Controller {
       this.waiters.delete(id);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
-      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done);
+      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done, true);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
-        await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
+        await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx, true));
       }
     });
   }
@@ -398,6 +402,20 @@ export class Controller {
     for (const sbx of this.state.sandboxes.values()) {
       if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart) && !isAlive(sbx.monitorPid, sbx.monitorStart)) this.onExit(sbx.id);
     }
+  }
+
+  // ---- volumes
+
+  createVolume(req: CreateVolumeRequest): Promise<VolumeRecord> {
+    return this.ctx.lock.run(() => createVolume(this.ctx, req));
+  }
+
+  removeVolume(name: string, force: boolean): Promise<void> {
+    return this.ctx.lock.run(() => removeVolume(this.ctx, name, force));
+  }
+
+  pruneVolumes(f: VolumePruneFilter): Promise<{ names: string[]; bytes: number }> {
+    return this.ctx.lock.run(() => pruneVolumes(this.ctx, f));
   }
 
   netnsPath(sbx: SandboxRecord): string {

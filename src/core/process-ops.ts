@@ -3,11 +3,11 @@
 // endpoints, files) is net-sandbox.ts; sandbox-ops.ts puts the two together.
 import { join } from 'node:path';
 import { isAlive, procStartTime, waitGone } from '../runtime/proc.ts';
-import { parseBind } from '../runtime/binds.ts';
 import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec, Started } from '../runtime/types.ts';
 import type { Ctx } from './context.ts';
 import { runDirOf } from './endpoint-ops.ts';
+import { ensureVolumeDirs, runtimeMounts } from './mount-plan.ts';
 import { CnmError, invalid, notFound } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
@@ -25,9 +25,6 @@ export function checkRunConfig(req: CreateSandboxRequest): void {
     // Until images land, a sandbox runs host binaries: an image would be
     // silently ignored, so it is refused as Docker refuses an unknown one.
     throw notFound(`No such image: ${req.image}`);
-  }
-  for (const b of r.binds) {
-    try { parseBind(b); } catch (e) { throw invalid((e as Error).message); }
   }
   const why = checkUserSyntax(r.user);
   if (why) throw invalid(why);
@@ -64,7 +61,7 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     user,
     netnsPath,
     files: { hosts: join(runDir, 'hosts'), resolvConf: join(runDir, 'resolv.conf'), hostname: join(runDir, 'hostname') },
-    binds: sbx.run.binds.map(parseBind),
+    mounts: runtimeMounts(ctx, sbx.run.mounts),
     resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
     privileged: sbx.run.privileged,
     init: sbx.run.init,
@@ -75,6 +72,7 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
 export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void): Promise<Started & { monitorStart: string }> {
+  await ensureVolumeDirs(ctx, sbx.run.mounts);
   const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;

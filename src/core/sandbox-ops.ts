@@ -15,6 +15,8 @@ import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { makeMountDirs, planMounts } from './mount-plan.ts';
+import { removeAnonymousVolumes } from './volume-ops.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
@@ -54,6 +56,8 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   }
   if (!req.cmd.length) throw invalid('no command specified: expected a command to run in the sandbox');
   checkRunConfig(req);
+  // The image's VOLUMEs join here once containers run from images.
+  const mountPlan = planMounts(ctx, req.run, []);
   checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
@@ -102,13 +106,19 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     startedAt: '0001-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     netnsPath: '',
-    run: req.run,
+    run: { ...req.run, mounts: mountPlan.mounts },
     monitorPid: 0,
     monitorStart: '',
     restartCount: 0,
     stoppedByUser: false,
   };
-  await ctx.state.commit([{ kind: 'sandbox', put: sbx }]);
+  const undoDirs = await makeMountDirs(ctx, mountPlan);
+  try {
+    await ctx.state.commit([...mountPlan.volumes.map((put) => ({ kind: 'volume' as const, put })), { kind: 'sandbox', put: sbx }]);
+  } catch (e) {
+    await undoDirs();
+    throw e;
+  }
   return sbx;
 }
 
@@ -172,10 +182,12 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
   return errors;
 }
 
-export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord): Promise<void> {
+/** `volumes`: also its anonymous volumes no other container uses (docker rm -v, --rm). */
+export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord, volumes = false): Promise<void> {
   if (sbx.state === 'running') throw forbidden(`cannot remove container ${sbx.name}: container is running`);
   forgetWritten(runDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
   await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
   await rm(logDirOf(ctx, sbx), { recursive: true, force: true });
+  if (volumes) await removeAnonymousVolumes(ctx, sbx);
 }

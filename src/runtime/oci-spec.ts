@@ -5,7 +5,7 @@
 // /run, /root and /dev/shm. Pure: the host's root listing is passed in.
 import type { OciConfig, OciMount } from './oci-types.ts';
 import { sandboxSeccomp } from './seccomp.ts';
-import type { ProcessSpec } from './types.ts';
+import type { Mount, ProcessSpec } from './types.ts';
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
 export const DEFAULT_CAPS = [
@@ -62,6 +62,12 @@ function bind(source: string, destination: string, ro: boolean): OciMount {
   return { destination, type: 'bind', source, options: ['rbind', 'rprivate', ...(ro ? ['rro'] : [])] };
 }
 
+/** A bind, volume or tmpfs the container asked for; a tmpfs carries its ro in its options. */
+function userMount(m: Mount): OciMount {
+  if (m.type === 'tmpfs') return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: m.options };
+  return { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.propagation, ...(m.readonly ? ['rro'] : [])] };
+}
+
 /** Where the init binary appears inside a sandbox (see ProcessSpec.init). */
 export const INIT_PATH = '/dev/init';
 
@@ -88,7 +94,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     bind(spec.files.hosts, '/etc/hosts', false),
     bind(spec.files.resolvConf, '/etc/resolv.conf', false),
     ...(host.hasEtcHostname ? [bind(spec.files.hostname, '/etc/hostname', false)] : []),
-    ...spec.binds.map((b) => bind(b.source, b.destination, b.readonly)),
+    ...spec.mounts.map(userMount),
     ...(spec.init ? [bind(initBinary, INIT_PATH, true)] : []),
   ];
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];

@@ -208,7 +208,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'DELETE', path: '/containers/{id}', handler: async (req) => {
-        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'));
+        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'), boolParam(req.query, 'v'));
         return { status: 204 };
       },
     },

@@ -1,0 +1,224 @@
+// Volumes and mounts against a real daemon: docker volume create/ls/inspect/
+// rm/prune with the docker CLI, and containers (host-filesystem sandboxes,
+// through the API) that write into a named volume, read it from another,
+// mount a host path read-only, get a tmpfs, and lose their anonymous volumes
+// with rm -v. Nothing is mounted on the host: every mount is runc's, inside
+// the container's own mount namespace.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
+import { startTestDaemon } from '../helpers/daemon.ts';
+import type { DaemonHandle } from '../helpers/daemon.ts';
+import type { ContainerCreateWire } from '../../src/api/wire.ts';
+
+const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
+const skip = skipUnlessCI('volumes', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
+
+describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  const volumesDir = (): string => join(d.dir, 'data', 'volumes');
+
+  /** Creates (through the API, no image: host binaries) and optionally runs a container to its end. */
+  async function container(name: string, cmd: string, hc: NonNullable<ContainerCreateWire['HostConfig']>, wait = true): Promise<{ id: string; out: string; code: number }> {
+    const { Id } = await d.client.containerCreate(name, { Cmd: ['sh', '-c', cmd], HostConfig: { NetworkMode: 'none', ...hc } });
+    await d.client.containerStart(Id);
+    if (!wait) return { id: Id, out: '', code: 0 };
+    const { StatusCode } = await d.client.containerWait(Id);
+    const logs = await d.docker(['logs', Id], { allowFail: true });
+    return { id: Id, out: logs.stdout + logs.stderr, code: StatusCode };
+  }
+
+  before(async () => { d = await startTestDaemon(); });
+  after(async () => { await d?.destroy(); });
+
+  test('docker volume create, ls, inspect and rm, in Docker\'s layout', async () => {
+    assert.equal((await d.docker(['volume', 'create', '--label', 'team=blue', 'data1'])).stdout, 'data1\n');
+    // Creating it again returns the same volume, as Docker does.
+    assert.equal((await d.docker(['volume', 'create', 'data1'])).stdout, 'data1\n');
+    const info = JSON.parse((await d.docker(['volume', 'inspect', 'data1'])).stdout) as Record<string, unknown>[];
+    assert.equal(info.length, 1);
+    const v = info[0] ?? {};
+    assert.equal(v.Name, 'data1');
+    assert.equal(v.Driver, 'local');
+    assert.equal(v.Scope, 'local');
+    assert.equal(v.Mountpoint, join(volumesDir(), 'data1', '_data'));
+    assert.deepEqual(v.Labels, { team: 'blue' });
+    assert.match(String(v.CreatedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(existsSync(join(volumesDir(), 'data1', '_data')));
+    assert.match((await d.docker(['volume', 'ls'])).stdout, /local\s+data1\n/);
+    assert.equal((await d.docker(['volume', 'ls', '-q', '-f', 'label=team=blue'])).stdout, 'data1\n');
+    assert.equal((await d.docker(['volume', 'ls', '-q', '-f', 'label=team=red'])).stdout, '');
+    assert.equal((await d.docker(['volume', 'ls', '-q', '-f', 'dangling=true', '-f', 'name=data'])).stdout, 'data1\n');
+    assert.equal((await d.docker(['volume', 'rm', 'data1'])).stdout, 'data1\n');
+    assert.ok(!existsSync(join(volumesDir(), 'data1')));
+    const gone = await d.docker(['volume', 'inspect', 'data1'], { allowFail: true });
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /no such volume/);
+    // rm -f of a missing volume is quiet, as in Docker.
+    assert.equal((await d.docker(['volume', 'rm', '-f', 'data1'])).code, 0);
+  });
+
+  test('bad volume requests are refused with the value named, and nothing is made', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--opt', 'foo=bar', 'v-bad1'], /invalid option: "foo"/],
+      [['--opt', 'type=tmpfs', 'v-bad2'], /missing required option: "device"/],
+      [['--opt', 'type=nfs', '--opt', 'device=:/x', 'v-bad3'], /volume type "nfs" needs a mount on the host/],
+      [['--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=lots', 'v-bad4'], /invalid tmpfs option "size=lots"/],
+      [['-d', 'nosuchdriver', 'v-bad5'], /plugin "nosuchdriver" not found/],
+      [['a/b'], /includes invalid characters for a local volume name/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await d.docker(['volume', 'create', ...args], { allowFail: true });
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, re);
+    }
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, '');
+    assert.ok(!existsSync(volumesDir()) || readdir(volumesDir()).length === 0);
+    const put = await d.client.raw('PUT', '/volumes/x?version=1', {});
+    assert.equal(put.status, 503);
+  });
+
+  test('docker volume prune removes unused anonymous volumes; -a named ones too', async () => {
+    const anon = (await d.docker(['volume', 'create'])).stdout.trim();
+    assert.match(anon, /^[0-9a-f]{64}$/);
+    const labels = (await d.docker(['volume', 'inspect', '-f', '{{json .Labels}}', anon])).stdout.trim();
+    assert.equal(labels, '{"com.docker.volume.anonymous":""}');
+    await d.docker(['volume', 'create', 'keepme']);
+    writeFileSync(join(volumesDir(), anon, '_data', 'f'), 'x'.repeat(1000));
+    const p1 = await d.docker(['volume', 'prune', '-f']);
+    assert.match(p1.stdout, new RegExp(anon));
+    assert.match(p1.stdout, /Total reclaimed space: 1(\.0)?kB/);
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, 'keepme\n');
+    const p2 = await d.docker(['volume', 'prune', '-af']);
+    assert.match(p2.stdout, /keepme/);
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, '');
+  });
+
+  test('a container writes into a named volume (created on first use) and another reads it', async () => {
+    const w = await container('writer', 'echo hello > /data/greeting', { Binds: ['shared:/data'] });
+    assert.equal(w.code, 0, w.out);
+    assert.equal(readFileSync(join(volumesDir(), 'shared', '_data', 'greeting'), 'utf8'), 'hello\n');
+    const r = await container('reader', 'cat /in/greeting; touch /in/x', {
+      Mounts: [{ Type: 'volume', Source: 'shared', Target: '/in', ReadOnly: true }],
+    });
+    assert.match(r.out, /^hello\n/);
+    assert.match(r.out, /Read-only file system/);
+    assert.notEqual(r.code, 0);
+    const insp = await d.client.containerInspect('reader');
+    assert.deepEqual(insp.Mounts, [{
+      Type: 'volume', Name: 'shared', Source: join(volumesDir(), 'shared', '_data'), Destination: '/in', Driver: 'local', Mode: '', RW: false, Propagation: '',
+    }]);
+    assert.deepEqual(insp.HostConfig.Mounts, [{ Type: 'volume', Source: 'shared', Target: '/in', ReadOnly: true }]);
+    // Named volumes are not anonymous: plain prune leaves them.
+    assert.equal((await d.docker(['volume', 'inspect', '-f', '{{json .Labels}}', 'shared'])).stdout.trim(), 'null');
+    // In use (by stopped containers too): 409 naming them.
+    const busy = await d.client.raw('DELETE', '/volumes/shared');
+    assert.equal(busy.status, 409);
+    assert.match(busy.body.toString(), /remove shared: volume is in use - \[/);
+    assert.match(busy.body.toString(), new RegExp(w.id));
+    const cli = await d.docker(['volume', 'rm', 'shared'], { allowFail: true });
+    assert.match(cli.stderr, /volume is in use/);
+    assert.match((await d.docker(['volume', 'prune', '-af'])).stdout, /Total reclaimed space: 0B/);
+    assert.match((await d.docker(['system', 'df'])).stdout, /Local Volumes\s+1\s+1\s+6B/);
+    // rm -v keeps named volumes.
+    await d.docker(['rm', '-v', 'writer', 'reader']);
+    assert.ok(existsSync(join(volumesDir(), 'shared', '_data', 'greeting')));
+    await d.docker(['volume', 'rm', 'shared']);
+  });
+
+  test('a host path bound read-only refuses writes; rw works; -v creates a missing host directory', async () => {
+    const host = mkdtempSync('/var/tmp/cnmt-vol-');
+    try {
+      writeFileSync(join(host, 'in'), 'from host\n');
+      const ro = await container('ro-bind', 'cat /h/in; echo no > /h/out', { Binds: [`${host}:/h:ro`] });
+      assert.match(ro.out, /from host/);
+      assert.match(ro.out, /Read-only file system/);
+      assert.ok(!existsSync(join(host, 'out')));
+      const missing = join(host, 'made', 'here');
+      const rw = await container('rw-bind', 'echo yes > /h/out', { Binds: [`${missing}:/h`] });
+      assert.equal(rw.code, 0, rw.out);
+      assert.equal(readFileSync(join(missing, 'out'), 'utf8'), 'yes\n');
+      const insp = await d.client.containerInspect('ro-bind');
+      assert.deepEqual(insp.Mounts, [{ Type: 'bind', Source: host, Destination: '/h', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+      assert.deepEqual(insp.HostConfig.Binds, [`${host}:/h:ro`]);
+      await d.docker(['rm', 'ro-bind', 'rw-bind']);
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
+  });
+
+  test('--tmpfs and --mount type=tmpfs give the container a tmpfs with its options', async () => {
+    const t = await container('tmpfs-box', 'grep -E " /(x|y) " /proc/self/mounts; echo ok > /x/f && cat /x/f', {
+      Tmpfs: { '/x': 'size=64m,mode=1770' },
+      Mounts: [{ Type: 'tmpfs', Target: '/y', TmpfsOptions: { SizeBytes: 1024 * 1024, Mode: 0o700 } }],
+    });
+    assert.equal(t.code, 0, t.out);
+    assert.match(t.out, /^tmpfs \/x tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k,mode=1770/m);
+    assert.match(t.out, /^tmpfs \/y tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=700/m);
+    assert.match(t.out, /^ok$/m);
+    const insp = await d.client.containerInspect('tmpfs-box');
+    assert.deepEqual(insp.HostConfig.Tmpfs, { '/x': 'size=64m,mode=1770' });
+    // Docker lists --mount tmpfs under Mounts, --tmpfs only under HostConfig.
+    assert.deepEqual(insp.Mounts.map((m) => [m.Type, m.Destination]), [['tmpfs', '/y']]);
+    await d.docker(['rm', 'tmpfs-box']);
+  });
+
+  test('rm -v removes the anonymous volumes of a container and keeps named ones', async () => {
+    const c = await container('anon-box', 'echo a > /anon/f; echo n > /named/f', { Binds: ['/anon', 'keep-named:/named'] });
+    assert.equal(c.code, 0, c.out);
+    const insp = await d.client.containerInspect('anon-box');
+    const anon = insp.Mounts.find((m) => m.Destination === '/anon');
+    assert.match(anon?.Name ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(readFileSync(join(anon?.Source ?? '', 'f'), 'utf8'), 'a\n');
+    await d.docker(['rm', '-v', 'anon-box']);
+    assert.ok(!existsSync(join(volumesDir(), anon?.Name ?? '')));
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, 'keep-named\n');
+    // Without -v the anonymous volume stays (and plain prune then removes it).
+    await container('anon-box2', 'true', { Binds: ['/anon'] });
+    const name = (await d.client.containerInspect('anon-box2')).Mounts[0]?.Name ?? '';
+    await d.docker(['rm', 'anon-box2']);
+    assert.ok(existsSync(join(volumesDir(), name)));
+    assert.match((await d.docker(['volume', 'prune', '-f'])).stdout, new RegExp(name));
+    await d.docker(['volume', 'rm', 'keep-named']);
+  });
+
+  test('a running container\'s volume cannot be removed (409); it can once the container is gone', async () => {
+    const c = await container('runner', 'sleep infinity', { Binds: ['busy:/b'] }, false);
+    const r = await d.docker(['volume', 'rm', 'busy'], { allowFail: true });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`remove busy: volume is in use - \\[${c.id}\\]`));
+    await d.docker(['rm', '-f', 'runner']);
+    await d.docker(['volume', 'rm', 'busy']);
+    // No mount of any volume is left on the host: runc mounted them in the containers' namespaces.
+    assert.doesNotMatch(readFileSync('/proc/self/mounts', 'utf8'), new RegExp(volumesDir()));
+  });
+
+  test('bad mounts are a 400 naming the value, and nothing is created', async () => {
+    const cases: [NonNullable<ContainerCreateWire['HostConfig']>, RegExp][] = [
+      [{ Binds: ['/tmp:rel'] }, /invalid volume specification: '\/tmp:rel': invalid mount config for type "bind": invalid mount path: 'rel' mount path must be absolute/],
+      [{ Binds: ['/tmp:/x:rox'] }, /invalid mode: rox/],
+      [{ Binds: ['named:/x:rw,ro'] }, /invalid mode: rw,ro/],
+      [{ Mounts: [{ Type: 'nfs', Target: '/x' }] }, /invalid mount config for type "nfs": mount type unknown/],
+      [{ Mounts: [{ Type: 'bind', Source: '/no/such/dir', Target: '/x' }] }, /bind source path does not exist: \/no\/such\/dir/],
+      [{ Tmpfs: { '/x': 'size=big' } }, /invalid tmpfs option "size=big"/],
+      [{ Tmpfs: { rel: '' } }, /invalid mount path: 'rel' mount path must be absolute/],
+      [{ Binds: ['v1:/x'], Tmpfs: { '/x': '' } }, /Duplicate mount point: \/x/],
+    ];
+    for (const [hc, re] of cases) {
+      const r = await d.client.raw('POST', '/containers/create?name=badmount', { Cmd: ['true'], HostConfig: { NetworkMode: 'none', ...hc } });
+      assert.equal(r.status, 400, JSON.stringify(hc));
+      assert.match((JSON.parse(r.body.toString()) as { message: string }).message, re);
+    }
+    assert.equal((await d.client.containerList(true)).length, 0);
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, '');
+  });
+});
+
+function readdir(dir: string): string[] {
+  return spawnSync('ls', ['-A', dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+}

@@ -1,0 +1,166 @@
+// Mount requests as Docker parses them (Binds, Mounts, Tmpfs), the local
+// driver's options, the image's VOLUMEs as anonymous volumes, the mounts
+// written into config.json, and volume records in the store.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { anonymousMounts } from '../../src/core/mount-plan.ts';
+import { parseBind, parseMounts, parseMountSpec, parseTmpfs, tmpfsOptions } from '../../src/core/mount-parse.ts';
+import { checkLocalOptions, volumeSource } from '../../src/core/volume-ops.ts';
+import { State } from '../../src/core/state.ts';
+import { CnmError } from '../../src/model/errors.ts';
+import type { MountConfig, MountSpec, VolumeRecord } from '../../src/model/records.ts';
+import { buildOciConfig } from '../../src/runtime/oci-spec.ts';
+import type { ProcessSpec } from '../../src/runtime/types.ts';
+import { MemoryStore } from '../../src/store/index.ts';
+
+/** Asserts a 400 (INVALID) whose message matches. */
+function refused(fn: () => unknown, re: RegExp): void {
+  assert.throws(fn, (e: unknown) => e instanceof CnmError && e.code === 'INVALID' && re.test(e.message));
+}
+
+describe('HostConfig.Binds', () => {
+  test('host paths are binds, names are volumes, a lone path is an anonymous volume', () => {
+    assert.deepEqual(parseBind('/srv/data:/data:ro'), {
+      type: 'bind', source: '/srv/data', destination: '/data', readonly: true, propagation: 'rprivate', mode: 'ro', noCopy: false, options: [], origin: 'binds',
+    });
+    const named = parseBind('cache:/var/cache:nocopy,rshared');
+    assert.deepEqual([named.type, named.source, named.readonly, named.noCopy, named.propagation], ['volume', 'cache', false, true, 'rshared']);
+    const anon = parseBind('/data/');
+    assert.deepEqual([anon.type, anon.source, anon.destination], ['volume', '', '/data']);
+    assert.equal(parseBind('/a:/b:z,rw').readonly, false);
+  });
+
+  test('bad specs are a 400 naming the value', () => {
+    refused(() => parseBind('/tmp:rel'), /invalid volume specification: '\/tmp:rel': invalid mount config for type "bind": invalid mount path: 'rel' mount path must be absolute/);
+    refused(() => parseBind('/tmp:/x:rox'), /invalid mode: rox \(in volume specification '\/tmp:\/x:rox'\)/);
+    refused(() => parseBind('/tmp:/x:ro,rw'), /invalid mode: ro,rw/);
+    refused(() => parseBind('/x:rw'), /invalid volume specification: '\/x:rw'/);
+    refused(() => parseBind('a:b:c:d'), /invalid volume specification: 'a:b:c:d'/);
+    refused(() => parseBind('/tmp::/x'), /invalid volume specification/);
+    refused(() => parseBind('/tmp:/'), /destination can't be '\/'/);
+    refused(() => parseBind('my/vol:/x'), /create my\/vol: "my\/vol" includes invalid characters for a local volume name/);
+    refused(() => parseBind('x:/y'), /volume name is too short/);
+    refused(() => parseBind('/tmp:/x:nocopy'), /field VolumeOptions must not be specified/);
+  });
+});
+
+describe('HostConfig.Mounts', () => {
+  const m = (o: Partial<MountSpec>): MountSpec => ({ type: 'bind', source: '', target: '', readOnly: false, ...o });
+
+  test('bind, volume and tmpfs', () => {
+    const b = parseMountSpec(m({ type: 'bind', source: '/srv', target: '/s', readOnly: true, propagation: 'rslave' }));
+    assert.deepEqual([b.type, b.source, b.readonly, b.propagation, b.origin], ['bind', '/srv', true, 'rslave', 'mounts']);
+    const v = parseMountSpec(m({ type: 'volume', source: 'db', target: '/db', noCopy: true, volumeLabels: { a: 'b' } }));
+    assert.deepEqual([v.type, v.source, v.noCopy, v.create?.labels], ['volume', 'db', true, { a: 'b' }]);
+    const t = parseMountSpec(m({ type: 'tmpfs', target: '/t', sizeBytes: 1048576, mode: 0o700, readOnly: true }));
+    assert.deepEqual(t.options, ['noexec', 'nosuid', 'nodev', 'ro', 'mode=700', 'size=1048576']);
+  });
+
+  test('bad ones are a 400 naming the value', () => {
+    refused(() => parseMountSpec(m({ type: 'nfs' as MountSpec['type'], target: '/x' })), /invalid mount config for type "nfs": mount type unknown/);
+    refused(() => parseMountSpec(m({ type: 'bind', source: '/a', target: 'rel' })), /invalid mount path: 'rel' mount path must be absolute/);
+    refused(() => parseMountSpec(m({ type: 'bind', target: '/x' })), /field Source must not be empty/);
+    refused(() => parseMountSpec(m({ type: 'bind', source: 'rel', target: '/x' })), /invalid mount path: 'rel'/);
+    refused(() => parseMountSpec(m({ type: 'bind', source: '/a', target: '/x', propagation: 'sideways' })), /invalid propagation mode: sideways/);
+    refused(() => parseMountSpec(m({ type: 'bind', source: '/a', target: '/x', noCopy: true })), /field VolumeOptions must not be specified/);
+    refused(() => parseMountSpec(m({ type: 'tmpfs', source: 'x', target: '/x' })), /field Source must not be specified/);
+    refused(() => parseMountSpec(m({ type: 'tmpfs', target: '/x', sizeBytes: -1 })), /invalid tmpfs size -1/);
+    refused(() => parseMountSpec(m({ type: 'volume', target: '' })), /field Target must not be empty/);
+  });
+});
+
+describe('HostConfig.Tmpfs and tmpfs options', () => {
+  test("Docker's defaults, with the given options merged over them", () => {
+    assert.deepEqual(parseTmpfs('/run', '').options, ['noexec', 'nosuid', 'nodev']);
+    assert.deepEqual(parseTmpfs('/run', 'exec,size=64m,size=32m').options, ['nosuid', 'nodev', 'exec', 'size=32m']);
+    assert.equal(parseTmpfs('/x', 'ro').readonly, true);
+    assert.equal(parseTmpfs('/x', 'ro,rw').readonly, false);
+    assert.deepEqual(tmpfsOptions(['rshared', 'rprivate']), ['noexec', 'nosuid', 'nodev', 'rprivate']);
+  });
+
+  test('bad ones are a 400 naming the value', () => {
+    refused(() => parseTmpfs('/x', 'size=big'), /invalid Tmpfs "\/x:size=big": invalid tmpfs option "size=big": expected a size/);
+    refused(() => parseTmpfs('/x', 'mode=999'), /invalid tmpfs option "mode=999"/);
+    refused(() => parseTmpfs('/x', 'bogus'), /unknown tmpfs option "bogus"/);
+    refused(() => parseTmpfs('x', ''), /invalid mount path: 'x' mount path must be absolute/);
+  });
+
+  test('two mounts on one path are refused', () => {
+    refused(() => parseMounts(['/a:/x'], [], { '/x/': '' }), /Duplicate mount point: \/x/);
+  });
+});
+
+describe("the image's VOLUMEs", () => {
+  test('each path no mount covers becomes a fresh anonymous volume', () => {
+    const taken = [parseBind('named:/data')] as MountConfig[];
+    const out = anonymousMounts(['/data', '/var/lib/x/', '/logs', '/logs', 'relative'], taken);
+    assert.deepEqual(out.map((x) => [x.type, x.source, x.destination, x.origin]), [
+      ['volume', '', '/var/lib/x', 'image'], ['volume', '', '/logs', 'image'],
+    ]);
+    assert.deepEqual(anonymousMounts([], taken), []);
+  });
+});
+
+describe("the local driver's options", () => {
+  test('tmpfs and bind (type=none o=bind) are accepted', () => {
+    checkLocalOptions({});
+    checkLocalOptions({ type: 'tmpfs', device: 'tmpfs', o: 'size=100m,uid=1000' });
+    checkLocalOptions({ type: 'none', device: '/srv/x', o: 'bind,ro' });
+  });
+
+  test('others are a 400 naming the option', () => {
+    refused(() => checkLocalOptions({ foo: 'bar' }), /invalid option: "foo"/);
+    refused(() => checkLocalOptions({ type: 'tmpfs' }), /missing required option: "device"/);
+    refused(() => checkLocalOptions({ o: 'size=1m', device: 'tmpfs' }), /missing required option: "type"/);
+    refused(() => checkLocalOptions({ type: 'nfs', device: ':/x', o: 'addr=1.2.3.4' }), /volume type "nfs" needs a mount on the host/);
+    refused(() => checkLocalOptions({ type: 'none', device: 'rel', o: 'bind' }), /device="rel": expected an absolute host path/);
+    refused(() => checkLocalOptions({ type: 'none', device: '/x', o: 'bind,uid=1' }), /"uid=1" is not a bind mount option/);
+    refused(() => checkLocalOptions({ type: 'tmpfs', device: 'tmpfs', o: 'size=x' }), /invalid tmpfs option "size=x"/);
+  });
+
+  test('a volume is its data dir, its device, or a tmpfs of its own', () => {
+    const v = (options: Record<string, string>): VolumeRecord => ({ name: 'v1', driver: 'local', created: '', mountpoint: '/d/v1/_data', labels: {}, options });
+    assert.deepEqual(volumeSource(v({})), { kind: 'bind', source: '/d/v1/_data', readonly: false, propagation: null });
+    assert.deepEqual(volumeSource(v({ type: 'none', device: '/srv', o: 'bind,ro' })), { kind: 'bind', source: '/srv', readonly: true, propagation: null });
+    assert.deepEqual(volumeSource(v({ type: 'tmpfs', device: 'tmpfs', o: 'size=1m' })), { kind: 'tmpfs', options: ['size=1m'] });
+  });
+});
+
+describe('config.json', () => {
+  test("the container's mounts come after the system mounts, in order", () => {
+    const spec: ProcessSpec = {
+      id: 'x', hostname: 'h', args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, netnsPath: null,
+      files: { hosts: '/r/hosts', resolvConf: '/r/resolv.conf', hostname: '/r/hostname' },
+      mounts: [
+        { type: 'bind', source: '/srv', destination: '/srv', readonly: true, propagation: 'rprivate' },
+        { type: 'tmpfs', destination: '/t', readonly: false, options: ['noexec', 'nosuid', 'nodev', 'size=1m'] },
+      ],
+      resources: { memory: 0, nanoCpus: 0, pidsLimit: 0 }, privileged: false, init: false, hidden: [],
+      log: { path: '/l', maxSize: 0, maxFile: 1 },
+    };
+    const cfg = buildOciConfig(spec, { dirs: ['usr'], links: [], hasEtcHostname: false, boundingCaps: [] }, '/init');
+    const dests = cfg.mounts.map((m) => m.destination);
+    assert.ok(dests.indexOf('/srv') > dests.indexOf('/etc/resolv.conf'));
+    assert.deepEqual(cfg.mounts.slice(-2), [
+      { destination: '/srv', type: 'bind', source: '/srv', options: ['rbind', 'rprivate', 'rro'] },
+      { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['noexec', 'nosuid', 'nodev', 'size=1m'] },
+    ]);
+  });
+});
+
+describe('volume records in the store', () => {
+  test('are kept by name, survive a reload and are removed by name', async () => {
+    const store = new MemoryStore();
+    const s = new State(store);
+    const v: VolumeRecord = { name: 'data', driver: 'local', created: '2025-01-01T00:00:00Z', mountpoint: '/d/data/_data', labels: { a: 'b' }, options: {} };
+    const [stored] = await s.commit([{ kind: 'volume', put: v }]);
+    assert.deepEqual(stored, v);
+    const again = new State(store);
+    await again.load();
+    assert.deepEqual(again.volumes.get('data'), v);
+    await again.commit([{ kind: 'volume', del: 'data' }]);
+    assert.equal(again.volumes.size, 0);
+    // Writing a volume another writer removed is a conflict, not a blind overwrite.
+    await assert.rejects(s.commit([{ kind: 'volume', put: v }]), (e: unknown) => e instanceof CnmError && e.code === 'CONFLICT');
+  });
+});
