@@ -14,6 +14,7 @@ import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { ContainerCreateWire } from '../../src/api/wire.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -121,6 +122,8 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.equal(busy.status, 409);
     assert.match(busy.body.toString(), /remove shared: volume is in use - \[/);
     assert.match(busy.body.toString(), new RegExp(w.id));
+    assert.equal((await d.docker(['ps', '-a', '--format', '{{.Names}}', '-f', 'volume=shared'])).stdout, 'reader\nwriter\n');
+    assert.equal((await d.docker(['ps', '-a', '--format', '{{.Names}}', '-f', 'volume=/in'])).stdout, 'reader\n');
     const cli = await d.docker(['volume', 'rm', 'shared'], { allowFail: true });
     assert.match(cli.stderr, /volume is in use/);
     assert.match((await d.docker(['volume', 'prune', '-af'])).stdout, /Total reclaimed space: 0B/);
@@ -184,6 +187,13 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     await d.docker(['rm', 'anon-box2']);
     assert.ok(existsSync(join(volumesDir(), name)));
     assert.match((await d.docker(['volume', 'prune', '-f'])).stdout, new RegExp(name));
+    // --rm (AutoRemove) takes the anonymous volumes along too, as in Docker.
+    const auto = await d.client.containerCreate('auto-box', { Cmd: ['true'], HostConfig: { NetworkMode: 'none', AutoRemove: true, Binds: ['/anon', 'keep-named:/n'] } });
+    const autoVol = (await d.client.containerInspect(auto.Id)).Mounts[0]?.Name ?? '';
+    await d.client.containerStart(auto.Id);
+    await waitFor(async () => (await d.client.containerList(true)).length === 0, { what: () => 'auto-box to be removed' });
+    await waitFor(() => !existsSync(join(volumesDir(), autoVol)), { what: () => `volume ${autoVol} to be removed` });
+    assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, 'keep-named\n');
     await d.docker(['volume', 'rm', 'keep-named']);
   });
 
@@ -196,6 +206,31 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     await d.docker(['volume', 'rm', 'busy']);
     // No mount of any volume is left on the host: runc mounted them in the containers' namespaces.
     assert.doesNotMatch(readFileSync('/proc/self/mounts', 'utf8'), new RegExp(volumesDir()));
+  });
+
+  test("the local driver's tmpfs and bind volumes; volumes and mounts survive a daemon restart", async () => {
+    const host = mkdtempSync('/var/tmp/cnmt-vol-');
+    try {
+      await d.docker(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=2m,uid=1000', 'scratch']);
+      await d.docker(['volume', 'create', '--opt', 'type=none', '--opt', 'device=' + host, '--opt', 'o=bind', 'hostdir']);
+      assert.equal((await d.docker(['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])).stdout.trim(), '{"device":"tmpfs","o":"size=2m,uid=1000","type":"tmpfs"}');
+      const c = await container('typed', 'grep " /s " /proc/self/mounts; echo via-volume > /h/f', { Binds: ['scratch:/s', 'hostdir:/h'] });
+      assert.equal(c.code, 0, c.out);
+      assert.match(c.out, /^tmpfs \/s tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k,uid=1000/m);
+      assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'via-volume\n');
+      await d.stop();
+      await d.restart();
+      assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, 'hostdir\nscratch\n');
+      const again = await d.client.containerInspect('typed');
+      assert.deepEqual(again.Mounts.map((m) => m.Name), ['scratch', 'hostdir']);
+      assert.match((await d.docker(['volume', 'rm', 'scratch'], { allowFail: true })).stderr, /volume is in use/);
+      await d.docker(['rm', 'typed']);
+      await d.docker(['volume', 'rm', 'scratch', 'hostdir']);
+      // The bound directory is the user's: removing the volume leaves it.
+      assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'via-volume\n');
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
   });
 
   test('bad mounts are a 400 naming the value, and nothing is created', async () => {

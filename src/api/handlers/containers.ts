@@ -87,7 +87,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'GET', path: '/containers/json', handler: (req) => {
         const all = boolParam(req.query, 'all');
-        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network']);
+        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'volume']);
         const list = [...ctl.state.sandboxes.values()].filter((s) => {
           if (!all && s.state !== 'running' && !f.has('status')) return false;
           const names = f.get('name');
@@ -101,6 +101,9 @@ export function containerRoutes(ctl: Controller): Route[] {
           if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
           const nets = f.get('network');
           if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
+          // volume=NAME or volume=/container/path (moby: a mount's name or destination).
+          const vols = f.get('volume');
+          if (vols && !vols.some((v) => s.run.mounts.some((m) => (m.type === 'volume' && m.source === v) || m.destination === v))) return false;
           return true;
         }).sort((a, b) => (a.created < b.created ? 1 : -1));
         return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
