@@ -192,6 +192,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       Image: sbx.image,
       Env: sbx.env,
       Labels: sbx.labels,
+      Volumes: r.volumes.length ? Object.fromEntries(r.volumes.map((v) => [v, {}])) : null,
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,

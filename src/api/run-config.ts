@@ -62,6 +62,7 @@ export function runConfigFromWire(w: ContainerCreateWire): SandboxRunConfig {
     binds: hc.Binds ?? [],
     mountSpecs: (hc.Mounts ?? []).map(mountSpecFromWire),
     tmpfs: hc.Tmpfs ?? {},
+    volumes: Object.keys(w.Volumes ?? {}),
     memory: hc.Memory ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
     pidsLimit: hc.PidsLimit ?? 0,

@@ -133,6 +133,7 @@ export const CONTAINER_CREATE: Shape = {
   Env: 'stringArray',
   Labels: 'stringMap',
   ExposedPorts: 'object',
+  Volumes: 'object',
   User: 'string',
   WorkingDir: 'string',
   HostConfig: {

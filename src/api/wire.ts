@@ -105,6 +105,8 @@ export interface ContainerCreateWire {
   Env?: string[] | null;
   Labels?: Record<string, string> | null;
   ExposedPorts?: Record<string, object> | null;
+  /** Paths that get an anonymous volume each (compose sends its `- /path` volumes here). */
+  Volumes?: Record<string, object> | null;
   User?: string;
   WorkingDir?: string;
   HostConfig?: {
@@ -233,6 +235,7 @@ export interface ContainerInspectWire {
     Env: string[];
     Labels: Record<string, string>;
     ExposedPorts?: Record<string, object>;
+    Volumes: Record<string, object> | null;
     AttachStdin: boolean;
     AttachStdout: boolean;
     AttachStderr: boolean;

@@ -41,12 +41,19 @@ export function anonymousMounts(paths: readonly string[], taken: readonly MountC
   return out;
 }
 
-type MountInput = Pick<SandboxRunConfig, 'binds' | 'mountSpecs' | 'tmpfs'>;
+type MountInput = Pick<SandboxRunConfig, 'binds' | 'mountSpecs' | 'tmpfs' | 'volumes'>;
 
-/** Checks every mount and decides the volumes; nothing is written. */
+/**
+ * Checks every mount and decides the volumes; nothing is written. The
+ * request's Config.Volumes and the image's VOLUMEs not covered by a mount
+ * get an anonymous volume each.
+ */
 export function planMounts(ctx: Ctx, run: MountInput, imageVolumes: readonly string[]): MountPlan {
   const requests = parseMounts(run.binds, run.mountSpecs, run.tmpfs);
-  requests.push(...anonymousMounts(imageVolumes, requests));
+  for (const p of run.volumes) {
+    if (!p.startsWith('/')) throw invalid(`invalid Volumes entry "${p}": invalid mount path: '${p}' mount path must be absolute`);
+  }
+  requests.push(...anonymousMounts([...run.volumes, ...imageVolumes], requests));
   const volumes: VolumeRecord[] = [];
   const bindDirs: string[] = [];
   const mounts = requests.map(({ create, ...m }): MountConfig => {

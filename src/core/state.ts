@@ -386,7 +386,7 @@ export class State {
 
 /** What a sandbox runs with when its record predates these settings. */
 export const DEFAULT_RUN: SandboxRunConfig = {
-  workingDir: '', user: '', binds: [], mountSpecs: [], tmpfs: {}, mounts: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
+  workingDir: '', user: '', binds: [], mountSpecs: [], volumes: [], tmpfs: {}, mounts: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
   restartPolicy: { name: 'no', maximumRetryCount: 0 },
   // Capped by default, unlike Docker's json-file (its "local" driver's figures).
   logMaxSize: 20 * 1024 * 1024, logMaxFile: 5,

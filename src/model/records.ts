@@ -93,6 +93,8 @@ export interface SandboxRunConfig {
   binds: string[];
   /** HostConfig.Mounts as given (camelCase). */
   mountSpecs: MountSpec[];
+  /** Config.Volumes as given: paths that get an anonymous volume each, as an image's VOLUME. */
+  volumes: string[];
   /** HostConfig.Tmpfs as given: container path -> options ("size=64m"). */
   tmpfs: Record<string, string>;
   /** Every mount above, and the image's volumes, resolved at create (volume names filled in). */

@@ -188,11 +188,18 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.ok(existsSync(join(volumesDir(), name)));
     assert.match((await d.docker(['volume', 'prune', '-f'])).stdout, new RegExp(name));
     // --rm (AutoRemove) takes the anonymous volumes along too, as in Docker.
-    const auto = await d.client.containerCreate('auto-box', { Cmd: ['true'], HostConfig: { NetworkMode: 'none', AutoRemove: true, Binds: ['/anon', 'keep-named:/n'] } });
-    const autoVol = (await d.client.containerInspect(auto.Id)).Mounts[0]?.Name ?? '';
+    // Config.Volumes (compose's `- /path`) gets an anonymous volume as an image's VOLUME does.
+    const auto = await d.client.containerCreate('auto-box', {
+      Cmd: ['true'], Volumes: { '/cv': {}, '/n': {} }, HostConfig: { NetworkMode: 'none', AutoRemove: true, Binds: ['/anon', 'keep-named:/n'] },
+    });
+    const autoInsp = await d.client.containerInspect(auto.Id);
+    assert.deepEqual(autoInsp.Config.Volumes, { '/cv': {}, '/n': {} });
+    assert.deepEqual(autoInsp.Mounts.map((m) => m.Destination), ['/anon', '/n', '/cv']);
+    const autoVols = autoInsp.Mounts.filter((m) => m.Name !== 'keep-named').map((m) => m.Name ?? '');
+    assert.equal(autoVols.length, 2);
     await d.client.containerStart(auto.Id);
     await waitFor(async () => (await d.client.containerList(true)).length === 0, { what: () => 'auto-box to be removed' });
-    await waitFor(() => !existsSync(join(volumesDir(), autoVol)), { what: () => `volume ${autoVol} to be removed` });
+    await waitFor(() => autoVols.every((v) => !existsSync(join(volumesDir(), v))), { what: () => `volumes ${autoVols.join(', ')} to be removed` });
     assert.equal((await d.docker(['volume', 'ls', '-q'])).stdout, 'keep-named\n');
     await d.docker(['volume', 'rm', 'keep-named']);
   });
