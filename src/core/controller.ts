@@ -34,7 +34,7 @@ import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
-import { createVolume, pruneVolumes, removeVolume } from './volume-ops.ts';
+import { createVolume, pruneVolumes, removeVolume, sweepVolumeDirs } from './volume-ops.ts';
 import type { CreateVolumeRequest, VolumePruneFilter } from './volume-ops.ts';
 import type { VolumeRecord } from '../model/records.ts';
 
@@ -137,6 +137,7 @@ export class Controller {
     await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
     await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
     await this.state.load();
+    for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
     await this.ctx.lock.run(async () => {
       const errors = await reconcile(this.ctx);

@@ -217,3 +217,27 @@ export async function removeAnonymousVolumes(ctx: Ctx, sbx: SandboxRecord): Prom
     }
   }
 }
+
+/**
+ * At start: directories under volumes/ that no record owns, left by a
+ * create that died before its commit, are removed when empty. One with
+ * data is left (and logged): its record may have been lost, not its use.
+ */
+export async function sweepVolumeDirs(ctx: Ctx): Promise<string[]> {
+  const root = join(ctx.dataRoot, 'volumes');
+  const removed: string[] = [];
+  let names: string[];
+  try { names = await readdir(root); } catch { return removed; }
+  for (const n of names) {
+    if (ctx.state.volumes.has(n)) continue;
+    const data = join(root, n, '_data');
+    const inside = await readdir(data).catch(() => [] as string[]);
+    if (inside.length) {
+      ctx.log.warn(`volume directory ${join(root, n)} has no record but holds data: left as it is`);
+      continue;
+    }
+    await rm(join(root, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}

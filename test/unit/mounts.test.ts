@@ -3,9 +3,13 @@
 // written into config.json, and volume records in the store.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Ctx } from '../../src/core/context.ts';
 import { anonymousMounts } from '../../src/core/mount-plan.ts';
 import { parseBind, parseMounts, parseMountSpec, parseTmpfs, tmpfsOptions } from '../../src/core/mount-parse.ts';
-import { checkLocalOptions, volumeSource } from '../../src/core/volume-ops.ts';
+import { checkLocalOptions, sweepVolumeDirs, volumeSource } from '../../src/core/volume-ops.ts';
 import { State } from '../../src/core/state.ts';
 import { CnmError } from '../../src/model/errors.ts';
 import type { MountConfig, MountSpec, VolumeRecord } from '../../src/model/records.ts';
@@ -162,5 +166,25 @@ describe('volume records in the store', () => {
     assert.equal(again.volumes.size, 0);
     // Writing a volume another writer removed is a conflict, not a blind overwrite.
     await assert.rejects(s.commit([{ kind: 'volume', put: v }]), (e: unknown) => e instanceof CnmError && e.code === 'CONFLICT');
+  });
+});
+
+describe('volume directories at start', () => {
+  test('empty ones without a record are removed; ones with data or a record are left', async () => {
+    const dataRoot = mkdtempSync(join(tmpdir(), 'cnm-vol-sweep-'));
+    try {
+      for (const n of ['orphan', 'kept', 'full']) mkdirSync(join(dataRoot, 'volumes', n, '_data'), { recursive: true });
+      writeFileSync(join(dataRoot, 'volumes', 'full', '_data', 'f'), 'x');
+      const state = new State(new MemoryStore());
+      await state.commit([{ kind: 'volume', put: { name: 'kept', driver: 'local', created: '', mountpoint: '', labels: {}, options: {} } }]);
+      const warned: string[] = [];
+      const log = { debug: () => undefined, info: () => undefined, warn: (m: string) => warned.push(m), error: () => undefined };
+      const ctx = { state, dataRoot, log } as unknown as Ctx;
+      assert.deepEqual(await sweepVolumeDirs(ctx), ['orphan']);
+      assert.deepEqual(readdirSync(join(dataRoot, 'volumes')).sort(), ['full', 'kept']);
+      assert.match(warned.join('\n'), /full has no record but holds data/);
+    } finally {
+      rmSync(dataRoot, { recursive: true, force: true });
+    }
   });
 });
