@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type {
   ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, ExecCreateWire, ExecInspectWire, ExecStartWire,
-  NetworkCreateWire, NetworkWire, VersionWire,
+  NetworkCreateWire, NetworkWire, VersionWire, VolumeCreateWire, VolumeWire,
 } from '../api/wire.ts';
 import { demuxer } from './demux.ts';
 
@@ -112,6 +112,18 @@ export class Client {
   networkRemove(id: string): Promise<void> { return this.call('DELETE', `/networks/${encodeURIComponent(id)}`); }
   networkPrune(filters?: FilterArg): Promise<{ NetworksDeleted: string[] | null }> {
     return this.call('POST', `/networks/prune${Client.q({ filters })}`);
+  }
+
+  volumeList(filters?: FilterArg): Promise<{ Volumes: VolumeWire[] | null; Warnings: string[] | null }> {
+    return this.call('GET', `/volumes${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+  volumeInspect(name: string): Promise<VolumeWire> { return this.call('GET', `/volumes/${encodeURIComponent(name)}`); }
+  volumeCreate(req: VolumeCreateWire): Promise<VolumeWire> { return this.call('POST', '/volumes/create', req); }
+  volumeRemove(name: string, force = false): Promise<void> {
+    return this.call('DELETE', `/volumes/${encodeURIComponent(name)}${Client.q({ force: force ? 1 : undefined })}`);
+  }
+  volumePrune(filters?: FilterArg): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.call('POST', `/volumes/prune${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
   }
 
   containerList(all = false, filters?: FilterArg): Promise<ContainerSummaryWire[]> {

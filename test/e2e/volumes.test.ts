@@ -64,6 +64,22 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.equal((await d.docker(['volume', 'rm', '-f', 'data1'])).code, 0);
   });
 
+  test('cnm volume: the same commands, flags and output as docker volume', async () => {
+    assert.equal((await d.cli(['volume', 'create', '--label', 'k=v', 'cli-vol'])).stdout, 'cli-vol\n');
+    const anon = (await d.cli(['volume', 'create'])).stdout.trim();
+    assert.match(anon, /^[0-9a-f]{64}$/);
+    for (const args of [['volume', 'ls'], ['volume', 'ls', '-q'], ['volume', 'ls', '-f', 'label=k=v', '--format', '{{.Name}} {{.Labels}}'],
+      ['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Scope}}', 'cli-vol']]) {
+      assert.equal((await d.cli(args)).stdout, (await d.docker(args)).stdout, args.join(' '));
+    }
+    const pruned = await d.cli(['volume', 'prune', '-f']);
+    assert.equal(pruned.stdout, `Deleted Volumes:\n${anon}\n\nTotal reclaimed space: 0B\n`);
+    assert.equal((await d.cli(['volume', 'rm', 'cli-vol'])).stdout, 'cli-vol\n');
+    const gone = await d.cli(['volume', 'rm', 'cli-vol'], { allowFail: true });
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no such volume/);
+  });
+
   test('bad volume requests are refused with the value named, and nothing is made', async () => {
     const cases: [string[], RegExp][] = [
       [['--opt', 'foo=bar', 'v-bad1'], /invalid option: "foo"/],
