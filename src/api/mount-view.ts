@@ -18,7 +18,8 @@ export function mountPoints(state: State, sbx: SandboxRecord): MountPointWire[] 
 export function mountSpecsToWire(specs: readonly MountSpec[]): MountWire[] {
   return specs.map((m) => ({
     Type: m.type,
-    Source: m.source,
+    // Go's omitempty, as Docker gives them back.
+    ...(m.source ? { Source: m.source } : {}),
     Target: m.target,
     ...(m.readOnly ? { ReadOnly: true } : {}),
     ...(m.propagation ? { BindOptions: { Propagation: m.propagation } } : {}),

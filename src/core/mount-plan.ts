@@ -66,6 +66,9 @@ export function planMounts(ctx: Ctx, run: MountInput, imageVolumes: readonly str
       return m;
     }
     if (m.type === 'tmpfs') return { ...m, options: m.readonly ? tmpfsOptions([...m.options, 'ro']) : m.options };
+    // moby setBindModeIfNull: a Binds or Mounts volume of the local driver
+    // shows Mode "z" unless one was given; Config.Volumes and the image's do not.
+    if (m.origin !== 'image' && !m.mode) m.mode = 'z';
     const named = m.source;
     const have = named ? ctx.state.volumes.get(named) ?? volumes.find((v) => v.name === named) : undefined;
     if (have) return m;

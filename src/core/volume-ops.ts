@@ -66,11 +66,16 @@ export function checkLocalOptions(opts: Record<string, string>): void {
 /** Checks a create request and returns the record it makes (nothing is written). */
 export function newVolumeRecord(ctx: Ctx, req: CreateVolumeRequest): VolumeRecord {
   const driver = req.driver || 'local';
-  if (driver !== 'local') throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   const name = req.name || newId();
+  // Docker's messages name the volume: "create NAME: invalid option ...".
+  if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   const bad = volumeNameProblem(name);
   if (bad) throw invalid(`create ${name}: ${bad}`);
-  checkLocalOptions(req.driverOpts);
+  try {
+    checkLocalOptions(req.driverOpts);
+  } catch (e) {
+    throw invalid(`create ${name}: ${(e as Error).message}`);
+  }
   return {
     name, driver: 'local', created: createdNow(), mountpoint: join(volumeDirOf(ctx, name), '_data'),
     labels: { ...req.labels, ...(req.name ? {} : { [ANONYMOUS_LABEL]: '' }) }, options: req.driverOpts,

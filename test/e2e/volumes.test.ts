@@ -82,12 +82,14 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
 
   test('bad volume requests are refused with the value named, and nothing is made', async () => {
     const cases: [string[], RegExp][] = [
-      [['--opt', 'foo=bar', 'v-bad1'], /invalid option: "foo"/],
-      [['--opt', 'type=tmpfs', 'v-bad2'], /missing required option: "device"/],
+      // Docker's words, checked against Docker 20.10.
+      [['--opt', 'foo=bar', 'v-bad1'], /Error response from daemon: create v-bad1: invalid option: "foo"/],
+      [['--opt', 'type=tmpfs', 'v-bad2'], /create v-bad2: missing required option: "device"/],
       [['--opt', 'type=nfs', '--opt', 'device=:/x', 'v-bad3'], /volume type "nfs" needs a mount on the host/],
       [['--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=lots', 'v-bad4'], /invalid tmpfs option "size=lots"/],
-      [['-d', 'nosuchdriver', 'v-bad5'], /plugin "nosuchdriver" not found/],
-      [['a/b'], /includes invalid characters for a local volume name/],
+      [['-d', 'nosuchdriver', 'v-bad5'], /create v-bad5: error looking up volume plugin nosuchdriver: plugin "nosuchdriver" not found/],
+      [['a/b'], /create a\/b: "a\/b" includes invalid characters for a local volume name/],
+      [['x'], /create x: volume name is too short, names should be at least two alphanumeric characters/],
     ];
     for (const [args, re] of cases) {
       const r = await d.docker(['volume', 'create', ...args], { allowFail: true });
@@ -128,7 +130,7 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.notEqual(r.code, 0);
     const insp = await d.client.containerInspect('reader');
     assert.deepEqual(insp.Mounts, [{
-      Type: 'volume', Name: 'shared', Source: join(volumesDir(), 'shared', '_data'), Destination: '/in', Driver: 'local', Mode: '', RW: false, Propagation: '',
+      Type: 'volume', Name: 'shared', Source: join(volumesDir(), 'shared', '_data'), Destination: '/in', Driver: 'local', Mode: 'z', RW: false, Propagation: '',
     }]);
     assert.deepEqual(insp.HostConfig.Mounts, [{ Type: 'volume', Source: 'shared', Target: '/in', ReadOnly: true }]);
     // Named volumes are not anonymous: plain prune leaves them.
@@ -182,6 +184,7 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.match(t.out, /^ok$/m);
     const insp = await d.client.containerInspect('tmpfs-box');
     assert.deepEqual(insp.HostConfig.Tmpfs, { '/x': 'size=64m,mode=1770' });
+    assert.deepEqual(insp.HostConfig.Mounts, [{ Type: 'tmpfs', Target: '/y', TmpfsOptions: { SizeBytes: 1024 * 1024, Mode: 0o700 } }]);
     // Docker lists --mount tmpfs under Mounts, --tmpfs only under HostConfig.
     assert.deepEqual(insp.Mounts.map((m) => [m.Type, m.Destination]), [['tmpfs', '/y']]);
     await d.docker(['rm', 'tmpfs-box']);
@@ -210,7 +213,8 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     });
     const autoInsp = await d.client.containerInspect(auto.Id);
     assert.deepEqual(autoInsp.Config.Volumes, { '/cv': {}, '/n': {} });
-    assert.deepEqual(autoInsp.Mounts.map((m) => m.Destination), ['/anon', '/n', '/cv']);
+    // Mode as Docker 20.10 shows it: "z" for volumes of Binds, "" for those of Config.Volumes.
+    assert.deepEqual(autoInsp.Mounts.map((m) => [m.Destination, m.Mode]), [['/anon', 'z'], ['/n', 'z'], ['/cv', '']]);
     const autoVols = autoInsp.Mounts.filter((m) => m.Name !== 'keep-named').map((m) => m.Name ?? '');
     assert.equal(autoVols.length, 2);
     await d.client.containerStart(auto.Id);

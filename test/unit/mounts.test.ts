@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ctx } from '../../src/core/context.ts';
-import { anonymousMounts } from '../../src/core/mount-plan.ts';
+import { anonymousMounts, planMounts } from '../../src/core/mount-plan.ts';
 import { parseBind, parseMounts, parseMountSpec, parseTmpfs, tmpfsOptions } from '../../src/core/mount-parse.ts';
 import { checkLocalOptions, sweepVolumeDirs, volumeSource } from '../../src/core/volume-ops.ts';
 import { State } from '../../src/core/state.ts';
@@ -186,5 +186,35 @@ describe('volume directories at start', () => {
     } finally {
       rmSync(dataRoot, { recursive: true, force: true });
     }
+  });
+});
+
+describe('planning the mounts of a create', () => {
+  test('volumes are found, made or made anonymous; nothing is written', async () => {
+    const state = new State(new MemoryStore());
+    await state.commit([{ kind: 'volume', put: { name: 'have', driver: 'local', created: '', mountpoint: '/d/volumes/have/_data', labels: {}, options: {} } }]);
+    const ctx = { state, dataRoot: '/d' } as unknown as Ctx;
+    const plan = planMounts(ctx, {
+      binds: ['have:/a', 'new-one:/b:ro', '/c', '/no/such/host/dir:/h'],
+      mountSpecs: [{ type: 'volume', source: '', target: '/e', readOnly: false, volumeLabels: { x: 'y' } }],
+      tmpfs: {}, volumes: ['/f', '/a'],
+    }, ['/g']);
+    assert.deepEqual(plan.mounts.map((m) => [m.destination, m.type, m.mode, !!m.anonymous]), [
+      ['/a', 'volume', 'z', false], ['/b', 'volume', 'ro', false], ['/c', 'volume', 'z', true], ['/h', 'bind', '', false],
+      ['/e', 'volume', 'z', true], ['/f', 'volume', '', true], ['/g', 'volume', '', true],
+    ]);
+    assert.deepEqual(plan.volumes.map((v) => v.name).slice(0, 1), ['new-one']);
+    assert.equal(plan.volumes.length, 5);
+    for (const v of plan.volumes.slice(1)) {
+      assert.match(v.name, /^[0-9a-f]{64}$/);
+      assert.ok(Object.hasOwn(v.labels, 'com.docker.volume.anonymous'));
+      assert.equal(v.mountpoint, `/d/volumes/${v.name}/_data`);
+    }
+    assert.deepEqual(plan.volumes[2]?.labels, { x: 'y', 'com.docker.volume.anonymous': '' });
+    assert.deepEqual(plan.bindDirs, ['/no/such/host/dir']);
+    assert.equal(state.volumes.size, 1);
+    refused(() => planMounts(ctx, { binds: [], mountSpecs: [{ type: 'bind', source: '/no/such/host/dir', target: '/x', readOnly: false }], tmpfs: {}, volumes: [] }, []),
+      /bind source path does not exist: \/no\/such\/host\/dir/);
+    refused(() => planMounts(ctx, { binds: [], mountSpecs: [], tmpfs: {}, volumes: ['rel'] }, []), /invalid Volumes entry "rel"/);
   });
 });
