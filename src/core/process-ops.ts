@@ -7,6 +7,7 @@ import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec, Started } from '../runtime/types.ts';
 import type { Ctx } from './context.ts';
 import { runDirOf } from './endpoint-ops.ts';
+import { copyUpVolumes } from './copy-up.ts';
 import { ensureVolumeDirs, runtimeMounts } from './mount-plan.ts';
 import { CnmError, invalid, notFound } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
@@ -71,8 +72,10 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
 }
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
-export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void): Promise<Started & { monitorStart: string }> {
+export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string): Promise<Started & { monitorStart: string }> {
   await ensureVolumeDirs(ctx, sbx.run.mounts);
+  // Docker's copy-up into empty volumes, from the image's root mounted for this start.
+  if (rootfs) await copyUpVolumes(ctx, sbx.run.mounts, rootfs);
   const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;
