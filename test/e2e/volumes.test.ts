@@ -142,6 +142,9 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.match(busy.body.toString(), new RegExp(w.id));
     assert.equal((await d.docker(['ps', '-a', '--format', '{{.Names}}', '-f', 'volume=shared'])).stdout, 'reader\nwriter\n');
     assert.equal((await d.docker(['ps', '-a', '--format', '{{.Names}}', '-f', 'volume=/in'])).stdout, 'reader\n');
+    const psArgs = ['ps', '-a', '--format', '{{.Names}} {{.Mounts}} {{.LocalVolumes}}', '-f', 'volume=shared'];
+    assert.equal((await d.docker(psArgs)).stdout, 'reader shared 1\nwriter shared 1\n');
+    assert.equal((await d.cli(psArgs)).stdout, 'reader shared 1\nwriter shared 1\n');
     const cli = await d.docker(['volume', 'rm', 'shared'], { allowFail: true });
     assert.match(cli.stderr, /volume is in use/);
     assert.match((await d.docker(['volume', 'prune', '-af'])).stdout, /Total reclaimed space: 0B/);
