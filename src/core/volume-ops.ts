@@ -4,7 +4,7 @@
 // binds _data (or the device of a `type=none o=bind` volume, or a tmpfs for
 // `type=tmpfs`) inside the container's own mount namespace, so nothing is
 // left to unmount when a daemon or a container dies.
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { CnmError, conflict, invalid, notFound } from '../model/errors.ts';
 import { newId } from '../model/ids.ts';
@@ -137,8 +137,19 @@ export async function removeVolume(ctx: Ctx, name: string, force: boolean): Prom
   }
   const users = volumeUsers(ctx, name);
   if (users.length) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
-  await rm(volumeDirOf(ctx, name), { recursive: true, force: true });
+  // cnm mounts nothing there, but someone may have: a recursive removal
+  // would go on into that filesystem.
+  const dir = volumeDirOf(ctx, name);
+  const mounted = (await hostMountPoints()).find((p) => p === dir || p.startsWith(`${dir}/`));
+  if (mounted) throw conflict(`remove ${name}: ${mounted} is a mount point on the host: unmount it first`);
+  await rm(dir, { recursive: true, force: true });
   await ctx.state.commit([{ kind: 'volume', del: name }]);
+}
+
+/** The host's mount points (/proc/self/mounts, octal escapes decoded). */
+async function hostMountPoints(): Promise<string[]> {
+  const text = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  return text.split('\n').map((l) => (l.split(' ')[1] ?? '').replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
 
 /** Bytes in a directory tree (each inode once), as Docker's df reports a volume's size. */

@@ -80,6 +80,22 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     assert.match(gone.stderr, /no such volume/);
   });
 
+  test('a volume with something mounted in it on the host is not removed through that mount', async () => {
+    await d.docker(['volume', 'create', 'hosted']);
+    const data = join(volumesDir(), 'hosted', '_data');
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'cnmt-vol', data]).status, 0);
+    try {
+      writeFileSync(join(data, 'precious'), 'x');
+      const r = await d.docker(['volume', 'rm', 'hosted'], { allowFail: true });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /is a mount point on the host: unmount it first/);
+      assert.ok(existsSync(join(data, 'precious')));
+    } finally {
+      spawnSync('umount', [data]);
+    }
+    await d.docker(['volume', 'rm', 'hosted']);
+  });
+
   test('bad volume requests are refused with the value named, and nothing is made', async () => {
     const cases: [string[], RegExp][] = [
       // Docker's words, checked against Docker 20.10.
