@@ -11,8 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
-import { skipUnlessCI } from '../helpers/ci.ts';
-import { startTestDaemon } from '../helpers/daemon.ts';
+import { skipTest, skipUnlessCI } from '../helpers/ci.ts';
+import Docker from 'dockerode';
+import { run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { ContainerCreateWire } from '../../src/api/wire.ts';
@@ -94,6 +95,40 @@ describe(`volumes and mounts${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
       spawnSync('umount', [data]);
     }
     await d.docker(['volume', 'rm', 'hosted']);
+  });
+
+  test('docker-py and dockerode volume calls', async (t) => {
+    if (spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status !== 0) return skipTest(t, 'needs docker-py (python3-docker)');
+    const script = `
+import docker, sys
+c = docker.from_env()
+v = c.volumes.create(name="pyvol", driver="local", labels={"a": "b"})
+assert v.name == "pyvol" and v.attrs["Mountpoint"].endswith("/volumes/pyvol/_data"), v.attrs
+assert [x.name for x in c.volumes.list(filters={"label": "a=b"})] == ["pyvol"]
+assert c.volumes.get("pyvol").attrs["Labels"] == {"a": "b"}
+anon = c.volumes.create()
+r = c.volumes.prune()
+assert r["VolumesDeleted"] == [anon.name], r
+v.remove(force=True)
+try:
+    c.volumes.get("pyvol")
+    sys.exit("pyvol still there")
+except docker.errors.NotFound:
+    pass
+print("ok")
+`;
+    const r = await run('timeout', ['-k', '5', '60', 'python3', '-c', script], { ...process.env, DOCKER_HOST: d.host });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'ok');
+    const docker = new Docker({ socketPath: d.socket });
+    await docker.createVolume({ Name: 'nodevol', Labels: { k: 'v' } });
+    const { Volumes } = await docker.listVolumes({ filters: { name: ['nodevol'] } });
+    assert.deepEqual(Volumes.map((x) => x.Name), ['nodevol']);
+    const info = await docker.getVolume('nodevol').inspect();
+    assert.deepEqual([info.Name, info.Scope, info.Labels], ['nodevol', 'local', { k: 'v' }]);
+    await docker.getVolume('nodevol').remove();
+    const err = await docker.getVolume('nodevol').inspect().then(() => undefined, (e: { statusCode?: number }) => e);
+    assert.equal(err?.statusCode, 404);
   });
 
   test('bad volume requests are refused with the value named, and nothing is made', async () => {
