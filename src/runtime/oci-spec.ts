@@ -69,6 +69,16 @@ function userMount(m: Mount): OciMount {
   return { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.propagation, ...(m.readonly ? ['rro'] : [])] };
 }
 
+/**
+ * Parents before children, else stable (moby daemon/volumes.go sortMounts):
+ * `-v a:/x/y -v b:/x` must mount /x first, and a volume on /etc must not
+ * hide the sandbox's /etc/hosts.
+ */
+export function byDepth(mounts: OciMount[]): OciMount[] {
+  const depth = (m: OciMount): number => m.destination.split('/').filter(Boolean).length;
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map(({ m }) => m);
+}
+
 /** Where the init binary appears inside a sandbox (see ProcessSpec.init). */
 export const INIT_PATH = '/dev/init';
 
@@ -118,7 +128,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !priv,
     },
-    mounts,
+    mounts: byDepth(mounts),
     linux: {
       namespaces,
       // The daemon's own state is never visible, privileged or not.

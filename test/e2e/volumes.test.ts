@@ -7,7 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
@@ -17,6 +18,7 @@ import { run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { ContainerCreateWire } from '../../src/api/wire.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = skipUnlessCI('volumes', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
@@ -338,3 +340,100 @@ print("ok")
 function readdir(dir: string): string[] {
   return spawnSync('ls', ['-A', dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 }
+
+describe(`volumes of containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  let dir: string;
+  const docker = (args: string[], allowFail = false): ReturnType<DaemonHandle['docker']> => d.docker(args, { allowFail });
+  const volumesDir = (): string => join(d.dir, 'data', 'volumes');
+
+  before(async () => {
+    d = await startTestDaemon();
+    dir = mkdtempSync(join(tmpdir(), 'cnm-vol-img-'));
+    const busybox = await makeBusyboxImage();
+    writeFileSync(join(dir, 'busybox.tar'), busybox.tar);
+    await docker(['load', '-i', join(dir, 'busybox.tar')]);
+    // volimg:1 = busybox's layer plus /data (owned 1000:1000, mode 750, a file) and VOLUME /data.
+    const manifest = JSON.parse(spawnSync('tar', ['-xOf', join(dir, 'busybox.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as { Layers: string[] }[];
+    const layer = join(dir, 'layer.tar');
+    writeFileSync(layer, spawnSync('tar', ['-xOf', join(dir, 'busybox.tar'), manifest[0]?.Layers[0] ?? ''], { maxBuffer: 64 << 20 }).stdout);
+    mkdirSync(join(dir, 'tree', 'data'), { recursive: true });
+    writeFileSync(join(dir, 'tree', 'data', 'seed'), 'from the image\n');
+    chmodSync(join(dir, 'tree', 'data'), 0o750);
+    const data = spawnSync('tar', ['--owner=1000', '--group=1000', '--numeric-owner', '-cf', join(dir, 'data.tar'), '-C', join(dir, 'tree'), 'data']);
+    assert.equal(data.status, 0, data.stderr.toString());
+    assert.equal(spawnSync('tar', ['-Af', layer, join(dir, 'data.tar')]).status, 0);
+    await docker(['import', '--change', 'VOLUME /data', '--change', 'CMD ["sh"]', layer, 'volimg:1']);
+  });
+
+  after(async () => {
+    await d?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('docker run -v: one container writes a named volume, another reads it; :ro refuses writes', async () => {
+    assert.equal((await docker(['run', '--rm', '-v', 'shared:/data', 'busybox', 'sh', '-c', 'echo hello > /data/greeting'])).code, 0);
+    const r = await docker(['run', '--rm', '-v', 'shared:/in:ro', 'busybox', 'sh', '-c', 'cat /in/greeting; touch /in/x'], true);
+    assert.equal(r.stdout, 'hello\n');
+    assert.match(r.stderr, /Read-only file system/);
+    assert.notEqual(r.code, 0);
+    const host = mkdtempSync('/var/tmp/cnmt-vol-');
+    try {
+      const ro = await docker(['run', '--rm', '-v', `${host}:/h:ro`, 'busybox', 'sh', '-c', 'echo no > /h/f'], true);
+      assert.match(ro.stderr, /Read-only file system/);
+      assert.ok(!existsSync(join(host, 'f')));
+      assert.equal((await docker(['run', '--rm', '--mount', `type=bind,src=${host},dst=/h`, 'busybox', 'sh', '-c', 'echo yes > /h/f'])).code, 0);
+      assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'yes\n');
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
+    const t = await docker(['run', '--rm', '--tmpfs', '/x:size=1m', 'busybox', 'sh', '-c', 'grep " /x " /proc/mounts; echo ok > /x/f && cat /x/f']);
+    assert.match(t.stdout, /^tmpfs \/x tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k/m);
+    assert.match(t.stdout, /^ok$/m);
+    await docker(['volume', 'rm', 'shared']);
+  });
+
+  test('mounts go parents first: a volume inside another, and a volume on /etc keeps the sandbox files', async () => {
+    assert.equal((await docker(['run', '--rm', '-v', 'inner:/x/y', '-v', 'outer:/x', 'busybox', 'sh', '-c', 'echo i > /x/y/f'])).code, 0);
+    assert.equal(readFileSync(join(volumesDir(), 'inner', '_data', 'f'), 'utf8'), 'i\n');
+    const etc = await docker(['run', '--rm', '-v', 'etcvol:/etc', '--add-host', 'pinned:192.0.2.7', 'busybox', 'sh', '-c', 'grep pinned /etc/hosts; cat /etc/passwd | head -1']);
+    assert.equal(etc.stdout, '192.0.2.7\tpinned\nroot:x:0:0:root:/root:/bin/sh\n');
+    await docker(['volume', 'rm', 'inner', 'outer', 'etcvol']);
+  });
+
+  test("an image's VOLUME gets a fresh anonymous volume with the image's content; rm -v removes it", async () => {
+    const r = await docker(['run', '--name', 'vc', 'volimg:1', 'sh', '-c', 'cat /data/seed; stat -c "%u:%g %a" /data; echo mine > /data/new']);
+    assert.equal(r.stdout, 'from the image\n1000:1000 750\n');
+    const [m] = JSON.parse((await docker(['inspect', '-f', '{{json .Mounts}}', 'vc'])).stdout) as { Name: string; Destination: string; Mode: string; Source: string }[];
+    assert.equal(m?.Destination, '/data');
+    assert.match(m?.Name ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(m?.Mode, '');
+    assert.equal(readFileSync(join(m?.Source ?? '', 'new'), 'utf8'), 'mine\n');
+    assert.equal((await docker(['inspect', '-f', '{{json .Config.Volumes}}', 'vc'])).stdout.trim(), '{"/data":{}}');
+    // A second container gets a volume of its own.
+    const other = await docker(['run', '--rm', 'volimg:1', 'ls', '/data']);
+    assert.equal(other.stdout, 'seed\n');
+    await docker(['rm', '-v', 'vc']);
+    assert.ok(!existsSync(join(volumesDir(), m?.Name ?? '')));
+    // docker run --rm took its anonymous volume along too.
+    assert.equal((await docker(['volume', 'ls', '-q'])).stdout, '');
+  });
+
+  test('copy-up fills an empty named volume once; nocopy and a bind leave the image content out', async () => {
+    assert.equal((await docker(['run', '--rm', '-v', 'seeded:/data', 'volimg:1', 'sh', '-c', 'echo more >> /data/seed'])).code, 0);
+    assert.equal(readFileSync(join(volumesDir(), 'seeded', '_data', 'seed'), 'utf8'), 'from the image\nmore\n');
+    // Not empty any more: a second container sees the volume as it is.
+    assert.equal((await docker(['run', '--rm', '-v', 'seeded:/data', 'volimg:1', 'cat', '/data/seed'])).stdout, 'from the image\nmore\n');
+    const nocopy = await docker(['run', '--rm', '--mount', 'type=volume,src=bare,dst=/data,volume-nocopy', 'volimg:1', 'ls', '-A', '/data']);
+    assert.equal(nocopy.stdout, '');
+    const host = mkdtempSync('/var/tmp/cnmt-vol-');
+    try {
+      assert.equal((await docker(['run', '--rm', '-v', `${host}:/data`, 'volimg:1', 'ls', '-A', '/data'])).stdout, '');
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
+    await docker(['volume', 'rm', 'seeded', 'bare']);
+    // Nothing of the volumes is mounted on the host.
+    assert.doesNotMatch(readFileSync('/proc/self/mounts', 'utf8'), new RegExp(volumesDir()));
+  });
+});

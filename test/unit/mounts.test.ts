@@ -13,7 +13,8 @@ import { checkLocalOptions, sweepVolumeDirs, volumeSource } from '../../src/core
 import { State } from '../../src/core/state.ts';
 import { CnmError } from '../../src/model/errors.ts';
 import type { MountConfig, MountSpec, VolumeRecord } from '../../src/model/records.ts';
-import { buildOciConfig } from '../../src/runtime/oci-spec.ts';
+import { buildOciConfig, byDepth } from '../../src/runtime/oci-spec.ts';
+import type { OciMount } from '../../src/runtime/oci-types.ts';
 import type { ProcessSpec } from '../../src/runtime/types.ts';
 import { MemoryStore } from '../../src/store/index.ts';
 
@@ -131,7 +132,7 @@ describe("the local driver's options", () => {
 });
 
 describe('config.json', () => {
-  test("the container's mounts come after the system mounts, in order", () => {
+  test("the container's mounts come after the system mounts of their depth, in order", () => {
     const spec: ProcessSpec = {
       id: 'x', hostname: 'h', args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, netnsPath: null,
       files: { hosts: '/r/hosts', resolvConf: '/r/resolv.conf', hostname: '/r/hostname' },
@@ -144,8 +145,10 @@ describe('config.json', () => {
     };
     const cfg = buildOciConfig(spec, { dirs: ['usr'], links: [], hasEtcHostname: false, boundingCaps: [] }, '/init');
     const dests = cfg.mounts.map((m) => m.destination);
-    assert.ok(dests.indexOf('/srv') > dests.indexOf('/etc/resolv.conf'));
-    assert.deepEqual(cfg.mounts.slice(-2), [
+    // Sorted by depth, stable: after the system mounts of their depth.
+    assert.ok(dests.indexOf('/srv') > dests.indexOf('/root'));
+    assert.ok(dests.indexOf('/t') === dests.indexOf('/srv') + 1);
+    assert.deepEqual(cfg.mounts.filter((m) => m.destination === '/srv' || m.destination === '/t'), [
       { destination: '/srv', type: 'bind', source: '/srv', options: ['rbind', 'rprivate', 'rro'] },
       { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['noexec', 'nosuid', 'nodev', 'size=1m'] },
     ]);
@@ -216,5 +219,13 @@ describe('planning the mounts of a create', () => {
     refused(() => planMounts(ctx, { binds: [], mountSpecs: [{ type: 'bind', source: '/no/such/host/dir', target: '/x', readOnly: false }], tmpfs: {}, volumes: [] }, []),
       /bind source path does not exist: \/no\/such\/host\/dir/);
     refused(() => planMounts(ctx, { binds: [], mountSpecs: [], tmpfs: {}, volumes: ['rel'] }, []), /invalid Volumes entry "rel"/);
+  });
+});
+
+describe('mount order', () => {
+  test('parents before children, else as given, as Docker sorts them', () => {
+    const m = (destination: string, source = destination): OciMount => ({ destination, type: 'bind', source, options: [] });
+    assert.deepEqual(byDepth([m('/dev'), m('/x/y'), m('/etc/hosts'), m('/x'), m('/etc'), m('/dev/pts'), m('/x', 'again')]).map((x) => `${x.destination}:${x.source}`),
+      ['/dev:/dev', '/x:/x', '/etc:/etc', '/x:again', '/x/y:/x/y', '/etc/hosts:/etc/hosts', '/dev/pts:/dev/pts']);
   });
 });
