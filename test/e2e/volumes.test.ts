@@ -419,6 +419,40 @@ describe(`volumes of containers from images${skip ? ` (skipped: ${skip})` : ''}`
     assert.equal((await docker(['volume', 'ls', '-q'])).stdout, '');
   });
 
+  test('docker-compose 1.29: named, anonymous, bind and tmpfs volumes kept across stop and start; down -v removes them', async (t) => {
+    if (spawnSync('docker-compose', ['--version'], { stdio: 'ignore' }).status !== 0) return skipTest(t, 'needs docker-compose');
+    const proj = join(dir, 'compose');
+    mkdirSync(join(proj, 'host'), { recursive: true });
+    writeFileSync(join(proj, 'host', 'in'), 'from host\n');
+    writeFileSync(join(proj, 'docker-compose.yml'), [
+      'version: "3.8"',
+      'services:',
+      '  app:',
+      '    image: busybox:latest',
+      '    init: true',
+      '    command: sleep 300',
+      '    volumes: ["data:/data", "/cache", "./host:/host:ro"]',
+      '    tmpfs: ["/scratch:size=1m"]',
+      'volumes:',
+      '  data: {}',
+      '',
+    ].join('\n'));
+    const compose = (...args: string[]) => run('timeout', ['-k', '5', '120', 'docker-compose', '-p', 'vp', '-f', join(proj, 'docker-compose.yml'), ...args], { ...process.env, DOCKER_HOST: d.host });
+    assert.equal((await compose('up', '-d')).code, 0);
+    const inApp = await compose('exec', '-T', 'app', 'sh', '-c', 'echo d > /data/f; echo c > /cache/f; cat /host/in; grep -c " /scratch tmpfs" /proc/mounts; touch /host/x 2>&1');
+    assert.match(inApp.stdout, /^from host\n1\n.*Read-only file system/s);
+    const labels = (await docker(['volume', 'inspect', '-f', '{{index .Labels "com.docker.compose.project"}}', 'vp_data'])).stdout.trim();
+    assert.equal(labels, 'vp');
+    // A second up recreates nothing; a stop and start keep every volume's content.
+    assert.match((await compose('up', '-d')).stderr, /vp_app_1 is up-to-date/);
+    assert.equal((await compose('stop')).code, 0);
+    assert.equal((await compose('start')).code, 0);
+    assert.equal((await compose('exec', '-T', 'app', 'cat', '/data/f', '/cache/f')).stdout, 'd\nc\n');
+    const down = await compose('down', '-v');
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal((await docker(['volume', 'ls', '-q'])).stdout, '');
+  });
+
   test('copy-up fills an empty named volume once; nocopy and a bind leave the image content out', async () => {
     assert.equal((await docker(['run', '--rm', '-v', 'seeded:/data', 'volimg:1', 'sh', '-c', 'echo more >> /data/seed'])).code, 0);
     assert.equal(readFileSync(join(volumesDir(), 'seeded', '_data', 'seed'), 'utf8'), 'from the image\nmore\n');
