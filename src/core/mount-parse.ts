@@ -204,10 +204,22 @@ export function parseMounts(binds: string[], specs: MountSpec[], tmpfs: Record<s
   return out;
 }
 
-/** Mounts of a record stored before they were resolved at create: host-path binds only. */
+/**
+ * Mounts of a record stored before they were resolved at create: host-path
+ * binds only, checked then by a looser rule ("ro,rw" passed), so a spec
+ * today's parser refuses is read the old way instead of failing the load.
+ */
 export function legacyMounts(binds: string[]): MountConfig[] {
   return binds.map((b) => {
-    const { create: _create, ...m } = parseBind(b);
-    return m;
+    try {
+      const { create: _create, ...m } = parseBind(b);
+      return m;
+    } catch {
+      const [source = '', destination = '', mode = ''] = b.split(':');
+      return {
+        type: 'bind', source, destination, readonly: mode.split(',').includes('ro'), propagation: DEFAULT_PROPAGATION, mode, noCopy: false,
+        options: [], origin: 'binds',
+      };
+    }
   });
 }

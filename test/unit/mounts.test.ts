@@ -229,3 +229,16 @@ describe('mount order', () => {
       ['/dev:/dev', '/x:/x', '/etc:/etc', '/x:again', '/x/y:/x/y', '/etc/hosts:/etc/hosts', '/dev/pts:/dev/pts']);
   });
 });
+
+describe('records stored before mounts were resolved', () => {
+  test('get their mounts from their binds when loaded, even ones the old rules let through', async () => {
+    const store = new MemoryStore();
+    const old = { id: 'a'.repeat(64), name: 'old', run: { binds: ['/srv:/srv:ro', '/tmp:/t:ro,rw'] } };
+    await store.put(`sandboxes/${old.id}`, JSON.stringify(old));
+    const s = new State(store);
+    await s.load();
+    assert.deepEqual(s.sandboxes.get(old.id)?.run.mounts.map((m) => [m.type, m.source, m.destination, m.readonly]), [
+      ['bind', '/srv', '/srv', true], ['bind', '/tmp', '/t', true],
+    ]);
+  });
+});
