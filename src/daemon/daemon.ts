@@ -12,6 +12,7 @@ import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
 import { volumeRoutes } from '../api/handlers/volumes.ts';
+import { archiveRoutes } from '../api/handlers/archive.ts';
 import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
@@ -191,6 +192,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(containerRoutes(controller))
     .add(imageRoutes(controller, images))
     .add(volumeRoutes(controller))
+    .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))
