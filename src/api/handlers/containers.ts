@@ -106,7 +106,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'GET', path: '/containers/json', handler: (req) => {
         const all = boolParam(req.query, 'all');
-        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'ancestor']);
+        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'ancestor', 'volume']);
         const ancestors = (f.get('ancestor') ?? []).map((a) => ancestorMatcher(ctl, a));
         const list = [...ctl.state.sandboxes.values()].filter((s) => {
           if (!all && s.state !== 'running' && !f.has('status')) return false;
@@ -122,6 +122,9 @@ export function containerRoutes(ctl: Controller): Route[] {
           if (ancestors.length && !ancestors.some((m) => m(s))) return false;
           const nets = f.get('network');
           if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
+          // volume=NAME or volume=/container/path (moby: a mount's name or destination).
+          const vols = f.get('volume');
+          if (vols && !vols.some((v) => s.run.mounts.some((m) => (m.type === 'volume' && m.source === v) || m.destination === v))) return false;
           return true;
         }).sort((a, b) => (a.created < b.created ? 1 : -1));
         return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
@@ -233,7 +236,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'DELETE', path: '/containers/{id}', handler: async (req) => {
-        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'));
+        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'), boolParam(req.query, 'v'));
         return { status: 204 };
       },
     },
