@@ -61,7 +61,7 @@ for (const runtime of ['runc', 'crun']) {
         netnsPath: null,
         rootfs,
         files,
-        binds: [],
+        mounts: [],
         resources: { memory: 64 * 1024 * 1024, nanoCpus: 0, pidsLimit: 50 },
         privileged: false,
         init: false,
