@@ -107,7 +107,14 @@ export interface ContainerCreateWire {
   ExposedPorts?: Record<string, object> | null;
   User?: string;
   WorkingDir?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
   HostConfig?: {
+    ConsoleSize?: number[] | null;
     NetworkMode?: string;
     Binds?: string[] | null;
     Memory?: number;
@@ -188,6 +195,7 @@ export interface ContainerInspectWire {
     AttachStderr: boolean;
     Tty: boolean;
     OpenStdin: boolean;
+    StdinOnce: boolean;
   };
   HostConfig: {
     NetworkMode: string;
@@ -198,6 +206,7 @@ export interface ContainerInspectWire {
     AutoRemove: boolean;
     PortBindings: Record<string, PortBindingWire[]>;
     PublishAllPorts: boolean;
+    ConsoleSize: [number, number];
     Binds: string[];
     Memory: number;
     NanoCpus: number;

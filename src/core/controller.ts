@@ -70,6 +70,10 @@ export interface ControllerOptions {
 export class Controller {
   readonly ctx: Ctx;
   private readonly waiters = new Map<string, (() => void)[]>();
+  /** Attachers waiting for a start (docker run -it attaches first). */
+  private readonly startWaiters = new Map<string, ((started: boolean) => void)[]>();
+  /** wait?condition=removed, resolved with the last exit code. */
+  private readonly removeWaiters = new Map<string, ((code: number) => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -94,6 +98,7 @@ export class Controller {
       hostResolvConf,
       netns: new Map(),
       defaultRoutes: new Map(),
+      attachWaiting: new Map(),
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
       runtime: o.runtime,
@@ -296,6 +301,7 @@ export class Controller {
       if (sbx.state === 'running') return 'already';
       // A user's start: the restart count begins again, as in Docker.
       await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
+      this.fireStarted(sbx.id, true);
       return 'started';
     });
   }
@@ -322,14 +328,74 @@ export class Controller {
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur) await removeSandboxRecord(this.ctx, cur);
+      if (cur) await this.removeRecord(cur);
     });
   }
 
-  /** Resolves when the sandbox is not running (Docker's wait "not-running"). */
-  waitSandbox(ref: string): Promise<number> {
+  /** Removes an exited sandbox's record and files, then answers who waited for that. */
+  private async removeRecord(sbx: SandboxRecord): Promise<void> {
+    await removeSandboxRecord(this.ctx, sbx);
+    this.fireStarted(sbx.id, false);
+    for (const w of this.removeWaiters.get(sbx.id) ?? []) w(sbx.exitCode);
+    this.removeWaiters.delete(sbx.id);
+  }
+
+  private fireStarted(id: string, started: boolean): void {
+    for (const w of this.startWaiters.get(id) ?? []) w(started);
+    this.startWaiters.delete(id);
+    this.ctx.attachWaiting.delete(id);
+  }
+
+  /**
+   * Resolves true once the sandbox runs (at once if it does), false if it is
+   * removed first or `signal` aborts. Meanwhile a start tells the monitor an
+   * attacher is coming (ProcessSpec.linger).
+   */
+  waitRunning(ref: string, signal: AbortSignal): Promise<boolean> {
     const sbx = this.state.findSandbox(ref);
-    if (sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
+    if (sbx.state === 'running') return Promise.resolve(true);
+    const id = sbx.id;
+    return new Promise((resolve) => {
+      const done = (started: boolean): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(started);
+      };
+      const onAbort = (): void => {
+        const list = (this.startWaiters.get(id) ?? []).filter((w) => w !== done);
+        if (list.length) this.startWaiters.set(id, list);
+        else this.startWaiters.delete(id);
+        const n = (this.ctx.attachWaiting.get(id) ?? 1) - 1;
+        if (n > 0) this.ctx.attachWaiting.set(id, n);
+        else this.ctx.attachWaiting.delete(id);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.startWaiters.set(id, [...(this.startWaiters.get(id) ?? []), done]);
+      this.ctx.attachWaiting.set(id, (this.ctx.attachWaiting.get(id) ?? 0) + 1);
+    });
+  }
+
+  /** Sends a signal to a running sandbox's init (docker kill -s, the CLI's signal proxy). */
+  async signalSandbox(ref: string, signal: NodeJS.Signals): Promise<void> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running' || !(await this.ctx.runtime.kill(sbx.id, signal))) {
+      throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+    }
+  }
+
+  /**
+   * Docker's wait conditions: "not-running" resolves at once for a sandbox
+   * that does not run; "next-exit" waits for the next exit even of a created
+   * one (docker run waits before it starts); "removed" for its removal.
+   */
+  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+    const sbx = this.state.findSandbox(ref);
+    if (condition === 'removed') {
+      return new Promise((resolve) => {
+        this.removeWaiters.set(sbx.id, [...(this.removeWaiters.get(sbx.id) ?? []), resolve]);
+      });
+    }
+    if (sbx.state !== 'running' && condition === 'not-running') return Promise.resolve(sbx.exitCode);
     return new Promise((resolve) => {
       const list = this.waiters.get(sbx.id) ?? [];
       list.push(() => resolve(this.state.sandboxes.get(sbx.id)?.exitCode ?? 137));
@@ -361,6 +427,7 @@ export class Controller {
         if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
         const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
         await startSandbox(this.ctx, next, (x) => this.onExit(x));
+        this.fireStarted(id, true);
       }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
     }, delay);
     t.unref();
@@ -383,12 +450,12 @@ export class Controller {
       this.waiters.delete(id);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
-      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done);
+      if (autoRemove && done?.autoRemove) await this.removeRecord(done);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
-        await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
+        await this.ctx.lock.run(() => this.removeRecord(sbx));
       }
     });
   }

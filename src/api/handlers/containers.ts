@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
-import { invalid } from '../../model/errors.ts';
+import { CnmError, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
@@ -17,6 +17,7 @@ import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
 import { frame } from '../stdcopy.ts';
+import { parseSignal } from '../signal.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -140,8 +141,12 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        if (sbx.state !== 'running') throw invalid(`Container ${sbx.id} is not running`);
-        await ctl.stopSandbox(sbx.id, 0);
+        const signal = parseSignal(req.query.get('signal') ?? '');
+        if (sbx.state !== 'running') throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+        // SIGKILL stops it for good (restart policies leave it); any other
+        // signal is passed on, as the CLI's signal proxy sends them.
+        if (signal === 'SIGKILL') await ctl.stopSandbox(sbx.id, 0);
+        else await ctl.signalSandbox(sbx.id, signal);
         return { status: 204 };
       },
     },
@@ -157,7 +162,11 @@ export function containerRoutes(ctl: Controller): Route[] {
       method: 'POST', path: '/containers/{id}/wait', handler: async (req) => {
         // Unknown containers are a 404 before anything is sent.
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        const later = ctl.waitSandbox(sbx.id).then(
+        const condition = req.query.get('condition') || 'not-running';
+        if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') {
+          throw invalid(`invalid condition: ${JSON.stringify(condition)}: expected not-running, next-exit or removed`);
+        }
+        const later = ctl.waitSandbox(sbx.id, condition).then(
           (code) => ({ StatusCode: code, Error: null }),
           (e: unknown) => ({ StatusCode: -1, Error: { Message: (e as Error).message } }),
         );
