@@ -2,10 +2,11 @@
 // A sandbox with a terminal or an open stdin (docker run -it / -i) is
 // attached through its monitor's attach socket (src/native/monitor/attach.c):
 // output as it is written (raw with a terminal, stdcopy frames without) and
-// the client's bytes to its stdin. An attach before the start (docker run
-// -it attaches, then starts) waits for it and gets the output from the
-// start. Other sandboxes have neither: their output is read from the
-// json-file log as the monitor writes it (logs=1 replays it first).
+// the client's bytes to its stdin. So is any sandbox attached before its
+// start (docker run attaches, then starts): the attach waits for the start
+// and gets the output from it, even from a process that ended at once. A
+// running sandbox with neither has its output read from the json-file log
+// as the monitor writes it (logs=1 replays it first).
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Controller } from '../../core/controller.ts';
@@ -37,7 +38,7 @@ async function replayLog(ctl: Controller, sbx: SandboxRecord, socket: Duplex, w:
 }
 
 /** Relays between the client and the monitor until the sandbox ends, the client leaves or detaches. */
-async function relayInteractive(ctl: Controller, sbx0: SandboxRecord, socket: Duplex, upgraded: boolean, w: AttachWants): Promise<void> {
+async function relayMonitor(ctl: Controller, sbx0: SandboxRecord, socket: Duplex, upgraded: boolean, w: AttachWants): Promise<void> {
   const closed = new AbortController();
   socket.on('close', () => closed.abort());
   if (w.logs) await replayLog(ctl, sbx0, socket, w, closed.signal);
@@ -129,7 +130,7 @@ export function attachRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/attach', handler: (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        const interactive = sbx.run.tty || sbx.run.openStdin;
+        const viaMonitor = sbx.run.tty || sbx.run.openStdin || (sbx.state !== 'running' && boolParam(req.query, 'stream'));
         const w: AttachWants = {
           stdin: boolParam(req.query, 'stdin'), stdout: boolParam(req.query, 'stdout'), stderr: boolParam(req.query, 'stderr'),
           logs: boolParam(req.query, 'logs'), stream: boolParam(req.query, 'stream'),
@@ -142,7 +143,7 @@ export function attachRoutes(ctl: Controller): Route[] {
           status: 200,
           hijack: {
             contentType: streamContentType(sbx.run.tty, req.version),
-            run: (socket, upgraded) => (interactive ? relayInteractive : relayFromLog)(ctl, sbx, socket, upgraded, w),
+            run: (socket, upgraded) => (viaMonitor ? relayMonitor : relayFromLog)(ctl, sbx, socket, upgraded, w),
           },
         };
       },

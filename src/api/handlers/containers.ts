@@ -16,7 +16,7 @@ import { CONTAINER_CREATE, parseBody } from '../validate.ts';
 import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
-import { frame } from '../stdcopy.ts';
+import { frame, streamContentType } from '../stdcopy.ts';
 import { parseSignal } from '../signal.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
@@ -192,9 +192,12 @@ export function containerRoutes(ctl: Controller): Route[] {
         const follow = boolParam(req.query, 'follow');
         const stamps = boolParam(req.query, 'timestamps');
         const id = sbx.id;
+        // With a terminal there is one stream, sent raw: the CLI reads it so
+        // when Config.Tty is set (docker/cli container/logs.go).
+        const tty = sbx.run.tty;
         return {
           status: 200,
-          headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' },
+          headers: { 'Content-Type': streamContentType(tty, req.version) },
           stream: async (res, closed) => {
             const records = readLogs(logPathOf(ctx, sbx), {
               tail, follow, signal: closed, ...(since ? { since } : {}), ...(until ? { until } : {}),
@@ -204,7 +207,8 @@ export function containerRoutes(ctl: Controller): Route[] {
               const frames: Buffer[] = [];
               for (const r of batch) {
                 if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
-                frames.push(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(stamps ? `${r.time} ${r.log}` : r.log)));
+                const text = Buffer.from(stamps ? `${r.time} ${r.log}` : r.log);
+                frames.push(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
               }
               if (frames.length && !res.write(Buffer.concat(frames))) {
                 await Promise.race([once(res, 'drain'), once(res, 'close')]);

@@ -1,6 +1,6 @@
-// The attach socket of a container with a terminal or an open stdin: where
-// the daemon (any number of connections, also after a daemon restart)
-// reads the container's output and writes its input.
+// The attach socket of a container: where the daemon (any number of
+// connections, also after a daemon restart) reads the container's output
+// and writes its input (with a terminal or an open stdin).
 //
 // Protocol: the client's first line names the mode, at most 127 bytes:
 //   "attach [stdin] [replay]\n"

@@ -15,7 +15,8 @@
 //     master over a console socket (runc docs/terminals.md) and everything
 //     the container writes is one stream, logged as stdout (as Docker does);
 //     with --stdin it gets a pipe as stdin, whose write end is held here;
-//     with either, it serves attach.sock in the run directory: attach.c.
+//   - serves attach.sock in the run directory (output, input, resize for
+//     the daemon, also a restarted one): attach.c.
 // It tells the daemon how the start went on fd 3: "ok <init pid>\n" or
 // "error <message>\n", then closes it.
 //
@@ -415,8 +416,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   // Listening before the start: the daemon connects as soon as it is told.
-  int in_fd = o.tty ? dup(master) : inp[1];
-  if ((o.tty || o.open_stdin) && attach_listen("attach.sock", o.tty, in_fd, o.stdin_once) < 0) {
+  int in_fd = o.tty ? dup(master) : o.open_stdin ? inp[1] : -1;
+  if (attach_listen("attach.sock", o.tty, in_fd, o.stdin_once) < 0) {
     status("error attach socket: %s\n", strerror(errno));
     char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
     run_runtime(del, -1, -1, -1);
