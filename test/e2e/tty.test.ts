@@ -1,15 +1,19 @@
 // Interactive containers through a real terminal: the docker CLI runs in a
 // tmux pane (a pty), keys are typed into it and the screen is read back.
-// Until containers run from images, the containers are sandboxes on the
-// host's filesystem created through the API (docker run needs an image),
-// and the CLI attaches with `docker start -ai` and `docker attach`, which
-// make the same calls as `docker run -it` after its create: attach (before
-// the start), wait, start, resize, and kill?signal= for proxied signals.
+// Most containers here are sandboxes on the host's filesystem created
+// through the API, and the CLI attaches with `docker start -ai` and `docker
+// attach`, which make the same calls as `docker run -it` after its create:
+// attach (before the start), wait, start, resize, and kill?signal= for
+// proxied signals. `docker run -it --rm busybox:latest` itself is tested
+// once containers run from images (skipped, saying so, until then).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { privilegedSkipReason } from '../helpers/netns.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { skipUnlessCI } from '../helpers/ci.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
@@ -154,6 +158,48 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     await waitFor(async () => !(await running('c8')), { what: 'c8 to stop' });
     assert.equal((await d.client.containerInspect('c8')).State.ExitCode, 7);
     assert.match((await docker(['logs', 'c8'])).stdout, /^ready\ngot-term\n$/);
+  });
+
+  test('docker run -it --rm --name r1 busybox:latest: a shell, its exit code, --rm; detach and attach; ctrl-c', async (t) => {
+    const tarPath = join(d.dir, 'busybox.tar');
+    writeFileSync(tarPath, (await makeBusyboxImage()).tar);
+    await d.docker(['load', '-i', tarPath]);
+    const probe = await docker(['create', '--name', 'probe', 'busybox:latest', 'true']);
+    // Until containers run from images, create refuses the image (404),
+    // and the CLI then tries to pull it.
+    if (probe.code !== 0 && /Unable to find image|No such image/.test(probe.stderr)) {
+      // Not a missing tool: a feature of another branch, so CI skips it too.
+      t.skip('containers do not run from images in this build yet (create answers No such image)');
+      return;
+    }
+    assert.equal(probe.code, 0, probe.stderr);
+    await docker(['rm', 'probe']);
+    tmux.run('r1', 'docker run -it --rm --name r1 busybox:latest', { rows: 30, cols: 100 });
+    await tmux.expect('r1', /# $/m);
+    tmux.type('r1', 'echo hi-$((1+2))');
+    await tmux.expect('r1', /^hi-3$/m);
+    tmux.type('r1', 'stty size');
+    await tmux.expect('r1', /^30 100$/m);
+    tmux.type('r1', 'exit 3');
+    assert.equal(await tmux.exitCode('r1'), 3);
+    await waitFor(() => gone('r1'), { what: 'r1 to be removed (--rm)' });
+
+    tmux.run('r2', 'docker run -it --name r2 busybox:latest');
+    await tmux.expect('r2', /# $/m);
+    tmux.keys('r2', 'C-p', 'C-q');
+    assert.equal(await tmux.exitCode('r2'), 0);
+    assert.equal(await running('r2'), true);
+    tmux.run('r3', 'docker attach r2');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux.type('r3', 'echo back-$((2*3))');
+    await tmux.expect('r3', /^back-6$/m);
+    tmux.type('r3', 'exit 0');
+    assert.equal(await tmux.exitCode('r3'), 0);
+
+    tmux.run('r4', 'docker run -it --rm busybox:latest sleep 600');
+    await waitFor(async () => (await d.client.containerList(false)).some((c) => c.Image === 'busybox:latest'), { what: 'the sleep to run' });
+    tmux.keys('r4', 'C-c');
+    assert.equal(await tmux.exitCode('r4'), 130);
   });
 
   test('bad input: resize of a stopped container is 409, bad sizes and detach keys are 400, kill of a stopped one 409', async () => {
