@@ -15,6 +15,7 @@ import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
+import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, forbidden, invalid } from '../model/errors.ts';
@@ -60,6 +61,8 @@ export interface ControllerOptions {
   log: Logger;
   hostId: string;
   runtime: Runtime;
+  /** Images for containers that run one (absent: only host-filesystem sandboxes). */
+  images?: ImageService;
   /** Paths sandboxes must not see besides the data and exec roots (the API socket). */
   hiddenPaths?: string[];
   resolvConfPath?: string;
@@ -69,11 +72,10 @@ export interface ControllerOptions {
 
 export class Controller {
   readonly ctx: Ctx;
-  private readonly waiters = new Map<string, (() => void)[]>();
+  /** Docker's wait: who waits for the next exit and who for the removal, per sandbox. */
+  private readonly waiters = new Map<string, { removed: boolean; done: (code: number) => void }[]>();
   /** Attachers waiting for a start (docker run -it attaches first). */
   private readonly startWaiters = new Map<string, ((started: boolean) => void)[]>();
-  /** wait?condition=removed, resolved with the last exit code. */
-  private readonly removeWaiters = new Map<string, ((code: number) => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -102,6 +104,7 @@ export class Controller {
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
       runtime: o.runtime,
+      images: o.images ?? null,
       hiddenPaths: [o.dataRoot, o.execRoot, ...(o.hiddenPaths ?? [])],
     };
     ctx.ipam = new IpamManager(o.pools, {
@@ -208,8 +211,8 @@ export class Controller {
       const drv = this.ctx.drivers.get(net.driver);
       const mode = modeKind(this.ctx, sbx.networkMode);
       fixedMembership(drv, net);
-      if (mode === 'host' || mode === 'none') {
-        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
+      if (mode === 'host' || mode === 'none' || mode === 'container') {
+        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${sbx.networkMode})`);
       }
       if (!drv.capabilities.combinable) throw invalid(`network ${net.name} cannot be combined with other networks`);
       if (sbx.attachments.some((a) => a.networkId === net.id)) {
@@ -300,8 +303,18 @@ export class Controller {
       const sbx = this.state.findSandbox(ref);
       if (sbx.state === 'running') return 'already';
       // A user's start: the restart count begins again, as in Docker.
-      await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
-      this.fireStarted(sbx.id, true);
+      try {
+        await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
+        this.fireStarted(sbx.id, true);
+      } catch (e) {
+        // As Docker: a --rm container that cannot start is removed (the
+        // docker CLI waits for that before it reports the error).
+        const cur = this.state.sandboxes.get(sbx.id);
+        if (cur?.autoRemove && cur.state !== 'running') {
+          await this.removeRecord({ ...cur, exitCode: 127 }).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
+        }
+        throw e;
+      }
       return 'started';
     });
   }
@@ -332,12 +345,50 @@ export class Controller {
     });
   }
 
-  /** Removes an exited sandbox's record and files, then answers who waited for that. */
+  /**
+   * Docker's wait conditions: "not-running" resolves at once for a sandbox
+   * that is not running, else at its exit; "next-exit" at its next exit
+   * (docker run waits so before the start); "removed" once it is removed
+   * (docker run --rm), with its last exit code.
+   */
+  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+    const sbx = this.state.findSandbox(ref);
+    if (condition === 'not-running' && sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(sbx.id) ?? [];
+      list.push({ removed: condition === 'removed', done: resolve });
+      this.waiters.set(sbx.id, list);
+    });
+  }
+
+  /** Resolves the waiters of an exit (removed=false) or of the removal. */
+  private wake(id: string, removed: boolean, code: number): void {
+    const list = this.waiters.get(id) ?? [];
+    for (const w of list.filter((x) => x.removed === removed)) w.done(code);
+    const rest = list.filter((x) => x.removed !== removed);
+    if (rest.length && !removed) this.waiters.set(id, rest);
+    else this.waiters.delete(id);
+  }
+
+  /** Streams reading a sandbox's log (attach), by sandbox ID. */
+  private readonly readers = new Map<string, Set<Promise<unknown>>>();
+
+  /** Keeps a sandbox's log until `reading` settles, should the sandbox be removed meanwhile. */
+  trackReader(id: string, reading: Promise<unknown>): void {
+    const set = this.readers.get(id) ?? new Set();
+    set.add(reading);
+    this.readers.set(id, set);
+    void reading.finally(() => {
+      set.delete(reading);
+      if (!set.size) this.readers.delete(id);
+    }).catch(() => undefined);
+  }
+
   private async removeRecord(sbx: SandboxRecord): Promise<void> {
-    await removeSandboxRecord(this.ctx, sbx);
+    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])]);
+    this.wake(sbx.id, false, sbx.exitCode);
+    this.wake(sbx.id, true, sbx.exitCode);
     this.fireStarted(sbx.id, false);
-    for (const w of this.removeWaiters.get(sbx.id) ?? []) w(sbx.exitCode);
-    this.removeWaiters.delete(sbx.id);
   }
 
   private fireStarted(id: string, started: boolean): void {
@@ -383,26 +434,6 @@ export class Controller {
     }
   }
 
-  /**
-   * Docker's wait conditions: "not-running" resolves at once for a sandbox
-   * that does not run; "next-exit" waits for the next exit even of a created
-   * one (docker run waits before it starts); "removed" for its removal.
-   */
-  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
-    const sbx = this.state.findSandbox(ref);
-    if (condition === 'removed') {
-      return new Promise((resolve) => {
-        this.removeWaiters.set(sbx.id, [...(this.removeWaiters.get(sbx.id) ?? []), resolve]);
-      });
-    }
-    if (sbx.state !== 'running' && condition === 'not-running') return Promise.resolve(sbx.exitCode);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(sbx.id) ?? [];
-      list.push(() => resolve(this.state.sandboxes.get(sbx.id)?.exitCode ?? 137));
-      this.waiters.set(sbx.id, list);
-    });
-  }
-
   /** A user's stop: restart policies must not bring it back. */
   private markStopped(sbx: SandboxRecord): Promise<void> {
     return this.ctx.lock.run(async () => {
@@ -446,8 +477,7 @@ export class Controller {
       if (isAlive(sbx.pid, sbx.pidStart) || isAlive(sbx.monitorPid, sbx.monitorStart)) return;
       const errs = await cleanupExited(this.ctx, sbx);
       for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
-      for (const w of this.waiters.get(id) ?? []) w();
-      this.waiters.delete(id);
+      this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
       if (autoRemove && done?.autoRemove) await this.removeRecord(done);

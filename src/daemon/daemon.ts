@@ -12,6 +12,7 @@ import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
 import { ImageService } from '../core/image-service.ts';
+import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
@@ -152,7 +153,16 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
-  const controller = new Controller({
+  const imageStore = await ImageStore.open(o.dataRoot);
+  undo.push(() => imageStore.close());
+  // The image service asks the controller (made next) which containers use an image.
+  const images: ImageService = new ImageService({
+    store: imageStore,
+    usersOf: (id): ImageUser[] => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
+    insecureRegistries: o.insecureRegistries ?? [],
+  });
+  const controller: Controller = new Controller({
+    images,
     store,
     hostNs,
     drivers,
@@ -169,13 +179,6 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   });
   await controller.init();
   undo.push(() => controller.close());
-  const imageStore = await ImageStore.open(o.dataRoot);
-  undo.push(() => imageStore.close());
-  const images = new ImageService({
-    store: imageStore,
-    usersOf: (id) => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
-    insecureRegistries: o.insecureRegistries ?? [],
-  });
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));

@@ -2,11 +2,11 @@
 // A sandbox with a terminal or an open stdin (docker run -it / -i) is
 // attached through its monitor's attach socket (src/native/monitor/attach.c):
 // output as it is written (raw with a terminal, stdcopy frames without) and
-// the client's bytes to its stdin. So is any sandbox attached before its
-// start (docker run attaches, then starts): the attach waits for the start
-// and gets the output from it, even from a process that ended at once. A
-// running sandbox with neither has its output read from the json-file log
-// as the monitor writes it (logs=1 replays it first).
+// the client's bytes to its stdin. An attach before the start (docker run
+// -it attaches, then starts) waits for it and gets the output from the
+// start, even of a process that ended at once. A sandbox with neither has
+// its output read from the json-file log as the monitor writes it (logs=1
+// replays it first).
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Controller } from '../../core/controller.ts';
@@ -95,7 +95,11 @@ async function relayMonitor(ctl: Controller, sbx0: SandboxRecord, socket: Duplex
   conn.destroy();
 }
 
-/** Output read from the json-file log: sandboxes without a terminal or stdin. */
+/**
+ * Output read from the json-file log: sandboxes without a terminal or
+ * stdin. docker run and docker start -a attach before the start: a stopped
+ * container is waited for until it starts, then followed until it stops.
+ */
 async function relayFromLog(ctl: Controller, sbx: SandboxRecord, socket: Duplex, upgraded: boolean, w: AttachWants): Promise<void> {
   if (!w.stream && !w.logs) return;
   const closed = new AbortController();
@@ -106,9 +110,14 @@ async function relayFromLog(ctl: Controller, sbx: SandboxRecord, socket: Duplex,
     socket.resume();
   }
   const id = sbx.id;
+  const startedAt = sbx.startedAt;
+  const waitForStart = sbx.state !== 'running';
   const records = readLogs(logPathOf(ctl.ctx, sbx), {
     tail: w.logs ? 'all' : 0, follow: w.stream, signal: closed.signal,
-    running: () => ctl.state.sandboxes.get(id)?.state === 'running',
+    running: () => {
+      const cur = ctl.state.sandboxes.get(id);
+      return !!cur && (cur.state === 'running' || (waitForStart && cur.startedAt === startedAt));
+    },
   });
   for await (const batch of records) {
     const frames = batch.filter((r) => (r.stream === 'stdout' ? w.stdout : w.stderr))
@@ -130,7 +139,7 @@ export function attachRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/attach', handler: (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        const viaMonitor = sbx.run.tty || sbx.run.openStdin || (sbx.state !== 'running' && boolParam(req.query, 'stream'));
+        const viaMonitor = sbx.run.tty || sbx.run.openStdin;
         const w: AttachWants = {
           stdin: boolParam(req.query, 'stdin'), stdout: boolParam(req.query, 'stdout'), stderr: boolParam(req.query, 'stderr'),
           logs: boolParam(req.query, 'logs'), stream: boolParam(req.query, 'stream'),
@@ -143,7 +152,12 @@ export function attachRoutes(ctl: Controller): Route[] {
           status: 200,
           hijack: {
             contentType: streamContentType(sbx.run.tty, req.version),
-            run: (socket, upgraded) => (viaMonitor ? relayMonitor : relayFromLog)(ctl, sbx, socket, upgraded, w),
+            run: (socket, upgraded) => {
+              const reading = (viaMonitor ? relayMonitor : relayFromLog)(ctl, sbx, socket, upgraded, w);
+              // The log stays until this attach has read it, should the container be removed meanwhile (--rm).
+              ctl.trackReader(sbx.id, reading);
+              return reading;
+            },
           },
         };
       },
