@@ -15,6 +15,7 @@ import { CnmError, conflict, forbidden, invalid, notFound } from '../model/error
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { generateName } from './names.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
@@ -46,7 +47,7 @@ export function modeKind(ctx: Ctx, mode: string): 'host' | 'none' | 'container' 
 
 export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promise<SandboxRecord> {
   const id = newId();
-  const name = req.name || generatedName(id);
+  const name = req.name || generateName((n) => [...ctx.state.sandboxes.values()].some((s) => s.name === n));
   if (!SANDBOX_NAME.test(name)) {
     throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -182,10 +183,6 @@ function hostHostname(): string {
   return hostname();
 }
 
-/** Docker-style random names are adjective_noun; ours are short and plain. */
-function generatedName(id: string): string {
-  return `sandbox_${id.slice(0, 8)}`;
-}
 
 /** Namespace, endpoints, files and process; undone as a whole on failure. */
 export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: string) => void): Promise<void> {
