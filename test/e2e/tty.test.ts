@@ -41,6 +41,10 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
   before(async () => {
     d = await startTestDaemon();
     tmux = new Tmux(env());
+    // The offline busybox image (scripts/make-busybox-image.ts).
+    const tarPath = join(d.dir, 'busybox.tar');
+    writeFileSync(tarPath, (await makeBusyboxImage()).tar);
+    await d.docker(['load', '-i', tarPath]);
   });
   after(async () => {
     tmux?.destroy();
@@ -160,9 +164,6 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
   });
 
   test('docker run -it --rm --name r1 busybox:latest: a shell, its exit code, --rm; detach and attach; ctrl-c with --init is 130', async () => {
-    const tarPath = join(d.dir, 'busybox.tar');
-    writeFileSync(tarPath, (await makeBusyboxImage()).tar);
-    await d.docker(['load', '-i', tarPath]);
     tmux.run('r1', 'docker run -it --rm --name r1 busybox:latest', { rows: 30, cols: 100 });
     await tmux.expect('r1', /# $/m);
     tmux.type('r1', 'echo hi-$((1+2))');
@@ -190,6 +191,24 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     await waitFor(async () => (await d.client.containerList(false)).some((c) => c.Image === 'busybox:latest'), { what: 'the sleep to run' });
     tmux.keys('r4', 'C-c');
     assert.equal(await tmux.exitCode('r4'), 130);
+  });
+
+  test('seed 004 typed at a terminal: ping container2 is a bad address until it joins test-network, then it answers; --rm removes container1', async () => {
+    await d.docker(['network', 'create', 'test-network', '-d', 'bridge']);
+    await d.docker(['run', '-dit', '--name', 'container2', 'busybox:latest']);
+    tmux.run('s1', 'docker run -it --rm --name container1 --network test-network busybox:latest');
+    await tmux.expect('s1', /# $/m);
+    tmux.type('s1', 'ping -c 1 container2');
+    await tmux.expect('s1', /bad address 'container2'/);
+    await d.docker(['network', 'connect', 'test-network', 'container2']);
+    tmux.type('s1', 'ping -c 1 container2');
+    await tmux.expect('s1', /1 packets transmitted, 1 packets received/);
+    tmux.type('s1', 'exit');
+    assert.equal(await tmux.exitCode('s1'), 0);
+    await waitFor(() => gone('container1'), { what: 'container1 to be removed (--rm)' });
+    await d.docker(['network', 'disconnect', 'test-network', 'container2']);
+    await d.docker(['rm', '-f', 'container2']);
+    await d.docker(['network', 'rm', 'test-network']);
   });
 
   test('bad input: resize of a stopped container is 409, bad sizes and detach keys are 400, kill of a stopped one 409', async () => {
