@@ -193,6 +193,16 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     assert.equal(await tmux.exitCode('r4'), 130);
   });
 
+  test('docker run -i --rm busybox: stdin piped in and closed at its end, a large output whole, the exit status', async () => {
+    const input = 'line one\nline two\n';
+    assert.deepEqual(await docker(['run', '-i', '--rm', 'busybox:latest', 'sh', '-c', 'cat; exit 4'], input), { stdout: input, stderr: '', code: 4 });
+    // 8 MB through the monitor's socket and the daemon (the CLI reads as fast as it can).
+    const big = await docker(['run', '-i', '--rm', 'busybox:latest', 'sh', '-c', 'head -c 6000000 /dev/zero | od -v | head -c 8000000; echo; echo end'], '');
+    assert.equal(big.code, 0, big.stderr);
+    assert.equal(big.stdout.length, 8000000 + 5);
+    assert.ok(big.stdout.endsWith('\nend\n'));
+  });
+
   test('seed 004 typed at a terminal: ping container2 is a bad address until it joins test-network, then it answers; --rm removes container1', async () => {
     await d.docker(['network', 'create', 'test-network', '-d', 'bridge']);
     await d.docker(['run', '-dit', '--name', 'container2', 'busybox:latest']);

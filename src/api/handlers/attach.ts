@@ -21,6 +21,9 @@ import type { Route } from '../router.ts';
 import { frame, streamContentType } from '../stdcopy.ts';
 import { FrameFilter } from '../frame-filter.ts';
 
+/** Output held for a client that reads slowly before the monitor is made to wait. */
+const MAX_BUFFERED = 8 * 1024 * 1024;
+
 async function write(socket: Duplex, b: Buffer): Promise<void> {
   if (!socket.write(b)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
 }
@@ -63,9 +66,12 @@ async function relayMonitor(ctl: Controller, sbx0: SandboxRecord, socket: Duplex
     socket.on('close', resolve);
   });
   conn.on('error', () => undefined);
+  // A slow client is buffered for here up to a bound, then the monitor waits
+  // (and the container with it); the monitor drops a connection stuck 5 s.
   conn.on('data', (d: Buffer) => {
     const out = filter ? filter.push(d) : (w.stdout || w.stderr ? d : null);
-    if (out?.length && !socket.write(out)) {
+    if (out?.length) socket.write(out);
+    if (socket.writableLength > MAX_BUFFERED && !conn.isPaused()) {
       conn.pause();
       socket.once('drain', () => conn.resume());
     }

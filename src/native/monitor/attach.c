@@ -15,15 +15,17 @@
 //       first 64 KiB), for a client that attached before the start.
 //   "resize ROWS COLS\n"
 //       Sets the terminal's size; the monitor answers "ok\n" and closes.
-// The monitor closes every connection when the container has ended. A
-// client that does not keep up with the output (its socket buffer full) is
-// dropped rather than stall the container.
+// The monitor closes every connection when the container has ended. Output
+// waits for a client whose socket buffer is full (so the container waits
+// too, as with Docker's attach), but at most SEND_TIMEOUT_S per write: a
+// client that stays stuck is dropped rather than stall the container.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "attach.h"
 #include "io.h"
@@ -33,6 +35,7 @@
 #define REPLAY_MAX 65536
 #define INPUT_BUF 65536
 #define SNDBUF (1 << 20)
+#define SEND_TIMEOUT_S 5
 
 struct client {
   int fd;
@@ -67,10 +70,11 @@ static void drop(struct client *c) {
   c->fd = -1;
 }
 
-// Non-blocking: a client whose buffer is full is dropped.
+// Blocks while the client's buffer is full, up to its SO_SNDTIMEO; a
+// client still stuck then is dropped.
 static void send_to(struct client *c, const char *p, size_t n) {
   while (n > 0) {
-    ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       drop(c);
@@ -112,7 +116,7 @@ static void first_line(struct client *c) {
 
 static void client_readable(struct client *c) {
   if (!c->attached) {
-    ssize_t n = read(c->fd, c->line + c->line_len, sizeof c->line - 1 - c->line_len);
+    ssize_t n = recv(c->fd, c->line + c->line_len, sizeof c->line - 1 - c->line_len, MSG_DONTWAIT);
     if (n <= 0) {
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
       drop(c);
@@ -138,7 +142,7 @@ static void client_readable(struct client *c) {
   }
   if (c->input && input_len > input_off) return;  // the container has not taken the last input yet
   char buf[INPUT_BUF];
-  ssize_t n = read(c->fd, c->input ? input : buf, c->input ? sizeof input : sizeof buf);
+  ssize_t n = recv(c->fd, c->input ? input : buf, c->input ? sizeof input : sizeof buf, MSG_DONTWAIT);
   if (n < 0) {
     if (errno != EINTR && errno != EAGAIN) drop(c);
     return;
@@ -177,7 +181,8 @@ void attach_handle(const struct pollfd *p, int n) {
   if (n < MAX_CLIENTS + 2) return;
   if (p[0].revents & POLLIN) {
     int fd;
-    while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+    // Blocking sockets: writes wait (bounded by SO_SNDTIMEO), reads never do (MSG_DONTWAIT).
+    while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
       struct client *c = NULL;
       for (int i = 0; i < MAX_CLIENTS && !c; i++) if (clients[i].fd < 0) c = &clients[i];
       if (!c) {
@@ -186,6 +191,8 @@ void attach_handle(const struct pollfd *p, int n) {
       }
       int sz = SNDBUF;
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+      struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       *c = (struct client){.fd = fd};
     }
   }

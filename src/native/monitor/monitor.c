@@ -64,9 +64,15 @@ struct opts {
   int tty, open_stdin, stdin_once, linger;
 };
 
-// With --linger (a client waits to attach from the start), how long an
-// ended container's output is kept for it.
+// With --linger (a client waits to attach from the start), how long the
+// container's output is held for it.
 #define LINGER_MS 5000
+
+static long ms_since(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
 
 struct stream {
   const char *name;
@@ -447,15 +453,26 @@ int main(int argc, char **argv) {
   err.fd = o.tty ? -1 : errp[0];
   if (o.tty) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
   int code = -1;
-  struct timespec exited_at = {0, 0};
+  struct timespec exited_at = {0, 0}, started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  int holding = o.linger;
   for (;;) {
-    struct pollfd p[3 + 32] = {{sfd, POLLIN, 0}, {out.fd, POLLIN, 0}, {err.fd, POLLIN, 0}};
+    // With --linger the output is not read until the attacher that waits
+    // for the start has connected (at most LINGER_MS): the container
+    // blocks on a full pipe meanwhile, so none of it misses the attacher.
+    if (holding && (attach_replayed() || ms_since(&started) >= LINGER_MS)) {
+      holding = 0;
+      if (code >= 0) clock_gettime(CLOCK_MONOTONIC, &exited_at);
+    }
+    struct pollfd p[3 + 32] = {{sfd, POLLIN, 0}, {holding ? -1 : out.fd, POLLIN, 0}, {holding ? -1 : err.fd, POLLIN, 0}};
     int na = attach_pollfds(p + 3, 32);
     if (code >= 0 && out.fd < 0 && err.fd < 0) break;
     // Once init is gone its pid namespace is gone, so the pipes close; a
     // process that escaped with them (host pid mode) is waited for 2 s.
     int timeout = -1;
-    if (code >= 0) {
+    if (holding) {
+      timeout = (int)(LINGER_MS - ms_since(&started));
+    } else if (code >= 0) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long ms = (now.tv_sec - exited_at.tv_sec) * 1000 + (now.tv_nsec - exited_at.tv_nsec) / 1000000;
@@ -491,20 +508,6 @@ int main(int argc, char **argv) {
   }
   if (out.fd >= 0) drain_lines(&out, 1);
   if (err.fd >= 0) drain_lines(&err, 1);
-  // A container that ended before its waiting attacher connected (echo hi)
-  // keeps its output here a while for it: after the daemon started it, the
-  // attacher connects at once.
-  struct timespec linger_from;
-  clock_gettime(CLOCK_MONOTONIC, &linger_from);
-  while (o.linger && !attach_replayed()) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (now.tv_sec - linger_from.tv_sec) * 1000 + (now.tv_nsec - linger_from.tv_nsec) / 1000000;
-    if (ms >= LINGER_MS) break;
-    struct pollfd p[32];
-    int na = attach_pollfds(p, 32);
-    if (poll(p, (nfds_t)na, (int)(LINGER_MS - ms)) > 0) attach_handle(p, na);
-  }
   attach_close();
   write_exit(code < 0 ? 137 : code);
   char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
