@@ -16,7 +16,9 @@
 //     the container writes is one stream, logged as stdout (as Docker does);
 //     with --stdin it gets a pipe as stdin, whose write end is held here;
 //   - serves attach.sock in the run directory (output, input, resize for
-//     the daemon, also a restarted one): attach.c.
+//     the daemon, also a restarted one): attach.c; with --linger (an
+//     attacher waits for the start) it reads no output until that attacher
+//     is there, at most LINGER_MS.
 // It tells the daemon how the start went on fd 3: "ok <init pid>\n" or
 // "error <message>\n", then closes it.
 //
@@ -343,7 +345,7 @@ int main(int argc, char **argv) {
     }
   }
   if (!o.runtime || !o.root || !o.id || !o.bundle || !o.log || !o.exitfile || !o.rundir || o.max_size < 0 || o.max_file < 1) {
-    fprintf(stderr, "usage: cnm-monitor --runtime PATH --root DIR --id ID --bundle DIR --run-dir DIR --log FILE --exit FILE [--max-size BYTES] [--max-file N] [--tty] [--stdin [--stdin-once]]\n");
+    fprintf(stderr, "usage: cnm-monitor --runtime PATH --root DIR --id ID --bundle DIR --run-dir DIR --log FILE --exit FILE [--max-size BYTES] [--max-file N] [--tty] [--stdin [--stdin-once]] [--linger]\n");
     status("error bad monitor arguments\n");
     return 2;
   }
