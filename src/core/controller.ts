@@ -29,7 +29,8 @@ import { Mutex } from './mutex.ts';
 import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
-import { killProcess } from './process-ops.ts';
+import { killProcess, logDirOf } from './process-ops.ts';
+import { mergedDirOf, mountRootfs, unmountRootfs } from '../images/rootfs.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
@@ -342,6 +343,28 @@ export class Controller {
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
       if (cur) await this.removeRecord(cur);
+    });
+  }
+
+  /**
+   * Runs fn with the container's root filesystem (docker cp): the live
+   * mount of a running container, or one mounted for the call (under the
+   * lock, so that no start races it) for a stopped one.
+   */
+  async withRootfs<T>(ref: string, fn: (root: string, sbx: SandboxRecord) => Promise<T>): Promise<T> {
+    const sbx = this.state.findSandbox(ref);
+    const images = this.ctx.images;
+    if (!sbx.imageId || !images) throw invalid(`container ${sbx.name} runs the host's files, not an image: docker cp works on containers from images`);
+    const dir = logDirOf(this.ctx, sbx);
+    if (sbx.state === 'running') return fn(mergedDirOf(dir), sbx);
+    return this.ctx.lock.run(async () => {
+      const cur = this.state.findSandbox(sbx.id);
+      const root = await mountRootfs(images.store, sbx.imageId!, dir);
+      try {
+        return await fn(root, cur);
+      } finally {
+        if (this.state.sandboxes.get(cur.id)?.state !== 'running') await unmountRootfs(dir);
+      }
     });
   }
 

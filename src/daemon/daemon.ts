@@ -11,6 +11,7 @@ import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
+import { archiveRoutes } from '../api/handlers/archive.ts';
 import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
@@ -189,6 +190,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
     .add(imageRoutes(controller, images))
+    .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))

@@ -17,7 +17,6 @@ const UNSERVED: [Method, string][] = [
   ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/update'],
   ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
   ['GET', '/containers/{id}/attach/ws'],
-  ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
   ['POST', '/containers/prune'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
