@@ -77,7 +77,7 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     await waitFor(() => gone('c1'), { what: 'c1 to be removed (AutoRemove)' });
   });
 
-  test('ctrl-p ctrl-q detaches and leaves it running; docker attach comes back; ctrl-c in a terminal is SIGINT (130)', async () => {
+  test('ctrl-p ctrl-q detaches and leaves it running; docker attach comes back, two at once; ctrl-c in a terminal is SIGINT (130)', async () => {
     await d.client.containerCreate('c2', interactive(['sh']));
     tmux.run('w2', 'docker start -ai c2');
     await tmux.expect('w2', /# $/m);
@@ -89,7 +89,14 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     await new Promise((r) => setTimeout(r, 300));
     tmux.type('w3', 'echo back-$((2*3))');
     await tmux.expect('w3', /^back-6$/m);
+    // A second attacher at once: both see what either types, and its output.
+    tmux.run('w3b', 'docker attach c2');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux.type('w3b', 'echo both-$((3*3))');
+    await tmux.expect('w3b', /^both-9$/m);
+    await tmux.expect('w3', /^both-9$/m);
     tmux.type('w3', 'exit 1');
+    assert.equal(await tmux.exitCode('w3b'), 1);
     assert.equal(await tmux.exitCode('w3'), 1);
     await waitFor(async () => !(await running('c2')), { what: 'c2 to stop' });
     assert.equal((await d.client.containerInspect('c2')).State.ExitCode, 1);
