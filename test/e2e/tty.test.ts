@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,6 +227,23 @@ describe(`interactive containers through a terminal${skip ? ` (skipped: ${skip})
     await d.docker(['network', 'disconnect', 'test-network', 'container2']);
     await d.docker(['rm', '-f', 'container2']);
     await d.docker(['network', 'rm', 'test-network']);
+  });
+
+  test('the daemon acts on detachKeys itself (Docker\'s ctrl-x,a syntax): the attach ends, the container runs on', async () => {
+    await d.client.containerCreate('c10', interactive(['sh']));
+    await d.client.containerStart('c10');
+    const sock = connect(d.socket);
+    let got = '';
+    const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    sock.on('data', (b: Buffer) => { got += b.toString('latin1'); });
+    sock.write('POST /v1.50/containers/c10/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-x,a HTTP/1.1\r\nHost: cnm\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    await waitFor(() => got.includes('101 UPGRADED'), { what: () => `the upgrade: ${JSON.stringify(got)}` });
+    sock.write('echo one-$((0+1))\n');
+    await waitFor(() => /\r\none-1\r\n/.test(got), { what: () => `the echo: ${JSON.stringify(got)}` });
+    // ctrl-x then a: the daemon closes the connection.
+    sock.write(Buffer.from('echo two\x18a'));
+    await closed;
+    assert.equal(await running('c10'), true);
   });
 
   test('bad input: resize of a stopped container is 409, bad sizes and detach keys are 400, kill of a stopped one 409', async () => {
