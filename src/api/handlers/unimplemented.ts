@@ -14,7 +14,7 @@ type Method = Route['method'];
 const UNSERVED: [Method, string][] = [
   // containers
   ['GET', '/containers/{id}/top'], ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
-  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/resize'], ['POST', '/containers/{id}/update'],
+  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/update'],
   ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
   ['GET', '/containers/{id}/attach/ws'],
   ['POST', '/containers/prune'],
