@@ -17,8 +17,9 @@
 // Every container the benchmark makes is named BENCH_PREFIX*; only those are
 // removed from Docker's daemon, which others may use meanwhile.
 // Run: npm run bench containers. BENCH_N runs per figure (default 20),
-// BENCH_CONTAINERS idle containers (default 100), BENCH_CNM_LOG=debug for
-// cnm's server-side split (create, start, wait, exec start).
+// BENCH_CONTAINERS idle containers (default 100; 0 skips the memory part),
+// BENCH_CNM_LOG=debug for cnm's server-side split (create, start, wait, exec
+// start).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -173,7 +174,7 @@ try {
       rows.push([op, p.name, fmt(p50(xs)), fmt(p90(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))]);
     }
   }
-  console.log(`\n(1) the docker CLI (${(await exec('docker', ['--version'])).stdout.trim()}) against each daemon, ${N} runs each, interleaved\n${table(rows)}`);
+  console.log(`\n(1) the docker CLI (${(await exec('docker', ['--version'])).stdout.trim()}) against each daemon (cnm with ${process.env.CNM_TEST_RUNTIME ?? 'runc'}, Docker with containerd and runc), ${N} runs each, interleaved\n${table(rows)}`);
   if (peers.length === 2) {
     for (const op of ops) {
       const c = p50(t.get(`${op}/cnm`) ?? []);
@@ -197,7 +198,7 @@ try {
   // (2) Memory at COUNT idle containers, one engine at a time.
   const mem = new Map<string, { rss: number; pss: number }>();
   const memRows: (string | number)[][] = [['peer', 'daemon growth RSS/Pss MB', 'supervisors RSS/Pss MB', 'per container RSS/Pss MB', 'supervisor each RSS/Pss MB', `start ${COUNT} s`]];
-  for (const p of peers) {
+  for (const p of COUNT > 0 ? peers : []) {
     await sleep(2000);
     const before = sum(p.daemonPids());
     const ids: string[] = [];
@@ -224,7 +225,7 @@ try {
       `${(sup.rssKb / COUNT / 1024).toFixed(2)} / ${(sup.pssKb / COUNT / 1024).toFixed(2)}`, (took / 1000).toFixed(1)]);
     await removeOurs(p);
   }
-  console.log(`\n(2) host memory per idle container at ${COUNT} \`sleep\` containers (daemon growth + one supervisor each; the sleep processes themselves not counted)\n${table(memRows)}`);
+  if (COUNT > 0) console.log(`\n(2) host memory per idle container at ${COUNT} \`sleep\` containers (daemon growth + one supervisor each; the sleep processes themselves not counted)\n${table(memRows)}`);
   const c = mem.get('cnm');
   const k = mem.get('docker');
   if (c && k) console.log(`memory per idle container cnm/docker: Pss ${(c.pss / k.pss).toFixed(3)} (1/${(k.pss / c.pss).toFixed(1)}), RSS ${(c.rss / k.rss).toFixed(3)} (1/${(k.rss / c.rss).toFixed(1)}) (target <= 1/5)`);
