@@ -21,7 +21,7 @@
 // BENCH_CNM_LOG=debug for cnm's server-side split (create, start, wait, exec
 // start).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeBusyboxImage } from '../scripts/make-busybox-image.ts';
@@ -103,6 +103,29 @@ function pidsNamed(comm: string): number[] {
     .filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm; } catch { return false; } });
 }
 
+/** runc on its own state root under the work directory (no daemon). */
+function runc(root: string, ...args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    // stdio ignored: a created container's init inherits runc's descriptors,
+    // so a pipe would stay open as long as the container runs.
+    const p = spawn('runc', ['--root', root, ...args], { stdio: 'ignore' });
+    p.once('error', rej);
+    p.once('exit', (code) => (code === 0 ? res() : rej(new Error(`runc ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+/** A bare bundle (`runc spec`: new namespaces, no network setup) with busybox's sleep. */
+async function bareBundle(dir: string): Promise<void> {
+  mkdirSync(join(dir, 'rootfs', 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(dir, 'rootfs', 'bin', 'busybox'));
+  for (const a of ['sleep', 'true']) symlinkSync('busybox', join(dir, 'rootfs', 'bin', a));
+  await runc(join(dir, 'state'), 'spec', '--bundle', dir);
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: { args: string[]; terminal: boolean } };
+  cfg.process.args = ['/bin/sleep', '100000'];
+  cfg.process.terminal = false;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+}
+
 const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, msec));
 
 /** Removes the containers named PREFIX* on a peer (never any other). */
@@ -146,6 +169,14 @@ try {
   const t = new Map<string, number[]>();
   const add = (op: string, peer: string, x: number): void => { const k = `${op}/${peer}`; t.set(k, [...(t.get(k) ?? []), x]); };
   for (const p of peers) await docker(p, 'run', '-d', '--name', `${PREFIX}exec`, IMAGE, 'sleep', '100000');
+  // runc alone, for reference: what both engines pay for a start and an exec.
+  const bundle = join(work, 'bundle');
+  const runcRoot = join(work, 'runc');
+  await bareBundle(bundle);
+  const runcExecId = `${PREFIX}runc-exec`;
+  await runc(runcRoot, 'create', '--bundle', bundle, runcExecId);
+  await runc(runcRoot, 'start', runcExecId);
+  const runcRows: number[][] = [[], []];
   let seq = 0;
   // Run 0 warms both up and is not counted.
   for (let r = 0; r <= N; r++) {
@@ -165,7 +196,13 @@ try {
       add(ops[2], p.name, ex);
       add(ops[3], p.name, ver);
     }
+    const id = `${PREFIX}runc-${r}`;
+    const start = await ms(async () => { await runc(runcRoot, 'create', '--bundle', bundle, id); await runc(runcRoot, 'start', id); });
+    await runc(runcRoot, 'delete', '--force', id);
+    const ex = await ms(() => runc(runcRoot, 'exec', runcExecId, '/bin/true'));
+    if (r > 0) { runcRows[0]?.push(start); runcRows[1]?.push(ex); }
   }
+  await runc(runcRoot, 'delete', '--force', runcExecId);
   for (const p of peers) await docker(p, 'rm', '-f', `${PREFIX}exec`);
   const rows: (string | number)[][] = [['op', 'peer', 'p50 ms', 'p90 ms', 'min ms', 'max ms']];
   for (const op of ops) {
@@ -173,6 +210,10 @@ try {
       const xs = t.get(`${op}/${p.name}`) ?? [];
       rows.push([op, p.name, fmt(p50(xs)), fmt(p90(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))]);
     }
+  }
+  for (const [i, what] of ['runc create + start (bare bundle)', 'runc exec true'].entries()) {
+    const xs = runcRows[i] ?? [];
+    rows.push([what, 'runc alone', fmt(p50(xs)), fmt(p90(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))]);
   }
   console.log(`\n(1) the docker CLI (${(await exec('docker', ['--version'])).stdout.trim()}) against each daemon (cnm with ${process.env.CNM_TEST_RUNTIME ?? 'runc'}, Docker with containerd and runc), ${N} runs each, interleaved\n${table(rows)}`);
   if (peers.length === 2) {
@@ -192,6 +233,8 @@ try {
       const what = kind === 'exec' ? `exec ${parts[1] ?? ''}` : method === 'DELETE' ? 'rm' : parts[0] === 'create' ? 'create' : parts[1] === 'exec' ? 'exec create' : parts[1] ?? '';
       split.set(what, [...(split.get(what) ?? []), Number(took)]);
     }
+    const attach = [...d.logs().matchAll(/DEBUG attach sandbox=\S+ network=\S+ store_ms=([\d.]+) kernel_and_observers_ms=([\d.]+)/g)].map((m) => Number(m[1]) + Number(m[2]));
+    split.set('network attach (in start)', attach);
     console.log(`cnm server side, p50 ms over the whole run: ${[...split].map(([k, xs]) => `${k} ${fmt(p50(xs))} (${xs.length})`).join(', ')}`);
   }
 
@@ -234,6 +277,10 @@ try {
   const dockerPeer = peers.find((p) => p.name === 'docker');
   if (dockerPeer && !hadImage.get('docker')) await exec('docker', ['rmi', IMAGE], dockerPeer.env);
   await daemon?.destroy();
+  const runcRoot = join(work, 'runc');
+  if (existsSync(runcRoot)) {
+    for (const id of readdirSync(runcRoot)) await runc(runcRoot, 'delete', '--force', id).catch(() => undefined);
+  }
   await rm(work, { recursive: true, force: true });
   if (broughtUp) anchorsDown();
 }
