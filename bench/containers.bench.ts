@@ -7,15 +7,17 @@
 //    State.Running is checked and the container removed, untimed);
 //  - `docker run --rm IMG true`, end to end (the CLI waits for the removal);
 //  - `docker exec c true` on one running container;
-//  - `docker version` as the floor: the CLI's start and one round trip.
+//  - `docker version` as the floor: the CLI's start and one round trip;
+//  - runc alone (create + start of a bare `runc spec` bundle; exec), what
+//    both engines pay underneath.
 // Then the host memory each idle container costs at BENCH_CONTAINERS `sleep`
 // containers: the daemon's growth (cnm's daemon; dockerd plus containerd)
 // plus each container's supervisor (cnm-monitor; containerd-shim-runc-v2),
 // found as the parent of the container's PID 1. Both VmRSS and Pss
 // (/proc/PID/smaps_rollup: shared pages split among their users, fairer to
 // the shims, which share one Go binary's text).
-// Every container the benchmark makes is named BENCH_PREFIX*; only those are
-// removed from Docker's daemon, which others may use meanwhile.
+// Every container the benchmark makes is named cnmbench-ctr-PID-*; only those
+// are removed from Docker's daemon, which others may use meanwhile.
 // Run: npm run bench containers. BENCH_N runs per figure (default 20),
 // BENCH_CONTAINERS idle containers (default 100; 0 skips the memory part),
 // BENCH_CNM_LOG=debug for cnm's server-side split (create, start, wait, exec
