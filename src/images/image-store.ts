@@ -192,7 +192,7 @@ export class ImageStore {
           await rm(tmp, { recursive: true, force: true });
           made.push(tmp);
           await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
-          const got = await unpackLayer(this.blobs.open(blob), join(tmp, 'diff'), `layer ${i} (${blob})`);
+          const got = await unpackLayer(this.blobs.path(blob), join(tmp, 'diff'), `layer ${i} (${blob})`);
           if (got.diffId !== info.diffIds[i]) throw invalid(`invalid diffID for layer ${i}: expected ${JSON.stringify(info.diffIds[i])}, got ${JSON.stringify(got.diffId)}`);
           await rename(tmp, dir);
           made[made.length - 1] = dir;
