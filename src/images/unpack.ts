@@ -3,8 +3,9 @@
 // tar) on the way. The work runs in a worker thread (unpack-worker.ts) with
 // synchronous fs calls: through fs/promises each entry cost about 14 round
 // trips to libuv's pool, and the daemon's loop must stay free meanwhile.
-// One worker is kept (starting one costs ~100 ms here) and serves one layer
-// at a time; it does not keep the process alive when idle.
+// One worker is kept while layers come (starting one costs ~100 ms here)
+// and serves one layer at a time; it does not keep the process alive, and
+// goes after IDLE_MS without work (it holds a V8 isolate's memory).
 // Owners, modes, mtimes, PAX SCHILY.xattr.* attributes (binary-safe), hard
 // links, symlinks, device nodes and fifos are kept; whiteouts and opaque
 // directories are converted for overlayfs (layer-writer.ts).
@@ -28,6 +29,9 @@ let worker: Worker | undefined;
 let onReply: ((r: UnpackReply) => void) | undefined;
 let onDeath: ((err: Error) => void) | undefined;
 let queue: Promise<unknown> = Promise.resolve();
+let pending = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+const IDLE_MS = 10_000;
 
 function theWorker(): Worker {
   if (worker) return worker;
@@ -40,6 +44,7 @@ function theWorker(): Worker {
   };
   w.on('error', dead);
   w.on('exit', (code) => dead(new Error(`the unpacking thread exited (code ${code})`)));
+  // (A worker ended for idleness is no longer `worker`; no job waits on it.)
   worker = w;
   return w;
 }
@@ -51,7 +56,16 @@ function theWorker(): Worker {
  * caller removes it. Nothing of this layer runs in the worker once this settles.
  */
 export function unpackLayer(body: string | AsyncIterable<Uint8Array>, dir: string, what: string): Promise<UnpackResult> {
-  const run = queue.then(() => runJob(body, dir, what));
+  pending++;
+  clearTimeout(idleTimer);
+  const run = queue.then(() => runJob(body, dir, what)).finally(() => {
+    if (--pending > 0) return;
+    idleTimer = setTimeout(() => {
+      const w = worker;
+      worker = undefined;
+      void w?.terminate();
+    }, IDLE_MS).unref();
+  });
   queue = run.catch(() => {});
   return run;
 }
