@@ -158,7 +158,9 @@ export class TarParser {
     const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72 && b[262] === 0;
     let name = cString(b, 0, 100);
     if (ustar && b[345] !== 0) name = `${cString(b, 345, 500)}/${name}`;
-    const type = TYPES[flag] ?? 'file';
+    // Old tars mark a directory only by the trailing slash of a file entry's
+    // name (Go's reader and tar-stream both read it so).
+    const type = (flag === '0' || flag === '\0') && name.endsWith('/') ? 'directory' : TYPES[flag] ?? 'file';
     const h: TarHeader = {
       name: this.longName ?? name,
       linkname: this.longLink ?? cString(b, 157, 257),

@@ -45,6 +45,7 @@ const tricky = (): Buffer => rawTar([
   { name: 'big-uid', uid: 0o77777777 + 5, uid256: true, data: '' },
   { name: 'dir', type: '5' },
   { name: 'weird-type', type: 'Z', data: 'treated as a file\n' },
+  { name: 'v7-dir/', type: '\0' },
 ]);
 
 test('tar parser: PAX long names, binary xattrs, global headers, GNU long names and links, ustar prefix, base-256, unknown types', () => {
@@ -52,7 +53,8 @@ test('tar parser: PAX long names, binary xattrs, global headers, GNU long names 
   const split = parse(tricky(), 7);
   assert.deepEqual(split.map((e) => [e.h, e.data]), whole.map((e) => [e.h, e.data]), 'the same whatever the chunking');
   const by = new Map(whole.map((e) => [e.h.name, e]));
-  assert.deepEqual([...by.keys()], [LONG, 'own', 'g'.repeat(200), 'sym', 'ustar/prefix/tail', 'big-uid', 'dir', 'weird-type']);
+  assert.deepEqual([...by.keys()], [LONG, 'own', 'g'.repeat(200), 'sym', 'ustar/prefix/tail', 'big-uid', 'dir', 'weird-type', 'v7-dir/']);
+  assert.equal(by.get('v7-dir/')!.h.type, 'directory', 'a file entry named with a trailing slash is a directory');
   const long = by.get(LONG)!;
   assert.equal(long.data.toString(), 'pax named\n');
   assert.deepEqual(long.h.xattrs?.get('trusted.bin'), BINARY, 'binary xattr value byte for byte');
