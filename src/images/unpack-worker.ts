@@ -36,6 +36,8 @@ class Hasher {
   private readonly w = new Worker(new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url));
   private inFlight = 0;
   private waiting: ((v: unknown) => void) | undefined;
+  /** Set when the thread died: the next job starts another. */
+  dead: Error | undefined;
 
   constructor() {
     this.w.on('message', (m: true | string | Error) => {
@@ -46,8 +48,6 @@ class Hasher {
     });
     this.w.on('error', (err) => { this.dead = err; this.waiting?.(undefined); });
   }
-
-  private dead: Error | undefined;
 
   reset(): void { this.w.postMessage('reset'); }
 
@@ -78,6 +78,7 @@ let hasher: Hasher | undefined;
 async function run(job: UnpackJob): Promise<UnpackReply> {
   const writer = new LayerWriter(job.dir, job.what);
   const parser = new TarParser(writer, job.what);
+  if (hasher?.dead) hasher = undefined;
   const hash = (hasher ??= new Hasher());
   hash.reset();
   try {
