@@ -150,3 +150,29 @@ test('unpack: a source that fails mid-way rejects with its own error and the nex
     assert.equal((await unpackLayer(chunks(tar), join(root, 'b'), 'layer t')).diffId, sha256(tar));
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
+
+test('unpack: layers unpack side by side, and a failing one leaves the others unharmed', { timeout: 30_000 }, async () => {
+  const root = tempDir('parallel');
+  try {
+    const tar = await makeTar([{ name: 'f', data: 'x'.repeat(50_000) }]);
+    // Each body stops after its first chunk until all three have started.
+    let started = 0;
+    let go: () => void = () => {};
+    const allStarted = new Promise<void>((r) => { go = r; });
+    async function* gated(fail: boolean): AsyncGenerator<Buffer> {
+      yield tar.subarray(0, 10_000);
+      if (++started === 3) go();
+      await allStarted;
+      if (fail) throw new Error('body failed');
+      yield tar.subarray(10_000);
+    }
+    const runs = [0, 1, 2].map((i) => {
+      mkdirSync(join(root, String(i)));
+      return unpackLayer(gated(i === 1), join(root, String(i)), `layer ${i}`);
+    });
+    const results = await Promise.allSettled(runs);
+    assert.equal(started, 3, 'all three were reading at once');
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(readFileSync(join(root, '2', 'f'), 'utf8').length, 50_000);
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
