@@ -1,14 +1,17 @@
 // Content-addressed blobs under <root>/blobs/sha256/<hex> (the OCI image
-// layout's shape). A blob is written to a temp file while hashed, fsynced and
-// renamed into place only when its digest (and size) match, so a reader never
-// sees a partial or wrong blob; on any failure the temp file goes.
+// layout's shape). A blob is written to a temp file while hashed and renamed
+// into place only when its digest (and size) match, so a reader never sees a
+// partial or wrong blob; on any failure the temp file goes. Blobs are made
+// durable with the image that uses them (the image store flushes the file
+// system once before it commits the image); a blob no image names is
+// collected at the next open anyway.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid, notFound } from '../model/errors.ts';
 import type { BlobSink } from './blob-sink.ts';
-import { fsyncDir, tempPath } from './atomic.ts';
+import { tempPath } from './atomic.ts';
 import { digestHex } from './digest.ts';
 
 export class BlobStore implements BlobSink {
@@ -51,7 +54,6 @@ export class BlobStore implements BlobSink {
       await rm(got.tmp, { force: true });
       throw err;
     }
-    await fsyncDir(this.dir);
   }
 
   /** Stores a blob whose digest is learnt from its bytes (an archive's layer.tar). */
@@ -66,7 +68,6 @@ export class BlobStore implements BlobSink {
       await rm(got.tmp, { force: true });
       throw err;
     }
-    await fsyncDir(this.dir);
     return { digest: got.digest, size: got.size, created };
   }
 
@@ -77,10 +78,7 @@ export class BlobStore implements BlobSink {
    */
   async adopt(path: string, digest: string): Promise<{ created: boolean }> {
     if (await this.has(digest)) return { created: false };
-    const fh = await open(path, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
     await rename(path, this.path(digest));
-    await fsyncDir(this.dir);
     return { created: true };
   }
 
@@ -101,7 +99,6 @@ export class BlobStore implements BlobSink {
         size += chunk.byteLength;
         await fh.write(chunk);
       }
-      await fh.sync();
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });

@@ -21,7 +21,7 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalid, notFound } from '../model/errors.ts';
-import { fsyncDir } from './atomic.ts';
+import { syncFileSystem } from './atomic.ts';
 import { BlobStore } from './blob-store.ts';
 import { chainIds, digestHex, sha256 } from './digest.ts';
 import { ImageDb } from './image-db.ts';
@@ -204,7 +204,9 @@ export class ImageStore {
         const failed = settled.find((r) => r.status === 'rejected');
         if (failed) throw failed.reason;
         const rows = settled.map((r) => (r as PromiseFulfilledResult<LayerRow>).value);
-        if (made.size) await fsyncDir(join(this.root, 'layers'));
+        // Everything the image needs is on disk before its row is (power loss
+        // included): one file-system flush rather than an fsync per file.
+        await syncFileSystem(this.root);
         return this.db.tx(() => {
           for (const r of rows) this.db.addLayer(r);
           let rec = this.db.image(configDigest);
