@@ -129,7 +129,7 @@ export interface ContainerCreateWire {
 }
 
 export interface ContainerStateWire {
-  Status: 'created' | 'running' | 'exited' | 'removing' | 'dead';
+  Status: 'created' | 'running' | 'paused' | 'exited' | 'removing' | 'dead';
   Running: boolean;
   Paused: boolean;
   Restarting: boolean;

@@ -15,6 +15,7 @@ import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { emitContainer } from './events.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
@@ -109,6 +110,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     stoppedByUser: false,
   };
   await ctx.state.commit([{ kind: 'sandbox', put: sbx }]);
+  emitContainer(ctx.events, sbx, 'create');
   return sbx;
 }
 
@@ -151,6 +153,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       monitorPid: started.monitorPid, monitorStart: started.monitorStart, stoppedByUser: false,
     };
     await ctx.state.commit([{ kind: 'sandbox', put: next }]);
+    emitContainer(ctx.events, next, 'start');
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
@@ -176,6 +179,7 @@ export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord): Promise
   if (sbx.state === 'running') throw forbidden(`cannot remove container ${sbx.name}: container is running`);
   forgetWritten(runDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
+  emitContainer(ctx.events, sbx, 'destroy');
   await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
   await rm(logDirOf(ctx, sbx), { recursive: true, force: true });
 }

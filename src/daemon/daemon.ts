@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
+import { containerOpsRoutes } from '../api/handlers/container-ops.ts';
+import { eventRoutes } from '../api/handlers/events.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
 import { ImageService } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
@@ -175,6 +177,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store: imageStore,
     usersOf: (id) => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
     insecureRegistries: o.insecureRegistries ?? [],
+    onEvent: (action, id, name) => controller.ctx.events.emit('image', action, id, { name }),
   });
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
@@ -185,6 +188,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance, images: () => images.store.list().length }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
+    .add(containerOpsRoutes(controller))
+    .add(eventRoutes(controller.ctx.events))
     .add(imageRoutes(controller, images))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))

@@ -140,4 +140,6 @@ export interface SandboxRecord {
   restartCount: number;
   /** Stopped by a user (docker stop/kill): restart policies leave it alone. */
   stoppedByUser: boolean;
+  /** Frozen by docker pause (the cgroup freezer); meaningful while running only. */
+  paused?: boolean;
 }

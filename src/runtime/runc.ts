@@ -110,6 +110,22 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  async pause(id: string): Promise<void> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'pause', id]);
+    } catch (e) {
+      throw new Error(`${this.name} pause ${id}: ${failure(e)}`);
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'resume', id]);
+    } catch (e) {
+      throw new Error(`${this.name} resume ${id}: ${failure(e)}`);
+    }
+  }
+
   async remove(id: string): Promise<void> {
     try {
       await run(this.o.binary, ['--root', this.o.root, 'delete', '--force', id]);

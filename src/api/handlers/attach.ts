@@ -10,6 +10,7 @@ import { CnmError } from '../../model/errors.ts';
 import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs } from '../../logs/json-file.ts';
 import { boolParam } from '../filters.ts';
+import { emitContainer } from '../../core/events.ts';
 import type { Route } from '../router.ts';
 import { frame, streamContentType } from '../stdcopy.ts';
 
@@ -36,6 +37,7 @@ export function attachRoutes(ctl: Controller): Route[] {
             contentType: streamContentType(false, req.version),
             run: async (socket, upgraded) => {
               if (!stream && !logs) return;
+              emitContainer(ctl.ctx.events, sbx, 'attach');
               const closed = new AbortController();
               socket.on('close', () => closed.abort());
               if (upgraded) {

@@ -1,6 +1,7 @@
 // /containers: sandboxes as the Engine API shows containers.
 import { once } from 'node:events';
 import { isIP } from 'node:net';
+import { constants } from 'node:os';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
 import { invalid } from '../../model/errors.ts';
@@ -9,7 +10,7 @@ import type { PortBinding } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
-import { containerInspect, containerSummary } from '../convert.ts';
+import { containerInspect, containerSummary, statusOf } from '../convert.ts';
 import { boolParam, parseFilters } from '../filters.ts';
 import type { Route } from '../router.ts';
 import { CONTAINER_CREATE, parseBody } from '../validate.ts';
@@ -17,6 +18,15 @@ import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
 import { frame } from '../stdcopy.ts';
+
+/** moby's signal.ParseSignal: a number, or a name with or without SIG, any case. */
+export function parseSignal(raw: string): NodeJS.Signals {
+  const table = constants.signals as Record<string, number>;
+  const byNumber = /^\d+$/.test(raw) ? Object.keys(table).find((k) => table[k] === Number(raw)) : undefined;
+  const name = byNumber ?? `SIG${raw.toUpperCase().replace(/^SIG/, '')}`;
+  if (!Object.hasOwn(table, name)) throw invalid(`Invalid signal: ${raw}`);
+  return name as NodeJS.Signals;
+}
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -95,7 +105,7 @@ export function containerRoutes(ctl: Controller): Route[] {
           const ids = f.get('id');
           if (ids && !ids.some((i) => s.id.startsWith(i))) return false;
           const st = f.get('status');
-          if (st && !st.includes(s.state)) return false;
+          if (st && !st.includes(statusOf(s))) return false;
           // label=KEY and label=KEY=VALUE; several are ANDed, as in Docker.
           const labels = f.get('label');
           if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
@@ -141,15 +151,14 @@ export function containerRoutes(ctl: Controller): Route[] {
       method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
         if (sbx.state !== 'running') throw invalid(`Container ${sbx.id} is not running`);
-        await ctl.stopSandbox(sbx.id, 0);
+        await ctl.killSandbox(sbx.id, parseSignal(req.query.get('signal') || 'SIGKILL'));
         return { status: 204 };
       },
     },
     {
       method: 'POST', path: '/containers/{id}/restart', handler: async (req) => {
         const t = Number(req.query.get('t') ?? 10);
-        await ctl.stopSandbox(req.params.id ?? '', Number.isFinite(t) ? t : 10);
-        await ctl.startSandbox(req.params.id ?? '');
+        await ctl.restartSandbox(req.params.id ?? '', Number.isFinite(t) ? t : 10);
         return { status: 204 };
       },
     },
