@@ -1,0 +1,92 @@
+// docker events against cnm with the real docker CLI: a live stream while
+// containers are created, started, stopped and removed; network connect and
+// disconnect; a since/until window replayed from the daemon's ring, which
+// ends by itself; and Docker's refusal of since > until.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
+import { run, startTestDaemon } from '../helpers/daemon.ts';
+import type { DaemonHandle } from '../helpers/daemon.ts';
+import { runSandbox } from '../helpers/sandbox.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
+const skip = skipUnlessCI('events', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
+
+interface Msg { status?: string; id?: string; from?: string; Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; scope: string; time: number; timeNano: number }
+
+const parse = (out: string): Msg[] => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Msg);
+/** The CLI's --since/--until form: seconds.nanoseconds. */
+const stamp = (ms: number): string => (ms / 1000).toFixed(3);
+
+describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: d.host });
+  const docker = (args: string[]) => run('timeout', ['-k', '5', '60', 'docker', ...args], env());
+
+  before(async () => { d = await startTestDaemon(); });
+  after(async () => { await d?.destroy(); });
+
+  test('a streaming `docker events --filter type=container` sees create, start, kill, die, stop and destroy as they happen', async () => {
+    // --since now: what happens before the CLI's request reaches the daemon is replayed, so no race.
+    const child = spawn('docker', ['events', '--since', stamp(Date.now()), '--filter', 'type=container', '--format', '{{json .}}'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    try {
+      const id = await runSandbox(d, 'streamed', { extra: { Labels: { role: 'probe' } } });
+      assert.equal((await docker(['stop', '-t', '5', 'streamed'])).code, 0);
+      assert.equal((await docker(['rm', 'streamed'])).code, 0);
+      await waitFor(() => parse(out).some((m) => m.Action === 'destroy'), { timeoutMs: 20_000, what: `destroy event (got ${out} ${err})` });
+      const mine = parse(out).filter((m) => m.Actor.ID === id);
+      assert.deepEqual(mine.map((m) => m.Action), ['create', 'start', 'kill', 'die', 'stop', 'destroy']);
+      assert.ok(parse(out).every((m) => m.Type === 'container'), 'the type filter holds');
+      const die = mine.find((m) => m.Action === 'die')!;
+      assert.equal(die.status, 'die', 'the legacy status compose 1.29 needs');
+      assert.equal(die.id, id);
+      assert.deepEqual([die.Actor.Attributes.name, die.Actor.Attributes.role, die.scope], ['streamed', 'probe', 'local']);
+      assert.match(die.Actor.Attributes.exitCode ?? '', /^\d+$/);
+      assert.match(die.Actor.Attributes.execDuration ?? '', /^\d+$/);
+      assert.equal(mine.find((m) => m.Action === 'kill')!.Actor.Attributes.signal, '15');
+      assert.ok(mine.every((m, i) => i === 0 || m.timeNano >= mine[i - 1]!.timeNano));
+      assert.equal(Math.floor(die.timeNano / 1e9), die.time);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  test('network create, connect, disconnect and destroy; a since/until window is replayed and the command ends by itself', async () => {
+    const t0 = Date.now() - 1;
+    assert.equal((await docker(['network', 'create', 'ev-net'])).code, 0);
+    const id = await runSandbox(d, 'ev-box');
+    assert.equal((await docker(['network', 'connect', 'ev-net', 'ev-box'])).code, 0);
+    assert.equal((await docker(['network', 'disconnect', 'ev-net', 'ev-box'])).code, 0);
+    assert.equal((await docker(['network', 'rm', 'ev-net'])).code, 0);
+    const t1 = Date.now() + 1;
+    const r = await docker(['events', '--since', stamp(t0), '--until', stamp(t1), '--filter', 'network=ev-net', '--format', '{{json .}}']);
+    assert.equal(r.code, 0, r.stderr);
+    const msgs = parse(r.stdout);
+    assert.deepEqual(msgs.map((m) => `${m.Type} ${m.Action}`), ['network create', 'network connect', 'network disconnect', 'network destroy']);
+    const connect = msgs[1]!;
+    assert.deepEqual(connect.Actor.Attributes, { container: id, name: 'ev-net', type: 'bridge' });
+    assert.equal(connect.status, undefined, 'network events carry no legacy fields, as in Docker');
+    // The same window, by container: its create and start, its connect
+    // events are the network's (Docker matches the actor, not the attribute).
+    const byBox = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(t1), '--filter', 'container=ev-box', '--format', '{{json .}}'])).stdout);
+    assert.deepEqual(byBox.map((m) => m.Action), ['create', 'start']);
+    // The CLI's default output line.
+    const plain = await docker(['events', '--since', stamp(t0), '--until', stamp(t1), '--filter', 'event=create', '--filter', 'type=container']);
+    assert.match(plain.stdout, new RegExp(`^\\S+ container create ${id} \\(image=, name=ev-box\\)$`, 'm'));
+  });
+
+  test('since after until is refused with Docker\'s message', async () => {
+    const r = await docker(['events', '--since', '2000', '--until', '1000']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error response from daemon: `since` time \(2000\) cannot be after `until` time \(1000\)/);
+    const bad = await d.client.raw('GET', '/events?filters=' + encodeURIComponent('{"colour":["red"]}'));
+    assert.equal(bad.status, 400);
+  });
+});
