@@ -5,6 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { run, startTestDaemon } from '../helpers/daemon.ts';
@@ -80,6 +84,36 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     // The CLI's default output line.
     const plain = await docker(['events', '--since', stamp(t0), '--until', stamp(t1), '--filter', 'event=create', '--filter', 'type=container']);
     assert.match(plain.stdout, new RegExp(`^\\S+ container create ${id} \\(image=, name=ev-box\\)$`, 'm'));
+  });
+
+  test('docker exec, attach and image load/tag/rmi are reported too', async () => {
+    const t0 = Date.now() - 1;
+    const id = await runSandbox(d, 'ev-exec');
+    assert.equal((await docker(['exec', 'ev-exec', 'sh', '-c', 'exit 3'])).code, 3);
+    const attach = await d.client.raw('POST', '/containers/ev-exec/attach?stdout=1&logs=1');
+    assert.equal(attach.status, 200);
+    const dir = mkdtempSync(join(tmpdir(), 'cnm-events-'));
+    try {
+      const busybox = await makeBusyboxImage();
+      writeFileSync(join(dir, 'busybox.tar'), busybox.tar);
+      assert.equal((await docker(['load', '-i', join(dir, 'busybox.tar')])).code, 0);
+      assert.equal((await docker(['tag', 'busybox', 'ev/box:1'])).code, 0);
+      assert.equal((await docker(['rmi', 'ev/box:1'])).code, 0);
+      const t1 = Date.now() + 1;
+      const window = ['--since', stamp(t0), '--until', stamp(t1), '--format', '{{json .}}'];
+      const execs = parse((await docker(['events', ...window, '--filter', 'container=ev-exec'])).stdout).filter((m) => m.Action.startsWith('exec_') || m.Action === 'attach');
+      assert.deepEqual(execs.map((m) => m.Action), ['exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die', 'attach']);
+      assert.equal(execs[2]!.Actor.Attributes.exitCode, '3');
+      assert.equal(execs[2]!.Actor.ID, id);
+      // A bare exec_create matches the command form, as in Docker.
+      assert.equal(parse((await docker(['events', ...window, '--filter', 'event=exec_create'])).stdout).length, 1);
+      const images = parse((await docker(['events', ...window, '--filter', 'type=image'])).stdout);
+      assert.deepEqual(images.map((m) => `${m.Action} ${m.Actor.Attributes.name}`), [`load ${busybox.id}`, 'tag ev/box:1', `untag ${busybox.id}`]);
+      assert.ok(images.every((m) => m.status === m.Action && m.Actor.ID === busybox.id), 'legacy status and id on image events');
+      assert.equal(parse((await docker(['events', ...window, '--filter', 'image=busybox', '--filter', 'type=image'])).stdout).length, 0, 'image events of an ID do not match a name');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('since after until is refused with Docker\'s message', async () => {
