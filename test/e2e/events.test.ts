@@ -18,6 +18,8 @@ import { waitFor } from '../helpers/wait.ts';
 
 const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = skipUnlessCI('events', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
+const hasDockerPy = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status === 0;
+const pySkip = skip || skipUnlessCI('events docker-py', hasDockerPy ? null : 'needs docker-py (python3-docker)');
 
 interface Msg { status?: string; id?: string; from?: string; Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; scope: string; time: number; timeNano: number }
 
@@ -114,6 +116,23 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test(`docker-py (what compose 1.29 uses): events filtered by labels in the list form, each with status and id${pySkip ? ` (skipped: ${pySkip})` : ''}`, { skip: pySkip ?? false }, async () => {
+    const t0 = Date.now() - 1;
+    const id = await runSandbox(d, 'py-labelled', { extra: { Labels: { 'com.docker.compose.project': 'evp', 'com.docker.compose.service': 'web' } } });
+    await runSandbox(d, 'py-other', { extra: { Labels: { 'com.docker.compose.project': 'other' } } });
+    const script = [
+      'import docker, json, sys, time',
+      `c = docker.APIClient(base_url="${d.host}")`,
+      `evs = c.events(since=${t0 / 1000}, until=time.time() + 0.5, decode=True, filters={"label": ["com.docker.compose.project=evp"]})`,
+      'for e in evs:',
+      '    print(json.dumps({"status": e.get("status"), "id": e.get("id"), "name": e["Actor"]["Attributes"]["name"]}))',
+    ].join('\n');
+    const r = await run('timeout', ['-k', '5', '60', 'python3', '-c', script], process.env);
+    assert.equal(r.code, 0, r.stderr);
+    const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; id: string; name: string });
+    assert.deepEqual(got, [{ status: 'create', id, name: 'py-labelled' }, { status: 'start', id, name: 'py-labelled' }]);
   });
 
   test('since after until is refused with Docker\'s message', async () => {
