@@ -63,7 +63,8 @@ export class ExecTable {
   create(sandboxRef: string, c: ExecConfig): ExecInstance {
     const sbx = this.ctx.state.findSandbox(sandboxRef);
     if (sbx.state !== 'running') throw conflict(`container ${sbx.id} is not running`);
-    if (sbx.paused) throw conflict(`Container ${sbx.id} is paused, unpause the container before exec`);
+    // Docker names the container as the client did (moby getActiveContainer).
+    if (sbx.paused) throw conflict(`Container ${sandboxRef} is paused, unpause the container before exec`);
     if (!c.cmd.length || !c.cmd[0]) throw invalid('No exec command specified');
     const why = checkUserSyntax(c.user);
     if (why) throw invalid(why);

@@ -69,7 +69,7 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     await elapse(1000);
     assert.equal(await count(), frozen, 'no line while paused');
     const exec = await docker(['exec', 'counter', 'true']);
-    assert.match(exec.stderr, /is paused, unpause the container before exec/);
+    assert.match(exec.stderr, /Error response from daemon: Container counter is paused, unpause the container before exec/);
     assert.match((await docker(['pause', 'counter'])).stderr, /is already paused/);
     await ok(['unpause', 'counter']);
     await waitFor(async () => (await count()) > frozen + 3, { what: 'the counter to count again' });
@@ -78,6 +78,19 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     await ok(['pause', 'counter']);
     await ok(['stop', '-t', '5', 'counter']);
     assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'counter'])).trim(), 'exited false');
+  });
+
+  test('docker kill -s delivers the signal and leaves the sandbox running; a plain kill ends it; a second is a 409', async () => {
+    await runSandbox(d, 'hupper', { network: 'none', cmd: ['sh', '-c', 'trap "echo got-hup" HUP; echo ready; while true; do sleep 0.1; done'] });
+    await waitFor(async () => (await ok(['logs', 'hupper'])).includes('ready'), { what: 'the trap to be set' });
+    await ok(['kill', '-s', 'HUP', 'hupper']);
+    await waitFor(async () => (await ok(['logs', 'hupper'])).includes('got-hup'), { what: 'the HUP to arrive' });
+    assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'hupper'])).trim(), 'running');
+    assert.match((await docker(['kill', '-s', 'NOPE', 'hupper'])).stderr, /Invalid signal: NOPE/);
+    await ok(['kill', 'hupper']);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'hupper'])).trim(), 'exited 137');
+    const again = await docker(['kill', 'hupper']);
+    assert.match(again.stderr, /Error response from daemon: Cannot kill container: hupper: Container [0-9a-f]{64} is not running/);
   });
 
   test('docker rename: the embedded DNS answers the new name, not the old; a taken name is a 409', async () => {

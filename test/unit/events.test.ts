@@ -109,6 +109,14 @@ test('the controller reports a container\'s life, its network moves, rename, pau
     await ctl.stopSandbox('web2', 5);
     assert.equal(ctl.state.findSandbox('web2').paused, false);
     await ctl.createSandbox(sandboxRequest('keep', { labels: { keep: '1' } }));
+    const before = seen.length;
+    await ctl.startSandbox('keep');
+    const started = seen.length;
+    await ctl.restartSandbox('keep', 5);
+    assert.deepEqual(seen.slice(started).filter((e) => e.type === 'container').map((e) => e.action), ['kill', 'die', 'stop', 'start', 'restart']);
+    seen.splice(before);
+    await ctl.stopSandbox('keep', 5);
+    seen.splice(before);
     assert.deepEqual(await ctl.pruneSandboxes({ label: [], labelNot: ['keep'] }), [sbx.id]);
     const lines = seen.map((e) => `${e.type} ${e.action} ${e.type === 'network' ? `${e.attributes.name} ${e.attributes.container ?? ''}`.trim() : e.attributes.name ?? ''}`);
     assert.deepEqual(lines, [

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
-import { invalid } from '../../model/errors.ts';
+import { conflict, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
@@ -150,8 +150,9 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        if (sbx.state !== 'running') throw invalid(`Container ${sbx.id} is not running`);
-        await ctl.killSandbox(sbx.id, parseSignal(req.query.get('signal') || 'SIGKILL'));
+        const signal = parseSignal(req.query.get('signal') || 'SIGKILL');
+        if (sbx.state !== 'running') throw conflict(`Cannot kill container: ${req.params.id ?? ''}: Container ${sbx.id} is not running`);
+        await ctl.killSandbox(sbx.id, signal);
         return { status: 204 };
       },
     },
