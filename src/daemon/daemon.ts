@@ -20,7 +20,7 @@ import { systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
 import { unimplementedRoutes } from '../api/handlers/unimplemented.ts';
 import { Router } from '../api/router.ts';
-import { createApiServer, listenUnix, socketAnswers } from '../api/server.ts';
+import { createApiServer, endStreams, listenUnix, socketAnswers } from '../api/server.ts';
 import { socketPathOf } from '../client/client.ts';
 import type { Logger } from '../core/context.ts';
 import { Controller } from '../core/controller.ts';
@@ -211,7 +211,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store,
     instance,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      // Streams (events, logs -f, stats) would hold the close forever.
+      endStreams(server);
+      await closed;
       server.closeAllConnections();
       await controller.close();
       await firewall.close();

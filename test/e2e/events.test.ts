@@ -142,4 +142,22 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     const bad = await d.client.raw('GET', '/events?filters=' + encodeURIComponent('{"colour":["red"]}'));
     assert.equal(bad.status, 400);
   });
+
+  test('the daemon stops on SIGTERM while docker events and docker logs -f stream from it, and those end', async () => {
+    await runSandbox(d, 'ev-logged', { cmd: ['sh', '-c', 'echo hello; sleep infinity'] });
+    const clients = [['events'], ['logs', '-f', 'ev-logged']].map((args) => spawn('docker', args, { env: env(), stdio: ['ignore', 'pipe', 'ignore'] }));
+    const ended = clients.map((c) => new Promise<number | null>((r) => c.once('exit', (code) => r(code))));
+    try {
+      const logged = clients[1]!.stdout!;
+      await new Promise((r) => logged.once('data', r));
+      d.proc.kill('SIGTERM');
+      // Before streams were ended at shutdown, the daemon waited for them forever.
+      await waitFor(() => d.proc.exitCode !== null, { what: 'the daemon to exit with streams open', timeoutMs: 15_000 });
+      assert.equal(d.proc.exitCode, 0);
+      assert.deepEqual(await Promise.all(ended), [0, 0], 'the CLIs saw their streams end');
+    } finally {
+      for (const c of clients) c.kill('SIGKILL');
+      if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
+    }
+  });
 });
