@@ -206,7 +206,12 @@ export class Controller {
   }
 
   pruneNetworks(f: PruneFilter): Promise<string[]> {
-    return this.ctx.lock.run(() => pruneNetworks(this.ctx, f));
+    return this.ctx.lock.run(async () => {
+      const names = await pruneNetworks(this.ctx, f);
+      // Docker reports a prune once, with what it freed (nothing, for networks).
+      this.ctx.events.emit('network', 'prune', '', { reclaimed: '0' });
+      return names;
+    });
   }
 
   connect(netRef: string, sbxRef: string, att: Omit<AttachmentConfig, 'networkId'>): Promise<void> {

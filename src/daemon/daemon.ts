@@ -177,7 +177,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store: imageStore,
     usersOf: (id) => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
     insecureRegistries: o.insecureRegistries ?? [],
-    onEvent: (action, id, name) => controller.ctx.events.emit('image', action, id, { name }),
+    onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {

@@ -113,6 +113,13 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
       assert.deepEqual(images.map((m) => `${m.Action} ${m.Actor.Attributes.name}`), [`load ${busybox.id}`, 'tag ev/box:1', `untag ${busybox.id}`]);
       assert.ok(images.every((m) => m.status === m.Action && m.Actor.ID === busybox.id), 'legacy status and id on image events');
       assert.equal(parse((await docker(['events', ...window, '--filter', 'image=busybox', '--filter', 'type=image'])).stdout).length, 0, 'image events of an ID do not match a name');
+      // Prunes are reported once each, with what they freed.
+      await docker(['network', 'prune', '-f']);
+      await docker(['image', 'prune', '-f']);
+      await docker(['container', 'prune', '-f', '--filter', 'label=none-such']);
+      const prunes = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(Date.now() + 1), '--filter', 'event=prune', '--format', '{{json .}}'])).stdout);
+      assert.deepEqual(prunes.map((m) => `${m.Type} ${m.Actor.ID} ${m.Actor.Attributes.reclaimed}`), ['network  0', 'image  0', 'container  0']);
+      assert.deepEqual(prunes.map((m) => [m.status, m.id]), [[undefined, undefined], ['prune', undefined], ['prune', undefined]]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -65,6 +65,8 @@ test('a line keeps Docker\'s legacy fields for containers and images, none for n
   assert.equal(n.status, undefined);
   const i = JSON.parse(eventLine(ev({ type: 'image', action: 'tag', id: 'sha256:1', attributes: { name: 'x:1' } }))) as Record<string, unknown>;
   assert.deepEqual([i.status, i.id, i.from], ['tag', 'sha256:1', undefined]);
+  // Docker's omitempty: a prune has no id, a container without an image no from.
+  assert.match(eventLine(ev({ action: 'prune', id: '', attributes: { reclaimed: '0' } })), /^\{"status":"prune","Type":"container","Action":"prune","Actor":\{"ID":"","Attributes":\{"reclaimed":"0"\}\},"scope":"local",/);
 });
 
 test('since/until take the CLI\'s seconds.nanoseconds, whole seconds or a date; anything else is a 400', () => {

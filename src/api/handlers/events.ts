@@ -21,8 +21,10 @@ export function parseEventTime(key: string, v: string): bigint {
 
 /** One line of the stream; timeNano is written as an integer, which a JS number cannot hold exactly. */
 export function eventLine(e: CnmEvent): string {
-  const legacy = e.type === 'container' ? { status: e.action, id: e.id, from: e.attributes.image ?? '' }
-    : e.type === 'image' ? { status: e.action, id: e.id } : {};
+  // Docker's legacy fields are omitempty: a prune has no id, a container without image no from.
+  const legacy = e.type === 'container' || e.type === 'image'
+    ? { status: e.action, ...(e.id ? { id: e.id } : {}), ...(e.type === 'container' && e.attributes.image ? { from: e.attributes.image } : {}) }
+    : {};
   const body = JSON.stringify({
     ...legacy, Type: e.type, Action: e.action, Actor: { ID: e.id, Attributes: e.attributes }, scope: 'local',
     time: Number(e.timeNano / 1_000_000_000n),
