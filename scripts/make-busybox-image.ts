@@ -9,39 +9,31 @@
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { sha256 } from '../src/images/digest.ts';
 import { writeDockerArchive } from '../src/images/archive-save.ts';
+import { layerTar } from './lib/layer-tar.ts';
+import type { LayerEntry } from './lib/layer-tar.ts';
 
 const EPOCH = new Date('2024-01-01T00:00:00Z');
 
 export interface BusyboxImage { tar: Buffer; id: string }
 
-/** The layer tar of the image. */
-async function layerTar(busybox: Buffer, applets: string[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const base = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: EPOCH };
-  const chunks: Buffer[] = [];
-  const collect = (async (): Promise<void> => { for await (const c of pack) chunks.push(c as Buffer); })();
-  const dir = (name: string, mode = 0o755): void => { pack.entry({ ...base, name, type: 'directory', mode }); };
-  const file = (name: string, data: Buffer | string, mode = 0o644): void => { pack.entry({ ...base, name, mode }, data); };
-  dir('bin/');
-  file('bin/busybox', busybox, 0o755);
-  for (const a of applets) if (a !== 'busybox') pack.entry({ ...base, name: `bin/${a}`, type: 'link', linkname: 'bin/busybox', mode: 0o755 });
-  dir('etc/');
-  file('etc/group', 'root:x:0:\nnobody:x:65534:\n');
-  file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
-  dir('root/', 0o700);
-  dir('tmp/', 0o1777);
-  pack.finalize();
-  await collect;
-  return Buffer.concat(chunks);
+/** The entries of the image's one layer. */
+function* layerEntries(busybox: Buffer, applets: string[]): Generator<LayerEntry> {
+  yield { type: 'directory', name: 'bin/' };
+  yield { type: 'file', name: 'bin/busybox', data: busybox, mode: 0o755 };
+  for (const a of applets) if (a !== 'busybox') yield { type: 'link', name: `bin/${a}`, linkname: 'bin/busybox', mode: 0o755 };
+  yield { type: 'directory', name: 'etc/' };
+  yield { type: 'file', name: 'etc/group', data: 'root:x:0:\nnobody:x:65534:\n' };
+  yield { type: 'file', name: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' };
+  yield { type: 'directory', name: 'root/', mode: 0o700 };
+  yield { type: 'directory', name: 'tmp/', mode: 0o1777 };
 }
 
 export async function makeBusyboxImage(busyboxPath = '/bin/busybox', tag = 'busybox:latest'): Promise<BusyboxImage> {
   const busybox = readFileSync(busyboxPath);
   const applets = execFileSync(busyboxPath, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => /^[\w.[-]+$/.test(a)).sort();
-  const layer = await layerTar(busybox, applets);
+  const layer = await layerTar(layerEntries(busybox, applets), EPOCH);
   const diffId = sha256(layer);
   // Key order is part of the bytes, hence of the image ID: keep it fixed.
   const config = Buffer.from(JSON.stringify({

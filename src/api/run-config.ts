@@ -38,7 +38,8 @@ export function runConfigFromWire(w: ContainerCreateWire): SandboxRunConfig {
     nanoCpus: hc.NanoCpus ?? 0,
     pidsLimit: hc.PidsLimit ?? 0,
     privileged: hc.Privileged ?? false,
-    init: hc.Init ?? DEFAULT_RUN.init,
+    // Sandboxes run under an init by default; image containers, as in Docker, only with --init.
+    init: hc.Init ?? (w.Image ? false : DEFAULT_RUN.init),
     restartPolicy: { name: (rp.Name || 'no') as RestartPolicyName, maximumRetryCount: rp.MaximumRetryCount ?? 0 },
     ...(opts['max-size'] !== undefined ? { logMaxSize: parseByteSize(opts['max-size'], 'max-size') } : {}),
     ...(maxFile !== undefined ? { logMaxFile: maxFile } : {}),

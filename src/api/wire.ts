@@ -178,7 +178,8 @@ export interface ContainerInspectWire {
     Domainname: string;
     User: string;
     WorkingDir: string;
-    Cmd: string[];
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
     Image: string;
     Env: string[];
     Labels: Record<string, string>;

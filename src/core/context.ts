@@ -9,6 +9,7 @@ import type { Mutex } from './mutex.ts';
 import type { State } from './state.ts';
 import type { PortAllocator } from '../firewall/index.ts';
 import type { Runtime } from '../runtime/types.ts';
+import type { ImageService } from './image-service.ts';
 
 export interface Logger {
   debug(msg: string, extra?: object): void;
@@ -46,6 +47,8 @@ export interface Ctx {
   keepUnknownNamespaces: boolean;
   /** Runs sandbox processes (runc or crun). */
   runtime: Runtime;
+  /** Images for containers' root filesystems; null where there is no image store (unit tests). */
+  images: ImageService | null;
   /** Host paths no sandbox may see: data root, exec root, API socket. */
   hiddenPaths: string[];
   /** docker events: what the controller did, for subscribers and `since` replays. */

@@ -16,10 +16,13 @@ import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
+import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { emitContainer, EventBus } from './events.ts';
+import { treeBytes } from './disk-usage.ts';
+import { rootfsDirOf } from '../images/rootfs.ts';
 import { eventHooks } from './event-hooks.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
@@ -31,7 +34,7 @@ import { Mutex } from './mutex.ts';
 import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
-import { killProcess } from './process-ops.ts';
+import { killProcess, logDirOf } from './process-ops.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
@@ -68,6 +71,8 @@ export interface ControllerOptions {
   log: Logger;
   hostId: string;
   runtime: Runtime;
+  /** Images for containers that run one (absent: only host-filesystem sandboxes). */
+  images?: ImageService;
   /** Paths sandboxes must not see besides the data and exec roots (the API socket). */
   hiddenPaths?: string[];
   resolvConfPath?: string;
@@ -77,7 +82,8 @@ export interface ControllerOptions {
 
 export class Controller {
   readonly ctx: Ctx;
-  private readonly waiters = new Map<string, (() => void)[]>();
+  /** Docker's wait: who waits for the next exit and who for the removal, per sandbox. */
+  private readonly waiters = new Map<string, { removed: boolean; done: (code: number) => void }[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -108,6 +114,7 @@ export class Controller {
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
       runtime: o.runtime,
+      images: o.images ?? null,
       hiddenPaths: [o.dataRoot, o.execRoot, ...(o.hiddenPaths ?? [])],
     };
     ctx.ipam = new IpamManager(o.pools, {
@@ -313,8 +320,18 @@ export class Controller {
       const sbx = this.state.findSandbox(ref);
       if (sbx.state === 'running') return 'already';
       // A user's start: the restart count begins again, as in Docker.
-      // A sandbox that died frozen starts thawed (the flag is set only when it was).
-      await startSandbox(this.ctx, { ...sbx, restartCount: 0, ...(sbx.paused ? { paused: false } : {}) }, (id) => this.onExit(id));
+      try {
+        // A sandbox that died frozen starts thawed (the flag is set only when it was).
+        await startSandbox(this.ctx, { ...sbx, restartCount: 0, ...(sbx.paused ? { paused: false } : {}) }, (id) => this.onExit(id));
+      } catch (e) {
+        // As Docker: a --rm container that cannot start is removed (the
+        // docker CLI waits for that before it reports the error).
+        const cur = this.state.sandboxes.get(sbx.id);
+        if (cur?.autoRemove && cur.state !== 'running') {
+          await this.removeRecord({ ...cur, exitCode: 127 }).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
+        }
+        throw e;
+      }
       return 'started';
     });
   }
@@ -409,21 +426,23 @@ export class Controller {
     });
   }
 
-  /** docker container prune: every sandbox not running that the filter keeps; returns their IDs. */
-  pruneSandboxes(f: PruneFilter): Promise<string[]> {
+  /** docker container prune: every sandbox not running that the filter keeps; their IDs and the bytes their writable layers held. */
+  pruneSandboxes(f: PruneFilter): Promise<{ ids: string[]; reclaimed: number }> {
     return this.ctx.lock.run(async () => {
       const removed: string[] = [];
+      let reclaimed = 0;
       for (const sbx of [...this.state.sandboxes.values()]) {
         if (sbx.state === 'running') continue;
         if (f.until !== undefined && Date.parse(sbx.created) >= f.until) continue;
         if (!f.label.every((l) => labelMatches(sbx.labels, l))) continue;
         if (f.labelNot.some((l) => labelMatches(sbx.labels, l))) continue;
-        await removeSandboxRecord(this.ctx, sbx);
+        // Docker counts the writable layer (SizeRw): the overlay's upper dir.
+        if (sbx.imageId) reclaimed += await treeBytes(join(rootfsDirOf(logDirOf(this.ctx, sbx)), 'upper'));
+        await this.removeRecord(sbx);
         removed.push(sbx.id);
       }
-      // Sandboxes have no writable layer of their own yet: nothing to reclaim.
-      this.ctx.events.emit('container', 'prune', '', { reclaimed: '0' });
-      return removed;
+      this.ctx.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
+      return { ids: removed, reclaimed };
     });
   }
 
@@ -437,19 +456,53 @@ export class Controller {
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur) await removeSandboxRecord(this.ctx, cur);
+      if (cur) await this.removeRecord(cur);
     });
   }
 
-  /** Resolves when the sandbox is not running (Docker's wait "not-running"). */
-  waitSandbox(ref: string): Promise<number> {
+  /**
+   * Docker's wait conditions: "not-running" resolves at once for a sandbox
+   * that is not running, else at its exit; "next-exit" at its next exit
+   * (docker run waits so before the start); "removed" once it is removed
+   * (docker run --rm), with its last exit code.
+   */
+  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
     const sbx = this.state.findSandbox(ref);
-    if (sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
+    if (condition === 'not-running' && sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
     return new Promise((resolve) => {
       const list = this.waiters.get(sbx.id) ?? [];
-      list.push(() => resolve(this.state.sandboxes.get(sbx.id)?.exitCode ?? 137));
+      list.push({ removed: condition === 'removed', done: resolve });
       this.waiters.set(sbx.id, list);
     });
+  }
+
+  /** Resolves the waiters of an exit (removed=false) or of the removal. */
+  private wake(id: string, removed: boolean, code: number): void {
+    const list = this.waiters.get(id) ?? [];
+    for (const w of list.filter((x) => x.removed === removed)) w.done(code);
+    const rest = list.filter((x) => x.removed !== removed);
+    if (rest.length && !removed) this.waiters.set(id, rest);
+    else this.waiters.delete(id);
+  }
+
+  /** Streams reading a sandbox's log (attach), by sandbox ID. */
+  private readonly readers = new Map<string, Set<Promise<unknown>>>();
+
+  /** Keeps a sandbox's log until `reading` settles, should the sandbox be removed meanwhile. */
+  trackReader(id: string, reading: Promise<unknown>): void {
+    const set = this.readers.get(id) ?? new Set();
+    set.add(reading);
+    this.readers.set(id, set);
+    void reading.finally(() => {
+      set.delete(reading);
+      if (!set.size) this.readers.delete(id);
+    }).catch(() => undefined);
+  }
+
+  private async removeRecord(sbx: SandboxRecord): Promise<void> {
+    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])]);
+    this.wake(sbx.id, false, sbx.exitCode);
+    this.wake(sbx.id, true, sbx.exitCode);
   }
 
   /**
@@ -505,16 +558,15 @@ export class Controller {
       // Docker's execDuration: whole seconds the process ran.
       const ran = Math.max(0, Math.floor((Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)) / 1000));
       emitContainer(this.ctx.events, ended, 'die', { exitCode: String(ended.exitCode), execDuration: String(Number.isFinite(ran) ? ran : 0) });
-      for (const w of this.waiters.get(id) ?? []) w();
-      this.waiters.delete(id);
+      this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
-      if (autoRemove && done?.autoRemove) await removeSandboxRecord(this.ctx, done);
+      if (autoRemove && done?.autoRemove) await this.removeRecord(done);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
-        await this.ctx.lock.run(() => removeSandboxRecord(this.ctx, sbx));
+        await this.ctx.lock.run(() => this.removeRecord(sbx));
       }
     });
   }

@@ -8,7 +8,7 @@ import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec, Started } from '../runtime/types.ts';
 import type { Ctx } from './context.ts';
 import { runDirOf } from './endpoint-ops.ts';
-import { CnmError, invalid, notFound } from '../model/errors.ts';
+import { CnmError, invalid } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { emitContainer } from './events.ts';
@@ -22,11 +22,6 @@ const RESTART_POLICIES = new Set(['no', 'always', 'unless-stopped', 'on-failure'
 /** The run settings are checked before anything is recorded. */
 export function checkRunConfig(req: CreateSandboxRequest): void {
   const r = req.run;
-  if (req.image) {
-    // Until images land, a sandbox runs host binaries: an image would be
-    // silently ignored, so it is refused as Docker refuses an unknown one.
-    throw notFound(`No such image: ${req.image}`);
-  }
   for (const b of r.binds) {
     try { parseBind(b); } catch (e) { throw invalid((e as Error).message); }
   }
@@ -48,11 +43,12 @@ export function checkRunConfig(req: CreateSandboxRequest): void {
 }
 
 /** What the runtime is told to run; the user is resolved here, at start. */
-export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null): ProcessSpec {
+export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, rootfs?: string): ProcessSpec {
   const runDir = runDirOf(ctx, sbx);
   let user;
   try {
-    user = resolveUser(sbx.run.user);
+    // Names are the image's (its /etc/passwd and /etc/group), or the host's.
+    user = resolveUser(sbx.run.user, rootfs ? join(rootfs, 'etc') : '/etc');
   } catch (e) {
     throw invalid((e as Error).message);
   }
@@ -64,6 +60,7 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     cwd: sbx.run.workingDir || '/',
     user,
     netnsPath,
+    ...(rootfs ? { rootfs } : {}),
     files: { hosts: join(runDir, 'hosts'), resolvConf: join(runDir, 'resolv.conf'), hostname: join(runDir, 'hostname') },
     binds: sbx.run.binds.map(parseBind),
     resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
@@ -75,8 +72,8 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
 }
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
-export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void): Promise<Started & { monitorStart: string }> {
-  const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
+export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string): Promise<Started & { monitorStart: string }> {
+  const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath, rootfs), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;
     throw new CnmError(/executable file not found|no such file or directory|permission denied/i.test(e.message) ? 'INVALID' : 'INTERNAL', msg, { cause: e });

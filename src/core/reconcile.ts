@@ -12,6 +12,8 @@ import type { Ctx } from './context.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import { applyGateway, applyJoin, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { cleanupExited } from './sandbox-ops.ts';
+import { logDirOf } from './process-ops.ts';
+import { unmountRootfs } from '../images/rootfs.ts';
 
 /** Sandboxes re-adopted at once: their namespaces have sockets of their own. */
 const RECONCILE_PARALLEL = 8;
@@ -118,6 +120,9 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         errors.push(...errs);
       });
       if (sbx.autoRemove) await step(`auto-remove of ${sbx.name}`, () => state.commit([{ kind: 'sandbox', del: sbx.id }]));
+    } else if (sbx.imageId) {
+      // A crash between mounting its root and recording the start.
+      await step(`root filesystem of ${sbx.name}`, () => unmountRootfs(logDirOf(ctx, sbx)));
     }
   }
   // Endpoints without a running sandbox.

@@ -6,12 +6,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { NetnsHandle } from '../netlink/index.ts';
 import { readExitCode } from '../runtime/proc.ts';
+import { mountRootfs, unmountRootfs } from '../images/rootfs.ts';
 import { forgetWritten } from '../sandbox/files.ts';
 import type { Ctx } from './context.ts';
 import { checkAttachment, runDirOf, writeSandboxFiles } from './endpoint-ops.ts';
 import { netnsPathOf, setUpNetSandbox, tearDownNetSandbox } from './net-sandbox.ts';
 import { checkRunConfig, logDirOf, startProcess } from './process-ops.ts';
-import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
+import { CnmError, conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
@@ -24,6 +25,8 @@ export type CreateSandboxRequest = Pick<SandboxRecord,
   | 'dnsOptions' | 'extraHosts' | 'ports' | 'publishAll' | 'autoRemove' | 'run'> & {
   /** Per network reference: its endpoint settings. */
   networks: { ref: string; att: Omit<AttachmentConfig, 'networkId'> }[];
+  /** Config.Entrypoint; null or absent: the image's. `cmd` is Config.Cmd then. */
+  entrypoint?: string[] | null;
 };
 
 const SANDBOX_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -53,8 +56,11 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   if (clash) {
     throw conflict(`Conflict. The container name "/${clash.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
-  if (!req.cmd.length) throw invalid('no command specified: expected a command to run in the sandbox');
   checkRunConfig(req);
+  const fromImage = req.image ? await imageConfig(ctx, req) : undefined;
+  const command = fromImage?.command ?? { entrypoint: req.entrypoint ?? null, cmd: req.cmd };
+  const argv = [...(command.entrypoint ?? []), ...(command.cmd ?? [])];
+  if (!argv.length) throw invalid(req.image ? 'No command specified' : 'no command specified: expected a command to run in the sandbox');
   checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
@@ -82,10 +88,12 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     name: name.replace(/^\//, ''),
     hostname: req.hostname || (kind === 'host' ? hostHostname() : shortId(id)),
     domainname: req.domainname,
-    cmd: req.cmd,
-    env: req.env,
+    cmd: argv,
+    command,
+    env: fromImage?.env ?? req.env,
     image: req.image,
-    labels: req.labels,
+    ...(fromImage ? { imageId: fromImage.id } : {}),
+    labels: fromImage?.labels ?? req.labels,
     created: rfc3339Nano(),
     networkMode: kind === 'network' ? (req.networkMode || 'bridge') : kind,
     attachments,
@@ -93,7 +101,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     dnsSearch: req.dnsSearch,
     dnsOptions: req.dnsOptions,
     extraHosts: req.extraHosts,
-    ports: req.ports,
+    ports: fromImage?.ports ?? req.ports,
     publishAll: req.publishAll,
     autoRemove: req.autoRemove,
     state: 'created',
@@ -103,7 +111,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     startedAt: '0001-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     netnsPath: '',
-    run: req.run,
+    run: fromImage?.run ?? req.run,
     monitorPid: 0,
     monitorStart: '',
     restartCount: 0,
@@ -112,6 +120,53 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   await ctx.state.commit([{ kind: 'sandbox', put: sbx }]);
   emitContainer(ctx.events, sbx, 'create');
   return sbx;
+}
+
+interface FromImage {
+  id: string;
+  command: { entrypoint: string[] | null; cmd: string[] | null };
+  env: string[];
+  labels: Record<string, string>;
+  ports: CreateSandboxRequest['ports'];
+  run: CreateSandboxRequest['run'];
+}
+
+const keyOf = (kv: string): string => (kv.includes('=') ? kv.slice(0, kv.indexOf('=')) : kv);
+
+/**
+ * The request merged with its image's config as Docker merges them (M
+ * daemon/commit.go merge): the image's Entrypoint unless one is given, its
+ * Cmd only when neither is given; its Env for names not given; its
+ * WorkingDir, User and Labels as defaults; with -P its exposed ports too.
+ */
+async function imageConfig(ctx: Ctx, req: CreateSandboxRequest): Promise<FromImage> {
+  if (!ctx.images) throw notFound(`No such image: ${req.image}`);
+  const rec = ctx.images.resolve(req.image);
+  const c = ((await ctx.images.config(rec.id)).config ?? {}) as {
+    Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string;
+    Labels?: Record<string, string> | null; ExposedPorts?: Record<string, unknown> | null;
+  };
+  const given = req.entrypoint !== undefined && req.entrypoint !== null && req.entrypoint.length > 0;
+  const entrypoint = given ? req.entrypoint! : (c.Entrypoint ?? null);
+  const cmd = req.cmd.length ? req.cmd : given ? null : (c.Cmd ?? null);
+  const names = new Set(req.env.map(keyOf));
+  const env = [...req.env, ...(c.Env ?? []).filter((e) => !names.has(keyOf(e)))];
+  const ports = [...req.ports];
+  if (req.publishAll) {
+    for (const k of Object.keys(c.ExposedPorts ?? {})) {
+      const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(k);
+      const proto = (m?.[2] ?? 'tcp') as (typeof ports)[number]['proto'];
+      if (m && !ports.some((p) => p.containerPort === Number(m[1]) && p.proto === proto)) ports.push({ proto, containerPort: Number(m[1]), hostIp: '', hostPort: 0 });
+    }
+  }
+  return {
+    id: rec.id,
+    command: { entrypoint, cmd },
+    env,
+    labels: { ...(c.Labels ?? {}), ...req.labels },
+    ports,
+    run: { ...req.run, workingDir: req.run.workingDir || c.WorkingDir || '', user: req.run.user || c.User || '' },
+  };
 }
 
 export const emptyAtt = (): Omit<AttachmentConfig, 'networkId'> => ({ aliases: [], gwPriority: 0, driverOpts: {} });
@@ -146,8 +201,15 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     await writeSandboxFiles(ctx, sbx);
     // Killed by id if the daemon dies before the record below says running
     // (reconcile removes every runtime container no running record owns).
+    let rootfs: string | undefined;
+    if (sbx.imageId) {
+      if (!ctx.images) throw new CnmError('INTERNAL', `container ${sbx.name} runs an image but this daemon has no image store`);
+      rootfs = await mountRootfs(ctx.images.store, sbx.imageId, logDir);
+      // Undone after the process is gone (the undo runs newest first).
+      undo.push('root filesystem', () => unmountRootfs(logDir));
+    }
     undo.push('process', () => ctx.runtime.remove(sbx.id));
-    const started = await startProcess(ctx, sbx, ns ? sbx.netnsPath : null, () => onExit(sbx.id));
+    const started = await startProcess(ctx, sbx, ns ? sbx.netnsPath : null, () => onExit(sbx.id), rootfs);
     const next: SandboxRecord = {
       ...sbx, state: 'running', pid: started.pid, pidStart: started.pidStart, startedAt: rfc3339Nano(), exitCode: 0,
       monitorPid: started.monitorPid, monitorStart: started.monitorStart, stoppedByUser: false,
@@ -167,6 +229,9 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
   // The monitor deletes the container when it ends; this is for a monitor
   // that was killed, or a crash mid-start.
   try { await ctx.runtime.remove(sbx.id); } catch (e) { errors.push(e as Error); }
+  if (sbx.imageId) {
+    try { await unmountRootfs(logDirOf(ctx, sbx)); } catch (e) { errors.push(e as Error); }
+  }
   const next: SandboxRecord = {
     ...sbx, state: 'exited', pid: 0, pidStart: '', monitorPid: 0, monitorStart: '', exitCode, finishedAt: rfc3339Nano(), netnsPath: '',
   };
@@ -175,11 +240,22 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
   return errors;
 }
 
-export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord): Promise<void> {
+/**
+ * Forgets a sandbox and deletes its files. `readers` are streams still
+ * reading its log (an attached docker run --rm): its files go once they are
+ * done, so they lose none of its last output.
+ */
+export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord, readers: Promise<unknown>[] = []): Promise<void> {
   if (sbx.state === 'running') throw forbidden(`cannot remove container ${sbx.name}: container is running`);
   forgetWritten(runDirOf(ctx, sbx));
+  // Never a recursive removal through a mounted root.
+  if (sbx.imageId) await unmountRootfs(logDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
   emitContainer(ctx.events, sbx, 'destroy');
-  await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
-  await rm(logDirOf(ctx, sbx), { recursive: true, force: true });
+  const files = async (): Promise<void> => {
+    await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
+    await rm(logDirOf(ctx, sbx), { recursive: true, force: true });
+  };
+  if (!readers.length) return files();
+  void Promise.allSettled(readers).then(files).catch((e: Error) => ctx.log.warn(`files of ${sbx.name}: ${e.message}`));
 }

@@ -14,6 +14,7 @@ import { containerOpsRoutes } from '../api/handlers/container-ops.ts';
 import { eventRoutes } from '../api/handlers/events.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
 import { ImageService } from '../core/image-service.ts';
+import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
 import { systemRoutes } from '../api/handlers/system.ts';
@@ -154,7 +155,17 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
-  const controller = new Controller({
+  const imageStore = await ImageStore.open(o.dataRoot);
+  undo.push(() => imageStore.close());
+  // The image service asks the controller (made next) which containers use an image.
+  const images: ImageService = new ImageService({
+    store: imageStore,
+    usersOf: (id): ImageUser[] => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
+    insecureRegistries: o.insecureRegistries ?? [],
+    onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
+  });
+  const controller: Controller = new Controller({
+    images,
     store,
     hostNs,
     drivers,
@@ -171,14 +182,6 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   });
   await controller.init();
   undo.push(() => controller.close());
-  const imageStore = await ImageStore.open(o.dataRoot);
-  undo.push(() => imageStore.close());
-  const images = new ImageService({
-    store: imageStore,
-    usersOf: (id) => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
-    insecureRegistries: o.insecureRegistries ?? [],
-    onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
-  });
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));

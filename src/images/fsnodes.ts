@@ -1,5 +1,6 @@
 // The C addon for what node:fs lacks (src/native/fsnodes, built to
-// build/fsnodes.node): mknod and lsetxattr/lgetxattr. Loaded on first use, so
+// build/fsnodes.node): mknod, lsetxattr/lgetxattr, and the overlay mount of
+// a container's root filesystem. Loaded on first use, so
 // a process that only reads image metadata never loads it.
 import { createRequire } from 'node:module';
 
@@ -7,6 +8,8 @@ export interface NativeFsNodes {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | null;
+  mountOverlay(lowerRoot: string, lowerdirs: string, upper: string, work: string, target: string): void;
+  umount(target: string): void;
 }
 
 let addon: NativeFsNodes | undefined;

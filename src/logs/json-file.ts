@@ -178,7 +178,12 @@ export async function* readLogs(path: string, o: ReadOptions): AsyncGenerator<Lo
         continue;
       }
       if (!o.running()) {
-        // One last read: what the monitor wrote before it ended.
+        // One last read: what the monitor wrote before it ended (in a file
+        // that may have appeared since the last look).
+        if (!fh) {
+          fh = await open(path, 'r').catch(() => null);
+          from = 0;
+        }
         if (fh) {
           for await (const ls of lines(fh, from, st)) yield batch(ls);
         }

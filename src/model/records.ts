@@ -111,6 +111,12 @@ export interface SandboxRecord {
   cmd: string[];
   env: string[];
   image: string;
+  /**
+   * Config.Entrypoint and Config.Cmd as merged with the image's (shown by
+   * inspect); `cmd` above is what runs, the two joined. Absent on records
+   * made before images.
+   */
+  command?: { entrypoint: string[] | null; cmd: string[] | null };
   /** The ID of the image its root filesystem comes from (sha256:…); absent for host-filesystem sandboxes. */
   imageId?: string;
   labels: Record<string, string>;

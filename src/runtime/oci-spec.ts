@@ -1,8 +1,9 @@
 // config.json for a sandbox: confined as Docker confines a container (its
 // default capabilities, no_new_privs, a seccomp filter, masked and read-only
-// /proc and /sys paths, a /sys of the sandbox's own network namespace), with
-// the host's directories as its root filesystem, read-only, and private /tmp,
-// /run, /root and /dev/shm. Pure: the host's root listing is passed in.
+// /proc and /sys paths, a /sys of the sandbox's own network namespace). Its
+// root is an image's (an overlayfs the daemon mounted, writable) or, without
+// an image, the host's directories, read-only, with private /tmp, /run,
+// /root and /dev/shm. Pure: the host's root listing is passed in.
 import type { OciConfig, OciMount } from './oci-types.ts';
 import { sandboxSeccomp } from './seccomp.ts';
 import { cgroupPathOf } from './cgroups.ts';
@@ -68,6 +69,7 @@ export const INIT_PATH = '/dev/init';
 
 export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: string): OciConfig {
   const priv = spec.privileged;
+  const image = spec.rootfs !== undefined;
   const caps = priv ? host.boundingCaps : DEFAULT_CAPS;
   const env = [...spec.env];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
@@ -82,13 +84,16 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     // own interfaces, not the host's.
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', priv ? 'rw' : 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', priv ? 'rw' : 'ro'] },
-    ...host.dirs.map((d) => bind(`/${d}`, `/${d}`, true)),
-    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
-    { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755'] },
-    { destination: '/root', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=700'] },
+    ...(image ? [] : [
+      ...host.dirs.map((d) => bind(`/${d}`, `/${d}`, true)),
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755'] },
+      { destination: '/root', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=700'] },
+    ]),
     bind(spec.files.hosts, '/etc/hosts', false),
     bind(spec.files.resolvConf, '/etc/resolv.conf', false),
-    ...(host.hasEtcHostname ? [bind(spec.files.hostname, '/etc/hostname', false)] : []),
+    // A writable image root grows the mount point; the host's read-only /etc cannot.
+    ...(image || host.hasEtcHostname ? [bind(spec.files.hostname, '/etc/hostname', false)] : []),
     ...spec.binds.map((b) => bind(b.source, b.destination, b.readonly)),
     ...(spec.init ? [bind(initBinary, INIT_PATH, true)] : []),
   ];
@@ -98,7 +103,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
   return {
     ociVersion: '1.0.2',
     hostname: spec.hostname,
-    root: { path: 'rootfs', readonly: true },
+    root: image ? { path: spec.rootfs!, readonly: false } : { path: 'rootfs', readonly: true },
     process: {
       terminal: false,
       user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids.length ? { additionalGids: spec.user.additionalGids } : {}) },

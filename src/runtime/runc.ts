@@ -68,7 +68,7 @@ export class RuncRuntime implements Runtime {
     const rootfs = join(bundle, 'rootfs');
     const host = readHostRoot(spec.hidden);
     await mkdir(rootfs, { recursive: true });
-    for (const [name, target] of host.links) {
+    for (const [name, target] of spec.rootfs ? [] : host.links) {
       await symlink(target, join(rootfs, name)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw e;
       });

@@ -36,6 +36,11 @@ export interface ProcessSpec {
   user: { uid: number; gid: number; additionalGids: number[] };
   /** The sandbox's network namespace; null = the daemon's (host mode). */
   netnsPath: string | null;
+  /**
+   * An image's root filesystem, mounted (writable) at this path; absent:
+   * the host's directories, read-only (a sandbox without an image).
+   */
+  rootfs?: string;
   /** The sandbox's own /etc/hosts, /etc/resolv.conf and /etc/hostname. */
   files: { hosts: string; resolvConf: string; hostname: string };
   binds: BindMount[];

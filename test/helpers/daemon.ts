@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client } from '../../src/client/client.ts';
 import { TEST_PREFIX, TestNetns } from './netns.ts';
-import { deleteRuntimeContainers, killRecorded, leftoverProcesses, recordPid } from './pids.ts';
+import { deleteRuntimeContainers, killRecorded, leftoverProcesses, recordPid, unmountUnder } from './pids.ts';
 import { waitFor } from './wait.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -122,6 +122,8 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
         });
       } finally {
         if (!opts.ns) await ns.destroy();
+        // Roots of containers the API could not remove.
+        unmountUnder(dir);
         await rm(dir, { recursive: true, force: true });
       }
     },

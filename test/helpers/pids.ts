@@ -162,3 +162,18 @@ export function leftoverProcesses(prefix: string, netnsPrefix?: string): Leftove
   }
   return out;
 }
+
+/**
+ * Unmounts every mount point under dir (containers' overlay roots a test
+ * left), deepest first, lazily; returns them. Never a recursive removal
+ * through a mount.
+ */
+export function unmountUnder(dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) spawnSync('umount', ['-l', p], { stdio: 'ignore' });
+  return points;
+}

@@ -13,7 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanupRunDir } from './daemon.ts';
-import { deleteRuntimeContainers, killIfSame, killRecorded, leftoverProcesses } from './pids.ts';
+import { deleteRuntimeContainers, killIfSame, killRecorded, leftoverProcesses, unmountUnder } from './pids.ts';
 import type { Leftover } from './pids.ts';
 import { TEST_PREFIX, isRoot, removeLeftovers } from './netns.ts';
 import { waitFor } from './wait.ts';
@@ -46,6 +46,7 @@ if (isRoot()) {
     // processes were counted above.
     killRecorded(d);
     await cleanupRunDir(join(d, 'run'));
+    for (const m of unmountUnder(d)) leaks.push(`mount ${m}`);
     await rm(d, { recursive: true, force: true }).catch(() => undefined);
   }
   const left = netnsNames().length ? await removeLeftovers(prefix) : [];

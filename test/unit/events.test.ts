@@ -119,7 +119,7 @@ test('the controller reports a container\'s life, its network moves, rename, pau
     seen.splice(before);
     await ctl.stopSandbox('keep', 5);
     seen.splice(before);
-    assert.deepEqual(await ctl.pruneSandboxes({ label: [], labelNot: ['keep'] }), [sbx.id]);
+    assert.deepEqual(await ctl.pruneSandboxes({ label: [], labelNot: ['keep'] }), { ids: [sbx.id], reclaimed: 0 });
     const lines = seen.map((e) => `${e.type} ${e.action} ${e.type === 'network' ? `${e.attributes.name} ${e.attributes.container ?? ''}`.trim() : e.attributes.name ?? ''}`);
     assert.deepEqual(lines, [
       'network create front',

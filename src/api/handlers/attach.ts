@@ -35,29 +35,41 @@ export function attachRoutes(ctl: Controller): Route[] {
           status: 200,
           hijack: {
             contentType: streamContentType(false, req.version),
-            run: async (socket, upgraded) => {
-              if (!stream && !logs) return;
-              emitContainer(ctl.ctx.events, sbx, 'attach');
-              const closed = new AbortController();
-              socket.on('close', () => closed.abort());
-              if (upgraded) {
-                // Nothing is read from the client; its half-close is not the end.
-                socket.on('data', () => undefined);
-                socket.resume();
-              }
-              const records = readLogs(logPathOf(ctl.ctx, sbx), {
-                tail: logs ? 'all' : 0, follow: stream, signal: closed.signal,
-                running: () => ctl.state.sandboxes.get(id)?.state === 'running',
-              });
-              for await (const batch of records) {
-                const frames = batch.filter((r) => (r.stream === 'stdout' ? wantOut : wantErr))
-                  .map((r) => frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(r.log)));
-                if (frames.length) await write(socket, Buffer.concat(frames));
-                if (closed.signal.aborted) return;
-              }
+            run: (socket, upgraded) => {
+              const reading = relay(socket, upgraded);
+              ctl.trackReader(id, reading);
+              return reading;
             },
           },
         };
+        async function relay(socket: Duplex, upgraded: boolean): Promise<void> {
+          if (!stream && !logs) return;
+          emitContainer(ctl.ctx.events, sbx, 'attach');
+          const closed = new AbortController();
+          socket.on('close', () => closed.abort());
+          if (upgraded) {
+            // Nothing is read from the client; its half-close is not the end.
+            socket.on('data', () => undefined);
+            socket.resume();
+          }
+          // docker run and docker start -a attach before the start: a
+          // stopped container is waited for until it starts, then
+          // followed until it stops.
+          const startedAt = sbx.startedAt;
+          const records = readLogs(logPathOf(ctl.ctx, sbx), {
+            tail: logs ? 'all' : 0, follow: stream, signal: closed.signal,
+            running: () => {
+              const cur = ctl.state.sandboxes.get(id);
+              return !!cur && (cur.state === 'running' || cur.startedAt === startedAt);
+            },
+          });
+          for await (const batch of records) {
+            const frames = batch.filter((r) => (r.stream === 'stdout' ? wantOut : wantErr))
+              .map((r) => frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(r.log)));
+            if (frames.length) await write(socket, Buffer.concat(frames));
+            if (closed.signal.aborted) return;
+          }
+        }
       },
     },
   ];

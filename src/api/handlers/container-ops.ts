@@ -92,9 +92,8 @@ export function containerOpsRoutes(ctl: Controller): Route[] {
       method: 'POST', path: '/containers/prune', handler: async (req) => {
         const f = parseFilters(req.query.get('filters'), ['until', 'label', 'label!']);
         const u = f.get('until')?.[0];
-        const ids = await ctl.pruneSandboxes({ ...(u ? { until: parseUntil(u) } : {}), label: f.get('label') ?? [], labelNot: f.get('label!') ?? [] });
-        // Sandboxes have no writable layer yet: their removal frees no image space.
-        return { status: 200, json: { ContainersDeleted: ids.length ? ids : null, SpaceReclaimed: 0 } };
+        const r = await ctl.pruneSandboxes({ ...(u ? { until: parseUntil(u) } : {}), label: f.get('label') ?? [], labelNot: f.get('label!') ?? [] });
+        return { status: 200, json: { ContainersDeleted: r.ids.length ? r.ids : null, SpaceReclaimed: r.reclaimed } };
       },
     },
   ];

@@ -67,12 +67,14 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
     ports.push(...exposed.filter((p) => !bound.has(`${p.containerPort}/${p.proto}`)));
   }
   const eps = w.NetworkingConfig?.EndpointsConfig ?? {};
-  const cmd = [...toList(w.Entrypoint), ...toList(w.Cmd)];
+  // Without an image the two are simply the command; with one, each may fall back to the image's.
+  const entrypoint = w.Entrypoint === undefined || w.Entrypoint === null ? null : toList(w.Entrypoint);
   return {
     name,
     hostname: w.Hostname ?? '',
     domainname: w.Domainname ?? '',
-    cmd,
+    cmd: toList(w.Cmd),
+    entrypoint,
     env: w.Env ?? [],
     image: w.Image ?? '',
     labels: w.Labels ?? {},
@@ -167,7 +169,11 @@ export function containerRoutes(ctl: Controller): Route[] {
       method: 'POST', path: '/containers/{id}/wait', handler: async (req) => {
         // Unknown containers are a 404 before anything is sent.
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        const later = ctl.waitSandbox(sbx.id).then(
+        const condition = req.query.get('condition') || 'not-running';
+        if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') {
+          throw invalid(`invalid condition: ${JSON.stringify(condition)}`);
+        }
+        const later = ctl.waitSandbox(sbx.id, condition).then(
           (code) => ({ StatusCode: code, Error: null }),
           (e: unknown) => ({ StatusCode: -1, Error: { Message: (e as Error).message } }),
         );

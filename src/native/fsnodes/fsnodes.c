@@ -7,6 +7,12 @@
 //       mode includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO).
 //   lsetxattr(path: string, name: string, value: Buffer): void
 //       on the link itself, never following a symlink.
+//   mountOverlay(lowerRoot: string, lowerdirs: string, upper: string, work: string, target: string): void
+//       an overlayfs at target; lowerdirs is "a:b:c" (top first) relative to
+//       lowerRoot, so that many layers fit in mount(2)'s one-page option
+//       string (the directory is entered for the call and left again).
+//   umount(target: string): void
+//       a lazy unmount (MNT_DETACH); EINVAL (not a mount point) is ignored.
 // Errors are Error objects with .code = the errno name (EPERM, EEXIST, ...).
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -14,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -34,6 +43,8 @@ static const char *errno_name(int err) {
     case ENOSPC: return "ENOSPC";
     case E2BIG: return "E2BIG";
     case ERANGE: return "ERANGE";
+    case EBUSY: return "EBUSY";
+    case ENOTDIR: return "ENOTDIR";
     default: return "ESYSCALL";
   }
 }
@@ -114,11 +125,56 @@ static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char root[MAX_PATH], lower[MAX_PATH], upper[MAX_PATH], work[MAX_PATH], target[MAX_PATH];
+  if (argc < 5 || get_string(env, argv[0], root, sizeof root) != 0 || get_string(env, argv[1], lower, sizeof lower) != 0 ||
+      get_string(env, argv[2], upper, sizeof upper) != 0 || get_string(env, argv[3], work, sizeof work) != 0 ||
+      get_string(env, argv[4], target, sizeof target) != 0) {
+    napi_throw_type_error(env, NULL, "fsnodes.mountOverlay(lowerRoot, lowerdirs, upper, work, target: string) expected");
+    return NULL;
+  }
+  char data[MAX_PATH];
+  int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+  if (n < 0 || (size_t)n >= sizeof data) return throw_errno(env, "mount overlay (options longer than a page)", target, E2BIG);
+  int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cwd < 0) return throw_errno(env, "open cwd for", target, errno);
+  if (chdir(root) != 0) {
+    int err = errno;
+    close(cwd);
+    return throw_errno(env, "chdir", root, err);
+  }
+  int rc = mount("overlay", target, "overlay", 0, data);
+  int err = errno;
+  int back = fchdir(cwd);
+  close(cwd);
+  (void)back;
+  if (rc != 0) return throw_errno(env, "mount overlay", target, err);
+  return NULL;
+}
+
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char target[MAX_PATH];
+  if (argc < 1 || get_string(env, argv[0], target, sizeof target) != 0) {
+    napi_throw_type_error(env, NULL, "fsnodes.umount(target: string) expected");
+    return NULL;
+  }
+  if (umount2(target, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return throw_errno(env, "umount", target, errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL },
     { "lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL },
     { "lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL },
+    { "mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL },
+    { "umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

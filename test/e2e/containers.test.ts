@@ -1,0 +1,133 @@
+// Containers from images with the real docker CLI: the image's config
+// merged as Docker merges it, a writable overlayfs root that lasts until
+// rm, exit codes, Docker's errors, rmi refusing an image in use, the
+// create-then-pull path of `docker run`, and a kill -9 of the daemon while
+// a container runs.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privilegedSkipReason } from '../helpers/netns.ts';
+import { skipUnlessCI } from '../helpers/ci.ts';
+import { startTestDaemon } from '../helpers/daemon.ts';
+import type { DaemonHandle } from '../helpers/daemon.ts';
+import { startRegistry, stopRegistries } from '../helpers/registry.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
+
+const has = (t: string): boolean => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status === 0;
+const missing = ['docker', 'docker-registry', 'skopeo'].find((t) => !has(t));
+const skip = skipUnlessCI('containers from images', privilegedSkipReason() ?? (missing ? `needs ${missing} (scripts/setup.sh installs it)` : null));
+const REG = '127.0.0.1:5000';
+
+describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
+  let d: DaemonHandle;
+  let dir: string;
+  let busybox: { tar: Buffer; id: string };
+  const registries: ChildProcess[] = [];
+  /** Overlay mounts under this daemon's data root, as the host sees them. */
+  const mounts = (): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(d.dir, 'data')));
+
+  before(async () => {
+    d = await startTestDaemon();
+    dir = mkdtempSync(join(tmpdir(), 'cnm-ctr-'));
+    busybox = await makeBusyboxImage();
+    writeFileSync(join(dir, 'busybox.tar'), busybox.tar);
+    await d.docker(['load', '-i', join(dir, 'busybox.tar')]);
+  });
+
+  after(async () => {
+    stopRegistries(registries);
+    await d?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('docker run --rm prints the output; the image is the root, with the sandbox files', async () => {
+    const r = await d.docker(['run', '--rm', '--name', 'one', '--hostname', 'h1', 'busybox', 'sh', '-c', 'echo hi; cat /etc/hostname; ls /bin/busybox; id -u']);
+    assert.equal(r.stdout, 'hi\nh1\n/bin/busybox\n0\n');
+    assert.equal((await d.docker(['ps', '-aq', '--filter', 'name=one'])).stdout.trim(), '');
+    assert.deepEqual(mounts(), []);
+  });
+
+  test('the image\'s Cmd, Env, WorkingDir and User are defaults the run overrides as in Docker', async () => {
+    // An image with a config of its own: busybox's layer, imported with changes.
+    const layer = join(dir, 'layer.tar');
+    const manifest = JSON.parse(spawnSync('tar', ['-xOf', join(dir, 'busybox.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as { Layers: string[] }[];
+    writeFileSync(layer, spawnSync('tar', ['-xOf', join(dir, 'busybox.tar'), manifest[0]?.Layers[0] ?? ''], { maxBuffer: 64 << 20 }).stdout);
+    await d.docker(['import', '--change', 'CMD ["/bin/sh","-c","echo cmd:$GREETING:$KEEP:$(pwd):$(id -u)"]', '--change', 'ENV GREETING=hello KEEP=1',
+      '--change', 'WORKDIR /tmp', '--change', 'USER 65534', layer, 'conf:1']);
+    assert.equal((await d.docker(['run', '--rm', 'conf:1'])).stdout, 'cmd:hello:1:/tmp:65534\n');
+    assert.equal((await d.docker(['run', '--rm', '-e', 'GREETING=bye', '-w', '/', '-u', '0', 'conf:1'])).stdout, 'cmd:bye:1:/:0\n');
+    // A command replaces Cmd; an entrypoint replaces both.
+    assert.equal((await d.docker(['run', '--rm', 'conf:1', 'echo', 'args'])).stdout, 'args\n');
+    assert.equal((await d.docker(['run', '--rm', '--entrypoint', '/bin/echo', 'conf:1', 'from', 'entrypoint'])).stdout, 'from entrypoint\n');
+    await d.docker(['create', '--name', 'cfg', 'conf:1']);
+    const [c] = JSON.parse((await d.docker(['inspect', 'cfg'])).stdout) as { Image: string; Config: { Cmd: string[]; Env: string[]; WorkingDir: string; User: string; Image: string } }[];
+    assert.equal(c?.Config.Image, 'conf:1');
+    assert.match(c?.Image ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(c?.Config.Cmd, ['/bin/sh', '-c', 'echo cmd:$GREETING:$KEEP:$(pwd):$(id -u)']);
+    assert.ok(c?.Config.Env.includes('GREETING=hello'));
+    assert.equal(c?.Config.WorkingDir, '/tmp');
+    assert.equal(c?.Config.User, '65534');
+    await d.docker(['rm', 'cfg']);
+  });
+
+  test('exit codes pass through: 0, 1, 127 for a missing command, with Docker\'s text', async () => {
+    assert.equal((await d.docker(['run', '--rm', 'busybox', 'true'], { allowFail: true })).code, 0);
+    assert.equal((await d.docker(['run', '--rm', 'busybox', 'false'], { allowFail: true })).code, 1);
+    const missing = await d.docker(['run', '--rm', 'busybox', 'nosuchcommand'], { allowFail: true });
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
+  });
+
+  test('the root is writable, keeps its writes across stop and start, and goes with rm', async () => {
+    await d.docker(['run', '-d', '--name', 'wr', 'busybox', 'sh', '-c', 'echo kept > /data.txt; exec sleep 300']);
+    await waitFor(async () => (await d.docker(['exec', 'wr', 'cat', '/data.txt'], { allowFail: true })).stdout === 'kept\n', { what: 'the write' });
+    assert.equal(mounts().length, 1);
+    await d.docker(['stop', '-t', '1', 'wr']);
+    assert.deepEqual(mounts(), [], 'a stopped container\'s root is unmounted');
+    await d.docker(['start', 'wr']);
+    assert.equal((await d.docker(['exec', 'wr', 'cat', '/data.txt'])).stdout, 'kept\n');
+    // Another container of the same image does not see it.
+    assert.equal((await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'cat /data.txt 2>/dev/null || echo absent'])).stdout, 'absent\n');
+    await d.docker(['rm', '-f', 'wr']);
+    assert.deepEqual(mounts(), []);
+  });
+
+  test('rmi refuses an image a container uses, with Docker\'s texts', async () => {
+    await d.docker(['run', '-d', '--name', 'user1', 'busybox', 'sleep', '300']);
+    const short = busybox.id.slice(7, 19);
+    const byId = await d.docker(['rmi', '-f', short], { allowFail: true });
+    assert.match(byId.stderr, new RegExp(`conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container`));
+    const byName = await d.docker(['rmi', 'busybox'], { allowFail: true });
+    assert.match(byName.stderr, /conflict: unable to remove repository reference "busybox" \(must force\) - container [0-9a-f]{12} is using its referenced image/);
+    await d.docker(['rm', '-f', 'user1']);
+  });
+
+  test('docker run of an image not here: "Unable to find image", pulled, then run', async () => {
+    registries.push(startRegistry(d.ns, dir, 'plain', REG));
+    await waitFor(async () => (await d.ns.sh(`skopeo copy --quiet --dest-tls-verify=false docker-archive:${join(dir, 'busybox.tar')} docker://${REG}/bb:1 && echo ok || true`)).stdout.includes('ok'), { what: 'the push' });
+    const r = await d.docker(['run', '--rm', `${REG}/bb:1`, 'echo', 'pulled and ran']);
+    assert.match(r.stderr, new RegExp(`Unable to find image '${REG}/bb:1' locally`));
+    assert.match(r.stderr, /Pull complete|Already exists/);
+    assert.equal(r.stdout.trim().split('\n').at(-1), 'pulled and ran');
+    const none = await d.docker(['run', '--rm', `${REG}/nothing:1`], { allowFail: true });
+    assert.equal(none.code, 125);
+    assert.match(none.stderr, /not found|unknown/i);
+  });
+
+  test('kill -9 of the daemon while a container runs: it keeps running, is adopted, and rm unmounts its root', async () => {
+    await d.docker(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo before; exec sleep 300']);
+    await waitFor(async () => (await d.docker(['logs', 'survivor'])).stdout === 'before\n', { what: 'the first line' });
+    await d.stop('SIGKILL');
+    await d.restart();
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.Running}}', 'survivor'])).stdout.trim(), 'true');
+    assert.equal((await d.docker(['exec', 'survivor', 'echo', 'after'])).stdout, 'after\n');
+    assert.equal((await d.docker(['logs', 'survivor'])).stdout, 'before\n');
+    await d.docker(['rm', '-f', 'survivor']);
+    assert.deepEqual(mounts(), []);
+  });
+});
