@@ -6,6 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { run, startTestDaemon } from '../helpers/daemon.ts';
@@ -129,5 +133,31 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     assert.deepEqual((await ok(['ps', '-q', '--no-trunc'])).trim().split('\n').sort(), running, 'running sandboxes stay');
     await ok(['container', 'prune', '-f']);
     assert.deepEqual((await ok(['ps', '-a', '-q', '--no-trunc'])).trim().split('\n').sort(), running);
+  });
+
+  test('from an image: docker run -d busybox, top, pause, events name the image, prune frees what the container wrote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnm-ctr-ops-'));
+    try {
+      writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
+      await ok(['load', '-i', join(dir, 'busybox.tar')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const t0 = Date.now() - 1;
+    const id = (await ok(['run', '-d', '--name', 'imgbox', '--label', 'img-prune=1', 'busybox', 'sh', '-c', 'head -c 200000 /dev/zero > /written; exec sleep 4343'])).trim();
+    assert.ok((await ok(['top', 'imgbox'])).split('\n').some((l) => /sleep 4343$/.test(l)));
+    await ok(['pause', 'imgbox']);
+    await ok(['unpause', 'imgbox']);
+    await waitFor(async () => (await docker(['exec', 'imgbox', 'test', '-s', '/written'])).code === 0, { what: 'the file to be written' });
+    await ok(['stop', '-t', '1', 'imgbox']);
+    const events = (await ok(['events', '--since', String(t0 / 1000), '--until', String((Date.now() + 1) / 1000), '--filter', 'container=imgbox', '--format', '{{.Action}} {{.From}} {{index .Actor.Attributes "img-prune"}}'])).trim().split('\n');
+    // sleep as PID 1 ignores SIGTERM: a second kill (SIGKILL) follows the timeout, as in Docker.
+    const life = events.filter((e, i) => !e.startsWith('exec_') && !(e.startsWith('kill') && events[i - 1]?.startsWith('kill')));
+    assert.deepEqual(life, ['create busybox 1', 'start busybox 1', 'pause busybox 1', 'unpause busybox 1', 'kill busybox 1', 'die busybox 1', 'stop busybox 1']);
+    const r = await d.client.raw('POST', `/containers/prune?filters=${encodeURIComponent('{"label":["img-prune=1"]}')}`);
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.body.toString()) as { ContainersDeleted: string[]; SpaceReclaimed: number };
+    assert.deepEqual(body.ContainersDeleted, [id]);
+    assert.ok(body.SpaceReclaimed >= 200000, `SpaceReclaimed ${body.SpaceReclaimed}`);
   });
 });
