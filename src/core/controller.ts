@@ -22,7 +22,6 @@ import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandbo
 import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { emitContainer, EventBus } from './events.ts';
 import { treeBytes } from './disk-usage.ts';
-import { rootfsDirOf } from '../images/rootfs.ts';
 import { eventHooks } from './event-hooks.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
@@ -35,6 +34,7 @@ import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './net
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
 import { killProcess, logDirOf } from './process-ops.ts';
+import { mergedDirOf, mountRootfs, rootfsDirOf, unmountRootfs } from '../images/rootfs.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
@@ -228,8 +228,8 @@ export class Controller {
       const drv = this.ctx.drivers.get(net.driver);
       const mode = modeKind(this.ctx, sbx.networkMode);
       fixedMembership(drv, net);
-      if (mode === 'host' || mode === 'none') {
-        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
+      if (mode === 'host' || mode === 'none' || mode === 'container') {
+        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${sbx.networkMode})`);
       }
       if (!drv.capabilities.combinable) throw invalid(`network ${net.name} cannot be combined with other networks`);
       if (sbx.attachments.some((a) => a.networkId === net.id)) {
@@ -457,6 +457,28 @@ export class Controller {
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
       if (cur) await this.removeRecord(cur);
+    });
+  }
+
+  /**
+   * Runs fn with the container's root filesystem (docker cp): the live
+   * mount of a running container, or one mounted for the call (under the
+   * lock, so that no start races it) for a stopped one.
+   */
+  async withRootfs<T>(ref: string, fn: (root: string, sbx: SandboxRecord) => Promise<T>): Promise<T> {
+    const sbx = this.state.findSandbox(ref);
+    const images = this.ctx.images;
+    if (!sbx.imageId || !images) throw invalid(`container ${sbx.name} runs the host's files, not an image: docker cp works on containers from images`);
+    const dir = logDirOf(this.ctx, sbx);
+    if (sbx.state === 'running') return fn(mergedDirOf(dir), sbx);
+    return this.ctx.lock.run(async () => {
+      const cur = this.state.findSandbox(sbx.id);
+      const root = await mountRootfs(images.store, sbx.imageId!, dir);
+      try {
+        return await fn(root, cur);
+      } finally {
+        if (this.state.sandboxes.get(cur.id)?.state !== 'running') await unmountRootfs(dir);
+      }
     });
   }
 

@@ -13,6 +13,7 @@ import { execRoutes } from '../api/handlers/exec.ts';
 import { containerOpsRoutes } from '../api/handlers/container-ops.ts';
 import { eventRoutes } from '../api/handlers/events.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
+import { archiveRoutes } from '../api/handlers/archive.ts';
 import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
@@ -194,6 +195,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(containerOpsRoutes(controller))
     .add(eventRoutes(controller.ctx.events))
     .add(imageRoutes(controller, images))
+    .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
@@ -117,6 +117,49 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     const none = await d.docker(['run', '--rm', `${REG}/nothing:1`], { allowFail: true });
     assert.equal(none.code, 125);
     assert.match(none.stderr, /not found|unknown/i);
+  });
+
+  test('--network container:NAME shares the other container\'s namespace, hostname and files', async () => {
+    await d.docker(['network', 'create', 'shared-net']);
+    await d.docker(['run', '-d', '--name', 'owner', '--hostname', 'ownerhost', '--network', 'shared-net', 'busybox', 'sleep', '300']);
+    const addr = (await d.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "shared-net").IPAddress}}', 'owner'])).stdout.trim();
+    const r = await d.docker(['run', '--rm', '--network', 'container:owner', 'busybox', 'sh', '-c', 'hostname; ip -o -4 addr show | grep -v " lo " | awk "{print \\$4}"; grep -c ownerhost /etc/hosts']);
+    assert.equal(r.stdout, `ownerhost\n${addr}/16\n1\n`);
+    const refused = await d.docker(['run', '--rm', '--network', 'container:owner', '-h', 'x', 'busybox', 'true'], { allowFail: true });
+    assert.match(refused.stderr, /conflicting options: hostname and the network mode/);
+    await d.docker(['create', '--name', 'joiner', '--network', 'container:owner', 'busybox', 'sleep', '300']);
+    const connect = await d.docker(['network', 'connect', 'shared-net', 'joiner'], { allowFail: true });
+    assert.match(connect.stderr, /cannot be connected to any other network/);
+    await d.docker(['stop', '-t', '0', 'owner']);
+    const notRunning = await d.docker(['start', 'joiner'], { allowFail: true });
+    assert.match(notRunning.stderr, /cannot join network namespace of a non running container/);
+    await d.docker(['rm', '-f', 'joiner', 'owner']);
+    await d.docker(['network', 'rm', 'shared-net']);
+  });
+
+  test('docker cp both ways, running or stopped; a link in the container never leads onto the host', async () => {
+    await d.docker(['run', '-d', '--name', 'cpy', 'busybox', 'sh', '-c', 'mkdir -p /srv/data && echo inside > /srv/data/a.txt && ln -s /etc /evil && ln -s / /root-link && exec sleep 300']);
+    await waitFor(async () => (await d.docker(['exec', 'cpy', 'ls', '/evil'], { allowFail: true })).code === 0, { what: 'the links' });
+    const out = join(dir, 'cp-out');
+    await d.docker(['cp', 'cpy:/srv/data', out]);
+    assert.equal(readFileSync(join(out, 'a.txt'), 'utf8'), 'inside\n');
+    const marker = `cnm-cp-${process.pid}-${Date.now()}`;
+    writeFileSync(join(dir, marker), 'from host\n');
+    // Through the container's own absolute links: into its /etc and its /, not the host's.
+    await d.docker(['cp', join(dir, marker), 'cpy:/evil/']);
+    await d.docker(['cp', join(dir, marker), 'cpy:/root-link/tmp/']);
+    assert.equal((await d.docker(['exec', 'cpy', 'cat', `/etc/${marker}`, `/tmp/${marker}`])).stdout, 'from host\nfrom host\n');
+    assert.equal(existsSync(`/etc/${marker}`), false, 'nothing written on the host through the link');
+    assert.equal(existsSync(`/tmp/${marker}`), false);
+    // A stopped container: its root is mounted for the copy only.
+    await d.docker(['stop', '-t', '0', 'cpy']);
+    await d.docker(['cp', 'cpy:/etc/' + marker, join(dir, 'back.txt')]);
+    assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), 'from host\n');
+    // Unmounted once the tar has gone out (the client may read its end first).
+    await waitFor(() => mounts().length === 0, { what: 'the copy\'s mount to go' });
+    const missing = await d.docker(['cp', 'cpy:/nope', join(dir, 'x')], { allowFail: true });
+    assert.match(missing.stderr, /Could not find the file \/nope in container cpy/);
+    await d.docker(['rm', '-f', 'cpy']);
   });
 
   test('kill -9 of the daemon while a container runs: it keeps running, is adopted, and rm unmounts its root', async () => {

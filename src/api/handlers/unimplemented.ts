@@ -16,7 +16,6 @@ const UNSERVED: [Method, string][] = [
   ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
   ['POST', '/containers/{id}/resize'], ['POST', '/containers/{id}/update'],
   ['GET', '/containers/{id}/attach/ws'],
-  ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
