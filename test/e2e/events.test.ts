@@ -20,6 +20,8 @@ const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status
 const skip = skipUnlessCI('events', privilegedSkipReason() ?? (hasDocker ? null : 'needs the docker CLI'));
 const hasDockerPy = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' }).status === 0;
 const pySkip = skip || skipUnlessCI('events docker-py', hasDockerPy ? null : 'needs docker-py (python3-docker)');
+const hasCompose = spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status === 0;
+const composeSkip = skip || skipUnlessCI('events docker-compose', hasCompose ? null : 'needs docker-compose (scripts/setup.sh installs it)');
 
 interface Msg { status?: string; id?: string; from?: string; Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; scope: string; time: number; timeNano: number }
 
@@ -140,6 +142,28 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     assert.equal(r.code, 0, r.stderr);
     const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; id: string; name: string });
     assert.deepEqual(got, [{ status: 'create', id, name: 'py-labelled' }, { status: 'start', id, name: 'py-labelled' }]);
+  });
+
+  test(`docker-compose 1.29 up (attached, --exit-code-from), which reads GET /events, ends with the job's exit code${composeSkip ? ` (skipped: ${composeSkip})` : ''}`, { skip: composeSkip ?? false }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnm-events-compose-'));
+    try {
+      writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
+      assert.equal((await docker(['load', '-i', join(dir, 'busybox.tar')])).code, 0);
+      writeFileSync(join(dir, 'docker-compose.yml'), [
+        'version: "3.8"', 'services:',
+        '  job:', '    image: busybox:latest', '    command: ["sh", "-c", "sleep 1; echo job done; exit 3"]',
+        '  idle:', '    image: busybox:latest', '    init: true', '    command: ["sleep", "3600"]', '',
+      ].join('\n'));
+      // Attached, compose follows the project through GET /events (label filters) while it streams the logs.
+      const r = await run('timeout', ['-k', '5', '120', 'docker-compose', '--no-ansi', '-p', 'evc', '-f', join(dir, 'docker-compose.yml'), 'up', '--exit-code-from', 'job'], env());
+      assert.equal(r.code, 3, r.stderr + r.stdout);
+      assert.match(r.stdout, /job done/);
+      assert.match(r.stdout, /evc_job_1 exited with code 3/);
+      const down = await run('timeout', ['-k', '5', '120', 'docker-compose', '--no-ansi', '-p', 'evc', '-f', join(dir, 'docker-compose.yml'), 'down'], env());
+      assert.equal(down.code, 0, down.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('since after until is refused with Docker\'s message', async () => {
