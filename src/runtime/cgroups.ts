@@ -15,10 +15,10 @@ const NS_PER_TICK = 1e9 / TICKS_PER_SECOND;
 export const cgroupPathOf = (id: string): string => `/cnm/${id}`;
 
 /** Pure v2 when the root itself is the unified hierarchy. */
-const unifiedOnly = (): boolean => existsSync(join(ROOT, 'cgroup.controllers'));
+const unifiedOnly = (root: string): boolean => existsSync(join(root, 'cgroup.controllers'));
 
-function dirOf(controller: string, id: string): string {
-  return unifiedOnly() ? join(ROOT, cgroupPathOf(id)) : join(ROOT, controller, cgroupPathOf(id));
+function dirOf(root: string, controller: string, id: string): string {
+  return unifiedOnly(root) ? join(root, cgroupPathOf(id)) : join(root, controller, cgroupPathOf(id));
 }
 
 async function text(path: string): Promise<string | null> {
@@ -46,8 +46,8 @@ function keyValues(t: string | null): Record<string, number> {
 }
 
 /** Host PIDs of every process in the sandbox's cgroup. */
-export async function cgroupPids(id: string): Promise<number[]> {
-  const t = await text(join(dirOf('pids', id), 'cgroup.procs'));
+export async function cgroupPids(id: string, root = ROOT): Promise<number[]> {
+  const t = await text(join(dirOf(root, 'pids', id), 'cgroup.procs'));
   return (t ?? '').split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
@@ -58,9 +58,10 @@ export interface CgroupStats {
   pids: { current: number; limit: number | null };
 }
 
-export async function cgroupStats(id: string): Promise<CgroupStats> {
-  if (unifiedOnly()) {
-    const d = dirOf('', id);
+/** `root` is the cgroup file system's mount point (a test passes a fake tree). */
+export async function cgroupStats(id: string, root = ROOT): Promise<CgroupStats> {
+  if (unifiedOnly(root)) {
+    const d = dirOf(root, '', id);
     const cpu = keyValues(await text(join(d, 'cpu.stat')));
     return {
       memory: { usage: await num(join(d, 'memory.current')) ?? 0, maxUsage: await num(join(d, 'memory.peak')) ?? 0, limit: await num(join(d, 'memory.max')), stats: keyValues(await text(join(d, 'memory.stat'))) },
@@ -68,9 +69,9 @@ export async function cgroupStats(id: string): Promise<CgroupStats> {
       pids: { current: await num(join(d, 'pids.current')) ?? 0, limit: await num(join(d, 'pids.max')) },
     };
   }
-  const mem = dirOf('memory', id);
-  const acct = dirOf('cpuacct', id);
-  const pids = dirOf('pids', id);
+  const mem = dirOf(root, 'memory', id);
+  const acct = dirOf(root, 'cpuacct', id);
+  const pids = dirOf(root, 'pids', id);
   const ticks = keyValues(await text(join(acct, 'cpuacct.stat')));
   const perCpu = ((await text(join(acct, 'cpuacct.usage_percpu'))) ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   return {

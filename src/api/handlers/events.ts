@@ -4,6 +4,7 @@
 // past only replays. Each message keeps the legacy status/id/from fields
 // for containers and images: docker-compose 1.29 skips events without
 // `status`.
+import { once } from 'node:events';
 import type { EventBus, CnmEvent } from '../../core/events.ts';
 import { invalid } from '../../model/errors.ts';
 import { EVENT_FILTERS, eventMatches } from '../event-filter.ts';
@@ -71,6 +72,8 @@ export function eventRoutes(bus: EventBus): Route[] {
             try {
               for (;;) {
                 while (live.length) send(live.shift()!);
+                // A slow reader: wait for it rather than buffer without bound.
+                if (res.writableNeedDrain) await Promise.race([once(res, 'drain'), once(res, 'close')]);
                 if (closed.aborted || (until !== null && bus.now() >= until)) return;
                 await new Promise<void>((resolve) => { wake = resolve; });
                 wake = null;
