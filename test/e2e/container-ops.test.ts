@@ -135,7 +135,7 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     assert.deepEqual((await ok(['ps', '-a', '-q', '--no-trunc'])).trim().split('\n').sort(), running);
   });
 
-  test('from an image: docker run -d busybox, top, pause, events name the image, prune frees what the container wrote', async () => {
+  test('from an image: docker run -d busybox, top, pause, cp, events name the image, prune frees what the container wrote', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnm-ctr-ops-'));
     try {
       writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
@@ -148,12 +148,20 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     assert.ok((await ok(['top', 'imgbox'])).split('\n').some((l) => /sleep 4343$/.test(l)));
     await ok(['pause', 'imgbox']);
     await ok(['unpause', 'imgbox']);
+    const cpDir = mkdtempSync(join(tmpdir(), 'cnm-ctr-cp-'));
+    try {
+      writeFileSync(join(cpDir, 'in.txt'), 'copied\n');
+      await ok(['cp', join(cpDir, 'in.txt'), 'imgbox:/in.txt']);
+      await ok(['cp', 'imgbox:/in.txt', join(cpDir, 'out.txt')]);
+    } finally {
+      rmSync(cpDir, { recursive: true, force: true });
+    }
     await waitFor(async () => (await docker(['exec', 'imgbox', 'test', '-s', '/written'])).code === 0, { what: 'the file to be written' });
     await ok(['stop', '-t', '1', 'imgbox']);
     const events = (await ok(['events', '--since', String(t0 / 1000), '--until', String((Date.now() + 1) / 1000), '--filter', 'container=imgbox', '--format', '{{.Action}} {{.From}} {{index .Actor.Attributes "img-prune"}}'])).trim().split('\n');
     // sleep as PID 1 ignores SIGTERM: a second kill (SIGKILL) follows the timeout, as in Docker.
     const life = events.filter((e, i) => !e.startsWith('exec_') && !(e.startsWith('kill') && events[i - 1]?.startsWith('kill')));
-    assert.deepEqual(life, ['create busybox 1', 'start busybox 1', 'pause busybox 1', 'unpause busybox 1', 'kill busybox 1', 'die busybox 1', 'stop busybox 1']);
+    assert.deepEqual(life, ['create busybox 1', 'start busybox 1', 'pause busybox 1', 'unpause busybox 1', 'extract-to-dir busybox 1', 'archive-path busybox 1', 'kill busybox 1', 'die busybox 1', 'stop busybox 1']);
     const r = await d.client.raw('POST', `/containers/prune?filters=${encodeURIComponent('{"label":["img-prune=1"]}')}`);
     assert.equal(r.status, 200);
     const body = JSON.parse(r.body.toString()) as { ContainersDeleted: string[]; SpaceReclaimed: number };
