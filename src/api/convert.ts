@@ -2,6 +2,7 @@
 import type { State } from '../core/state.ts';
 import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../model/records.ts';
 import { shortId } from '../model/ids.ts';
+import { mountPoints, mountSpecsToWire } from './mount-view.ts';
 import type { ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkWire, PortBindingWire } from './wire.ts';
 
 const prefixLen = (cidr?: string): number => (cidr ? Number(cidr.split('/')[1]) : 0);
@@ -146,7 +147,7 @@ export function containerSummary(state: State, sbx: SandboxRecord): ContainerSum
     Status: statusText(sbx),
     HostConfig: { NetworkMode: sbx.networkMode },
     NetworkSettings: { Networks: networksOf(state, sbx) },
-    Mounts: [],
+    Mounts: mountPoints(state, sbx),
   };
 }
 
@@ -195,6 +196,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       Image: sbx.image,
       Env: sbx.env,
       Labels: sbx.labels,
+      Volumes: r.volumes.length ? Object.fromEntries(r.volumes.map((v) => [v, {}])) : null,
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,
@@ -211,6 +213,8 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       PortBindings: Object.fromEntries(Object.entries(portsMap(sbx.ports, true)).map(([k, v]) => [k, v ?? []])),
       PublishAllPorts: sbx.publishAll,
       Binds: r.binds,
+      ...(r.mountSpecs.length ? { Mounts: mountSpecsToWire(r.mountSpecs) } : {}),
+      ...(Object.keys(r.tmpfs).length ? { Tmpfs: r.tmpfs } : {}),
       Memory: r.memory,
       NanoCpus: r.nanoCpus,
       PidsLimit: r.pidsLimit > 0 ? r.pidsLimit : null,
@@ -237,6 +241,6 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       IPv6Gateway: first?.ipv6 ? (firstNet?.ipv6?.gateway ?? '') : '',
       Networks: networks,
     },
-    Mounts: [],
+    Mounts: mountPoints(state, sbx),
   };
 }

@@ -8,6 +8,7 @@ import { execCommand } from './exec.ts';
 import { doctorCommand } from './doctor.ts';
 import { networkCommand } from './network.ts';
 import { runCommand } from './run.ts';
+import { volumeCommand } from './volume.ts';
 
 /**
  * Shares the program's output settings with every command below it, and
@@ -23,7 +24,7 @@ export function registerCommands(program: Command, ctx: CliContext = processCont
   // Global flags (-H) go before the subcommand, as in docker; this also lets
   // `run` and `exec` hand everything after the command name to the command.
   program.enablePositionalOptions();
-  for (const cmd of [networkCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), doctorCommand(ctx)]) {
+  for (const cmd of [networkCommand(ctx), volumeCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), doctorCommand(ctx)]) {
     adopt(cmd, program, `${program.name()} ${cmd.name()}`);
     program.addCommand(cmd);
   }

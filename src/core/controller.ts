@@ -40,6 +40,9 @@ import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
+import { createVolume, pruneVolumes, removeVolume, sweepVolumeDirs } from './volume-ops.ts';
+import type { CreateVolumeRequest, VolumePruneFilter } from './volume-ops.ts';
+import type { VolumeRecord } from '../model/records.ts';
 
 /**
  * Networks without endpoints (host, none) are a network mode, chosen at
@@ -152,6 +155,7 @@ export class Controller {
     await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
     await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
     await this.state.load();
+    for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
     // Rebuilding the kernel from the store is no news: no events for it.
     this.ctx.events.enabled = false;
@@ -328,7 +332,7 @@ export class Controller {
         // docker CLI waits for that before it reports the error).
         const cur = this.state.sandboxes.get(sbx.id);
         if (cur?.autoRemove && cur.state !== 'running') {
-          await this.removeRecord({ ...cur, exitCode: 127 }).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
+          await this.removeRecord({ ...cur, exitCode: 127 }, true).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
         }
         throw e;
       }
@@ -446,7 +450,8 @@ export class Controller {
     });
   }
 
-  async removeSandbox(ref: string, force: boolean): Promise<void> {
+  /** `volumes`: its anonymous volumes too (docker rm -v). */
+  async removeSandbox(ref: string, force: boolean, volumes = false): Promise<void> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state === 'running') {
       if (!force) {
@@ -456,7 +461,7 @@ export class Controller {
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur) await this.removeRecord(cur);
+      if (cur) await this.removeRecord(cur, volumes);
     });
   }
 
@@ -521,8 +526,9 @@ export class Controller {
     }).catch(() => undefined);
   }
 
-  private async removeRecord(sbx: SandboxRecord): Promise<void> {
-    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])]);
+  /** `volumes`: its anonymous volumes too (rm -v, --rm). */
+  private async removeRecord(sbx: SandboxRecord, volumes = false): Promise<void> {
+    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])], volumes);
     this.wake(sbx.id, false, sbx.exitCode);
     this.wake(sbx.id, true, sbx.exitCode);
   }
@@ -583,12 +589,12 @@ export class Controller {
       this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
-      if (autoRemove && done?.autoRemove) await this.removeRecord(done);
+      if (autoRemove && done?.autoRemove) await this.removeRecord(done, true);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
-        await this.ctx.lock.run(() => this.removeRecord(sbx));
+        await this.ctx.lock.run(() => this.removeRecord(sbx, true));
       }
     });
   }
@@ -598,6 +604,20 @@ export class Controller {
     for (const sbx of this.state.sandboxes.values()) {
       if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart) && !isAlive(sbx.monitorPid, sbx.monitorStart)) this.onExit(sbx.id);
     }
+  }
+
+  // ---- volumes
+
+  createVolume(req: CreateVolumeRequest): Promise<VolumeRecord> {
+    return this.ctx.lock.run(() => createVolume(this.ctx, req));
+  }
+
+  removeVolume(name: string, force: boolean): Promise<void> {
+    return this.ctx.lock.run(() => removeVolume(this.ctx, name, force));
+  }
+
+  pruneVolumes(f: VolumePruneFilter): Promise<{ names: string[]; bytes: number }> {
+    return this.ctx.lock.run(() => pruneVolumes(this.ctx, f));
   }
 
   netnsPath(sbx: SandboxRecord): string {

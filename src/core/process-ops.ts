@@ -3,11 +3,12 @@
 // endpoints, files) is net-sandbox.ts; sandbox-ops.ts puts the two together.
 import { join } from 'node:path';
 import { isAlive, procStartTime, waitGone } from '../runtime/proc.ts';
-import { parseBind } from '../runtime/binds.ts';
 import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec, Started } from '../runtime/types.ts';
 import type { Ctx } from './context.ts';
 import { runDirOf } from './endpoint-ops.ts';
+import { copyUpVolumes } from './copy-up.ts';
+import { ensureVolumeDirs, runtimeMounts } from './mount-plan.ts';
 import { CnmError, invalid } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
@@ -22,9 +23,6 @@ const RESTART_POLICIES = new Set(['no', 'always', 'unless-stopped', 'on-failure'
 /** The run settings are checked before anything is recorded. */
 export function checkRunConfig(req: CreateSandboxRequest): void {
   const r = req.run;
-  for (const b of r.binds) {
-    try { parseBind(b); } catch (e) { throw invalid((e as Error).message); }
-  }
   const why = checkUserSyntax(r.user);
   if (why) throw invalid(why);
   if (r.workingDir && !r.workingDir.startsWith('/')) throw invalid(`invalid working directory "${r.workingDir}": expected an absolute path`);
@@ -64,7 +62,7 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     netnsPath,
     ...(rootfs ? { rootfs } : {}),
     files: { hosts: join(filesDir, 'hosts'), resolvConf: join(filesDir, 'resolv.conf'), hostname: join(filesDir, 'hostname') },
-    binds: sbx.run.binds.map(parseBind),
+    mounts: runtimeMounts(ctx, sbx.run.mounts),
     resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
     privileged: sbx.run.privileged,
     init: sbx.run.init,
@@ -75,6 +73,9 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
 export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string, shared?: SandboxRecord): Promise<Started & { monitorStart: string }> {
+  await ensureVolumeDirs(ctx, sbx.run.mounts);
+  // Docker's copy-up into empty volumes, from the image's root mounted for this start.
+  if (rootfs) await copyUpVolumes(ctx, sbx.run.mounts, rootfs);
   const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath, rootfs, shared), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;

@@ -13,6 +13,7 @@ import { execRoutes } from '../api/handlers/exec.ts';
 import { containerOpsRoutes } from '../api/handlers/container-ops.ts';
 import { eventRoutes } from '../api/handlers/events.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
+import { volumeRoutes } from '../api/handlers/volumes.ts';
 import { archiveRoutes } from '../api/handlers/archive.ts';
 import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
@@ -127,6 +128,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 async function startLocked(o: DaemonOptions, started: number, socketPath: string, lock: NetnsLock, undo: (() => Promise<unknown> | unknown)[]): Promise<Daemon> {
   if (!existsSync(MONITOR)) throw new Error(`${MONITOR} is missing: run npm ci (or npm run build:native) first`);
   const runtime = new RuncRuntime({ binary: findRuntimeBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
+  if (runtime.name === 'crun' && existsSync('/sys/fs/cgroup/unified') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    o.log.warn('crun runs no container on this host\'s hybrid cgroup layout (cgroup v1 with a v2 hierarchy beside it): containers will fail to start; use runc here, or crun on a cgroup v2 host');
+  }
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
@@ -195,6 +199,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(containerOpsRoutes(controller))
     .add(eventRoutes(controller.ctx.events))
     .add(imageRoutes(controller, images))
+    .add(volumeRoutes(controller))
     .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))

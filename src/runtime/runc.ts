@@ -45,7 +45,10 @@ export function readHostRoot(hidden: string[]): HostRoot {
     else if (e.isSymbolicLink()) links.push([e.name, readlinkSync(`/${e.name}`)]);
   }
   const capBnd = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  return { dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd) };
+  return {
+    dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd),
+    cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'),
+  };
 }
 
 /** The runtime's own last words when a command fails. */

@@ -1,11 +1,13 @@
 // The runtime seam: what the core asks of whatever runs a sandbox's process.
 // Plain data in, so another runtime (crun, a remote one) fits the same shape.
 
-export interface BindMount {
-  source: string;
-  destination: string;
-  readonly: boolean;
-}
+/**
+ * A mount the runtime makes inside the container's mount namespace, after
+ * the system mounts: a host path bound (a bind or a volume's data) or a tmpfs.
+ */
+export type Mount =
+  | { type: 'bind'; source: string; destination: string; readonly: boolean; propagation: string }
+  | { type: 'tmpfs'; destination: string; readonly: boolean; options: string[] };
 
 export interface Resources {
   /** Bytes; 0 = no limit (--memory). */
@@ -43,7 +45,8 @@ export interface ProcessSpec {
   rootfs?: string;
   /** The sandbox's own /etc/hosts, /etc/resolv.conf and /etc/hostname. */
   files: { hosts: string; resolvConf: string; hostname: string };
-  binds: BindMount[];
+  /** Binds, volumes and tmpfs mounts, in order (a later one may lie over an earlier one). */
+  mounts: Mount[];
   resources: Resources;
   /** Docker's --privileged: every capability, no seccomp, no masked paths. */
   privileged: boolean;

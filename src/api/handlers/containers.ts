@@ -6,7 +6,7 @@ import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
 import { conflict, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
-import type { PortBinding } from '../../model/records.ts';
+import type { PortBinding, SandboxRecord } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
@@ -93,13 +93,31 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
 }
 
 
+/**
+ * ancestor=IMAGE (name, tag, ID or short ID): containers of that image or
+ * of an image built on it (its layers a prefix of theirs), as in Docker.
+ */
+function ancestorMatcher(ctl: Controller, ref: string): (s: SandboxRecord) => boolean {
+  const images = ctl.ctx.images;
+  let base: string[] | undefined;
+  try { base = images?.resolve(ref).chainIds; } catch { /* no such image: only the name as given can match */ }
+  return (s) => {
+    if (s.image === ref) return true;
+    if (!base || !s.imageId || !images) return false;
+    let chains: string[];
+    try { chains = images.resolve(s.imageId).chainIds; } catch { return false; }
+    return base.length <= chains.length && base.every((c, i) => chains[i] === c);
+  };
+}
+
 export function containerRoutes(ctl: Controller): Route[] {
   const ctx = ctl.ctx;
   return [
     {
       method: 'GET', path: '/containers/json', handler: (req) => {
         const all = boolParam(req.query, 'all');
-        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network']);
+        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'ancestor', 'volume']);
+        const ancestors = (f.get('ancestor') ?? []).map((a) => ancestorMatcher(ctl, a));
         const list = [...ctl.state.sandboxes.values()].filter((s) => {
           if (!all && s.state !== 'running' && !f.has('status')) return false;
           const names = f.get('name');
@@ -111,8 +129,12 @@ export function containerRoutes(ctl: Controller): Route[] {
           // label=KEY and label=KEY=VALUE; several are ANDed, as in Docker.
           const labels = f.get('label');
           if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
+          if (ancestors.length && !ancestors.some((m) => m(s))) return false;
           const nets = f.get('network');
           if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
+          // volume=NAME or volume=/container/path (moby: a mount's name or destination).
+          const vols = f.get('volume');
+          if (vols && !vols.some((v) => s.run.mounts.some((m) => (m.type === 'volume' && m.source === v) || m.destination === v))) return false;
           return true;
         }).sort((a, b) => (a.created < b.created ? 1 : -1));
         return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
@@ -224,7 +246,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'DELETE', path: '/containers/{id}', handler: async (req) => {
-        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'));
+        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'), boolParam(req.query, 'v'));
         return { status: 204 };
       },
     },

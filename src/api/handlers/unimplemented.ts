@@ -20,9 +20,6 @@ const UNSERVED: [Method, string][] = [
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
-  // volumes
-  ['GET', '/volumes'], ['POST', '/volumes/create'], ['POST', '/volumes/prune'],
-  ['GET', '/volumes/{name}'], ['PUT', '/volumes/{name}'], ['DELETE', '/volumes/{name}'],
   // system
   ['POST', '/auth'], ['POST', '/session'],
   // plugins
