@@ -20,7 +20,7 @@ import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
-import { emitContainer, EventBus } from './events.ts';
+import { emitContainer, emitVolumeMounts, EventBus } from './events.ts';
 import { treeBytes } from './disk-usage.ts';
 import { eventHooks } from './event-hooks.ts';
 import { combineHooks } from './hooks.ts';
@@ -586,6 +586,7 @@ export class Controller {
       // Docker's execDuration: whole seconds the process ran.
       const ran = Math.max(0, Math.floor((Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)) / 1000));
       emitContainer(this.ctx.events, ended, 'die', { exitCode: String(ended.exitCode), execDuration: String(Number.isFinite(ran) ? ran : 0) });
+      emitVolumeMounts(this.ctx.events, ended, 'unmount');
       this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
@@ -617,7 +618,11 @@ export class Controller {
   }
 
   pruneVolumes(f: VolumePruneFilter): Promise<{ names: string[]; bytes: number }> {
-    return this.ctx.lock.run(() => pruneVolumes(this.ctx, f));
+    return this.ctx.lock.run(async () => {
+      const r = await pruneVolumes(this.ctx, f);
+      this.ctx.events.emit('volume', 'prune', '', { reclaimed: String(r.bytes) });
+      return r;
+    });
   }
 
   netnsPath(sbx: SandboxRecord): string {

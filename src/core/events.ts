@@ -64,6 +64,20 @@ export function containerAttributes(sbx: SandboxRecord, extra: Record<string, st
   return { ...sbx.labels, image: sbx.image, name: sbx.name, ...extra };
 }
 
+/**
+ * A container's volumes mounted at its start or unmounted at its end, as
+ * moby reports them (daemon/volumes.go, mounts.go): the volume is the
+ * actor; a mount says where and how.
+ */
+export function emitVolumeMounts(bus: EventBus, sbx: SandboxRecord, action: 'mount' | 'unmount'): void {
+  for (const m of sbx.run.mounts ?? []) {
+    if (m.type !== 'volume') continue;
+    bus.emit('volume', action, m.source, action === 'mount'
+      ? { container: sbx.id, destination: m.destination, driver: 'local', propagation: m.propagation === 'rprivate' ? '' : m.propagation, 'read/write': String(!m.readonly) }
+      : { container: sbx.id, driver: 'local' });
+  }
+}
+
 /** One call per container event, so the call sites stay one line. */
 export function emitContainer(bus: EventBus, sbx: SandboxRecord, action: string, extra: Record<string, string> = {}): void {
   bus.emit('container', action, sbx.id, containerAttributes(sbx, extra));

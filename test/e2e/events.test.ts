@@ -166,6 +166,37 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     }
   });
 
+  test('volumes: create, mount at start, unmount at the end, destroy with rm -v and volume rm, prune', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnm-events-vol-'));
+    try {
+      writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
+      assert.equal((await docker(['load', '-i', join(dir, 'busybox.tar')])).code, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const t0 = Date.now() - 1;
+    assert.equal((await docker(['volume', 'create', 'ev-vol'])).code, 0);
+    const run1 = await docker(['run', '-d', '--name', 'ev-vol-box', '-v', 'ev-vol:/data', '-v', '/anon', 'busybox', 'sleep', '600']);
+    assert.equal(run1.code, 0, run1.stderr);
+    const id = run1.stdout.trim();
+    assert.equal((await docker(['stop', '-t', '1', 'ev-vol-box'])).code, 0);
+    assert.equal((await docker(['rm', '-v', 'ev-vol-box'])).code, 0);
+    assert.equal((await docker(['volume', 'rm', 'ev-vol'])).code, 0);
+    assert.equal((await docker(['volume', 'prune', '-f'])).code, 0);
+    const msgs = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(Date.now() + 1), '--filter', 'type=volume', '--format', '{{json .}}'])).stdout);
+    const anon = msgs.find((m) => m.Action === 'create' && m.Actor.ID !== 'ev-vol')?.Actor.ID ?? 'none';
+    const name = (m: Msg): string => (m.Actor.ID === anon ? 'anon' : m.Actor.ID);
+    assert.deepEqual(msgs.map((m) => `${m.Action} ${name(m)}`).sort(), [
+      'create anon', 'create ev-vol', 'destroy anon', 'destroy ev-vol', 'mount anon', 'mount ev-vol', 'prune ', 'unmount anon', 'unmount ev-vol',
+    ]);
+    const mount = msgs.find((m) => m.Action === 'mount' && m.Actor.ID === 'ev-vol')!;
+    assert.deepEqual(mount.Actor.Attributes, { container: id, destination: '/data', driver: 'local', propagation: '', 'read/write': 'true' });
+    // Docker's order: mounts before the start, unmounts after the die.
+    const order = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(Date.now() + 1), '--filter', 'event=mount', '--filter', 'event=start',
+      '--filter', 'event=die', '--filter', 'event=unmount', '--format', '{{json .}}'])).stdout).map((m) => m.Action);
+    assert.deepEqual(order, ['mount', 'mount', 'start', 'die', 'unmount', 'unmount']);
+  });
+
   test('since after until is refused with Docker\'s message', async () => {
     const r = await docker(['events', '--since', '2000', '--until', '1000']);
     assert.notEqual(r.code, 0);
