@@ -15,6 +15,16 @@ export function parseByteSize(v: string, field: string): number {
   return Math.round(Number(m[1]) * mult);
 }
 
+/** [rows, cols] as Docker sends it; anything else is refused. */
+export function consoleSize(v: number[] | null | undefined): [number, number] {
+  if (!v || v.length === 0) return [0, 0];
+  const [h, w] = v;
+  if (v.length !== 2 || !Number.isInteger(h) || !Number.isInteger(w) || (h ?? -1) < 0 || (w ?? -1) < 0) {
+    throw invalid(`invalid ConsoleSize ${JSON.stringify(v)}: expected [height, width], two whole numbers >= 0`);
+  }
+  return [h ?? 0, w ?? 0];
+}
+
 /** A HostConfig.Mounts entry (wire) -> MountSpec; the core checks the rest (core/mount-parse.ts). */
 export function mountSpecFromWire(m: MountWire, i: number): MountSpec {
   const bo = m.BindOptions ?? {};
@@ -72,5 +82,12 @@ export function runConfigFromWire(w: ContainerCreateWire): SandboxRunConfig {
     restartPolicy: { name: (rp.Name || 'no') as RestartPolicyName, maximumRetryCount: rp.MaximumRetryCount ?? 0 },
     ...(opts['max-size'] !== undefined ? { logMaxSize: parseByteSize(opts['max-size'], 'max-size') } : {}),
     ...(maxFile !== undefined ? { logMaxFile: maxFile } : {}),
+    tty: !!w.Tty,
+    openStdin: !!w.OpenStdin,
+    stdinOnce: !!w.StdinOnce,
+    attachStdin: !!w.AttachStdin,
+    attachStdout: !!w.AttachStdout,
+    attachStderr: !!w.AttachStderr,
+    consoleSize: consoleSize(hc.ConsoleSize),
   };
 }

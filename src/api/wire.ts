@@ -109,7 +109,14 @@ export interface ContainerCreateWire {
   Volumes?: Record<string, object> | null;
   User?: string;
   WorkingDir?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
   HostConfig?: {
+    ConsoleSize?: number[] | null;
     NetworkMode?: string;
     Binds?: string[] | null;
     Mounts?: MountWire[] | null;
@@ -242,6 +249,7 @@ export interface ContainerInspectWire {
     AttachStderr: boolean;
     Tty: boolean;
     OpenStdin: boolean;
+    StdinOnce: boolean;
   };
   HostConfig: {
     NetworkMode: string;
@@ -252,6 +260,7 @@ export interface ContainerInspectWire {
     AutoRemove: boolean;
     PortBindings: Record<string, PortBindingWire[]>;
     PublishAllPorts: boolean;
+    ConsoleSize: [number, number];
     Binds: string[] | null;
     Mounts?: MountWire[];
     Tmpfs?: Record<string, string>;

@@ -53,6 +53,8 @@ export interface Ctx {
   hiddenPaths: string[];
   /** docker events: what the controller did, for subscribers and `since` replays. */
   events: EventBus;
+  /** Attachers waiting for a sandbox's start, by sandbox ID (docker run -it attaches before it starts). */
+  attachWaiting: Map<string, number>;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
 }

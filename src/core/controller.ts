@@ -87,6 +87,8 @@ export class Controller {
   readonly ctx: Ctx;
   /** Docker's wait: who waits for the next exit and who for the removal, per sandbox. */
   private readonly waiters = new Map<string, { removed: boolean; done: (code: number) => void }[]>();
+  /** Attachers waiting for a start (docker run -it attaches first). */
+  private readonly startWaiters = new Map<string, ((started: boolean) => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -114,6 +116,7 @@ export class Controller {
       hostResolvConf,
       netns: new Map(),
       defaultRoutes: new Map(),
+      attachWaiting: new Map(),
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
       runtime: o.runtime,
@@ -327,6 +330,7 @@ export class Controller {
       try {
         // A sandbox that died frozen starts thawed (the flag is set only when it was).
         await startSandbox(this.ctx, { ...sbx, restartCount: 0, ...(sbx.paused ? { paused: false } : {}) }, (id) => this.onExit(id));
+        this.fireStarted(sbx.id, true);
       } catch (e) {
         // As Docker: a --rm container that cannot start is removed (the
         // docker CLI waits for that before it reports the error).
@@ -365,7 +369,7 @@ export class Controller {
     if (sbx.state !== 'running') throw conflict(`Container ${sbx.id} is not running`);
     if (signal === 'SIGKILL') return this.endProcess(sbx, 0);
     emitContainer(this.ctx.events, sbx, 'kill', { signal: String(osSignals[signal] ?? 0) });
-    if (!await this.ctx.runtime.kill(sbx.id, signal)) throw conflict(`Container ${sbx.id} is not running`);
+    await this.signalSandbox(sbx.id, signal);
   }
 
   /** docker restart: a stop, a start, then Docker's restart event. */
@@ -531,6 +535,50 @@ export class Controller {
     await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])], volumes);
     this.wake(sbx.id, false, sbx.exitCode);
     this.wake(sbx.id, true, sbx.exitCode);
+    this.fireStarted(sbx.id, false);
+  }
+
+  private fireStarted(id: string, started: boolean): void {
+    for (const w of this.startWaiters.get(id) ?? []) w(started);
+    this.startWaiters.delete(id);
+    this.ctx.attachWaiting.delete(id);
+  }
+
+  /**
+   * Resolves true once the sandbox runs (at once if it does), false if it is
+   * removed first or `signal` aborts. Meanwhile a start tells the monitor an
+   * attacher is coming (ProcessSpec.linger).
+   */
+  waitRunning(ref: string, signal: AbortSignal): Promise<boolean> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state === 'running') return Promise.resolve(true);
+    const id = sbx.id;
+    return new Promise((resolve) => {
+      const done = (started: boolean): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(started);
+      };
+      const onAbort = (): void => {
+        const list = (this.startWaiters.get(id) ?? []).filter((w) => w !== done);
+        if (list.length) this.startWaiters.set(id, list);
+        else this.startWaiters.delete(id);
+        const n = (this.ctx.attachWaiting.get(id) ?? 1) - 1;
+        if (n > 0) this.ctx.attachWaiting.set(id, n);
+        else this.ctx.attachWaiting.delete(id);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.startWaiters.set(id, [...(this.startWaiters.get(id) ?? []), done]);
+      this.ctx.attachWaiting.set(id, (this.ctx.attachWaiting.get(id) ?? 0) + 1);
+    });
+  }
+
+  /** Sends a signal to a running sandbox's init (docker kill -s, the CLI's signal proxy). */
+  async signalSandbox(ref: string, signal: NodeJS.Signals): Promise<void> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running' || !(await this.ctx.runtime.kill(sbx.id, signal))) {
+      throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+    }
   }
 
   /**
@@ -564,6 +612,7 @@ export class Controller {
         if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
         const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1, ...(cur.paused ? { paused: false } : {}) } }]);
         await startSandbox(this.ctx, next, (x) => this.onExit(x));
+        this.fireStarted(id, true);
       }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
     }, delay);
     t.unref();

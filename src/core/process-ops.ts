@@ -56,7 +56,8 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     id: sbx.id,
     hostname: sbx.hostname,
     args: sbx.cmd,
-    env: sbx.env,
+    // Docker sets TERM=xterm for a terminal unless given (moby container.CreateDaemonEnvironment).
+    env: sbx.run.tty && !sbx.env.some((e) => e.startsWith('TERM=')) ? [...sbx.env, 'TERM=xterm'] : sbx.env,
     cwd: sbx.run.workingDir || '/',
     user,
     netnsPath,
@@ -68,6 +69,11 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     init: sbx.run.init,
     hidden: ctx.hiddenPaths,
     log: { path: logPathOf(ctx, sbx), maxSize: sbx.run.logMaxSize, maxFile: sbx.run.logMaxFile },
+    tty: sbx.run.tty,
+    openStdin: sbx.run.openStdin,
+    stdinOnce: sbx.run.stdinOnce,
+    consoleSize: sbx.run.consoleSize,
+    linger: (ctx.attachWaiting.get(sbx.id) ?? 0) > 0,
   };
 }
 

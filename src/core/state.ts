@@ -390,6 +390,7 @@ export const DEFAULT_RUN: SandboxRunConfig = {
   restartPolicy: { name: 'no', maximumRetryCount: 0 },
   // Capped by default, unlike Docker's json-file (its "local" driver's figures).
   logMaxSize: 20 * 1024 * 1024, logMaxFile: 5,
+  tty: false, openStdin: false, stdinOnce: false, attachStdin: false, attachStdout: false, attachStderr: false, consoleSize: [0, 0],
 };
 
 function withRunDefaults(s: SandboxRecord): SandboxRecord {

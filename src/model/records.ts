@@ -109,6 +109,18 @@ export interface SandboxRunConfig {
   /** json-file rotation: bytes per file (0 = unbounded) and files kept. */
   logMaxSize: number;
   logMaxFile: number;
+  /** Docker's Config.Tty: the process gets a terminal (one output stream). */
+  tty: boolean;
+  /** Config.OpenStdin: the monitor holds its stdin for attachers. */
+  openStdin: boolean;
+  /** Config.StdinOnce: the first attacher's EOF closes that stdin. */
+  stdinOnce: boolean;
+  /** Config.Attach*: what the creator meant to attach (shown in inspect). */
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  /** HostConfig.ConsoleSize [rows, cols]: the terminal's first size. */
+  consoleSize: [number, number];
 }
 
 export interface SandboxRecord {

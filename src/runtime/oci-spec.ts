@@ -127,7 +127,8 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     hostname: spec.hostname,
     root: image ? { path: spec.rootfs!, readonly: false } : { path: 'rootfs', readonly: true },
     process: {
-      terminal: false,
+      terminal: spec.tty,
+      ...(spec.tty && spec.consoleSize[0] > 0 && spec.consoleSize[1] > 0 ? { consoleSize: { height: spec.consoleSize[0], width: spec.consoleSize[1] } } : {}),
       user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids.length ? { additionalGids: spec.user.additionalGids } : {}) },
       args: spec.init ? [INIT_PATH, 'init', ...spec.args] : spec.args,
       env,

@@ -94,7 +94,7 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     await ok(['kill', 'hupper']);
     assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'hupper'])).trim(), 'exited 137');
     const again = await docker(['kill', 'hupper']);
-    assert.match(again.stderr, /Error response from daemon: Cannot kill container: hupper: Container [0-9a-f]{64} is not running/);
+    assert.match(again.stderr, /Error response from daemon: cannot kill container: hupper: container [0-9a-f]{64} is not running/);
   });
 
   test('docker rename: the embedded DNS answers the new name, not the old; a taken name is a 409', async () => {

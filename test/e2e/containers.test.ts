@@ -98,8 +98,12 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
   });
 
   test('rmi refuses an image a container uses, with Docker\'s texts', async () => {
-    await d.docker(['run', '-d', '--name', 'user1', 'busybox', 'sleep', '300']);
+    const id = (await d.docker(['run', '-d', '--name', 'user1', 'busybox', 'sleep', '300'])).stdout.trim();
     const short = busybox.id.slice(7, 19);
+    for (const ref of ['busybox', 'busybox:latest', short]) {
+      assert.equal((await d.docker(['ps', '-q', '--no-trunc', '--filter', `ancestor=${ref}`])).stdout.trim(), id, `ancestor=${ref}`);
+    }
+    assert.equal((await d.docker(['ps', '-q', '--filter', 'ancestor=nosuch:1'])).stdout.trim(), '');
     const byId = await d.docker(['rmi', '-f', short], { allowFail: true });
     assert.match(byId.stderr, new RegExp(`conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container`));
     const byName = await d.docker(['rmi', 'busybox'], { allowFail: true });

@@ -67,6 +67,7 @@ for (const runtime of ['runc', 'crun']) {
         init: false,
         hidden: [],
         log: { path: join(dir, 'log.json'), maxSize: 0, maxFile: 1 },
+        tty: false, openStdin: false, stdinOnce: false, consoleSize: [0, 0], linger: false,
       };
       let exited = false;
       await rt.start(spec, runDir, () => { exited = true; });

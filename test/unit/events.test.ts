@@ -8,7 +8,7 @@ import type { CnmEvent } from '../../src/core/events.ts';
 import { eventMatches } from '../../src/api/event-filter.ts';
 import { eventLine, parseEventTime } from '../../src/api/handlers/events.ts';
 import { parseFilters } from '../../src/api/filters.ts';
-import { parseSignal } from '../../src/api/handlers/containers.ts';
+import { parseSignal } from '../../src/api/signal.ts';
 import { checkPsArgs, parsePs } from '../../src/runtime/top.ts';
 import { World, networkRequest, sandboxRequest } from '../helpers/core-world.ts';
 

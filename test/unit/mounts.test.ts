@@ -142,6 +142,7 @@ describe('config.json', () => {
       ],
       resources: { memory: 0, nanoCpus: 0, pidsLimit: 0 }, privileged: false, init: false, hidden: [],
       log: { path: '/l', maxSize: 0, maxFile: 1 },
+      tty: false, openStdin: false, stdinOnce: false, consoleSize: [0, 0], linger: false,
     };
     const cfg = buildOciConfig(spec, { dirs: ['usr'], links: [], hasEtcHostname: false, boundingCaps: [] }, '/init');
     const dests = cfg.mounts.map((m) => m.destination);

@@ -1,10 +1,9 @@
 // /containers: sandboxes as the Engine API shows containers.
 import { once } from 'node:events';
 import { isIP } from 'node:net';
-import { constants } from 'node:os';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
-import { conflict, invalid } from '../../model/errors.ts';
+import { CnmError, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding, SandboxRecord } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
@@ -17,16 +16,8 @@ import { CONTAINER_CREATE, parseBody } from '../validate.ts';
 import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
-import { frame } from '../stdcopy.ts';
-
-/** moby's signal.ParseSignal: a number, or a name with or without SIG, any case. */
-export function parseSignal(raw: string): NodeJS.Signals {
-  const table = constants.signals as Record<string, number>;
-  const byNumber = /^\d+$/.test(raw) ? Object.keys(table).find((k) => table[k] === Number(raw)) : undefined;
-  const name = byNumber ?? `SIG${raw.toUpperCase().replace(/^SIG/, '')}`;
-  if (!Object.hasOwn(table, name)) throw invalid(`Invalid signal: ${raw}`);
-  return name as NodeJS.Signals;
-}
+import { frame, streamContentType } from '../stdcopy.ts';
+import { parseSignal } from '../signal.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -174,8 +165,10 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        const signal = parseSignal(req.query.get('signal') || 'SIGKILL');
-        if (sbx.state !== 'running') throw conflict(`Cannot kill container: ${req.params.id ?? ''}: Container ${sbx.id} is not running`);
+        const signal = parseSignal(req.query.get('signal') ?? '');
+        if (sbx.state !== 'running') throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+        // SIGKILL stops it for good (restart policies leave it); any other
+        // signal is passed on, as the CLI's signal proxy sends them.
         await ctl.killSandbox(sbx.id, signal);
         return { status: 204 };
       },
@@ -221,9 +214,12 @@ export function containerRoutes(ctl: Controller): Route[] {
         const follow = boolParam(req.query, 'follow');
         const stamps = boolParam(req.query, 'timestamps');
         const id = sbx.id;
+        // With a terminal there is one stream, sent raw: the CLI reads it so
+        // when Config.Tty is set (docker/cli container/logs.go).
+        const tty = sbx.run.tty;
         return {
           status: 200,
-          headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' },
+          headers: { 'Content-Type': streamContentType(tty, req.version) },
           stream: async (res, closed) => {
             const records = readLogs(logPathOf(ctx, sbx), {
               tail, follow, signal: closed, ...(since ? { since } : {}), ...(until ? { until } : {}),
@@ -233,7 +229,8 @@ export function containerRoutes(ctl: Controller): Route[] {
               const frames: Buffer[] = [];
               for (const r of batch) {
                 if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
-                frames.push(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(stamps ? `${r.time} ${r.log}` : r.log)));
+                const text = Buffer.from(stamps ? `${r.time} ${r.log}` : r.log);
+                frames.push(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
               }
               if (frames.length && !res.write(Buffer.concat(frames))) {
                 await Promise.race([once(res, 'drain'), once(res, 'close')]);
