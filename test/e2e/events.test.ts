@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,6 +196,27 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     const order = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(Date.now() + 1), '--filter', 'event=mount', '--filter', 'event=start',
       '--filter', 'event=die', '--filter', 'event=unmount', '--format', '{{json .}}'])).stdout).map((m) => m.Action);
     assert.deepEqual(order, ['mount', 'mount', 'start', 'die', 'unmount', 'unmount']);
+  });
+
+  test('a terminal container: attach, resize (height, width) and a detach by the detach keys are reported', async () => {
+    const t0 = Date.now() - 1;
+    const { Id: id } = await d.client.containerCreate('ev-tty', {
+      Cmd: ['sh'], Tty: true, OpenStdin: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, HostConfig: { NetworkMode: 'none' },
+    });
+    await d.client.containerStart(id);
+    assert.equal((await d.client.raw('POST', '/containers/ev-tty/resize?h=30&w=100')).status, 200);
+    const sock = connect(d.socket);
+    let got = '';
+    const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    sock.on('data', (b: Buffer) => { got += b.toString('latin1'); });
+    sock.write('POST /v1.50/containers/ev-tty/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-x,a HTTP/1.1\r\nHost: cnm\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    await waitFor(() => got.includes('101 UPGRADED'), { what: () => `the upgrade: ${JSON.stringify(got)}` });
+    sock.write(Buffer.from('\x18a'));
+    await closed;
+    const msgs = parse((await docker(['events', '--since', stamp(t0), '--until', stamp(Date.now() + 1), '--filter', 'container=ev-tty', '--format', '{{json .}}'])).stdout);
+    assert.deepEqual(msgs.map((m) => m.Action), ['create', 'start', 'resize', 'attach', 'detach']);
+    assert.deepEqual([msgs[2]!.Actor.Attributes.height, msgs[2]!.Actor.Attributes.width], ['30', '100']);
+    assert.equal((await d.client.containerInspect('ev-tty')).State.Running, true, 'a detach leaves it running');
   });
 
   test('since after until is refused with Docker\'s message', async () => {
