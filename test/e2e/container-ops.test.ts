@@ -161,7 +161,7 @@ describe(`docker top, stats, pause, rename, prune${skip ? ` (skipped: ${skip})` 
     const events = (await ok(['events', '--since', String(t0 / 1000), '--until', String((Date.now() + 1) / 1000), '--filter', 'container=imgbox', '--format', '{{.Action}} {{.From}} {{index .Actor.Attributes "img-prune"}}'])).trim().split('\n');
     // sleep as PID 1 ignores SIGTERM: a second kill (SIGKILL) follows the timeout, as in Docker.
     const life = events.filter((e, i) => !e.startsWith('exec_') && !(e.startsWith('kill') && events[i - 1]?.startsWith('kill')));
-    assert.deepEqual(life, ['create busybox 1', 'start busybox 1', 'pause busybox 1', 'unpause busybox 1', 'extract-to-dir busybox 1', 'archive-path busybox 1', 'kill busybox 1', 'die busybox 1', 'stop busybox 1']);
+    assert.deepEqual(life, ['create busybox 1', 'start busybox 1', 'top busybox 1', 'pause busybox 1', 'unpause busybox 1', 'extract-to-dir busybox 1', 'archive-path busybox 1', 'kill busybox 1', 'die busybox 1', 'stop busybox 1']);
     const r = await d.client.raw('POST', `/containers/prune?filters=${encodeURIComponent('{"label":["img-prune=1"]}')}`);
     assert.equal(r.status, 200);
     const body = JSON.parse(r.body.toString()) as { ContainersDeleted: string[]; SpaceReclaimed: number };

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../../core/controller.ts';
 import { CnmError, conflict, invalid } from '../../model/errors.ts';
 import { cgroupPids } from '../../runtime/cgroups.ts';
+import { emitContainer } from '../../core/events.ts';
 import { checkPsArgs, top } from '../../runtime/top.ts';
 import { boolParam, parseFilters } from '../filters.ts';
 import type { Route } from '../router.ts';
@@ -31,11 +32,15 @@ export function containerOpsRoutes(ctl: Controller): Route[] {
         if (why) throw invalid(why);
         if (sbx.state !== 'running') throw conflict(`Container ${sbx.id} is not running`);
         const pids = await cgroupPids(sbx.id);
+        let json;
         try {
-          return { status: 200, json: await top(psArgs, pids) };
+          json = await top(psArgs, pids);
         } catch (e) {
           throw new CnmError('INTERNAL', `Error running ps: ${(e as Error).message}`, { cause: e });
         }
+        // moby daemon/top_unix.go reports each top.
+        emitContainer(ctl.ctx.events, sbx, 'top');
+        return { status: 200, json };
       },
     },
     {
