@@ -497,13 +497,21 @@ export class Controller {
    * (docker run waits so before the start); "removed" once it is removed
    * (docker run --rm), with its last exit code.
    */
-  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running', signal?: AbortSignal): Promise<number> {
     const sbx = this.state.findSandbox(ref);
     if (condition === 'not-running' && sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const w = { removed: condition === 'removed', done: resolve };
       const list = this.waiters.get(sbx.id) ?? [];
-      list.push({ removed: condition === 'removed', done: resolve });
+      list.push(w);
       this.waiters.set(sbx.id, list);
+      // A client that went away (docker run -d leaves its wait) waits no more.
+      signal?.addEventListener('abort', () => {
+        const cur = (this.waiters.get(sbx.id) ?? []).filter((x) => x !== w);
+        if (cur.length) this.waiters.set(sbx.id, cur);
+        else this.waiters.delete(sbx.id);
+        reject(new Error('the client went away'));
+      }, { once: true });
     });
   }
 

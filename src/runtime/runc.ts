@@ -133,6 +133,10 @@ export class RuncRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
+    // The runtime keeps a directory per container under its root (runc and
+    // crun both): none means nothing to delete, and no process start for
+    // it (the monitor deletes its container at exit; this is the safety net).
+    if (!existsSync(join(this.o.root, id))) return;
     try {
       await run(this.o.binary, ['--root', this.o.root, 'delete', '--force', id]);
     } catch (e) {

@@ -75,12 +75,19 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     await d.docker(['rm', 'cfg']);
   });
 
-  test('exit codes pass through: 0, 1, 127 for a missing command, with Docker\'s text', async () => {
+  test('exit codes pass through: 0, 1, 127 for a missing command with Docker\'s text, 137 after docker kill', async () => {
     assert.equal((await d.docker(['run', '--rm', 'busybox', 'true'], { allowFail: true })).code, 0);
     assert.equal((await d.docker(['run', '--rm', 'busybox', 'false'], { allowFail: true })).code, 1);
     const missing = await d.docker(['run', '--rm', 'busybox', 'nosuchcommand'], { allowFail: true });
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
+    // docker kill: SIGKILL, 137 (128 + 9), for the attached run and in inspect.
+    const killed = d.docker(['run', '--name', 'victim', 'busybox', 'sleep', '300'], { allowFail: true });
+    await waitFor(async () => (await d.docker(['inspect', '-f', '{{.State.Running}}', 'victim'], { allowFail: true })).stdout.trim() === 'true', { what: 'victim to run' });
+    await d.docker(['kill', 'victim']);
+    assert.equal((await killed).code, 137);
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'victim'])).stdout.trim(), '137');
+    await d.docker(['rm', 'victim']);
   });
 
   test('the root is writable, keeps its writes across stop and start, and goes with rm', async () => {

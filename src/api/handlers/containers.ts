@@ -188,11 +188,12 @@ export function containerRoutes(ctl: Controller): Route[] {
         if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') {
           throw invalid(`invalid condition: ${JSON.stringify(condition)}`);
         }
-        const later = ctl.waitSandbox(sbx.id, condition).then(
+        const laterAbort = new AbortController();
+        const later = ctl.waitSandbox(sbx.id, condition, laterAbort.signal).then(
           (code) => ({ StatusCode: code, Error: null }),
           (e: unknown) => ({ StatusCode: -1, Error: { Message: (e as Error).message } }),
         );
-        return { status: 200, later };
+        return { status: 200, later, laterAbort };
       },
     },
     {
