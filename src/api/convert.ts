@@ -112,8 +112,11 @@ function portsMap(ports: PortBinding[], requested: boolean): Record<string, Port
 
 const allocatedPorts = (state: State, sbx: SandboxRecord): PortBinding[] => state.endpointsOf(sbx.id).flatMap((e) => e.ports ?? []);
 
+/** Docker's State.Status: "paused" is a running container whose cgroup is frozen. */
+export const statusOf = (sbx: SandboxRecord): 'created' | 'running' | 'paused' | 'exited' => (sbx.state === 'running' && sbx.paused ? 'paused' : sbx.state);
+
 function statusText(sbx: SandboxRecord): string {
-  if (sbx.state === 'running') return `Up ${ago(sbx.startedAt)}`;
+  if (sbx.state === 'running') return `Up ${ago(sbx.startedAt)}${sbx.paused ? ' (Paused)' : ''}`;
   if (sbx.state === 'created') return 'Created';
   return `Exited (${sbx.exitCode}) ${ago(sbx.finishedAt)} ago`;
 }
@@ -140,7 +143,7 @@ export function containerSummary(state: State, sbx: SandboxRecord): ContainerSum
       ? allocatedPorts(state, sbx).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto }))
       : [],
     Labels: sbx.labels,
-    State: sbx.state,
+    State: statusOf(sbx),
     Status: statusText(sbx),
     HostConfig: { NetworkMode: sbx.networkMode },
     NetworkSettings: { Networks: networksOf(state, sbx) },
@@ -162,9 +165,9 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
     Path: sbx.cmd[0] ?? '',
     Args: sbx.cmd.slice(1),
     State: {
-      Status: sbx.state,
+      Status: statusOf(sbx),
       Running: running,
-      Paused: false,
+      Paused: running && !!sbx.paused,
       Restarting: false,
       OOMKilled: false,
       Dead: false,

@@ -64,10 +64,23 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/**
+ * Streamed answers still running, per server: events, logs -f and stats
+ * never end by themselves, and a server closes only once every response
+ * has ended.
+ */
+const openStreams = new WeakMap<Server, Set<AbortController>>();
+
+/** Ends every streamed answer (the daemon is stopping): each is told its client went away. */
+export function endStreams(server: Server): void {
+  for (const c of openStreams.get(server) ?? []) c.abort();
+}
+
 export function createApiServer(router: Router, log: Logger): Server {
-  const server = createServer((req, res) => {
+  const streams = new Set<AbortController>();
+  const server: Server = createServer((req, res) => {
     commonHeaders(res);
-    void handle(router, log, req, res).catch((e) => {
+    void handle(router, log, req, res, streams).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
@@ -88,11 +101,12 @@ export function createApiServer(router: Router, log: Logger): Server {
       socket.end();
     });
     commonHeaders(res);
-    void handle(router, log, req, res, { socket, head }).catch((e) => {
+    void handle(router, log, req, res, streams, { socket, head }).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
   });
+  openStreams.set(server, streams);
   return server;
 }
 
@@ -135,7 +149,7 @@ function hijackHead(upgraded: boolean, contentType: string): string {
 }
 
 /** `upgrade` is given for requests that asked to upgrade the connection. */
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, streams: Set<AbortController>, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -193,9 +207,11 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
       res.flushHeaders();
       const closed = new AbortController();
       res.on('close', () => closed.abort());
+      streams.add(closed);
       try {
         await out.stream(res, closed.signal);
       } finally {
+        streams.delete(closed);
         res.end();
       }
       log.debug(`${method} ${url.pathname} ${out.status} streamed ${(performance.now() - started).toFixed(1)}ms`);

@@ -188,7 +188,7 @@ export interface VolumeCreateWire {
 }
 
 export interface ContainerStateWire {
-  Status: 'created' | 'running' | 'exited' | 'removing' | 'dead';
+  Status: 'created' | 'running' | 'paused' | 'exited' | 'removing' | 'dead';
   Running: boolean;
   Paused: boolean;
   Restarting: boolean;

@@ -2,6 +2,7 @@
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { DriverContext } from '../drivers/driver.ts';
 import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
+import type { EventBus } from './events.ts';
 import type { ControllerHooks } from './hooks.ts';
 import type { IpamManager } from './ipam.ts';
 import type { Mutex } from './mutex.ts';
@@ -50,6 +51,8 @@ export interface Ctx {
   images: ImageService | null;
   /** Host paths no sandbox may see: data root, exec root, API socket. */
   hiddenPaths: string[];
+  /** docker events: what the controller did, for subscribers and `since` replays. */
+  events: EventBus;
   /** Attachers waiting for a sandbox's start, by sandbox ID (docker run -it attaches before it starts). */
   attachWaiting: Map<string, number>;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */

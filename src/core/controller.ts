@@ -3,6 +3,7 @@
 // under one lock, is validated before the kernel is touched, and is undone if
 // a step fails. At start it reconciles the kernel with the store.
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +19,10 @@ import type { Runtime } from '../runtime/types.ts';
 import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
 import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
-import { CnmError, forbidden, invalid } from '../model/errors.ts';
+import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
+import { emitContainer, emitVolumeMounts, EventBus } from './events.ts';
+import { treeBytes } from './disk-usage.ts';
+import { eventHooks } from './event-hooks.ts';
 import { combineHooks } from './hooks.ts';
 import type { ControllerHooks } from './hooks.ts';
 import { shortId } from '../model/ids.ts';
@@ -26,11 +30,11 @@ import { IpamManager } from './ipam.ts';
 import type { PoolFlag } from './ipam.ts';
 import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { Mutex } from './mutex.ts';
-import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
+import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
 import { killProcess, logDirOf } from './process-ops.ts';
-import { mergedDirOf, mountRootfs, unmountRootfs } from '../images/rootfs.ts';
+import { mergedDirOf, mountRootfs, rootfsDirOf, unmountRootfs } from '../images/rootfs.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
@@ -48,6 +52,11 @@ function fixedMembership(drv: NetworkDriver, net: NetworkRecord): void {
   if (drv.capabilities.endpoints) return;
   throw invalid(`container cannot be disconnected from ${net.name} network or connected to ${net.name} network`);
 }
+
+/** moby's validContainerNamePattern. */
+const SANDBOX_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+const osSignals = constants.signals as Record<string, number>;
 
 const RESTART_BACKOFF_MS = 100;
 const RESTART_BACKOFF_MAX_MS = 60_000;
@@ -89,14 +98,17 @@ export class Controller {
     const resolvPath = o.resolvConfPath ?? '/etc/resolv.conf';
     let hostResolvConf = '';
     try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }
+    const events = new EventBus();
     const ctx: Ctx = {
       state,
+      events,
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
       driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
-      hooks: combineHooks(o.hooks),
+      // Last: an event goes out only once every other observer took the endpoint.
+      hooks: combineHooks([...o.hooks, eventHooks(events)]),
       lock: new Mutex(),
       log: o.log,
       execRoot: o.execRoot,
@@ -148,11 +160,13 @@ export class Controller {
     await this.state.load();
     for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
+    // Rebuilding the kernel from the store is no news: no events for it.
+    this.ctx.events.enabled = false;
     await this.ctx.lock.run(async () => {
       const errors = await reconcile(this.ctx);
       for (const e of errors) this.ctx.log.warn(`reconcile: ${e.message}`);
       await this.ensurePredefined();
-    });
+    }).finally(() => { this.ctx.events.enabled = true; });
     this.adoptTimer = setInterval(() => this.pollAdopted(), 500);
     this.adoptTimer.unref();
   }
@@ -206,7 +220,12 @@ export class Controller {
   }
 
   pruneNetworks(f: PruneFilter): Promise<string[]> {
-    return this.ctx.lock.run(() => pruneNetworks(this.ctx, f));
+    return this.ctx.lock.run(async () => {
+      const names = await pruneNetworks(this.ctx, f);
+      // Docker reports a prune once, with what it freed (nothing, for networks).
+      this.ctx.events.emit('network', 'prune', '', { reclaimed: '0' });
+      return names;
+    });
   }
 
   connect(netRef: string, sbxRef: string, att: Omit<AttachmentConfig, 'networkId'>): Promise<void> {
@@ -309,7 +328,8 @@ export class Controller {
       if (sbx.state === 'running') return 'already';
       // A user's start: the restart count begins again, as in Docker.
       try {
-        await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
+        // A sandbox that died frozen starts thawed (the flag is set only when it was).
+        await startSandbox(this.ctx, { ...sbx, restartCount: 0, ...(sbx.paused ? { paused: false } : {}) }, (id) => this.onExit(id));
         this.fireStarted(sbx.id, true);
       } catch (e) {
         // As Docker: a --rm container that cannot start is removed (the
@@ -328,10 +348,110 @@ export class Controller {
   async stopSandbox(ref: string, timeoutS = 10): Promise<'stopped' | 'already'> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state !== 'running') return 'already';
+    await this.endProcess(sbx, timeoutS);
+    emitContainer(this.ctx.events, this.state.sandboxes.get(sbx.id) ?? sbx, 'stop');
+    return 'stopped';
+  }
+
+  /** A user's stop or kill: SIGTERM (none when timeoutS is 0), SIGKILL, cleanup. */
+  private async endProcess(sbx: SandboxRecord, timeoutS: number): Promise<void> {
     await this.markStopped(sbx);
     await killProcess(this.ctx, sbx, timeoutS);
     await this.finishExit(sbx.id, false);
-    return 'stopped';
+  }
+
+  /**
+   * docker kill: SIGKILL (the default) ends the sandbox as a stop does;
+   * another signal is only delivered (a paused sandbox gets it when thawed).
+   */
+  async killSandbox(ref: string, signal: NodeJS.Signals): Promise<void> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running') throw conflict(`Container ${sbx.id} is not running`);
+    if (signal === 'SIGKILL') return this.endProcess(sbx, 0);
+    emitContainer(this.ctx.events, sbx, 'kill', { signal: String(osSignals[signal] ?? 0) });
+    await this.signalSandbox(sbx.id, signal);
+  }
+
+  /** docker restart: a stop, a start, then Docker's restart event. */
+  async restartSandbox(ref: string, timeoutS: number): Promise<void> {
+    await this.stopSandbox(ref, timeoutS);
+    await this.startSandbox(ref);
+    const sbx = this.state.findSandbox(ref);
+    emitContainer(this.ctx.events, sbx, 'restart');
+  }
+
+  /** docker pause: every process of the sandbox frozen (runc pause, the cgroup freezer). */
+  pauseSandbox(ref: string): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const sbx = this.state.findSandbox(ref);
+      if (sbx.state !== 'running') throw conflict(`Container ${sbx.id} is not running`);
+      if (sbx.paused) throw conflict(`Container ${sbx.id} is already paused`);
+      await this.ctx.runtime.pause(sbx.id).catch((e: Error) => { throw new CnmError('INTERNAL', `Cannot pause container ${sbx.id}: ${e.message}`, { cause: e }); });
+      const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...sbx, paused: true } }]);
+      emitContainer(this.ctx.events, next, 'pause');
+    });
+  }
+
+  unpauseSandbox(ref: string): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const sbx = this.state.findSandbox(ref);
+      if (sbx.state !== 'running' || !sbx.paused) throw conflict(`Container ${sbx.id} is not paused`);
+      await this.ctx.runtime.resume(sbx.id).catch((e: Error) => { throw new CnmError('INTERNAL', `Cannot unpause container ${sbx.id}: ${e.message}`, { cause: e }); });
+      const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...sbx, paused: false } }]);
+      emitContainer(this.ctx.events, next, 'unpause');
+    });
+  }
+
+  /**
+   * docker rename: the record, its endpoints' names, and the embedded DNS
+   * (the new name answers, the old one no longer does), as libnetwork's
+   * sandbox rename does.
+   */
+  renameSandbox(ref: string, newName: string): Promise<void> {
+    return this.ctx.lock.run(async () => {
+      const sbx = this.state.findSandbox(ref);
+      const name = newName.replace(/^\//, '');
+      if (!name) throw invalid('Neither old nor new names may be empty');
+      if (!SANDBOX_NAME.test(name)) throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      if (name === sbx.name) throw invalid('Renaming a container with the same name as its current name');
+      const clash = [...this.state.sandboxes.values()].find((s) => s.name === name);
+      if (clash) {
+        throw conflict(`Conflict. The container name "/${name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+      const eps = this.state.endpointsOf(sbx.id).map((ep) => ({ ...ep, name }));
+      await this.state.commit([{ kind: 'sandbox', put: { ...sbx, name } }, ...eps.map((ep) => ({ kind: 'endpoint' as const, put: ep }))]);
+      const next = this.state.sandboxes.get(sbx.id) ?? { ...sbx, name };
+      const withNets = this.state.endpointsOf(sbx.id).flatMap((ep) => {
+        const net = this.state.networks.get(ep.networkId);
+        return net ? [{ ep, net }] : [];
+      });
+      try {
+        await this.ctx.hooks.sandboxRenamed(next, withNets);
+      } catch (e) {
+        this.ctx.log.warn(`rename of ${sbx.name}: ${(e as Error).message}`);
+      }
+      emitContainer(this.ctx.events, next, 'rename', { oldName: `/${sbx.name}` });
+    });
+  }
+
+  /** docker container prune: every sandbox not running that the filter keeps; their IDs and the bytes their writable layers held. */
+  pruneSandboxes(f: PruneFilter): Promise<{ ids: string[]; reclaimed: number }> {
+    return this.ctx.lock.run(async () => {
+      const removed: string[] = [];
+      let reclaimed = 0;
+      for (const sbx of [...this.state.sandboxes.values()]) {
+        if (sbx.state === 'running') continue;
+        if (f.until !== undefined && Date.parse(sbx.created) >= f.until) continue;
+        if (!f.label.every((l) => labelMatches(sbx.labels, l))) continue;
+        if (f.labelNot.some((l) => labelMatches(sbx.labels, l))) continue;
+        // Docker counts the writable layer (SizeRw): the overlay's upper dir.
+        if (sbx.imageId) reclaimed += await treeBytes(join(rootfsDirOf(logDirOf(this.ctx, sbx)), 'upper'));
+        await this.removeRecord(sbx);
+        removed.push(sbx.id);
+      }
+      this.ctx.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
+      return { ids: removed, reclaimed };
+    });
   }
 
   /** `volumes`: its anonymous volumes too (docker rm -v). */
@@ -341,9 +461,7 @@ export class Controller {
       if (!force) {
         throw new CnmError('CONFLICT', `cannot remove container "/${sbx.name}": container is running: stop the container before removing or force remove`);
       }
-      await this.markStopped(sbx);
-      await killProcess(this.ctx, sbx, 0);
-      await this.finishExit(sbx.id, false);
+      await this.endProcess(sbx, 0);
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
@@ -471,11 +589,18 @@ export class Controller {
     }
   }
 
-  /** A user's stop: restart policies must not bring it back. */
+  /**
+   * A user's stop: restart policies must not bring it back. A paused
+   * sandbox is thawed first, or its processes would never see the signal
+   * (Docker resumes it too, moby daemon/kill.go).
+   */
   private markStopped(sbx: SandboxRecord): Promise<void> {
     return this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur && !cur.stoppedByUser) await this.state.commit([{ kind: 'sandbox', put: { ...cur, stoppedByUser: true } }]);
+      if (cur?.paused && cur.state === 'running') {
+        await this.ctx.runtime.resume(cur.id).catch((e: Error) => this.ctx.log.warn(`unpause of ${cur.name}: ${e.message}`));
+      }
+      if (cur && (!cur.stoppedByUser || cur.paused)) await this.state.commit([{ kind: 'sandbox', put: { ...cur, stoppedByUser: true, ...(cur.paused ? { paused: false } : {}) } }]);
     });
   }
 
@@ -493,7 +618,7 @@ export class Controller {
       void this.ctx.lock.run(async () => {
         const cur = this.state.sandboxes.get(id);
         if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
-        const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
+        const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1, ...(cur.paused ? { paused: false } : {}) } }]);
         await startSandbox(this.ctx, next, (x) => this.onExit(x));
         this.fireStarted(id, true);
       }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
@@ -514,6 +639,11 @@ export class Controller {
       if (isAlive(sbx.pid, sbx.pidStart) || isAlive(sbx.monitorPid, sbx.monitorStart)) return;
       const errs = await cleanupExited(this.ctx, sbx);
       for (const e of errs) this.ctx.log.warn(`cleanup of ${sbx.name}: ${e.message}`);
+      const ended = this.state.sandboxes.get(id) ?? sbx;
+      // Docker's execDuration: whole seconds the process ran.
+      const ran = Math.max(0, Math.floor((Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)) / 1000));
+      emitContainer(this.ctx.events, ended, 'die', { exitCode: String(ended.exitCode), execDuration: String(Number.isFinite(ran) ? ran : 0) });
+      emitVolumeMounts(this.ctx.events, ended, 'unmount');
       this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
@@ -545,7 +675,11 @@ export class Controller {
   }
 
   pruneVolumes(f: VolumePruneFilter): Promise<{ names: string[]; bytes: number }> {
-    return this.ctx.lock.run(() => pruneVolumes(this.ctx, f));
+    return this.ctx.lock.run(async () => {
+      const r = await pruneVolumes(this.ctx, f);
+      this.ctx.events.emit('volume', 'prune', '', { reclaimed: String(r.bytes) });
+      return r;
+    });
   }
 
   netnsPath(sbx: SandboxRecord): string {

@@ -9,6 +9,7 @@ import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { Ctx } from './context.ts';
 import { conflict, CnmError, invalid, notFound } from '../model/errors.ts';
 import { newId } from '../model/ids.ts';
+import { emitContainer } from './events.ts';
 
 export interface ExecConfig {
   cmd: string[];
@@ -62,6 +63,8 @@ export class ExecTable {
   create(sandboxRef: string, c: ExecConfig): ExecInstance {
     const sbx = this.ctx.state.findSandbox(sandboxRef);
     if (sbx.state !== 'running') throw conflict(`container ${sbx.id} is not running`);
+    // Docker names the container as the client did (moby getActiveContainer).
+    if (sbx.paused) throw conflict(`Container ${sandboxRef} is paused, unpause the container before exec`);
     if (!c.cmd.length || !c.cmd[0]) throw invalid('No exec command specified');
     const why = checkUserSyntax(c.user);
     if (why) throw invalid(why);
@@ -80,6 +83,8 @@ export class ExecTable {
     this.prune();
     const inst: ExecInstance = { id: newId(), sandboxId: sbx.id, config: c, running: false, exitCode: null, error: '', proc: null, endedAt: 0 };
     this.all.set(inst.id, inst);
+    // Docker's action carries the command: "exec_create: sh -c date".
+    emitContainer(this.ctx.events, sbx, `exec_create: ${c.cmd.join(' ')}`, { execID: inst.id });
     return inst;
   }
 
@@ -111,12 +116,16 @@ export class ExecTable {
     }, files, stdin && c.attachStdin);
     inst.proc = proc;
     inst.running = true;
+    const sbx = this.ctx.state.sandboxes.get(inst.sandboxId);
+    if (sbx) emitContainer(this.ctx.events, sbx, `exec_start: ${c.cmd.join(' ')}`, { execID: inst.id });
     if (c.tty && c.consoleSize[0] > 0) proc.resize(c.consoleSize[0], c.consoleSize[1]);
     void proc.done.then((r) => {
       inst.running = false;
       inst.exitCode = r.code;
       inst.error = r.error ?? '';
       inst.endedAt = Date.now();
+      const cur = this.ctx.state.sandboxes.get(inst.sandboxId);
+      if (cur) emitContainer(this.ctx.events, cur, 'exec_die', { execID: inst.id, exitCode: String(r.code) });
       rmSync(dir, { recursive: true, force: true });
     });
     return proc;

@@ -11,6 +11,8 @@ export interface ControllerHooks {
   endpointRemoved?(ep: EndpointRecord, net: NetworkRecord, sbx: SandboxRecord): Promise<void> | void;
   /** The DNS server to put in a sandbox's resolv.conf, if one serves it. */
   resolverFor?(sbx: SandboxRecord, eps: { ep: EndpointRecord; net: NetworkRecord }[]): string | null;
+  /** The sandbox has a new name (docker rename); `eps` are its endpoints, already renamed. */
+  sandboxRenamed?(sbx: SandboxRecord, eps: { ep: EndpointRecord; net: NetworkRecord }[]): Promise<void> | void;
 }
 
 /**
@@ -39,6 +41,7 @@ export function combineHooks(list: ControllerHooks[]): Required<ControllerHooks>
     async networkRemoved(net) { for (const h of list) await h.networkRemoved?.(net); },
     endpointAdded: (ep, net, sbx) => addAll(list, (h) => h.endpointAdded?.(ep, net, sbx), (h) => h.endpointRemoved?.(ep, net, sbx)),
     async endpointRemoved(ep, net, sbx) { for (const h of list) await h.endpointRemoved?.(ep, net, sbx); },
+    async sandboxRenamed(sbx, eps) { for (const h of list) await h.sandboxRenamed?.(sbx, eps); },
     resolverFor(sbx, eps) {
       for (const h of list) {
         const r = h.resolverFor?.(sbx, eps);

@@ -26,6 +26,8 @@ export interface ImageServiceOptions {
   usersOf: (imageId: string) => ImageUser[];
   /** Registries reached over plain HTTP besides loopback ones (--insecure-registry). */
   insecureRegistries?: readonly string[];
+  /** docker events: an image event (Docker's actor ID and attributes: `name`, or a prune's `reclaimed`). */
+  onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
 }
 
 /** One line of Docker's JSON message stream (pkg/jsonmessage). */
@@ -71,11 +73,13 @@ export class ImageService {
   readonly store: ImageStore;
   private readonly usersOf: (imageId: string) => ImageUser[];
   private readonly insecure: readonly string[];
+  private readonly event: (action: string, id: string, attributes: Record<string, string>) => void;
 
   constructor(o: ImageServiceOptions) {
     this.store = o.store;
     this.usersOf = o.usersOf;
     this.insecure = o.insecureRegistries ?? [];
+    this.event = o.onEvent ?? (() => undefined);
   }
 
   /**
@@ -124,6 +128,7 @@ export class ImageService {
     }
     if (ref.digest !== undefined || ref.tag !== undefined) throw invalid(`invalid repository name ${JSON.stringify(repo)}: give the tag in tag=, not in the name`);
     await this.store.tag(referenceString({ ...ref, tag: t }), rec.id);
+    this.event('tag', rec.id, { name: toFamiliar(referenceString({ ...ref, tag: t })) });
   }
 
   /**
@@ -133,6 +138,15 @@ export class ImageService {
    * by ID, while several repositories name it (unless forced).
    */
   async remove(name: string, force: boolean): Promise<DeleteItem[]> {
+    const id = this.resolve(name).id;
+    const items = await this.removeItems(name, force);
+    // moby image_delete.go: untag and delete events name the image by ID.
+    // Deleted rows also list the image's layers: one delete event, for the image.
+    for (const it of items) if (it.Untagged !== undefined || it.Deleted === id) this.event(it.Untagged !== undefined ? 'untag' : 'delete', id, { name: id });
+    return items;
+  }
+
+  private async removeItems(name: string, force: boolean): Promise<DeleteItem[]> {
     const rec = this.resolve(name);
     const short = rec.id.slice(7, 19);
     const tags = this.store.tagsOf(rec.id);
@@ -182,6 +196,7 @@ export class ImageService {
       deleted.push(...await this.remove(v.rec.id, true));
       reclaimed += before - await this.layerBytes();
     }
+    this.event('prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
 
@@ -204,6 +219,7 @@ export class ImageService {
       return full;
     });
     for (const img of loaded) {
+      this.event('load', img.id, { name: img.id });
       for (const t of img.tags) {
         const old = moved.get(t);
         if (old && old !== img.id) emit({ stream: `The image ${toFamiliar(t)} already exists, renaming the old one with ID ${old} to empty string\n` });
@@ -227,6 +243,7 @@ export class ImageService {
       }
       const chosen = ref !== undefined && tags.includes(ref) ? [ref] : tags;
       images.push({ config: await this.store.blobs.read(rec.id), configDigest: rec.id, layers, repoTags: chosen.map(toFamiliar) });
+      this.event('save', rec.id, { name: rec.id });
     }
     return writeDockerArchive(images);
   }
@@ -283,6 +300,8 @@ export class ImageService {
         if (e.status?.startsWith('Status: ')) e.status = before === rec.id ? `Status: Image is up to date for ${display}` : `Status: Downloaded newer image for ${display}`;
         o.emit(e);
       }
+      // Docker names a pull by the reference pulled (moby daemon/images/image_pull.go).
+      this.event('pull', familiarString(ref), { name: familiarString(ref) });
       return rec;
     } finally {
       // On failure, and also on success when the image was there already
@@ -334,6 +353,7 @@ export class ImageService {
       if (cfg.digest !== digest) throw new CnmError('INTERNAL', `config stored as ${cfg.digest}, expected ${digest}`);
       const rec = await this.store.addImage(digest, [layer.digest], tags);
       o.emit({ status: rec.id });
+      this.event('import', rec.id, { name: rec.id });
       return rec;
     } catch (err) {
       await this.store.dropUnusedBlobs(fresh);

@@ -97,6 +97,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     for (const u of errs) ctx.log.error(u.message);
     throw e;
   }
+  ctx.events.emit('network', 'create', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network created', { id: shortId(net.id), name: net.name, driver: net.driver });
   return net;
 }
@@ -126,6 +127,7 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
     throw e;
   }
   ctx.ipam.close(net.id);
+  ctx.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network removed', { id: shortId(net.id), name: net.name });
 }
 

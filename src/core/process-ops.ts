@@ -12,6 +12,7 @@ import { ensureVolumeDirs, runtimeMounts } from './mount-plan.ts';
 import { CnmError, invalid } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
+import { emitContainer } from './events.ts';
 
 export const logDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.dataRoot, 'containers', sbx.id);
 /** Docker's json-file name: <data root>/containers/<id>/<id>-json.log (rotated: .1, .2, ...). */
@@ -100,10 +101,12 @@ export async function killProcess(ctx: Ctx, sbx: SandboxRecord, timeoutS: number
 async function killInit(ctx: Ctx, sbx: SandboxRecord, timeoutS: number): Promise<void> {
   if (!isAlive(sbx.pid, sbx.pidStart)) return;
   if (timeoutS > 0) {
+    emitContainer(ctx.events, sbx, 'kill', { signal: '15' });
     await ctx.runtime.kill(sbx.id, 'SIGTERM');
     if (await waitGone(sbx.pid, sbx.pidStart, timeoutS * 1000)) return;
   }
   // PID 1 of the sandbox: killing it ends every process in its namespace.
+  emitContainer(ctx.events, sbx, 'kill', { signal: '9' });
   await ctx.runtime.kill(sbx.id, 'SIGKILL');
   if (await waitGone(sbx.pid, sbx.pidStart, 5000)) return;
   // The runtime lost track of it (its state gone): the process itself.

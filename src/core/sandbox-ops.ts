@@ -15,6 +15,7 @@ import { CnmError, conflict, forbidden, invalid, notFound } from '../model/error
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { emitContainer, emitVolumeMounts } from './events.ts';
 import { makeMountDirs, planMounts } from './mount-plan.ts';
 import { removeAnonymousVolumes } from './volume-ops.ts';
 import { generateName } from './names.ts';
@@ -136,6 +137,8 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     await undoDirs();
     throw e;
   }
+  for (const v of mountPlan.volumes) ctx.events.emit('volume', 'create', v.name, { driver: v.driver });
+  emitContainer(ctx.events, sbx, 'create');
   return sbx;
 }
 
@@ -245,6 +248,8 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       monitorPid: started.monitorPid, monitorStart: started.monitorStart, stoppedByUser: false,
     };
     await ctx.state.commit([{ kind: 'sandbox', put: next }]);
+    emitVolumeMounts(ctx.events, next, 'mount');
+    emitContainer(ctx.events, next, 'start');
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
@@ -281,6 +286,7 @@ export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord, readers:
   // Never a recursive removal through a mounted root.
   if (sbx.imageId) await unmountRootfs(logDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
+  emitContainer(ctx.events, sbx, 'destroy');
   if (volumes) await removeAnonymousVolumes(ctx, sbx);
   const files = async (): Promise<void> => {
     await rm(runDirOf(ctx, sbx), { recursive: true, force: true });

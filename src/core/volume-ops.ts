@@ -103,6 +103,7 @@ export async function createVolume(ctx: Ctx, req: CreateVolumeRequest): Promise<
   await makeVolumeDir(ctx, v);
   try {
     const [stored] = await ctx.state.commit([{ kind: 'volume', put: v }]);
+    ctx.events.emit('volume', 'create', v.name, { driver: v.driver });
     return stored;
   } catch (e) {
     await rm(volumeDirOf(ctx, v.name), { recursive: true, force: true });
@@ -144,6 +145,7 @@ export async function removeVolume(ctx: Ctx, name: string, force: boolean): Prom
   if (mounted) throw conflict(`remove ${name}: ${mounted} is a mount point on the host: unmount it first`);
   await rm(dir, { recursive: true, force: true });
   await ctx.state.commit([{ kind: 'volume', del: name }]);
+  ctx.events.emit('volume', 'destroy', name, { driver: v.driver });
 }
 
 /** The host's mount points (/proc/self/mounts, octal escapes decoded). */

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
+import { containerOpsRoutes } from '../api/handlers/container-ops.ts';
+import { eventRoutes } from '../api/handlers/events.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
 import { volumeRoutes } from '../api/handlers/volumes.ts';
 import { archiveRoutes } from '../api/handlers/archive.ts';
@@ -21,7 +23,7 @@ import { systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
 import { unimplementedRoutes } from '../api/handlers/unimplemented.ts';
 import { Router } from '../api/router.ts';
-import { createApiServer, listenUnix, socketAnswers } from '../api/server.ts';
+import { createApiServer, endStreams, listenUnix, socketAnswers } from '../api/server.ts';
 import { socketPathOf } from '../client/client.ts';
 import type { Logger } from '../core/context.ts';
 import { Controller } from '../core/controller.ts';
@@ -165,6 +167,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store: imageStore,
     usersOf: (id): ImageUser[] => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
     insecureRegistries: o.insecureRegistries ?? [],
+    onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
   const controller: Controller = new Controller({
     images,
@@ -193,6 +196,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance, images: () => images.store.list().length }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
+    .add(containerOpsRoutes(controller))
+    .add(eventRoutes(controller.ctx.events))
     .add(imageRoutes(controller, images))
     .add(volumeRoutes(controller))
     .add(archiveRoutes(controller))
@@ -216,7 +221,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store,
     instance,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      // Streams (events, logs -f, stats) would hold the close forever.
+      endStreams(server);
+      await closed;
       server.closeAllConnections();
       await controller.close();
       await firewall.close();

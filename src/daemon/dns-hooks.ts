@@ -20,6 +20,20 @@ const addr = (cidr?: string): string | undefined => cidr?.split('/')[0];
 
 export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): ControllerHooks {
   const endpointsBySandbox = new Map<string, Set<string>>();
+  /** An endpoint's names: container name, hostname, aliases, short ID. */
+  const addToTable = (ep: EndpointRecord, net: NetworkRecord, sbx: SandboxRecord): void => {
+    const names = [sbx.name, sbx.hostname, ...ep.aliases, shortId(sbx.id)];
+    dns.table.addEndpoint({
+      endpointId: ep.id,
+      sandboxId: sbx.id,
+      networkId: net.id,
+      networkName: net.name,
+      names: [...new Set(names.filter(Boolean))],
+      ...(ep.ipv4 ? { ipv4: addr(ep.ipv4) } : {}),
+      ...(ep.ipv6 ? { ipv6: addr(ep.ipv6) } : {}),
+      internal: net.internal,
+    });
+  };
   return {
     async networkAdded(net) {
       if (!servesDns(drivers, net)) return;
@@ -39,17 +53,7 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): C
     endpointAdded(ep: EndpointRecord, net: NetworkRecord, sbx: SandboxRecord) {
       // The driver's join said whether the embedded DNS serves the endpoint.
       if (!ep.dns || !servesDns(drivers, net)) return;
-      const names = [sbx.name, sbx.hostname, ...ep.aliases, shortId(sbx.id)];
-      dns.table.addEndpoint({
-        endpointId: ep.id,
-        sandboxId: sbx.id,
-        networkId: net.id,
-        networkName: net.name,
-        names: [...new Set(names.filter(Boolean))],
-        ...(ep.ipv4 ? { ipv4: addr(ep.ipv4) } : {}),
-        ...(ep.ipv6 ? { ipv6: addr(ep.ipv6) } : {}),
-        internal: net.internal,
-      });
+      addToTable(ep, net, sbx);
       // With the embedded DNS, --dns servers become the sandbox's upstreams.
       if (sbx.dns.length) dns.upstreams.setSandboxServers(sbx.id, sbx.dns);
       const set = endpointsBySandbox.get(sbx.id) ?? new Set();
@@ -63,6 +67,14 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger): C
       if (set && set.size === 0) {
         endpointsBySandbox.delete(ep.sandboxId);
         dns.upstreams.setSandboxServers(ep.sandboxId, null);
+      }
+    },
+    sandboxRenamed(sbx, eps) {
+      // The old name goes with the old entry; the new entry has the new one.
+      for (const { ep, net } of eps) {
+        if (!ep.dns || !servesDns(drivers, net)) continue;
+        dns.table.removeEndpoint(ep.id);
+        addToTable(ep, net, sbx);
       }
     },
     resolverFor(_sbx, eps) {

@@ -166,6 +166,8 @@ export interface SandboxRecord {
   restartCount: number;
   /** Stopped by a user (docker stop/kill): restart policies leave it alone. */
   stoppedByUser: boolean;
+  /** Frozen by docker pause (the cgroup freezer); meaningful while running only. */
+  paused?: boolean;
 }
 
 /** A mount as a client asked for it in HostConfig.Mounts (Docker's mount.Mount). */

@@ -6,6 +6,7 @@
 // /root and /dev/shm. Pure: the host's root listing is passed in.
 import type { OciConfig, OciMount } from './oci-types.ts';
 import { sandboxSeccomp } from './seccomp.ts';
+import { cgroupPathOf } from './cgroups.ts';
 import type { Mount, ProcessSpec } from './types.ts';
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
@@ -141,7 +142,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
       // The daemon's own state is never visible, privileged or not.
       maskedPaths: [...(priv ? [] : MASKED_PATHS), ...spec.hidden],
       readonlyPaths: priv ? [] : READONLY_PATHS,
-      cgroupsPath: `/cnm/${spec.id}`,
+      cgroupsPath: cgroupPathOf(spec.id),
       resources: {
         devices: priv ? [{ allow: true, access: 'rwm' }] : [{ allow: false, access: 'rwm' }],
         ...(r.memory > 0 ? { memory: { limit: r.memory } } : {}),

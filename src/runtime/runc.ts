@@ -116,6 +116,22 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  async pause(id: string): Promise<void> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'pause', id]);
+    } catch (e) {
+      throw new Error(`${this.name} pause ${id}: ${failure(e)}`);
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    try {
+      await run(this.o.binary, ['--root', this.o.root, 'resume', id]);
+    } catch (e) {
+      throw new Error(`${this.name} resume ${id}: ${failure(e)}`);
+    }
+  }
+
   async remove(id: string): Promise<void> {
     // The runtime keeps a directory per container under its root (runc and
     // crun both): none means nothing to delete, and no process start for

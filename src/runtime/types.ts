@@ -125,6 +125,10 @@ export interface Runtime {
   start(spec: ProcessSpec, runDir: string, onExit: () => void): Promise<Started>;
   /** Sends a signal to the sandbox's init; false if it is not running. */
   kill(id: string, signal: NodeJS.Signals): Promise<boolean>;
+  /** Freezes every process of the container (docker pause: the cgroup freezer). */
+  pause(id: string): Promise<void>;
+  /** Thaws it again (docker unpause). */
+  resume(id: string): Promise<void>;
   /** Forgets the container, killing it if it still runs (idempotent). */
   remove(id: string): Promise<void>;
   /** IDs of every container this runtime knows, running or not. */

@@ -52,6 +52,16 @@ export class FakeRuntime implements Runtime {
     return c ? c.kill(signal) : false;
   }
 
+  async pause(id: string): Promise<void> {
+    this.faults.hit(`runtime pause ${id.slice(0, 12)}`);
+    this.running.get(id)?.kill('SIGSTOP');
+  }
+
+  async resume(id: string): Promise<void> {
+    this.faults.hit(`runtime resume ${id.slice(0, 12)}`);
+    this.running.get(id)?.kill('SIGCONT');
+  }
+
   async remove(id: string): Promise<void> {
     this.faults.hit(`runtime remove ${id.slice(0, 12)}`);
     const c = this.running.get(id);

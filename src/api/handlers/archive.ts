@@ -7,6 +7,7 @@ import type { Controller } from '../../core/controller.ts';
 import { copyInto, pathStat, tarOf } from '../../core/container-fs.ts';
 import type { PathStat } from '../../core/container-fs.ts';
 import { logDirOf } from '../../core/process-ops.ts';
+import { emitContainer } from '../../core/events.ts';
 import { invalid } from '../../model/errors.ts';
 import { boolParam } from '../filters.ts';
 import type { ApiRequest, Route } from '../router.ts';
@@ -44,6 +45,8 @@ export function archiveRoutes(ctl: Controller): Route[] {
               if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
             }
             await tar.done.catch(() => undefined);
+            // moby daemon/archive_unix.go: docker cp out of a container.
+            emitContainer(ctl.ctx.events, sbx, 'archive-path');
           }),
         };
       },
@@ -54,7 +57,8 @@ export function archiveRoutes(ctl: Controller): Route[] {
         if (!req.stream) throw invalid('the archive to copy is the request body');
         await ctl.withRootfs(req.params.id ?? '', (root, sbx) => copyInto(root, dir, req.stream!,
           join(logDirOf(ctl.ctx, sbx), `cp-${randomBytes(4).toString('hex')}.tmp`),
-          { noOverwriteDirNonDir: boolParam(req.query, 'noOverwriteDirNonDir'), container: sbx.name }));
+          { noOverwriteDirNonDir: boolParam(req.query, 'noOverwriteDirNonDir'), container: sbx.name })
+          .then(() => emitContainer(ctl.ctx.events, sbx, 'extract-to-dir')));
         return { status: 200 };
       },
     },

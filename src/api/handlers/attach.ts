@@ -17,6 +17,7 @@ import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs } from '../../logs/json-file.ts';
 import { DetachScanner, parseDetachKeys } from '../detach-keys.ts';
 import { boolParam } from '../filters.ts';
+import { emitContainer } from '../../core/events.ts';
 import type { Route } from '../router.ts';
 import { frame, streamContentType } from '../stdcopy.ts';
 import { FrameFilter } from '../frame-filter.ts';
@@ -84,7 +85,10 @@ async function relayMonitor(ctl: Controller, sbx0: SandboxRecord, socket: Duplex
       const r = scanner.push(d);
       if (r.pass.length) conn.write(r.pass);
       // Detached: the attach ends, the container runs on (moby "read escape sequence").
-      if (r.detach) finish();
+      if (r.detach) {
+        emitContainer(ctl.ctx.events, sbx, 'detach');
+        finish();
+      }
     });
     socket.on('end', () => {
       // With StdinOnce and no terminal the client's EOF closes the
@@ -159,6 +163,7 @@ export function attachRoutes(ctl: Controller): Route[] {
           hijack: {
             contentType: streamContentType(sbx.run.tty, req.version),
             run: (socket, upgraded) => {
+              emitContainer(ctl.ctx.events, sbx, 'attach');
               const reading = (viaMonitor ? relayMonitor : relayFromLog)(ctl, sbx, socket, upgraded, w);
               // The log stays until this attach has read it, should the container be removed meanwhile (--rm).
               ctl.trackReader(sbx.id, reading);
@@ -176,6 +181,7 @@ export function attachRoutes(ctl: Controller): Route[] {
         if (sbx.state !== 'running') throw new CnmError('CONFLICT', `Container ${sbx.id} is not running`);
         // Without a terminal there is nothing to size (Docker answers 200 too).
         if (sbx.run.tty) await ctl.ctx.runtime.resize(runDirOf(ctl.ctx, sbx), sbx.monitorPid, h, w);
+        emitContainer(ctl.ctx.events, sbx, 'resize', { height: String(h), width: String(w) });
         return { status: 200 };
       },
     },

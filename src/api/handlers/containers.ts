@@ -9,7 +9,7 @@ import type { PortBinding, SandboxRecord } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
-import { containerInspect, containerSummary } from '../convert.ts';
+import { containerInspect, containerSummary, statusOf } from '../convert.ts';
 import { boolParam, parseFilters } from '../filters.ts';
 import type { Route } from '../router.ts';
 import { CONTAINER_CREATE, parseBody } from '../validate.ts';
@@ -116,7 +116,7 @@ export function containerRoutes(ctl: Controller): Route[] {
           const ids = f.get('id');
           if (ids && !ids.some((i) => s.id.startsWith(i))) return false;
           const st = f.get('status');
-          if (st && !st.includes(s.state)) return false;
+          if (st && !st.includes(statusOf(s))) return false;
           // label=KEY and label=KEY=VALUE; several are ANDed, as in Docker.
           const labels = f.get('label');
           if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
@@ -169,16 +169,14 @@ export function containerRoutes(ctl: Controller): Route[] {
         if (sbx.state !== 'running') throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
         // SIGKILL stops it for good (restart policies leave it); any other
         // signal is passed on, as the CLI's signal proxy sends them.
-        if (signal === 'SIGKILL') await ctl.stopSandbox(sbx.id, 0);
-        else await ctl.signalSandbox(sbx.id, signal);
+        await ctl.killSandbox(sbx.id, signal);
         return { status: 204 };
       },
     },
     {
       method: 'POST', path: '/containers/{id}/restart', handler: async (req) => {
         const t = Number(req.query.get('t') ?? 10);
-        await ctl.stopSandbox(req.params.id ?? '', Number.isFinite(t) ? t : 10);
-        await ctl.startSandbox(req.params.id ?? '');
+        await ctl.restartSandbox(req.params.id ?? '', Number.isFinite(t) ? t : 10);
         return { status: 204 };
       },
     },

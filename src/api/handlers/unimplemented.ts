@@ -13,17 +13,14 @@ type Method = Route['method'];
 /** Routes of API v1.50 cnm does not serve (method, path template). */
 const UNSERVED: [Method, string][] = [
   // containers
-  ['GET', '/containers/{id}/top'], ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
-  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/update'],
-  ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
+  ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'], ['POST', '/containers/{id}/update'],
   ['GET', '/containers/{id}/attach/ws'],
-  ['POST', '/containers/prune'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
   // system
-  ['POST', '/auth'], ['GET', '/events'], ['POST', '/session'],
+  ['POST', '/auth'], ['POST', '/session'],
   // plugins
   ['GET', '/plugins'], ['GET', '/plugins/privileges'], ['POST', '/plugins/pull'], ['POST', '/plugins/create'],
   ['GET', '/plugins/{name*}/json'], ['DELETE', '/plugins/{name*}'], ['POST', '/plugins/{name*}/enable'],
