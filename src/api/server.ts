@@ -72,6 +72,18 @@ export function createApiServer(router: Router, log: Logger): Server {
       sendError(res, 500, 'internal error');
     });
   });
+  // A client that sends `Expect: 100-continue` with an image tar (cnm's
+  // own CLI does) gets "100 Continue" only once the handler starts reading
+  // the body: a request refused on its query is answered before a byte of
+  // the tar is sent. (Node's HTTP client loses an answer that arrives while
+  // it is still writing a body the daemon will not read.)
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    commonHeaders(res);
+    void handle(router, log, req, res, undefined, true).catch((e) => {
+      log.error(`unhandled: ${(e as Error).stack ?? e}`);
+      sendError(res, 500, 'internal error');
+    });
+  });
   // attach and exec start ask to upgrade the connection to a raw stream
   // (Connection: Upgrade, Upgrade: tcp). node:http hands such requests to
   // 'upgrade' listeners only, and with none the client waits forever; here
@@ -135,7 +147,17 @@ function hijackHead(upgraded: boolean, contentType: string): string {
 }
 
 /** `upgrade` is given for requests that asked to upgrade the connection. */
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+/** The request body, asking the client for it ("100 Continue") when first read. */
+function continueOnRead(req: IncomingMessage, res: ServerResponse): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      res.writeContinue();
+      return req[Symbol.asyncIterator]();
+    },
+  };
+}
+
+async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }, expectContinue = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -157,10 +179,13 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   try {
     const { handler, params, streamBody } = router.match(method, path);
     const streamed = streamBody && !upgrade;
+    const readsBody = !streamed && (method === 'POST' || method === 'PUT' || method === 'DELETE');
+    if (expectContinue && readsBody) res.writeContinue();
     const body = upgrade
       ? await readUpgradedBody(req, upgrade.socket, upgrade.head)
-      : !streamed && (method === 'POST' || method === 'PUT' || method === 'DELETE') ? await readBody(req) : '';
-    const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(streamed ? { stream: req } : {}) });
+      : readsBody ? await readBody(req) : '';
+    const stream = streamed ? (expectContinue ? continueOnRead(req, res) : req) : undefined;
+    const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(stream ? { stream } : {}) });
     const headers: Record<string, string> = { ...out.headers };
     if (out.hijack) {
       // From here on the connection is a raw stream, not HTTP.

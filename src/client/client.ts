@@ -215,12 +215,11 @@ export class Client {
   send(method: string, path: string, opts: { body?: BodySource; contentType?: string; headers?: Record<string, string> } = {}): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       let answered = false;
-      let bodyError: Error | undefined;
       const req = request({
         socketPath: this.socketPath,
         method,
         path: `/v${this.version}${path}`,
-        headers: { Host: 'cnm', ...(opts.body ? { 'Content-Type': opts.contentType ?? 'application/x-tar' } : {}), ...opts.headers },
+        headers: { Host: 'cnm', ...(opts.body ? { 'Content-Type': opts.contentType ?? 'application/x-tar', Expect: '100-continue' } : {}), ...opts.headers },
       }, (res) => {
         answered = true;
         const status = res.statusCode ?? 500;
@@ -234,13 +233,21 @@ export class Client {
         if (answered) return;
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
           reject(new ApiError(0, `Cannot connect to the cnm daemon at unix://${this.socketPath}. Is the cnm daemon running?`));
-        } else reject(bodyError ?? e);
+        } else if (e.code === 'EPIPE' || e.code === 'ECONNRESET') {
+          // Its answer is lost with the connection (node's client cannot read it).
+          reject(new Error(`the daemon stopped reading the request body part-way and closed the connection (${e.code}): it refused the body; its log says why`));
+        } else reject(e);
       });
-      // A daemon that refuses the body answers before reading it all: its
-      // answer, not the broken pipe, is the error to report.
-      req.on('close', () => { if (!answered) reject(bodyError ?? new Error('the daemon closed the connection without an answer')); });
+      req.on('close', () => {
+        if (!answered) reject(new Error('the daemon closed the connection without an answer'));
+      });
       if (!opts.body) { req.end(); return; }
-      pipeline(opts.body, req).catch((e: Error) => { bodyError ??= e; });
+      // The body goes once the daemon asks for it (100 Continue): a request
+      // it refuses on its query is answered before any of the body is sent.
+      const body = opts.body;
+      // A failed source destroys the request: its error reaches 'error' above.
+      req.on('continue', () => { pipeline(body, req).catch(() => undefined); });
+      req.flushHeaders();
     });
   }
 

@@ -105,10 +105,22 @@ describe(`cnm image commands against the daemon${skip ? ` (skipped: ${skip})` : 
     assert.equal((await d.cli(['rmi', 'imp:1', 'imp:2'])).code, 0);
   });
 
-  test('errors: rmi of a missing image, run of an image nowhere', async () => {
+  test('errors: rmi of a missing image, import refused before its tar is sent, load of what is not a tar, run of an image nowhere', async () => {
     const rm = await d.cli(['rmi', 'ghost'], { allowFail: true });
     assert.equal(rm.code, 1);
     assert.match(rm.stderr, /^Error response from daemon: No such image: ghost(:latest)?\n$/);
+    // Refused on its query: answered before the tar is sent (100-continue).
+    const big = join(dir, 'big.tar');
+    writeFileSync(big, Buffer.alloc(64 * 1024 * 1024));
+    const bad = await d.cli(['import', '-c', 'FROM scratch', big, 'never:1'], { allowFail: true });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'Error response from daemon: FROM is not a valid change command\n');
+    // Refused part-way (not a tar): the daemon's words, or, when they are lost with the connection, why.
+    writeFileSync(big, Buffer.alloc(64 * 1024 * 1024, 'x'));
+    const notTar = await d.cli(['load', '-i', big], { allowFail: true });
+    assert.equal(notTar.code, 1);
+    assert.match(notTar.stderr, /tar|refused the body/i);
+    rmSync(big);
     const none = await d.cli(['run', '--rm', '127.0.0.1:5999/nothing:1'], { allowFail: true });
     assert.equal(none.code, 125);
     assert.match(none.stderr, /^Unable to find image '127\.0\.0\.1:5999\/nothing:1' locally\n/);

@@ -213,6 +213,8 @@ test('load: the tar streams from -i FILE or stdin; a terminal stdin is refused w
   assert.ok(req?.raw?.equals(bytes));
   assert.equal(req?.headers?.['transfer-encoding'], 'chunked');
   assert.equal(req?.headers?.['content-type'], 'application/x-tar');
+  // The tar goes once the daemon asks for it: a refusal on the query comes first.
+  assert.equal(req?.headers?.expect, '100-continue');
   // Off a terminal docker asks for the quiet form.
   assert.equal(req?.query.get('quiet'), '1');
   await runCli(d.socket, ['load'], { stdin: 'FROM-STDIN' });
@@ -294,7 +296,7 @@ test('image prune: asks first; dangling=true, or false with -a; what went and th
   assert.deepEqual(JSON.parse(last('POST', '/images/prune')?.query.get('filters') ?? ''), { dangling: ['true'] });
 });
 
-test('image history and inspect', async () => {
+test('image history, image inspect, and inspect of an image', async () => {
   const h = await runCli(d.socket, ['image', 'history', 'busybox']);
   assert.equal(h.stdout, [
     'IMAGE          CREATED              CREATED BY                                      SIZE      COMMENT',
@@ -304,6 +306,11 @@ test('image history and inspect', async () => {
   ].join('\n'));
   assert.equal((await runCli(d.socket, ['image', 'history', '-q', '--no-human', '--format', '{{.ID}} {{.Size}}', 'busybox'])).stdout, `a1a1a1a1a1a1 4261550\n<missing> 0\n`);
   assert.equal((await runCli(d.socket, ['image', 'inspect', '-f', '{{.Os}}', 'busybox'])).stdout, 'linux\n');
+  // docker inspect: a container first, then an image.
+  assert.equal((await runCli(d.socket, ['inspect', '-f', '{{.Id}}', 'busybox'])).stdout, `${ID_A}\n`);
+  assert.deepEqual(d.requests.slice(-2).map((x) => x.path), ['/containers/busybox/json', '/images/busybox/json']);
+  assert.equal((await runCli(d.socket, ['inspect', '--type', 'image', '-f', '{{.Os}}', 'busybox'])).stdout, 'linux\n');
+  assert.equal(d.requests.at(-1)?.path, '/images/busybox/json');
   const miss = await runCli(d.socket, ['image', 'inspect', 'ghost']);
   assert.equal(miss.code, 1);
   assert.equal(miss.stdout, '[]\n');
