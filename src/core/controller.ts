@@ -208,8 +208,8 @@ export class Controller {
       const drv = this.ctx.drivers.get(net.driver);
       const mode = modeKind(this.ctx, sbx.networkMode);
       fixedMembership(drv, net);
-      if (mode === 'host' || mode === 'none') {
-        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${mode})`);
+      if (mode === 'host' || mode === 'none' || mode === 'container') {
+        throw invalid(`container sharing network namespace with another container or host cannot be connected to any other network (network mode ${sbx.networkMode})`);
       }
       if (!drv.capabilities.combinable) throw invalid(`network ${net.name} cannot be combined with other networks`);
       if (sbx.attachments.some((a) => a.networkId === net.id)) {

@@ -66,10 +66,12 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       routes: [],
       dns: false,
     };
-    // Published ports go on the sandbox's first endpoint (eth0), as with
-    // Docker's default network; their host ports are chosen now, so a clash
-    // fails the call before anything changes.
-    if (used.length === 0 && sbx.ports.length && driver.capabilities.portPublishing && !net.internal) {
+    // Published ports go on the sandbox's first endpoint that can carry
+    // them (eth0 usually; an internal network cannot, as in Docker, whose
+    // ports follow the endpoint giving external connectivity); their host
+    // ports are chosen now, so a clash fails the call before anything changes.
+    const published = ctx.state.endpointsOf(sbx.id).some((e) => e.ports?.length);
+    if (!published && sbx.ports.length && driver.capabilities.portPublishing && !net.internal) {
       const dflt = driver.defaultHostIp?.(net) ?? '';
       draft.ports = ctx.ports.allocateAll(sbx.ports.map((p) => ({
         hostIp: p.hostIp || dflt,

@@ -42,8 +42,10 @@ export function checkRunConfig(req: CreateSandboxRequest): void {
 }
 
 /** What the runtime is told to run; the user is resolved here, at start. */
-export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, rootfs?: string): ProcessSpec {
+export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, rootfs?: string, shared?: SandboxRecord): ProcessSpec {
   const runDir = runDirOf(ctx, sbx);
+  // With --network container:X, X's files (Docker shares them too).
+  const filesDir = shared ? runDirOf(ctx, shared) : runDir;
   let user;
   try {
     // Names are the image's (its /etc/passwd and /etc/group), or the host's.
@@ -60,7 +62,7 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     user,
     netnsPath,
     ...(rootfs ? { rootfs } : {}),
-    files: { hosts: join(runDir, 'hosts'), resolvConf: join(runDir, 'resolv.conf'), hostname: join(runDir, 'hostname') },
+    files: { hosts: join(filesDir, 'hosts'), resolvConf: join(filesDir, 'resolv.conf'), hostname: join(filesDir, 'hostname') },
     binds: sbx.run.binds.map(parseBind),
     resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
     privileged: sbx.run.privileged,
@@ -71,8 +73,8 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
 }
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
-export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string): Promise<Started & { monitorStart: string }> {
-  const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath, rootfs), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
+export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string, shared?: SandboxRecord): Promise<Started & { monitorStart: string }> {
+  const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath, rootfs, shared), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;
     throw new CnmError(/executable file not found|no such file or directory|permission denied/i.test(e.message) ? 'INVALID' : 'INTERNAL', msg, { cause: e });

@@ -4,7 +4,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { NetnsHandle } from '../netlink/index.ts';
 import { readExitCode } from '../runtime/proc.ts';
 import { mountRootfs, unmountRootfs } from '../images/rootfs.ts';
 import { forgetWritten } from '../sandbox/files.ts';
@@ -16,6 +15,7 @@ import { CnmError, conflict, forbidden, invalid, notFound } from '../model/error
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { generateName } from './names.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
 /** What a client asks for; the rest of a SandboxRecord is the daemon's. */
@@ -47,7 +47,7 @@ export function modeKind(ctx: Ctx, mode: string): 'host' | 'none' | 'container' 
 
 export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promise<SandboxRecord> {
   const id = newId();
-  const name = req.name || generatedName(id);
+  const name = req.name || generateName((n) => [...ctx.state.sandboxes.values()].some((s) => s.name === n));
   if (!SANDBOX_NAME.test(name)) {
     throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -63,7 +63,16 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
-  if (kind === 'container') throw invalid('container: network mode is not supported yet: expected bridge, host, none or a network');
+  let networkMode = kind === 'network' ? (req.networkMode || 'bridge') : kind;
+  if (kind === 'container') {
+    // Docker's rules for sharing another container's network namespace.
+    const target = ctx.state.findSandbox(mode.slice('container:'.length));
+    if (req.hostname) throw invalid('conflicting options: hostname and the network mode');
+    if (req.dns.length || req.dnsSearch.length || req.dnsOptions.length) throw invalid('conflicting options: dns and the network mode');
+    if (req.extraHosts.length) throw invalid('conflicting options: custom host-to-IP mapping and the network mode');
+    if (req.ports.length || req.publishAll) throw invalid('conflicting options: port publishing and the container type network mode');
+    networkMode = `container:${target.id}`;
+  }
   const refs = req.networks.length ? req.networks : kind === 'network' ? [{ ref: mode, att: emptyAtt() }] : [];
   if (kind !== 'network' && req.networks.some((n) => n.ref !== mode && modeKind(ctx, n.ref) === 'network')) {
     throw invalid(`conflicting options: ${mode} network mode cannot be combined with other networks`);
@@ -85,7 +94,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   const sbx: SandboxRecord = {
     id,
     name: name.replace(/^\//, ''),
-    hostname: req.hostname || (kind === 'host' ? hostHostname() : shortId(id)),
+    hostname: req.hostname || (kind === 'host' ? hostHostname() : kind === 'container' ? ctx.state.findSandbox(networkMode.slice(10)).hostname : shortId(id)),
     domainname: req.domainname,
     cmd: argv,
     command,
@@ -94,7 +103,7 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     ...(fromImage ? { imageId: fromImage.id } : {}),
     labels: fromImage?.labels ?? req.labels,
     created: rfc3339Nano(),
-    networkMode: kind === 'network' ? (req.networkMode || 'bridge') : kind,
+    networkMode,
     attachments,
     dns: req.dns,
     dnsSearch: req.dnsSearch,
@@ -174,10 +183,6 @@ function hostHostname(): string {
   return hostname();
 }
 
-/** Docker-style random names are adjective_noun; ours are short and plain. */
-function generatedName(id: string): string {
-  return `sandbox_${id.slice(0, 8)}`;
-}
 
 /** Namespace, endpoints, files and process; undone as a whole on failure. */
 export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: string) => void): Promise<void> {
@@ -194,9 +199,22 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
     forgetWritten(runDir);
     await writeFile(join(runDir, 'hosts'), '');
     await writeFile(join(runDir, 'resolv.conf'), '');
-    let ns: NetnsHandle | null = null;
-    if (kind !== 'host') ({ sbx, ns } = await setUpNetSandbox(ctx, sbx, undo));
-    await writeSandboxFiles(ctx, sbx);
+    let netnsPath: string | null = null;
+    let shared: SandboxRecord | undefined;
+    if (kind === 'container') {
+      // The other container's namespace and its hosts, resolv.conf and
+      // hostname files: none of this sandbox's own.
+      shared = ctx.state.findSandbox(sbx.networkMode.slice('container:'.length));
+      if (shared.state !== 'running') throw new CnmError('CONFLICT', `cannot join network namespace of a non running container: ${shared.id}`);
+      if (modeKind(ctx, shared.networkMode) === 'container') throw invalid(`cannot join network namespace of container ${shared.name}: it shares another's (${shared.networkMode})`);
+      netnsPath = shared.netnsPath || null;
+    } else {
+      if (kind !== 'host') {
+        ({ sbx } = await setUpNetSandbox(ctx, sbx, undo));
+        netnsPath = sbx.netnsPath;
+      }
+      await writeSandboxFiles(ctx, sbx);
+    }
     // Killed by id if the daemon dies before the record below says running
     // (reconcile removes every runtime container no running record owns).
     let rootfs: string | undefined;
@@ -207,7 +225,7 @@ export async function startSandbox(ctx: Ctx, sbx: SandboxRecord, onExit: (id: st
       undo.push('root filesystem', () => unmountRootfs(logDir));
     }
     undo.push('process', () => ctx.runtime.remove(sbx.id));
-    const started = await startProcess(ctx, sbx, ns ? sbx.netnsPath : null, () => onExit(sbx.id), rootfs);
+    const started = await startProcess(ctx, sbx, netnsPath, () => onExit(sbx.id), rootfs, shared);
     const next: SandboxRecord = {
       ...sbx, state: 'running', pid: started.pid, pidStart: started.pidStart, startedAt: rfc3339Nano(), exitCode: 0,
       monitorPid: started.monitorPid, monitorStart: started.monitorStart, stoppedByUser: false,

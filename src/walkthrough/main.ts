@@ -1,6 +1,10 @@
-// The README's main job: the tutorial of seed 004 replayed against a real
-// cnm daemon, in namespaces of its own, on the embedded store. Every command
-// is printed with its output. Nothing outside its own namespaces is touched.
+// The README's main job: the tutorial of seed 004 replayed with the real
+// docker CLI against a real cnm daemon, in namespaces of its own, on the
+// embedded store, with busybox:latest built offline from Debian's
+// busybox-static. Every command is printed with its output. Nothing outside
+// its own namespaces is touched. The tutorial types into three terminals
+// (`docker run -it --rm …`); a script cannot, so it runs the same containers
+// with -dit and types its commands through `docker exec`.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,19 +24,22 @@ function say(text: string): void {
   console.log(`\n${dim(`# ${text}`)}`);
 }
 
+const DOCKER_ENV = { ...process.env, DOCKER_HOST: HOST, DOCKER_CONFIG: join(DIR, 'docker-config') };
+
 /**
- * Runs `cnm ARGS` in the walkthrough's host namespace, printing both. Then
+ * Runs `docker ARGS` against the walkthrough's daemon, printing both. Then
  * yields to the event loop, where a SIGINT or SIGTERM is handled.
  */
-async function cnm(args: string[], expectFail = false): Promise<{ out: string; code: number }> {
+async function docker(args: string[], expectFail = false): Promise<{ out: string; code: number }> {
   await new Promise((r) => setImmediate(r));
-  console.log(bold(`$ cnm ${args.join(' ')}`));
-  const r = spawnSync('nsenter', [`--net=/run/netns/${NS}`, CNM, ...args], { env: { ...process.env, CNM_HOST: HOST }, encoding: 'utf8' });
+  console.log(bold(`$ docker ${args.join(' ')}`));
+  const r = spawnSync('docker', args, { env: DOCKER_ENV, encoding: 'utf8' });
+  if (r.error) throw new Error(`docker: ${r.error.message} (scripts/setup.sh installs Debian's docker.io)`);
   const out = `${r.stdout}${r.stderr}`;
   if (out.trim()) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
   const code = r.status ?? 1;
-  if (code !== 0 && !expectFail) throw new Error(`cnm ${args.join(' ')} exited ${code}`);
-  if (code === 0 && expectFail) throw new Error(`cnm ${args.join(' ')} was expected to fail`);
+  if (code !== 0 && !expectFail) throw new Error(`docker ${args.join(' ')} exited ${code}`);
+  if (code === 0 && expectFail) throw new Error(`docker ${args.join(' ')} was expected to fail`);
   await new Promise((r) => setImmediate(r));
   return { out, code };
 }
@@ -84,7 +91,7 @@ function cleanup(): void {
   if (cleaned) return;
   cleaned = true;
   if (daemon && alive(daemon)) {
-    spawnSync('nsenter', [`--net=/run/netns/${NS}`, CNM, 'rm', '-f', 'container1', 'container2'], { env: { ...process.env, CNM_HOST: HOST }, stdio: 'ignore', timeout: 20_000 });
+    spawnSync('docker', ['rm', '-f', 'container1', 'container2'], { env: DOCKER_ENV, stdio: 'ignore', timeout: 20_000 });
     daemon.kill('SIGTERM');
     waitExit(daemon, 5000);
     if (alive(daemon)) daemon.kill('SIGKILL');
@@ -97,8 +104,11 @@ function cleanup(): void {
   }
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
   // The daemon's namespace directory is a bind mount of itself (as
-  // /run/netns is for `ip netns`), so it is unmounted before removal.
-  spawnSync('umount', ['-l', join(DIR, 'run', 'netns')], { stdio: 'ignore' });
+  // /run/netns is for `ip netns`), and containers' roots are overlay mounts
+  // (left by a daemon stopped midway): all unmounted before the removal.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${DIR}/`)).sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   rmSync(DIR, { recursive: true, force: true });
 }
 
@@ -124,32 +134,37 @@ async function main(): Promise<void> {
     '--exec-root', join(DIR, 'run'), '--resolv-conf', join(DIR, 'resolv.conf'), '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   for (let i = 0; i < 200 && !existsSync(`${DIR}/cnm.sock`); i++) await new Promise((r) => setTimeout(r, 50));
 
+  say('0. busybox:latest, built offline from Debian\'s busybox-static, loaded into cnm');
+  const made = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'scripts', 'make-busybox-image.ts'), join(DIR, 'busybox.tar')], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`make-busybox-image: ${made.stderr}`);
+  await docker(['load', '-i', join(DIR, 'busybox.tar')]);
+
   say('1. create a network');
-  await cnm(['network', 'create', 'test-network', '-d', 'bridge']);
-  await cnm(['network', 'ls']);
+  await docker(['network', 'create', 'test-network', '-d', 'bridge']);
+  await docker(['network', 'ls']);
 
   say('2. container1 on test-network; container2 without --network (the default bridge)');
-  await cnm(['run', '-d', '--name', 'container1', '--network', 'test-network', '--', 'sleep', 'infinity']);
-  await cnm(['run', '-d', '--name', 'container2', '--', 'sleep', 'infinity']);
-  await cnm(['ps']);
+  await docker(['run', '-dit', '--name', 'container1', '--network', 'test-network', 'busybox:latest']);
+  await docker(['run', '-dit', '--name', 'container2', 'busybox:latest']);
+  await docker(['ps']);
 
-  say('3. in container1: ping container2 — they share no network yet, so the name is unknown');
-  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
-  const ip2 = (await cnm(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'container2'])).out.trim();
+  say('3. at container1\'s prompt: ping container2 — they share no network, so the name is unknown');
+  await docker(['exec', 'container1', 'ping', '-c', '1', '-W', '1', 'container2'], true);
+  const ip2 = (await docker(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'container2'])).out.trim();
   say(`   and container2's address on the default bridge (${ip2}) is not reachable either`);
-  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', ip2], true);
+  await docker(['exec', 'container1', 'ping', '-c', '1', '-W', '1', ip2], true);
 
-  say('4. join container2 to test-network; now container1 finds it by name and reaches it');
-  await cnm(['network', 'connect', 'test-network', 'container2']);
-  await cnm(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{end}}', 'test-network']);
-  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', 'container2']);
+  say('4. connect container2 to test-network; now container1 finds it by name and reaches it');
+  await docker(['network', 'connect', 'test-network', 'container2']);
+  await docker(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{end}}', 'test-network']);
+  await docker(['exec', 'container1', 'ping', '-c', '1', 'container2']);
 
-  say('5. disconnect container2: the name is gone again; then remove the network');
-  await cnm(['network', 'disconnect', 'test-network', 'container2']);
-  await cnm(['exec', 'container1', 'busybox', 'ping', '-c', '1', '-W', '1', 'container2'], true);
-  await cnm(['rm', '-f', 'container1', 'container2']);
-  await cnm(['network', 'rm', 'test-network']);
-  await cnm(['network', 'ls']);
+  say('5. disconnect container2: the name is gone again; then remove the containers and the network');
+  await docker(['network', 'disconnect', 'test-network', 'container2']);
+  await docker(['exec', 'container1', 'ping', '-c', '1', '-W', '1', 'container2'], true);
+  await docker(['rm', '-f', 'container1', 'container2']);
+  await docker(['network', 'rm', 'test-network']);
+  await docker(['network', 'ls']);
   say('done: every step behaved as in the tutorial');
 }
 

@@ -119,6 +119,24 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     assert.match(none.stderr, /not found|unknown/i);
   });
 
+  test('--network container:NAME shares the other container\'s namespace, hostname and files', async () => {
+    await d.docker(['network', 'create', 'shared-net']);
+    await d.docker(['run', '-d', '--name', 'owner', '--hostname', 'ownerhost', '--network', 'shared-net', 'busybox', 'sleep', '300']);
+    const addr = (await d.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "shared-net").IPAddress}}', 'owner'])).stdout.trim();
+    const r = await d.docker(['run', '--rm', '--network', 'container:owner', 'busybox', 'sh', '-c', 'hostname; ip -o -4 addr show | grep -v " lo " | awk "{print \\$4}"; grep -c ownerhost /etc/hosts']);
+    assert.equal(r.stdout, `ownerhost\n${addr}/16\n1\n`);
+    const refused = await d.docker(['run', '--rm', '--network', 'container:owner', '-h', 'x', 'busybox', 'true'], { allowFail: true });
+    assert.match(refused.stderr, /conflicting options: hostname and the network mode/);
+    await d.docker(['create', '--name', 'joiner', '--network', 'container:owner', 'busybox', 'sleep', '300']);
+    const connect = await d.docker(['network', 'connect', 'shared-net', 'joiner'], { allowFail: true });
+    assert.match(connect.stderr, /cannot be connected to any other network/);
+    await d.docker(['stop', '-t', '0', 'owner']);
+    const notRunning = await d.docker(['start', 'joiner'], { allowFail: true });
+    assert.match(notRunning.stderr, /cannot join network namespace of a non running container/);
+    await d.docker(['rm', '-f', 'joiner', 'owner']);
+    await d.docker(['network', 'rm', 'shared-net']);
+  });
+
   test('kill -9 of the daemon while a container runs: it keeps running, is adopted, and rm unmounts its root', async () => {
     await d.docker(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo before; exec sleep 300']);
     await waitFor(async () => (await d.docker(['logs', 'survivor'])).stdout === 'before\n', { what: 'the first line' });

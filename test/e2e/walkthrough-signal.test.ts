@@ -28,11 +28,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     let out = '';
     p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
-    // Both sandboxes are running once `cnm ps` is printed.
+    // Both containers are running once `docker ps` is printed.
     await new Promise<void>((resolve, reject) => {
       p.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('$ cnm ps')) resolve();
+        if (out.includes('$ docker ps')) resolve();
       });
       void exited.then(() => reject(new Error(`walkthrough ended early:\n${out}`)));
     });

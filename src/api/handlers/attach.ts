@@ -54,11 +54,12 @@ export function attachRoutes(ctl: Controller): Route[] {
           // stopped container is waited for until it starts, then
           // followed until it stops.
           const startedAt = sbx.startedAt;
+    const waitForStart = sbx.state !== 'running';
           const records = readLogs(logPathOf(ctl.ctx, sbx), {
             tail: logs ? 'all' : 0, follow: stream, signal: closed.signal,
             running: () => {
               const cur = ctl.state.sandboxes.get(id);
-              return !!cur && (cur.state === 'running' || cur.startedAt === startedAt);
+              return !!cur && (cur.state === 'running' || (waitForStart && cur.startedAt === startedAt));
             },
           });
           for await (const batch of records) {
