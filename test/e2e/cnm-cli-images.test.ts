@@ -34,6 +34,7 @@ describe(`cnm image commands against the daemon${skip ? ` (skipped: ${skip})` : 
     dir = mkdtempSync(join(tmpdir(), 'cnmt-cli-images-'));
     // login's credentials go here, not to the user's own config.
     process.env.CNM_CONFIG_DIR = join(dir, 'config');
+    process.env.DOCKER_CONFIG = join(dir, 'docker');
     d = await startTestDaemon();
     busybox = await makeBusyboxImage();
     tarPath = join(dir, 'busybox.tar');
@@ -45,6 +46,7 @@ describe(`cnm image commands against the daemon${skip ? ` (skipped: ${skip})` : 
     await d?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
     delete process.env.CNM_CONFIG_DIR;
+    delete process.env.DOCKER_CONFIG;
   });
 
   test('load -i, then images prints what docker images prints', async () => {
@@ -139,6 +141,12 @@ describe(`cnm image commands against the daemon${skip ? ` (skipped: ${skip})` : 
     assert.equal(statSync(join(dir, 'config', 'auth.json')).mode & 0o777, 0o600);
     const pulled = await d.cli(['pull', `${AUTHED}/team/bb:1`]);
     assert.match(pulled.stdout, /^1: Pulling from team\/bb\n[\s\S]*Status: Downloaded newer image for 127\.0\.0\.1:5001\/team\/bb:1\n127\.0\.0\.1:5001\/team\/bb:1\n$/);
+    await d.cli(['rmi', `${AUTHED}/team/bb:1`]);
+    // The same lines as the docker CLI's pull off a terminal.
+    await d.docker(['login', '-u', 'alice', '-p', 's3cret', AUTHED]);
+    const theirs = await d.docker(['pull', `${AUTHED}/team/bb:1`]);
+    await d.cli(['rmi', `${AUTHED}/team/bb:1`]);
+    assert.equal((await d.cli(['pull', `${AUTHED}/team/bb:1`])).stdout, theirs.stdout);
     await d.cli(['rmi', `${AUTHED}/team/bb:1`]);
     const r = await d.cli(['run', '--rm', `${AUTHED}/team/bb:1`, 'echo', 'pulled and ran']);
     assert.equal(r.stdout, 'pulled and ran\n');
