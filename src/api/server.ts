@@ -147,11 +147,36 @@ function hijackHead(upgraded: boolean, contentType: string): string {
 }
 
 /** `upgrade` is given for requests that asked to upgrade the connection. */
-/** The request body, asking the client for it ("100 Continue") when first read. */
-function continueOnRead(req: IncomingMessage, res: ServerResponse): AsyncIterable<Uint8Array> {
+/** Requests whose handler started reading the streamed body. */
+const bodyRead = new WeakSet<IncomingMessage>();
+
+/** Reads and drops a request's body until its end, `limit` bytes, or an error. */
+function drain(req: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (): void => {
+      req.removeListener('data', onData);
+      req.pause();
+      resolve();
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) done();
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
+/** The request body; when first read, noted, and the client asked for it ("100 Continue") if it waits to be. */
+function streamedBody(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator]() {
-      res.writeContinue();
+      bodyRead.add(req);
+      if (expectContinue) res.writeContinue();
       return req[Symbol.asyncIterator]();
     },
   };
@@ -184,7 +209,7 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     const body = upgrade
       ? await readUpgradedBody(req, upgrade.socket, upgrade.head)
       : readsBody ? await readBody(req) : '';
-    const stream = streamed ? (expectContinue ? continueOnRead(req, res) : req) : undefined;
+    const stream = streamed ? streamedBody(req, res, expectContinue) : undefined;
     const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(stream ? { stream } : {}) });
     const headers: Record<string, string> = { ...out.headers };
     if (out.hijack) {
@@ -234,8 +259,14 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     res.end(method === 'HEAD' ? undefined : payload);
     log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
   } catch (e) {
-    // A streamed body the handler did not read (a refused load) is not
-    // drained: the connection closes after the answer instead.
+    // A streamed body the handler refused before reading (a load or import
+    // refused on its query) is read and dropped first, up to MAX_BODY: a
+    // client that writes its whole body before it reads (the docker CLI)
+    // otherwise meets a closed connection ("broken pipe") instead of the
+    // answer. A client that asked for 100-continue was never told to send
+    // it. Beyond MAX_BODY, or when the body was given up part-way, the
+    // connection closes after the answer.
+    if (!req.complete && !req.destroyed && !expectContinue && !bodyRead.has(req)) await drain(req, MAX_BODY);
     if (!req.complete) res.shouldKeepAlive = false;
     const status = statusOf(e);
     const message = status === 500 && !(e instanceof CnmError) && !(e as { code?: string }).code
