@@ -2,7 +2,8 @@
 // the same run, on the big image of scripts/make-big-image.ts (5 layers,
 // 103 MB as tar, 62 MB gzip) and the busybox image of
 // scripts/make-busybox-image.ts:
-//  (a) unpacking: cnm's layer unpacker (in this process) against GNU
+//  (a) unpacking: cnm's layer unpacker (its worker thread reading the layer
+//      file, as the store gives it) against GNU
 //      `tar -x` of the same layer files, both from and into tmpfs
 //      (/dev/shm), once for the uncompressed tars and once for the gzip
 //      ones (`tar -xzf`, which decompresses in a gzip child process);
@@ -15,7 +16,7 @@
 // Run: npm run bench images. BENCH_N runs per figure (default 5).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -99,7 +100,7 @@ try {
           for (const [i, f] of layerFiles.entries()) {
             const d = join(dest, String(i));
             mkdirSync(d, { recursive: true });
-            if (tool === 'cnm') await unpackLayer(createReadStream(f[kind]), d, `layer ${i}`);
+            if (tool === 'cnm') await unpackLayer(f[kind], d, `layer ${i}`);
             else await must('tar', [kind === 'gz' ? '-xzf' : '-xf', f[kind], '-C', d]);
           }
         }));

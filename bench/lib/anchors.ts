@@ -38,3 +38,10 @@ export function rssMb(pid: number): number {
     return NaN;
   }
 }
+
+/** Stops the peers (for a benchmark that started them itself). */
+export function anchorsDown(): void {
+  try {
+    execFileSync('bash', [ANCHORS, 'down'], { stdio: 'inherit' });
+  } catch { /* already down */ }
+}

@@ -2,6 +2,7 @@
 import type { State } from '../core/state.ts';
 import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../model/records.ts';
 import { shortId } from '../model/ids.ts';
+import { mountPoints, mountSpecsToWire } from './mount-view.ts';
 import type { ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, NetworkWire, PortBindingWire } from './wire.ts';
 
 const prefixLen = (cidr?: string): number => (cidr ? Number(cidr.split('/')[1]) : 0);
@@ -143,7 +144,7 @@ export function containerSummary(state: State, sbx: SandboxRecord): ContainerSum
     Status: statusText(sbx),
     HostConfig: { NetworkMode: sbx.networkMode },
     NetworkSettings: { Networks: networksOf(state, sbx) },
-    Mounts: [],
+    Mounts: mountPoints(state, sbx),
   };
 }
 
@@ -192,11 +193,13 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       Image: sbx.image,
       Env: sbx.env,
       Labels: sbx.labels,
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      Tty: false,
-      OpenStdin: false,
+      Volumes: r.volumes.length ? Object.fromEntries(r.volumes.map((v) => [v, {}])) : null,
+      AttachStdin: r.attachStdin,
+      AttachStdout: r.attachStdout,
+      AttachStderr: r.attachStderr,
+      Tty: r.tty,
+      OpenStdin: r.openStdin,
+      StdinOnce: r.stdinOnce,
     },
     HostConfig: {
       NetworkMode: sbx.networkMode,
@@ -208,6 +211,8 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       PortBindings: Object.fromEntries(Object.entries(portsMap(sbx.ports, true)).map(([k, v]) => [k, v ?? []])),
       PublishAllPorts: sbx.publishAll,
       Binds: r.binds,
+      ...(r.mountSpecs.length ? { Mounts: mountSpecsToWire(r.mountSpecs) } : {}),
+      ...(Object.keys(r.tmpfs).length ? { Tmpfs: r.tmpfs } : {}),
       Memory: r.memory,
       NanoCpus: r.nanoCpus,
       PidsLimit: r.pidsLimit > 0 ? r.pidsLimit : null,
@@ -216,6 +221,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       RestartPolicy: { Name: r.restartPolicy.name, MaximumRetryCount: r.restartPolicy.maximumRetryCount },
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(r.logMaxSize), 'max-file': String(r.logMaxFile) } },
       Runtime: paths.runtime.name,
+      ConsoleSize: r.consoleSize,
     },
     NetworkSettings: {
       Bridge: '',
@@ -234,6 +240,6 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       IPv6Gateway: first?.ipv6 ? (firstNet?.ipv6?.gateway ?? '') : '',
       Networks: networks,
     },
-    Mounts: [],
+    Mounts: mountPoints(state, sbx),
   };
 }

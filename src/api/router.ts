@@ -29,6 +29,8 @@ export interface ApiResponse {
    * clients block on the headers before doing anything else).
    */
   later?: Promise<unknown>;
+  /** Aborted when the client goes away before `later` settles. */
+  laterAbort?: AbortController;
   headers?: Record<string, string>;
   /**
    * A streamed body (logs): called after the head is sent; `closed` aborts

@@ -230,7 +230,10 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     if (out.later) {
       res.writeHead(out.status, { ...headers, 'Content-Type': 'application/json' });
       res.flushHeaders();
+      const gone = (): void => out.laterAbort?.abort();
+      res.on('close', gone);
       const v = await out.later;
+      res.off('close', gone);
       res.end(`${JSON.stringify(v)}\n`);
       log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
       return;

@@ -111,6 +111,19 @@ export const DISCONNECT: Shape = { Container: 'string', Force: 'boolean' };
 
 const PORT_BINDING: Shape = { HostIp: 'string', HostPort: 'string' };
 
+const MOUNT: Shape = {
+  Type: 'string',
+  Source: 'string',
+  Target: 'string',
+  ReadOnly: 'boolean',
+  Consistency: 'string',
+  BindOptions: { Propagation: 'string', NonRecursive: 'boolean', CreateMountpoint: 'boolean' },
+  VolumeOptions: { NoCopy: 'boolean', Labels: 'stringMap', DriverConfig: { Name: 'string', Options: 'stringMap' }, Subpath: 'string' },
+  TmpfsOptions: { SizeBytes: 'number', Mode: 'number' },
+};
+
+export const VOLUME_CREATE: Shape = { Name: 'string', Driver: 'string', DriverOpts: 'stringMap', Labels: 'stringMap' };
+
 export const CONTAINER_CREATE: Shape = {
   Hostname: 'string',
   Domainname: 'string',
@@ -120,11 +133,21 @@ export const CONTAINER_CREATE: Shape = {
   Env: 'stringArray',
   Labels: 'stringMap',
   ExposedPorts: 'object',
+  Volumes: 'object',
   User: 'string',
   WorkingDir: 'string',
+  Tty: 'boolean',
+  OpenStdin: 'boolean',
+  StdinOnce: 'boolean',
+  AttachStdin: 'boolean',
+  AttachStdout: 'boolean',
+  AttachStderr: 'boolean',
   HostConfig: {
+    ConsoleSize: 'array',
     NetworkMode: 'string',
     Binds: 'stringArray',
+    Mounts: [MOUNT],
+    Tmpfs: 'stringMap',
     Memory: 'number',
     NanoCpus: 'number',
     PidsLimit: 'number',

@@ -105,11 +105,22 @@ export interface ContainerCreateWire {
   Env?: string[] | null;
   Labels?: Record<string, string> | null;
   ExposedPorts?: Record<string, object> | null;
+  /** Paths that get an anonymous volume each (compose sends its `- /path` volumes here). */
+  Volumes?: Record<string, object> | null;
   User?: string;
   WorkingDir?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
   HostConfig?: {
+    ConsoleSize?: number[] | null;
     NetworkMode?: string;
     Binds?: string[] | null;
+    Mounts?: MountWire[] | null;
+    Tmpfs?: Record<string, string> | null;
     Memory?: number;
     NanoCpus?: number;
     PidsLimit?: number | null;
@@ -126,6 +137,54 @@ export interface ContainerCreateWire {
     PublishAllPorts?: boolean;
   } | null;
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettingsWire | null> | null } | null;
+}
+
+/** HostConfig.Mounts entry (moby api/types/mount.Mount). */
+export interface MountWire {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+    Subpath?: string;
+  } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+/** A container's mount as inspect and ps show it (MountPoint). */
+export interface MountPointWire {
+  Type: string;
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** A volume (swagger Volume). */
+export interface VolumeWire {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string> | null;
+  Scope: 'local';
+  Options: Record<string, string> | null;
+  UsageData?: { Size: number; RefCount: number };
+}
+
+export interface VolumeCreateWire {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
 }
 
 export interface ContainerStateWire {
@@ -155,7 +214,7 @@ export interface ContainerSummaryWire {
   Status: string;
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, EndpointSettingsWire> };
-  Mounts: unknown[];
+  Mounts: MountPointWire[];
 }
 
 export interface ContainerInspectWire {
@@ -184,11 +243,13 @@ export interface ContainerInspectWire {
     Env: string[];
     Labels: Record<string, string>;
     ExposedPorts?: Record<string, object>;
+    Volumes: Record<string, object> | null;
     AttachStdin: boolean;
     AttachStdout: boolean;
     AttachStderr: boolean;
     Tty: boolean;
     OpenStdin: boolean;
+    StdinOnce: boolean;
   };
   HostConfig: {
     NetworkMode: string;
@@ -199,7 +260,10 @@ export interface ContainerInspectWire {
     AutoRemove: boolean;
     PortBindings: Record<string, PortBindingWire[]>;
     PublishAllPorts: boolean;
-    Binds: string[];
+    ConsoleSize: [number, number];
+    Binds: string[] | null;
+    Mounts?: MountWire[];
+    Tmpfs?: Record<string, string>;
     Memory: number;
     NanoCpus: number;
     PidsLimit: number | null;
@@ -226,7 +290,7 @@ export interface ContainerInspectWire {
     IPv6Gateway: string;
     Networks: Record<string, EndpointSettingsWire>;
   };
-  Mounts: unknown[];
+  Mounts: MountPointWire[];
 }
 
 export interface ErrorWire { message: string }

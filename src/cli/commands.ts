@@ -11,6 +11,7 @@ import { transferCommands } from './image-transfer.ts';
 import { loginCommand, logoutCommand } from './login.ts';
 import { networkCommand } from './network.ts';
 import { runCommand } from './run.ts';
+import { volumeCommand } from './volume.ts';
 
 /**
  * Shares the program's output settings with every command below it, and
@@ -27,7 +28,7 @@ export function registerCommands(program: Command, ctx: CliContext = processCont
   // `run` and `exec` hand everything after the command name to the command.
   program.enablePositionalOptions();
   const images = [imagesCommand(ctx), imageCommand(ctx, transferCommands(ctx)), ...transferCommands(ctx), tagCommand(ctx), rmiCommand(ctx), loginCommand(ctx), logoutCommand(ctx)];
-  for (const cmd of [networkCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), ...images, doctorCommand(ctx)]) {
+  for (const cmd of [networkCommand(ctx), volumeCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), ...images, doctorCommand(ctx)]) {
     adopt(cmd, program, `${program.name()} ${cmd.name()}`);
     program.addCommand(cmd);
   }

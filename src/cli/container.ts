@@ -83,11 +83,11 @@ function rmCommand(ctx: CliContext): Command {
     .description('Remove one or more containers')
     .argument('<container...>')
     .option('-f, --force', 'Force the removal of a running container')
-    .option('-v, --volumes', 'Remove anonymous volumes associated with the container (no effect: sandboxes have none)')
-    .action(async (refs: string[], o: { force?: boolean }, cmd: Command) => {
+    .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+    .action(async (refs: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => {
       const client = ctx.client(cmd);
       // docker rm -f ignores containers that do not exist.
-      await eachContainer(ctx, refs, (r) => client.containerRemove(r, !!o.force), (e) => !!o.force && e instanceof ApiError && e.status === 404);
+      await eachContainer(ctx, refs, (r) => client.containerRemove(r, !!o.force, !!o.volumes), (e) => !!o.force && e instanceof ApiError && e.status === 404);
     });
 }
 

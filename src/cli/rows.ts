@@ -12,6 +12,8 @@ export const shortId = (id: string): string => id.replace(/^sha256:/, '').slice(
 
 /** Docker's ps truncates COMMAND to 20 display columns with a trailing "…". */
 const COMMAND_WIDTH = 20;
+/** ... and each name in MOUNTS to 15. */
+const MOUNT_WIDTH = 15;
 
 /** Go's string comparison: by bytes, not by locale. */
 const byteCompare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -170,8 +172,9 @@ export function containerRow(c: ContainerSummaryWire, trunc: boolean, now = Date
     // Sandboxes have no image; docker prints this placeholder for an empty one.
     Image: c.Image || '<no image>',
     Labels: labelsText(c.Labels),
-    LocalVolumes: '0',
-    Mounts: '',
+    // docker's ContainerContext: mounts of the local driver; each mount's volume name or source, cut to 15.
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    Mounts: (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source, MOUNT_WIDTH) : m.Name || m.Source)).join(','),
     Names: names.join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
     Platform: null,

@@ -12,7 +12,7 @@ export interface RunOpts {
   network: string[]; ip?: string; ip6?: string; networkAlias: string[]; macAddress?: string; linkLocalIp: string[]; gwPriority?: number;
   dns: string[]; dnsSearch: string[]; dnsOption: string[]; addHost: string[];
   publish: string[]; publishAll?: boolean; expose: string[]; env: string[]; label: string[];
-  volume: string[]; user?: string; workdir?: string; memory?: string; cpus?: string; pidsLimit?: number;
+  volume: string[]; tmpfs: string[]; user?: string; workdir?: string; memory?: string; cpus?: string; pidsLimit?: number;
   restart?: string; privileged?: boolean; init?: boolean; logOpt: string[];
   entrypoint?: string; pull?: string; quiet?: boolean; platform?: string;
 }
@@ -137,6 +137,8 @@ export function containerCreateBody(o: RunOpts, cmd: string[], autoRemove: boole
     HostConfig: {
       NetworkMode: mode,
       ...(o.volume.length ? { Binds: o.volume } : {}),
+      // docker's --tmpfs: the first ':' splits path and options.
+      ...(o.tmpfs.length ? { Tmpfs: Object.fromEntries(o.tmpfs.map((t) => [t.split(':')[0] ?? '', t.includes(':') ? t.slice(t.indexOf(':') + 1) : ''])) } : {}),
       ...(o.memory ? { Memory: memoryBytes(o.memory) } : {}),
       ...(o.cpus ? { NanoCpus: nanoCpus(o.cpus) } : {}),
       ...(o.pidsLimit !== undefined ? { PidsLimit: o.pidsLimit } : {}),

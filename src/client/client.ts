@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type {
   ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, ExecCreateWire, ExecInspectWire, ExecStartWire,
-  NetworkCreateWire, NetworkWire, VersionWire,
+  NetworkCreateWire, NetworkWire, VersionWire, VolumeCreateWire, VolumeWire,
 } from '../api/wire.ts';
 import { demuxer } from './demux.ts';
 import type { AuthConfigWire, ImageDeleteWire, ImageHistoryWire, ImagePruneWire, ImageSummaryWire } from './image-wire.ts';
@@ -147,6 +147,18 @@ export class Client {
     return this.call('POST', `/networks/prune${Client.q({ filters })}`);
   }
 
+  volumeList(filters?: FilterArg): Promise<{ Volumes: VolumeWire[] | null; Warnings: string[] | null }> {
+    return this.call('GET', `/volumes${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+  volumeInspect(name: string): Promise<VolumeWire> { return this.call('GET', `/volumes/${encodeURIComponent(name)}`); }
+  volumeCreate(req: VolumeCreateWire): Promise<VolumeWire> { return this.call('POST', '/volumes/create', req); }
+  volumeRemove(name: string, force = false): Promise<void> {
+    return this.call('DELETE', `/volumes/${encodeURIComponent(name)}${Client.q({ force: force ? 1 : undefined })}`);
+  }
+  volumePrune(filters?: FilterArg): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.call('POST', `/volumes/prune${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+
   containerList(all = false, filters?: FilterArg): Promise<ContainerSummaryWire[]> {
     return this.call('GET', `/containers/json${Client.q({ all: all ? 1 : undefined, filters })}`);
   }
@@ -156,8 +168,8 @@ export class Client {
   containerInspect(id: string): Promise<ContainerInspectWire> { return this.call('GET', `/containers/${encodeURIComponent(id)}/json`); }
   containerStart(id: string): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/start`); }
   containerStop(id: string, t?: number): Promise<void> { return this.call('POST', `/containers/${encodeURIComponent(id)}/stop${Client.q({ t })}`); }
-  containerRemove(id: string, force = false): Promise<void> {
-    return this.call('DELETE', `/containers/${encodeURIComponent(id)}${Client.q({ force: force ? 1 : undefined })}`);
+  containerRemove(id: string, force = false, volumes = false): Promise<void> {
+    return this.call('DELETE', `/containers/${encodeURIComponent(id)}${Client.q({ force: force ? 1 : undefined, v: volumes ? 1 : undefined })}`);
   }
   containerWait(id: string): Promise<{ StatusCode: number }> { return this.call('POST', `/containers/${encodeURIComponent(id)}/wait`); }
 

@@ -50,6 +50,8 @@ export interface Ctx {
   images: ImageService | null;
   /** Host paths no sandbox may see: data root, exec root, API socket. */
   hiddenPaths: string[];
+  /** Attachers waiting for a sandbox's start, by sandbox ID (docker run -it attaches before it starts). */
+  attachWaiting: Map<string, number>;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
 }

@@ -29,12 +29,16 @@ import { Mutex } from './mutex.ts';
 import { createNetwork, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
-import { killProcess } from './process-ops.ts';
+import { killProcess, logDirOf } from './process-ops.ts';
+import { mergedDirOf, mountRootfs, unmountRootfs } from '../images/rootfs.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
 import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
+import { createVolume, pruneVolumes, removeVolume, sweepVolumeDirs } from './volume-ops.ts';
+import type { CreateVolumeRequest, VolumePruneFilter } from './volume-ops.ts';
+import type { VolumeRecord } from '../model/records.ts';
 
 /**
  * Networks without endpoints (host, none) are a network mode, chosen at
@@ -74,6 +78,8 @@ export class Controller {
   readonly ctx: Ctx;
   /** Docker's wait: who waits for the next exit and who for the removal, per sandbox. */
   private readonly waiters = new Map<string, { removed: boolean; done: (code: number) => void }[]>();
+  /** Attachers waiting for a start (docker run -it attaches first). */
+  private readonly startWaiters = new Map<string, ((started: boolean) => void)[]>();
   private adoptTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -98,6 +104,7 @@ export class Controller {
       hostResolvConf,
       netns: new Map(),
       defaultRoutes: new Map(),
+      attachWaiting: new Map(),
       ports: new PortAllocator(),
       keepUnknownNamespaces: o.keepUnknownNamespaces ?? false,
       runtime: o.runtime,
@@ -139,6 +146,7 @@ export class Controller {
     await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
     await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
     await this.state.load();
+    for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
     await this.ctx.lock.run(async () => {
       const errors = await reconcile(this.ctx);
@@ -302,12 +310,13 @@ export class Controller {
       // A user's start: the restart count begins again, as in Docker.
       try {
         await startSandbox(this.ctx, { ...sbx, restartCount: 0 }, (id) => this.onExit(id));
+        this.fireStarted(sbx.id, true);
       } catch (e) {
         // As Docker: a --rm container that cannot start is removed (the
         // docker CLI waits for that before it reports the error).
         const cur = this.state.sandboxes.get(sbx.id);
         if (cur?.autoRemove && cur.state !== 'running') {
-          await this.removeRecord({ ...cur, exitCode: 127 }).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
+          await this.removeRecord({ ...cur, exitCode: 127 }, true).catch((x: Error) => this.ctx.log.warn(`removal of ${cur.name}: ${x.message}`));
         }
         throw e;
       }
@@ -325,7 +334,8 @@ export class Controller {
     return 'stopped';
   }
 
-  async removeSandbox(ref: string, force: boolean): Promise<void> {
+  /** `volumes`: its anonymous volumes too (docker rm -v). */
+  async removeSandbox(ref: string, force: boolean, volumes = false): Promise<void> {
     const sbx = this.state.findSandbox(ref);
     if (sbx.state === 'running') {
       if (!force) {
@@ -337,7 +347,29 @@ export class Controller {
     }
     await this.ctx.lock.run(async () => {
       const cur = this.state.sandboxes.get(sbx.id);
-      if (cur) await this.removeRecord(cur);
+      if (cur) await this.removeRecord(cur, volumes);
+    });
+  }
+
+  /**
+   * Runs fn with the container's root filesystem (docker cp): the live
+   * mount of a running container, or one mounted for the call (under the
+   * lock, so that no start races it) for a stopped one.
+   */
+  async withRootfs<T>(ref: string, fn: (root: string, sbx: SandboxRecord) => Promise<T>): Promise<T> {
+    const sbx = this.state.findSandbox(ref);
+    const images = this.ctx.images;
+    if (!sbx.imageId || !images) throw invalid(`container ${sbx.name} runs the host's files, not an image: docker cp works on containers from images`);
+    const dir = logDirOf(this.ctx, sbx);
+    if (sbx.state === 'running') return fn(mergedDirOf(dir), sbx);
+    return this.ctx.lock.run(async () => {
+      const cur = this.state.findSandbox(sbx.id);
+      const root = await mountRootfs(images.store, sbx.imageId!, dir);
+      try {
+        return await fn(root, cur);
+      } finally {
+        if (this.state.sandboxes.get(cur.id)?.state !== 'running') await unmountRootfs(dir);
+      }
     });
   }
 
@@ -347,13 +379,21 @@ export class Controller {
    * (docker run waits so before the start); "removed" once it is removed
    * (docker run --rm), with its last exit code.
    */
-  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+  waitSandbox(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running', signal?: AbortSignal): Promise<number> {
     const sbx = this.state.findSandbox(ref);
     if (condition === 'not-running' && sbx.state !== 'running') return Promise.resolve(sbx.exitCode);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const w = { removed: condition === 'removed', done: resolve };
       const list = this.waiters.get(sbx.id) ?? [];
-      list.push({ removed: condition === 'removed', done: resolve });
+      list.push(w);
       this.waiters.set(sbx.id, list);
+      // A client that went away (docker run -d leaves its wait) waits no more.
+      signal?.addEventListener('abort', () => {
+        const cur = (this.waiters.get(sbx.id) ?? []).filter((x) => x !== w);
+        if (cur.length) this.waiters.set(sbx.id, cur);
+        else this.waiters.delete(sbx.id);
+        reject(new Error('the client went away'));
+      }, { once: true });
     });
   }
 
@@ -380,10 +420,55 @@ export class Controller {
     }).catch(() => undefined);
   }
 
-  private async removeRecord(sbx: SandboxRecord): Promise<void> {
-    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])]);
+  /** `volumes`: its anonymous volumes too (rm -v, --rm). */
+  private async removeRecord(sbx: SandboxRecord, volumes = false): Promise<void> {
+    await removeSandboxRecord(this.ctx, sbx, [...(this.readers.get(sbx.id) ?? [])], volumes);
     this.wake(sbx.id, false, sbx.exitCode);
     this.wake(sbx.id, true, sbx.exitCode);
+    this.fireStarted(sbx.id, false);
+  }
+
+  private fireStarted(id: string, started: boolean): void {
+    for (const w of this.startWaiters.get(id) ?? []) w(started);
+    this.startWaiters.delete(id);
+    this.ctx.attachWaiting.delete(id);
+  }
+
+  /**
+   * Resolves true once the sandbox runs (at once if it does), false if it is
+   * removed first or `signal` aborts. Meanwhile a start tells the monitor an
+   * attacher is coming (ProcessSpec.linger).
+   */
+  waitRunning(ref: string, signal: AbortSignal): Promise<boolean> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state === 'running') return Promise.resolve(true);
+    const id = sbx.id;
+    return new Promise((resolve) => {
+      const done = (started: boolean): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(started);
+      };
+      const onAbort = (): void => {
+        const list = (this.startWaiters.get(id) ?? []).filter((w) => w !== done);
+        if (list.length) this.startWaiters.set(id, list);
+        else this.startWaiters.delete(id);
+        const n = (this.ctx.attachWaiting.get(id) ?? 1) - 1;
+        if (n > 0) this.ctx.attachWaiting.set(id, n);
+        else this.ctx.attachWaiting.delete(id);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.startWaiters.set(id, [...(this.startWaiters.get(id) ?? []), done]);
+      this.ctx.attachWaiting.set(id, (this.ctx.attachWaiting.get(id) ?? 0) + 1);
+    });
+  }
+
+  /** Sends a signal to a running sandbox's init (docker kill -s, the CLI's signal proxy). */
+  async signalSandbox(ref: string, signal: NodeJS.Signals): Promise<void> {
+    const sbx = this.state.findSandbox(ref);
+    if (sbx.state !== 'running' || !(await this.ctx.runtime.kill(sbx.id, signal))) {
+      throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+    }
   }
 
   /** A user's stop: restart policies must not bring it back. */
@@ -410,6 +495,7 @@ export class Controller {
         if (!cur || cur.state !== 'exited' || cur.stoppedByUser || this.closed) return;
         const [next] = await this.state.commit([{ kind: 'sandbox', put: { ...cur, restartCount: cur.restartCount + 1 } }]);
         await startSandbox(this.ctx, next, (x) => this.onExit(x));
+        this.fireStarted(id, true);
       }).catch((e: Error) => this.ctx.log.warn(`restart of ${shortId(id)}: ${e.message}`));
     }, delay);
     t.unref();
@@ -431,12 +517,12 @@ export class Controller {
       this.wake(id, false, this.state.sandboxes.get(id)?.exitCode ?? 137);
       // cleanupExited stored a new record: the exited one is what gets removed.
       const done = this.state.sandboxes.get(id);
-      if (autoRemove && done?.autoRemove) await this.removeRecord(done);
+      if (autoRemove && done?.autoRemove) await this.removeRecord(done, true);
     }).then(async () => {
       this.maybeRestart(id);
       const sbx = this.state.sandboxes.get(id);
       if (!autoRemove && sbx?.autoRemove && sbx.state === 'exited') {
-        await this.ctx.lock.run(() => this.removeRecord(sbx));
+        await this.ctx.lock.run(() => this.removeRecord(sbx, true));
       }
     });
   }
@@ -446,6 +532,20 @@ export class Controller {
     for (const sbx of this.state.sandboxes.values()) {
       if (sbx.state === 'running' && !isAlive(sbx.pid, sbx.pidStart) && !isAlive(sbx.monitorPid, sbx.monitorStart)) this.onExit(sbx.id);
     }
+  }
+
+  // ---- volumes
+
+  createVolume(req: CreateVolumeRequest): Promise<VolumeRecord> {
+    return this.ctx.lock.run(() => createVolume(this.ctx, req));
+  }
+
+  removeVolume(name: string, force: boolean): Promise<void> {
+    return this.ctx.lock.run(() => removeVolume(this.ctx, name, force));
+  }
+
+  pruneVolumes(f: VolumePruneFilter): Promise<{ names: string[]; bytes: number }> {
+    return this.ctx.lock.run(() => pruneVolumes(this.ctx, f));
   }
 
   netnsPath(sbx: SandboxRecord): string {

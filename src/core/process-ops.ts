@@ -3,11 +3,12 @@
 // endpoints, files) is net-sandbox.ts; sandbox-ops.ts puts the two together.
 import { join } from 'node:path';
 import { isAlive, procStartTime, waitGone } from '../runtime/proc.ts';
-import { parseBind } from '../runtime/binds.ts';
 import { checkUserSyntax, resolveUser } from '../runtime/user.ts';
 import type { ProcessSpec, Started } from '../runtime/types.ts';
 import type { Ctx } from './context.ts';
 import { runDirOf } from './endpoint-ops.ts';
+import { copyUpVolumes } from './copy-up.ts';
+import { ensureVolumeDirs, runtimeMounts } from './mount-plan.ts';
 import { CnmError, invalid } from '../model/errors.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import type { CreateSandboxRequest } from './sandbox-ops.ts';
@@ -21,9 +22,6 @@ const RESTART_POLICIES = new Set(['no', 'always', 'unless-stopped', 'on-failure'
 /** The run settings are checked before anything is recorded. */
 export function checkRunConfig(req: CreateSandboxRequest): void {
   const r = req.run;
-  for (const b of r.binds) {
-    try { parseBind(b); } catch (e) { throw invalid((e as Error).message); }
-  }
   const why = checkUserSyntax(r.user);
   if (why) throw invalid(why);
   if (r.workingDir && !r.workingDir.startsWith('/')) throw invalid(`invalid working directory "${r.workingDir}": expected an absolute path`);
@@ -57,23 +55,32 @@ export function processSpec(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | nu
     id: sbx.id,
     hostname: sbx.hostname,
     args: sbx.cmd,
-    env: sbx.env,
+    // Docker sets TERM=xterm for a terminal unless given (moby container.CreateDaemonEnvironment).
+    env: sbx.run.tty && !sbx.env.some((e) => e.startsWith('TERM=')) ? [...sbx.env, 'TERM=xterm'] : sbx.env,
     cwd: sbx.run.workingDir || '/',
     user,
     netnsPath,
     ...(rootfs ? { rootfs } : {}),
     files: { hosts: join(filesDir, 'hosts'), resolvConf: join(filesDir, 'resolv.conf'), hostname: join(filesDir, 'hostname') },
-    binds: sbx.run.binds.map(parseBind),
+    mounts: runtimeMounts(ctx, sbx.run.mounts),
     resources: { memory: sbx.run.memory, nanoCpus: sbx.run.nanoCpus, pidsLimit: sbx.run.pidsLimit },
     privileged: sbx.run.privileged,
     init: sbx.run.init,
     hidden: ctx.hiddenPaths,
     log: { path: logPathOf(ctx, sbx), maxSize: sbx.run.logMaxSize, maxFile: sbx.run.logMaxFile },
+    tty: sbx.run.tty,
+    openStdin: sbx.run.openStdin,
+    stdinOnce: sbx.run.stdinOnce,
+    consoleSize: sbx.run.consoleSize,
+    linger: (ctx.attachWaiting.get(sbx.id) ?? 0) > 0,
   };
 }
 
 /** Starts the sandbox's process; the runtime's failure in Docker's words. */
 export async function startProcess(ctx: Ctx, sbx: SandboxRecord, netnsPath: string | null, onExit: () => void, rootfs?: string, shared?: SandboxRecord): Promise<Started & { monitorStart: string }> {
+  await ensureVolumeDirs(ctx, sbx.run.mounts);
+  // Docker's copy-up into empty volumes, from the image's root mounted for this start.
+  if (rootfs) await copyUpVolumes(ctx, sbx.run.mounts, rootfs);
   const started = await ctx.runtime.start(processSpec(ctx, sbx, netnsPath, rootfs, shared), runDirOf(ctx, sbx), onExit).catch((e: Error) => {
     // A missing command is the caller's mistake.
     const msg = `failed to create task for container: OCI runtime create failed: ${e.message}`;

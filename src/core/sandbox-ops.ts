@@ -15,6 +15,8 @@ import { CnmError, conflict, forbidden, invalid, notFound } from '../model/error
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { AttachmentConfig, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { makeMountDirs, planMounts } from './mount-plan.ts';
+import { removeAnonymousVolumes } from './volume-ops.ts';
 import { generateName } from './names.ts';
 import { checkSandboxNames } from './sandbox-validate.ts';
 
@@ -60,6 +62,8 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
   const command = fromImage?.command ?? { entrypoint: req.entrypoint ?? null, cmd: req.cmd };
   const argv = [...(command.entrypoint ?? []), ...(command.cmd ?? [])];
   if (!argv.length) throw invalid(req.image ? 'No command specified' : 'no command specified: expected a command to run in the sandbox');
+  // Binds, Mounts, Tmpfs, and an anonymous volume for each of Config.Volumes (the image's VOLUMEs merged in).
+  const mountPlan = planMounts(ctx, fromImage?.run ?? req.run, []);
   checkSandboxNames({ ...req, name });
   const mode = req.networkMode || 'bridge';
   const kind = modeKind(ctx, mode);
@@ -119,13 +123,19 @@ export async function createSandbox(ctx: Ctx, req: CreateSandboxRequest): Promis
     startedAt: '0001-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     netnsPath: '',
-    run: fromImage?.run ?? req.run,
+    run: { ...(fromImage?.run ?? req.run), mounts: mountPlan.mounts },
     monitorPid: 0,
     monitorStart: '',
     restartCount: 0,
     stoppedByUser: false,
   };
-  await ctx.state.commit([{ kind: 'sandbox', put: sbx }]);
+  const undoDirs = await makeMountDirs(ctx, mountPlan);
+  try {
+    await ctx.state.commit([...mountPlan.volumes.map((put) => ({ kind: 'volume' as const, put })), { kind: 'sandbox', put: sbx }]);
+  } catch (e) {
+    await undoDirs();
+    throw e;
+  }
   return sbx;
 }
 
@@ -151,7 +161,7 @@ async function imageConfig(ctx: Ctx, req: CreateSandboxRequest): Promise<FromIma
   const rec = ctx.images.resolve(req.image);
   const c = ((await ctx.images.config(rec.id)).config ?? {}) as {
     Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string;
-    Labels?: Record<string, string> | null; ExposedPorts?: Record<string, unknown> | null;
+    Labels?: Record<string, string> | null; ExposedPorts?: Record<string, unknown> | null; Volumes?: Record<string, unknown> | null;
   };
   const given = req.entrypoint !== undefined && req.entrypoint !== null && req.entrypoint.length > 0;
   const entrypoint = given ? req.entrypoint! : (c.Entrypoint ?? null);
@@ -172,7 +182,11 @@ async function imageConfig(ctx: Ctx, req: CreateSandboxRequest): Promise<FromIma
     env,
     labels: { ...(c.Labels ?? {}), ...req.labels },
     ports,
-    run: { ...req.run, workingDir: req.run.workingDir || c.WorkingDir || '', user: req.run.user || c.User || '' },
+    run: {
+      ...req.run, workingDir: req.run.workingDir || c.WorkingDir || '', user: req.run.user || c.User || '',
+      // The image's VOLUMEs join the request's Config.Volumes, as Docker merges them.
+      volumes: [...new Set([...req.run.volumes, ...Object.keys(c.Volumes ?? {})])],
+    },
   };
 }
 
@@ -258,14 +272,16 @@ export async function cleanupExited(ctx: Ctx, sbx: SandboxRecord): Promise<Error
 /**
  * Forgets a sandbox and deletes its files. `readers` are streams still
  * reading its log (an attached docker run --rm): its files go once they are
- * done, so they lose none of its last output.
+ * done, so they lose none of its last output. `volumes`: also its anonymous
+ * volumes no other container uses (docker rm -v, --rm).
  */
-export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord, readers: Promise<unknown>[] = []): Promise<void> {
+export async function removeSandboxRecord(ctx: Ctx, sbx: SandboxRecord, readers: Promise<unknown>[] = [], volumes = false): Promise<void> {
   if (sbx.state === 'running') throw forbidden(`cannot remove container ${sbx.name}: container is running`);
   forgetWritten(runDirOf(ctx, sbx));
   // Never a recursive removal through a mounted root.
   if (sbx.imageId) await unmountRootfs(logDirOf(ctx, sbx));
   await ctx.state.commit([{ kind: 'sandbox', del: sbx.id }]);
+  if (volumes) await removeAnonymousVolumes(ctx, sbx);
   const files = async (): Promise<void> => {
     await rm(runDirOf(ctx, sbx), { recursive: true, force: true });
     await rm(logDirOf(ctx, sbx), { recursive: true, force: true });

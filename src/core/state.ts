@@ -12,17 +12,21 @@
 import { MAX_TXN_OPS } from '../store/index.ts';
 import type { Compare, KeyValue, Store, TxnOp } from '../store/index.ts';
 import { CnmError, notFound } from '../model/errors.ts';
-import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig } from '../model/records.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig, VolumeRecord } from '../model/records.ts';
+import { legacyMounts } from './mount-parse.ts';
 
 const NET = 'networks/';
 const EP = 'endpoints/';
 const SBX = 'sandboxes/';
+const VOL = 'volumes/';
 const CLAIMS = 'claims/';
 
 export const key = {
   network: (id: string): string => `${NET}${id}`,
   endpoint: (id: string): string => `${EP}${id}`,
   sandbox: (id: string): string => `${SBX}${id}`,
+  /** Volumes are known by name, as in Docker. */
+  volume: (name: string): string => `${VOL}${name}`,
 };
 
 /** Create-if-absent keys; the value is the owner's id (see docs/store.md). */
@@ -32,12 +36,13 @@ export const claimKey = {
   address: (networkId: string, ip: string): string => `${CLAIMS}address/${networkId}/${ip}`,
 };
 
-type Kind = 'network' | 'endpoint' | 'sandbox';
+type Kind = 'network' | 'endpoint' | 'sandbox' | 'volume';
 
 export type Change =
   | { put: NetworkRecord; kind: 'network' }
   | { put: EndpointRecord; kind: 'endpoint' }
   | { put: SandboxRecord; kind: 'sandbox' }
+  | { put: VolumeRecord; kind: 'volume' }
   | { del: string; kind: Kind }
   /** Takes a claim key for owner; the commit fails with CONFLICT if another owner holds it. */
   | { kind: 'claim'; key: string; owner: string }
@@ -47,7 +52,10 @@ export type Change =
 /** What commit() returns for one change: the stored (frozen) record of a put, null otherwise. */
 export type Stored<C> = C extends { put: infer R } ? Readonly<R> : null;
 
-type AnyRecord = NetworkRecord | EndpointRecord | SandboxRecord;
+type AnyRecord = NetworkRecord | EndpointRecord | SandboxRecord | VolumeRecord;
+
+/** A record's key in its map and the store: a volume's name, the others' id. */
+const idOf = (rec: AnyRecord): string => ('id' in rec ? rec.id : rec.name);
 
 /**
  * The claims a record holds. Network records and endpoint records claim what
@@ -87,8 +95,8 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-const KINDS: readonly Kind[] = ['network', 'endpoint', 'sandbox'];
-const PREFIX: Record<Kind, string> = { network: NET, endpoint: EP, sandbox: SBX };
+const KINDS: readonly Kind[] = ['network', 'endpoint', 'sandbox', 'volume'];
+const PREFIX: Record<Kind, string> = { network: NET, endpoint: EP, sandbox: SBX, volume: VOL };
 
 function kindOfKey(k: string): Kind | null {
   return KINDS.find((kind) => k.startsWith(PREFIX[kind])) ?? null;
@@ -136,6 +144,8 @@ export class State {
   readonly networks = new Map<string, NetworkRecord>();
   readonly endpoints = new Map<string, EndpointRecord>();
   readonly sandboxes = new Map<string, SandboxRecord>();
+  /** By name. */
+  readonly volumes = new Map<string, VolumeRecord>();
   private readonly store: Store;
   /** store key of each record in memory -> the modRevision it was read or written at */
   private readonly revs = new Map<string, number>();
@@ -214,7 +224,7 @@ export class State {
         want(c.key, c.kind === 'claim' ? 'take' : 'give', c.owner);
         continue;
       }
-      const id = 'put' in c ? c.put.id : c.del;
+      const id = 'put' in c ? idOf(c.put) : c.del;
       const k = key[c.kind](id);
       const old = this.mapOf(c.kind).get(id);
       const before = old ? claimsOf(c.kind, old) : new Map<string, string>();
@@ -253,13 +263,13 @@ export class State {
     for (const p of puts) {
       const rec = revive(p.kind, p.value);
       stored.set(p.k, rec);
-      this.mapOf(p.kind).set(rec.id, rec);
+      this.mapOf(p.kind).set(idOf(rec), rec);
       this.revs.set(p.k, r.revision);
     }
     for (const k of dels) this.forget(k);
     for (const [k, owner] of taken) this.claims.set(k, { owner, rev: r.revision });
     for (const k of given) this.claims.delete(k);
-    return changes.map((c) => ('put' in c ? stored.get(key[c.kind](c.put.id)) ?? null : null)) as never;
+    return changes.map((c) => ('put' in c ? stored.get(key[c.kind](idOf(c.put))) ?? null : null)) as never;
   }
 
   /** Re-reads every compared key, and says which compares no longer hold and why. */
@@ -313,7 +323,7 @@ export class State {
       return;
     }
     const rec = revive(kind, kv.value);
-    this.mapOf(kind).set(rec.id, rec);
+    this.mapOf(kind).set(idOf(rec), rec);
     this.revs.set(k, kv.modRevision);
   }
 
@@ -324,7 +334,8 @@ export class State {
   }
 
   private mapOf(kind: Kind): Map<string, AnyRecord> {
-    return (kind === 'network' ? this.networks : kind === 'endpoint' ? this.endpoints : this.sandboxes) as Map<string, AnyRecord>;
+    const maps = { network: this.networks, endpoint: this.endpoints, sandbox: this.sandboxes, volume: this.volumes };
+    return maps[kind] as Map<string, AnyRecord>;
   }
 
   endpointsOf(sandboxId: string): EndpointRecord[] {
@@ -375,15 +386,18 @@ export class State {
 
 /** What a sandbox runs with when its record predates these settings. */
 export const DEFAULT_RUN: SandboxRunConfig = {
-  workingDir: '', user: '', binds: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
+  workingDir: '', user: '', binds: [], mountSpecs: [], volumes: [], tmpfs: {}, mounts: [], memory: 0, nanoCpus: 0, pidsLimit: 0, privileged: false, init: true,
   restartPolicy: { name: 'no', maximumRetryCount: 0 },
   // Capped by default, unlike Docker's json-file (its "local" driver's figures).
   logMaxSize: 20 * 1024 * 1024, logMaxFile: 5,
+  tty: false, openStdin: false, stdinOnce: false, attachStdin: false, attachStdout: false, attachStderr: false, consoleSize: [0, 0],
 };
 
 function withRunDefaults(s: SandboxRecord): SandboxRecord {
   // A copy: the record is frozen next, DEFAULT_RUN must stay as it is.
   s.run = { ...structuredClone(DEFAULT_RUN), ...(s.run ?? {}) };
+  // Stored before mounts were resolved at create: its binds were host paths only.
+  if (!(s.run as Partial<SandboxRunConfig>).mounts?.length && s.run.binds.length) s.run.mounts = legacyMounts(s.run.binds);
   s.monitorPid ??= 0;
   s.monitorStart ??= '';
   s.restartCount ??= 0;

@@ -11,6 +11,8 @@ import { attachRoutes } from '../api/handlers/attach.ts';
 import { containerRoutes } from '../api/handlers/containers.ts';
 import { execRoutes } from '../api/handlers/exec.ts';
 import { imageRoutes } from '../api/handlers/images.ts';
+import { volumeRoutes } from '../api/handlers/volumes.ts';
+import { archiveRoutes } from '../api/handlers/archive.ts';
 import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
@@ -124,6 +126,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 async function startLocked(o: DaemonOptions, started: number, socketPath: string, lock: NetnsLock, undo: (() => Promise<unknown> | unknown)[]): Promise<Daemon> {
   if (!existsSync(MONITOR)) throw new Error(`${MONITOR} is missing: run npm ci (or npm run build:native) first`);
   const runtime = new RuncRuntime({ binary: findRuntimeBinary(o.runtime ?? 'runc'), root: join(o.execRoot, 'runtime'), monitor: MONITOR });
+  if (runtime.name === 'crun' && existsSync('/sys/fs/cgroup/unified') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    o.log.warn('crun runs no container on this host\'s hybrid cgroup layout (cgroup v1 with a v2 hierarchy beside it): containers will fail to start; use runc here, or crun on a cgroup v2 host');
+  }
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
@@ -189,6 +194,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
     .add(imageRoutes(controller, images))
+    .add(volumeRoutes(controller))
+    .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow))

@@ -2,7 +2,6 @@
 // <id>/layer.tar before Docker 25, blobs/sha256/<hex> since) or a pure OCI
 // image layout (oci-layout, index.json, blobs/), either possibly compressed
 // as a whole (M image/tarexport/load.go; PROTOCOLS.md §1.6).
-import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -53,7 +52,11 @@ export async function loadArchive(store: ImageStore, body: AsyncIterable<Uint8Ar
     const out: LoadedImage[] = [];
     for (const p of plans) {
       const put = async (path: string, expected?: string): Promise<string> => {
-        const { digest, created } = await store.blobs.putUnknown(createReadStream(staged.path(path, 'archive')));
+        const blob = staged.blob(path, 'archive');
+        const digest = blob.digest;
+        // Moved into the store, not copied: a second reference to the same
+        // staged file finds the blob there already.
+        const { created } = await store.blobs.adopt(blob.path, digest);
         if (created) fresh.add(digest);
         if (expected !== undefined && digest !== expected) throw invalid(`archive: blob ${path} does not match its digest: expected ${expected}, got ${digest}`);
         return digest;

@@ -70,6 +70,20 @@ export class BlobStore implements BlobSink {
     return { digest: got.digest, size: got.size, created };
   }
 
+  /**
+   * Moves a file whose sha256 is known (the caller hashed it as it wrote
+   * it) into the store on the same file system: flushed, then renamed in.
+   * `created` is false when the store had the blob already (the file stays).
+   */
+  async adopt(path: string, digest: string): Promise<{ created: boolean }> {
+    if (await this.has(digest)) return { created: false };
+    const fh = await open(path, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+    await rename(path, this.path(digest));
+    await fsyncDir(this.dir);
+    return { created: true };
+  }
+
   async remove(digest: string): Promise<void> { await rm(this.path(digest), { force: true }); }
 
   async list(): Promise<string[]> {

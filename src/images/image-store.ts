@@ -179,26 +179,32 @@ export class ImageStore {
         throw invalid(`invalid manifest, layers length mismatch: expected ${info.diffIds.length} (config rootfs.diff_ids), got ${layerBlobs.length}`);
       }
       const chains = chainIds(info.diffIds);
-      const made: string[] = [];
-      const rows: LayerRow[] = [];
+      // The missing layers are unpacked side by side (unpack.ts bounds how
+      // many at once): each is a directory of its own.
+      const made = new Set<string>();
+      const unpackOne = async (i: number, blob: string, chain: string): Promise<LayerRow> => {
+        const dir = this.layerDir(chain);
+        // A dir without a row: a removal that failed to delete it; not trusted.
+        await rm(dir, { recursive: true, force: true });
+        const tmp = `${dir}.tmp`;
+        await rm(tmp, { recursive: true, force: true });
+        made.add(tmp);
+        await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
+        const got = await unpackLayer(this.blobs.path(blob), join(tmp, 'diff'), `layer ${i} (${blob})`);
+        if (got.diffId !== info.diffIds[i]) throw invalid(`invalid diffID for layer ${i}: expected ${JSON.stringify(info.diffIds[i])}, got ${JSON.stringify(got.diffId)}`);
+        await rename(tmp, dir);
+        made.delete(tmp);
+        made.add(dir);
+        return { chainId: chain, diffId: got.diffId, parent: i === 0 ? '' : chains[i - 1]!, size: got.size, blob };
+      };
       try {
-        for (const [i, blob] of layerBlobs.entries()) {
-          const chain = chains[i]!;
-          if (this.db.layer(chain)) continue;
-          const dir = this.layerDir(chain);
-          // A dir without a row: a removal that failed to delete it; not trusted.
-          await rm(dir, { recursive: true, force: true });
-          const tmp = `${dir}.tmp`;
-          await rm(tmp, { recursive: true, force: true });
-          made.push(tmp);
-          await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
-          const got = await unpackLayer(this.blobs.open(blob), join(tmp, 'diff'), `layer ${i} (${blob})`);
-          if (got.diffId !== info.diffIds[i]) throw invalid(`invalid diffID for layer ${i}: expected ${JSON.stringify(info.diffIds[i])}, got ${JSON.stringify(got.diffId)}`);
-          await rename(tmp, dir);
-          made[made.length - 1] = dir;
-          rows.push({ chainId: chain, diffId: got.diffId, parent: i === 0 ? '' : chains[i - 1]!, size: got.size, blob });
-        }
-        if (made.length) await fsyncDir(join(this.root, 'layers'));
+        const jobs = layerBlobs.flatMap((blob, i) => (this.db.layer(chains[i]!) ? [] : [unpackOne(i, blob, chains[i]!)]));
+        // Every job settles before a failure is reported (and its dirs removed); the lowest layer's error wins.
+        const settled = await Promise.allSettled(jobs);
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        const rows = settled.map((r) => (r as PromiseFulfilledResult<LayerRow>).value);
+        if (made.size) await fsyncDir(join(this.root, 'layers'));
         return this.db.tx(() => {
           for (const r of rows) this.db.addLayer(r);
           let rec = this.db.image(configDigest);

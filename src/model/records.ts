@@ -89,8 +89,16 @@ export interface SandboxRunConfig {
   workingDir: string;
   /** As given: user, uid, user:group or uid:gid (resolved at start). */
   user: string;
-  /** "SRC:DST[:ro|rw]" (docker -v with a host path). */
+  /** HostConfig.Binds as given: "SRC:DST[:MODE]", SRC a host path or a volume name. */
   binds: string[];
+  /** HostConfig.Mounts as given (camelCase). */
+  mountSpecs: MountSpec[];
+  /** Config.Volumes as given: paths that get an anonymous volume each, as an image's VOLUME. */
+  volumes: string[];
+  /** HostConfig.Tmpfs as given: container path -> options ("size=64m"). */
+  tmpfs: Record<string, string>;
+  /** Every mount above, and the image's volumes, resolved at create (volume names filled in). */
+  mounts: MountConfig[];
   memory: number;
   nanoCpus: number;
   pidsLimit: number;
@@ -101,6 +109,18 @@ export interface SandboxRunConfig {
   /** json-file rotation: bytes per file (0 = unbounded) and files kept. */
   logMaxSize: number;
   logMaxFile: number;
+  /** Docker's Config.Tty: the process gets a terminal (one output stream). */
+  tty: boolean;
+  /** Config.OpenStdin: the monitor holds its stdin for attachers. */
+  openStdin: boolean;
+  /** Config.StdinOnce: the first attacher's EOF closes that stdin. */
+  stdinOnce: boolean;
+  /** Config.Attach*: what the creator meant to attach (shown in inspect). */
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  /** HostConfig.ConsoleSize [rows, cols]: the terminal's first size. */
+  consoleSize: [number, number];
 }
 
 export interface SandboxRecord {
@@ -146,4 +166,60 @@ export interface SandboxRecord {
   restartCount: number;
   /** Stopped by a user (docker stop/kill): restart policies leave it alone. */
   stoppedByUser: boolean;
+}
+
+/** A mount as a client asked for it in HostConfig.Mounts (Docker's mount.Mount). */
+export interface MountSpec {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: host path; volume: volume name ('' = a new anonymous one); tmpfs: ''. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind: BindOptions.Propagation ('' = rprivate). */
+  propagation?: string;
+  /** volume: VolumeOptions.NoCopy. */
+  noCopy?: boolean;
+  /** volume: VolumeOptions.Labels and DriverConfig, used when the volume is created here. */
+  volumeLabels?: Record<string, string>;
+  volumeDriver?: string;
+  volumeDriverOpts?: Record<string, string>;
+  /** tmpfs: TmpfsOptions.SizeBytes (0 = the kernel's default) and Mode (0 = 1777). */
+  sizeBytes?: number;
+  mode?: number;
+}
+
+/** One mount of a sandbox, resolved: what start mounts and inspect shows. */
+export interface MountConfig {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: host path; volume: volume name; tmpfs: ''. */
+  source: string;
+  destination: string;
+  readonly: boolean;
+  /** bind and volume: the mount's propagation (rprivate unless asked). */
+  propagation: string;
+  /** The mode string of a Binds entry ('' otherwise), shown as inspect's Mode. */
+  mode: string;
+  /** volume: leave the image's content at the path out of a new volume. */
+  noCopy: boolean;
+  /** tmpfs: the kernel's mount options (size=, mode=, ...), merged over Docker's defaults. */
+  options: string[];
+  /** volume: made for this container (no name given): `rm -v` removes it. */
+  anonymous?: boolean;
+  /** Where it came from: inspect lists HostConfig.Tmpfs mounts nowhere but HostConfig, as Docker. */
+  origin: 'binds' | 'mounts' | 'tmpfs' | 'image';
+}
+
+/**
+ * A volume of the local driver: <data-root>/volumes/<name>/_data. An
+ * anonymous one carries Docker's label com.docker.volume.anonymous.
+ */
+export interface VolumeRecord {
+  name: string;
+  driver: 'local';
+  /** RFC 3339, seconds (Docker's CreatedAt). */
+  created: string;
+  mountpoint: string;
+  labels: Record<string, string>;
+  /** The local driver's options: type, device, o. */
+  options: Record<string, string>;
 }

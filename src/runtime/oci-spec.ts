@@ -6,7 +6,7 @@
 // /root and /dev/shm. Pure: the host's root listing is passed in.
 import type { OciConfig, OciMount } from './oci-types.ts';
 import { sandboxSeccomp } from './seccomp.ts';
-import type { ProcessSpec } from './types.ts';
+import type { Mount, ProcessSpec } from './types.ts';
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
 export const DEFAULT_CAPS = [
@@ -47,6 +47,11 @@ export interface HostRoot {
   hasEtcHostname: boolean;
   /** The capabilities the daemon itself may grant (its bounding set): --privileged gets these. */
   boundingCaps: string[];
+  /**
+   * The host has cgroup v2 alone: containers get a cgroup namespace of
+   * their own (Docker's default there), so /sys/fs/cgroup is their cgroup.
+   */
+  cgroupV2?: boolean;
 }
 
 /** /proc/self/status CapBnd (hex) -> capability names. */
@@ -61,6 +66,22 @@ const SHM_BYTES = 64 * 1024 * 1024;
 
 function bind(source: string, destination: string, ro: boolean): OciMount {
   return { destination, type: 'bind', source, options: ['rbind', 'rprivate', ...(ro ? ['rro'] : [])] };
+}
+
+/** A bind, volume or tmpfs the container asked for; a tmpfs carries its ro in its options. */
+function userMount(m: Mount): OciMount {
+  if (m.type === 'tmpfs') return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: m.options };
+  return { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.propagation, ...(m.readonly ? ['rro'] : [])] };
+}
+
+/**
+ * Parents before children, else stable (moby daemon/volumes.go sortMounts):
+ * `-v a:/x/y -v b:/x` must mount /x first, and a volume on /etc must not
+ * hide the sandbox's /etc/hosts.
+ */
+export function byDepth(mounts: OciMount[]): OciMount[] {
+  const depth = (m: OciMount): number => m.destination.split('/').filter(Boolean).length;
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i).map(({ m }) => m);
 }
 
 /** Where the init binary appears inside a sandbox (see ProcessSpec.init). */
@@ -93,10 +114,11 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     bind(spec.files.resolvConf, '/etc/resolv.conf', false),
     // A writable image root grows the mount point; the host's read-only /etc cannot.
     ...(image || host.hasEtcHostname ? [bind(spec.files.hostname, '/etc/hostname', false)] : []),
-    ...spec.binds.map((b) => bind(b.source, b.destination, b.readonly)),
+    ...spec.mounts.map(userMount),
     ...(spec.init ? [bind(initBinary, INIT_PATH, true)] : []),
   ];
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (host.cgroupV2 && !priv) namespaces.push({ type: 'cgroup' });
   if (spec.netnsPath) namespaces.push({ type: 'network', path: spec.netnsPath });
   const r = spec.resources;
   return {
@@ -104,7 +126,8 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
     hostname: spec.hostname,
     root: image ? { path: spec.rootfs!, readonly: false } : { path: 'rootfs', readonly: true },
     process: {
-      terminal: false,
+      terminal: spec.tty,
+      ...(spec.tty && spec.consoleSize[0] > 0 && spec.consoleSize[1] > 0 ? { consoleSize: { height: spec.consoleSize[0], width: spec.consoleSize[1] } } : {}),
       user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids.length ? { additionalGids: spec.user.additionalGids } : {}) },
       args: spec.init ? [INIT_PATH, 'init', ...spec.args] : spec.args,
       env,
@@ -112,7 +135,7 @@ export function buildOciConfig(spec: ProcessSpec, host: HostRoot, initBinary: st
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !priv,
     },
-    mounts,
+    mounts: byDepth(mounts),
     linux: {
       namespaces,
       // The daemon's own state is never visible, privileged or not.

@@ -27,6 +27,7 @@ export interface OciConfig {
   root: { path: string; readonly: boolean };
   process: {
     terminal: boolean;
+    consoleSize?: { height: number; width: number };
     user: { uid: number; gid: number; additionalGids?: number[] };
     args: string[];
     env: string[];

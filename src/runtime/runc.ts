@@ -11,6 +11,8 @@ import { buildOciConfig, capsFromMask, HOST_ROOT_SKIPPED } from './oci-spec.ts';
 import type { HostRoot } from './oci-spec.ts';
 import { procStartTime } from './proc.ts';
 import { spawnPipeExec, spawnTtyExec } from './exec.ts';
+import { attachMonitor, attachSocketPath, resizeMonitor } from './attach-socket.ts';
+import type { Duplex } from 'node:stream';
 import type { ExecFiles, ExecProcess, ExecSpec, ProcessSpec, Runtime, Started } from './types.ts';
 
 const run = promisify(execFile);
@@ -45,7 +47,10 @@ export function readHostRoot(hidden: string[]): HostRoot {
     else if (e.isSymbolicLink()) links.push([e.name, readlinkSync(`/${e.name}`)]);
   }
   const capBnd = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  return { dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd) };
+  return {
+    dirs: dirs.sort(), links, hasEtcHostname: existsSync('/etc/hostname'), boundingCaps: capsFromMask(capBnd),
+    cgroupV2: existsSync('/sys/fs/cgroup/cgroup.controllers'),
+  };
 }
 
 /** The runtime's own last words when a command fails. */
@@ -82,7 +87,8 @@ export class RuncRuntime implements Runtime {
     const child = spawn(this.o.monitor, [
       '--runtime', this.o.binary, '--root', this.o.root, '--id', spec.id, '--bundle', bundle, '--run-dir', runDir,
       '--log', spec.log.path, '--max-size', String(spec.log.maxSize), '--max-file', String(spec.log.maxFile),
-      '--exit', join(runDir, 'exit'),
+      '--exit', join(runDir, 'exit'), ...(spec.tty ? ['--tty'] : []),
+      ...(spec.openStdin ? ['--stdin', ...(spec.stdinOnce ? ['--stdin-once'] : [])] : []), ...(spec.linger ? ['--linger'] : []),
     ], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const statusPipe = child.stdio[3] as NodeJS.ReadableStream | null;
     const status = await new Promise<string>((resolve, reject) => {
@@ -111,6 +117,10 @@ export class RuncRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
+    // The runtime keeps a directory per container under its root (runc and
+    // crun both): none means nothing to delete, and no process start for
+    // it (the monitor deletes its container at exit; this is the safety net).
+    if (!existsSync(join(this.o.root, id))) return;
     try {
       await run(this.o.binary, ['--root', this.o.root, 'delete', '--force', id]);
     } catch (e) {
@@ -127,6 +137,14 @@ export class RuncRuntime implements Runtime {
     } catch (e) {
       throw new Error(`${this.name} list: ${failure(e)}`);
     }
+  }
+
+  attach(runDir: string, monitorPid: number, o: { stdin: boolean; replay: boolean }): Promise<Duplex> {
+    return attachMonitor(attachSocketPath(runDir, monitorPid), o);
+  }
+
+  resize(runDir: string, monitorPid: number, rows: number, cols: number): Promise<void> {
+    return resizeMonitor(attachSocketPath(runDir, monitorPid), rows, cols);
   }
 
   describe(): { name: string; path: string; root: string } {

@@ -1,11 +1,14 @@
 // The runtime seam: what the core asks of whatever runs a sandbox's process.
 // Plain data in, so another runtime (crun, a remote one) fits the same shape.
+import type { Duplex } from 'node:stream';
 
-export interface BindMount {
-  source: string;
-  destination: string;
-  readonly: boolean;
-}
+/**
+ * A mount the runtime makes inside the container's mount namespace, after
+ * the system mounts: a host path bound (a bind or a volume's data) or a tmpfs.
+ */
+export type Mount =
+  | { type: 'bind'; source: string; destination: string; readonly: boolean; propagation: string }
+  | { type: 'tmpfs'; destination: string; readonly: boolean; options: string[] };
 
 export interface Resources {
   /** Bytes; 0 = no limit (--memory). */
@@ -43,7 +46,8 @@ export interface ProcessSpec {
   rootfs?: string;
   /** The sandbox's own /etc/hosts, /etc/resolv.conf and /etc/hostname. */
   files: { hosts: string; resolvConf: string; hostname: string };
-  binds: BindMount[];
+  /** Binds, volumes and tmpfs mounts, in order (a later one may lie over an earlier one). */
+  mounts: Mount[];
   resources: Resources;
   /** Docker's --privileged: every capability, no seccomp, no masked paths. */
   privileged: boolean;
@@ -52,6 +56,16 @@ export interface ProcessSpec {
   /** Host paths the sandbox must not see (data root, exec root, API socket). */
   hidden: string[];
   log: LogSpec;
+  /** Docker's Tty: a terminal (a pty whose master the monitor holds) instead of pipes. */
+  tty: boolean;
+  /** Docker's OpenStdin: the monitor holds the process's stdin for attachers. */
+  openStdin: boolean;
+  /** Docker's StdinOnce: an attacher's EOF closes that stdin (without a terminal). */
+  stdinOnce: boolean;
+  /** The terminal's first size, [rows, cols]; [0, 0] = the runtime's default. */
+  consoleSize: [number, number];
+  /** An attacher waits for the start: the monitor keeps a short-lived process's output for it. */
+  linger: boolean;
 }
 
 export interface Started {
@@ -119,6 +133,14 @@ export interface Runtime {
   describe(): { name: string; path: string; root: string };
   /** The command line that runs a process inside a running sandbox. */
   execArgv(e: ExecSpec): string[];
+  /**
+   * Connects to a running sandbox's stdio (one with a terminal or an open
+   * stdin): its output from now on (`replay`: since its start), and its
+   * input when `stdin`. Raw bytes with a terminal, stdcopy frames without.
+   */
+  attach(runDir: string, monitorPid: number, o: { stdin: boolean; replay: boolean }): Promise<Duplex>;
+  /** Sets a running sandbox's terminal size. */
+  resize(runDir: string, monitorPid: number, rows: number, cols: number): Promise<void>;
   /** Runs a process inside a running sandbox, confined as the sandbox is. */
   exec(e: Omit<ExecSpec, 'pidFile' | 'logFile' | 'consoleSocket'>, files: ExecFiles, stdin: boolean): ExecProcess;
 }

@@ -43,7 +43,7 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
     for (const [method, path, route] of [
       ['GET', '/images/search?term=busybox', 'GET /images/search'],
       ['POST', '/images/library/busybox/push', 'POST /images/{name}/push'],
-      ['POST', '/volumes/create', 'POST /volumes/create'],
+      ['POST', '/session', 'POST /session'],
       ['POST', '/build', 'POST /build'],
       ['GET', '/plugins', 'GET /plugins'],
       ['GET', '/containers/target/top', 'GET /containers/{id}/top'],

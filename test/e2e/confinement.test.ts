@@ -113,8 +113,9 @@ describe(`sandbox confinement${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip
 
   test('bad run settings are refused before anything is made', async () => {
     const cases: [string[], RegExp][] = [
-      [['-v', 'relative:/x'], /absolute host path/],
-      [['-v', '/tmp:/x:bogus'], /mode "bogus"/],
+      // A relative source is a volume name, and this is not one.
+      [['-v', 'rel/ative:/x'], /includes invalid characters for a local volume name/],
+      [['-v', '/tmp:/x:bogus'], /invalid mode: bogus/],
       [['--user', 'a b'], /invalid user/],
       [['--restart', 'sometimes'], /--restart/],
       [['--workdir', 'rel'], /absolute path/],

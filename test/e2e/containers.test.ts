@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privilegedSkipReason } from '../helpers/netns.ts';
@@ -75,12 +75,19 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     await d.docker(['rm', 'cfg']);
   });
 
-  test('exit codes pass through: 0, 1, 127 for a missing command, with Docker\'s text', async () => {
+  test('exit codes pass through: 0, 1, 127 for a missing command with Docker\'s text, 137 after docker kill', async () => {
     assert.equal((await d.docker(['run', '--rm', 'busybox', 'true'], { allowFail: true })).code, 0);
     assert.equal((await d.docker(['run', '--rm', 'busybox', 'false'], { allowFail: true })).code, 1);
     const missing = await d.docker(['run', '--rm', 'busybox', 'nosuchcommand'], { allowFail: true });
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
+    // docker kill: SIGKILL, 137 (128 + 9), for the attached run and in inspect.
+    const killed = d.docker(['run', '--name', 'victim', 'busybox', 'sleep', '300'], { allowFail: true });
+    await waitFor(async () => (await d.docker(['inspect', '-f', '{{.State.Running}}', 'victim'], { allowFail: true })).stdout.trim() === 'true', { what: 'victim to run' });
+    await d.docker(['kill', 'victim']);
+    assert.equal((await killed).code, 137);
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'victim'])).stdout.trim(), '137');
+    await d.docker(['rm', 'victim']);
   });
 
   test('the root is writable, keeps its writes across stop and start, and goes with rm', async () => {
@@ -98,8 +105,12 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
   });
 
   test('rmi refuses an image a container uses, with Docker\'s texts', async () => {
-    await d.docker(['run', '-d', '--name', 'user1', 'busybox', 'sleep', '300']);
+    const id = (await d.docker(['run', '-d', '--name', 'user1', 'busybox', 'sleep', '300'])).stdout.trim();
     const short = busybox.id.slice(7, 19);
+    for (const ref of ['busybox', 'busybox:latest', short]) {
+      assert.equal((await d.docker(['ps', '-q', '--no-trunc', '--filter', `ancestor=${ref}`])).stdout.trim(), id, `ancestor=${ref}`);
+    }
+    assert.equal((await d.docker(['ps', '-q', '--filter', 'ancestor=nosuch:1'])).stdout.trim(), '');
     const byId = await d.docker(['rmi', '-f', short], { allowFail: true });
     assert.match(byId.stderr, new RegExp(`conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container`));
     const byName = await d.docker(['rmi', 'busybox'], { allowFail: true });
@@ -135,6 +146,31 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     assert.match(notRunning.stderr, /cannot join network namespace of a non running container/);
     await d.docker(['rm', '-f', 'joiner', 'owner']);
     await d.docker(['network', 'rm', 'shared-net']);
+  });
+
+  test('docker cp both ways, running or stopped; a link in the container never leads onto the host', async () => {
+    await d.docker(['run', '-d', '--name', 'cpy', 'busybox', 'sh', '-c', 'mkdir -p /srv/data && echo inside > /srv/data/a.txt && ln -s /etc /evil && ln -s / /root-link && exec sleep 300']);
+    await waitFor(async () => (await d.docker(['exec', 'cpy', 'ls', '/evil'], { allowFail: true })).code === 0, { what: 'the links' });
+    const out = join(dir, 'cp-out');
+    await d.docker(['cp', 'cpy:/srv/data', out]);
+    assert.equal(readFileSync(join(out, 'a.txt'), 'utf8'), 'inside\n');
+    const marker = `cnm-cp-${process.pid}-${Date.now()}`;
+    writeFileSync(join(dir, marker), 'from host\n');
+    // Through the container's own absolute links: into its /etc and its /, not the host's.
+    await d.docker(['cp', join(dir, marker), 'cpy:/evil/']);
+    await d.docker(['cp', join(dir, marker), 'cpy:/root-link/tmp/']);
+    assert.equal((await d.docker(['exec', 'cpy', 'cat', `/etc/${marker}`, `/tmp/${marker}`])).stdout, 'from host\nfrom host\n');
+    assert.equal(existsSync(`/etc/${marker}`), false, 'nothing written on the host through the link');
+    assert.equal(existsSync(`/tmp/${marker}`), false);
+    // A stopped container: its root is mounted for the copy only.
+    await d.docker(['stop', '-t', '0', 'cpy']);
+    await d.docker(['cp', 'cpy:/etc/' + marker, join(dir, 'back.txt')]);
+    assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), 'from host\n');
+    // Unmounted once the tar has gone out (the client may read its end first).
+    await waitFor(() => mounts().length === 0, { what: 'the copy\'s mount to go' });
+    const missing = await d.docker(['cp', 'cpy:/nope', join(dir, 'x')], { allowFail: true });
+    assert.match(missing.stderr, /Could not find the file \/nope in container cpy/);
+    await d.docker(['rm', '-f', 'cpy']);
   });
 
   test('kill -9 of the daemon while a container runs: it keeps running, is adopted, and rm unmounts its root', async () => {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { procStartTime } from '../../src/runtime/proc.ts';
 import type { ExecProcess, ExecSpec, ProcessSpec, Runtime, Started } from '../../src/runtime/types.ts';
 import { Faults } from './faults.ts';
@@ -69,6 +70,15 @@ export class FakeRuntime implements Runtime {
 
   describe(): { name: string; path: string; root: string } {
     return { name: this.name, path: '/bin/false', root: '/nonexistent' };
+  }
+
+  attach(): Promise<Duplex> {
+    // Attach is the monitor's; it is tested end to end.
+    return Promise.reject(new Error('the fake runtime does not attach'));
+  }
+
+  resize(): Promise<void> {
+    return Promise.reject(new Error('the fake runtime has no terminals'));
   }
 
   exec(): ExecProcess {

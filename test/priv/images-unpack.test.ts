@@ -15,7 +15,7 @@ import { sha256 } from '../../src/images/digest.ts';
 import { ImageStore } from '../../src/images/image-store.ts';
 import { loadArchive } from '../../src/images/archive.ts';
 import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
-import { chunks, makeTar, tempDir } from '../helpers/images.ts';
+import { chunks, makeTar, paxRecords, rawTar, tempDir } from '../helpers/images.ts';
 import { isRoot } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 
@@ -103,6 +103,9 @@ test('paths escaping the layer are refused: "..", absolute, through a symlink', 
       ['symlink', await makeTar([{ name: 'evil', type: 'symlink', linkname: root }, { name: 'evil/owned', data: 'x' }]), /goes through the symlink "evil"/],
       ['hard link out', await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]), /escapes the layer/],
       ['truncated', (await makeTar([{ name: 'big', data: 'x'.repeat(5000) }])).subarray(0, 2048), /truncated tar/],
+      // Before: `.wh...` removed the directory above the layer (the test's root).
+      ['whiteout dotdot', await makeTar([{ name: '.wh...' }]), /invalid whiteout "\.wh\.\.\." \(it would remove a directory above the entry\)/],
+      ['whiteout dot', await makeTar([{ name: 'd/.wh..' }]), /invalid whiteout "d\/\.wh\.\."/],
     ];
     for (const [what, body, re] of cases) {
       const dir = join(root, what.replace(/ /g, '-'));
@@ -110,6 +113,7 @@ test('paths escaping the layer are refused: "..", absolute, through a symlink', 
       await assert.rejects(unpackLayer(chunks(body), dir, `layer ${what}`), re, what);
     }
     assert.throws(() => lstatSync(join(root, 'owned')), /ENOENT/);
+    assert.ok(existsSync(join(root, 'dotdot')) && existsSync(join(root, 'truncated')), 'nothing outside a layer removed');
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
 
@@ -129,5 +133,39 @@ chroot ${root}/merged /bin/sh -c 'echo written > /tmp/f; cat /tmp/f; id -un; ls 
     assert.equal(readFileSync(join(root, 'upper/tmp/f'), 'utf8'), 'written\n', 'writes land in the upper dir');
     assert.ok(!existsSync(join(layer.dir, 'tmp/f')), 'the shared layer is untouched');
     store.close();
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('binary xattr values, setgid directories and modes the umask would cut are kept', { skip }, async () => {
+  const root = tempDir('attrs');
+  try {
+    const bin = Buffer.from([0x00, 0x01, 0x0a, 0xff, 0x80, 0x3d]);
+    const tar = Buffer.concat([
+      rawTar([
+        { name: 'PaxHeaders/bin', type: 'x', data: paxRecords([['SCHILY.xattr.trusted.cnm-bin', bin]]) },
+        { name: 'bin', data: 'x' },
+      ]).subarray(0, -1024),
+      await makeTar([
+        { name: 'sg/', type: 'directory', mode: 0o2775, gid: 5 },
+        { name: 'sg/root-file', data: 'x' }, // 0:0, though the setgid parent would give it group 5
+        { name: 'sg/sub/f', data: 'x', gid: 0 },
+        { name: 'wide', data: 'x', mode: 0o666 },
+        { name: 'narrow', data: 'x', mode: 0o640, uid: 3, gid: 4 },
+        { name: 'sticky-dir/', type: 'directory', mode: 0o1777 },
+      ]),
+    ]);
+    const dir = join(root, 'l');
+    mkdirSync(dir);
+    await unpackLayer(chunks(tar), dir, 'attrs');
+    assert.deepEqual(fsnodes().lgetxattr(join(dir, 'bin'), 'trusted.cnm-bin'), bin, 'binary value byte for byte');
+    const sg = lstatSync(join(dir, 'sg'));
+    assert.deepEqual([sg.gid, sg.mode & 0o7777], [5, 0o2775]);
+    assert.equal(lstatSync(join(dir, 'sg/root-file')).gid, 0);
+    assert.equal(lstatSync(join(dir, 'sg/sub')).gid, 5, 'an implicit parent inherits the setgid group');
+    assert.equal(lstatSync(join(dir, 'sg/sub/f')).gid, 0);
+    assert.equal(lstatSync(join(dir, 'wide')).mode & 0o7777, 0o666);
+    const narrow = lstatSync(join(dir, 'narrow'));
+    assert.deepEqual([narrow.uid, narrow.gid, narrow.mode & 0o7777], [3, 4, 0o640]);
+    assert.equal(lstatSync(join(dir, 'sticky-dir')).mode & 0o7777, 0o1777);
   } finally { rmSync(root, { recursive: true, force: true }); }
 });

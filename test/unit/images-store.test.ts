@@ -138,6 +138,8 @@ test('bad archives: each a clear error, and the store as before', async () => {
   try {
     const store = await ImageStore.open(root);
     const a = await layerA();
+    const b = await makeTar([{ name: 'b', data: 'b' }]);
+    const c = await makeTar([{ name: 'c', data: 'c' }]);
     const good = await dockerArchive([a]);
     const before = tree(root);
     const cases: [string, Buffer, RegExp][] = [
@@ -145,6 +147,8 @@ test('bad archives: each a clear error, and the store as before', async () => {
       ['corrupt gzip', Buffer.concat([gzipSync(good.tar).subarray(0, 200), Buffer.alloc(100, 7)]), /archive: corrupt gzip data/],
       ['digest mismatch', (await dockerArchive([a], { diffIds: [sha256('something else')] })).tar, /invalid diffID for layer 0: expected "sha256:[0-9a-f]+", got "sha256:[0-9a-f]+"/],
       ['layer count', (await dockerArchive([a], { diffIds: [sha256(a), sha256('x')] })).tar, /layers length mismatch: expected 2 \(config rootfs.diff_ids\), got 1/],
+      // Layers unpack side by side: the good ones around a bad one are removed too, and the lowest bad layer is named.
+      ['middle and last layers bad', (await dockerArchive([a, b, c], { diffIds: [sha256(a), sha256('x'), sha256('y')] })).tar, /invalid diffID for layer 1: /],
       ['bad tag', (await dockerArchive([a], { tags: ['no tag here'] })).tar, /invalid tag "no tag here"/],
       ['escaping layer', (await dockerArchive([await makeTar([{ name: '../evil', data: 'x' }])])).tar, /path "..\/evil" escapes the layer/],
       ['not an image archive', await makeTar([{ name: 'hello.txt', data: 'x' }]), /neither manifest.json \(docker save\) nor index.json/],

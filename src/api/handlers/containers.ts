@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
-import { invalid } from '../../model/errors.ts';
+import { CnmError, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
-import type { PortBinding } from '../../model/records.ts';
+import type { PortBinding, SandboxRecord } from '../../model/records.ts';
 import { logPathOf } from '../../core/process-ops.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
@@ -16,7 +16,8 @@ import { CONTAINER_CREATE, parseBody } from '../validate.ts';
 import type { ContainerCreateWire, PortBindingWire } from '../wire.ts';
 import { attachmentFromWire } from './networks.ts';
 import { runConfigFromWire } from '../run-config.ts';
-import { frame } from '../stdcopy.ts';
+import { frame, streamContentType } from '../stdcopy.ts';
+import { parseSignal } from '../signal.ts';
 
 function toList(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
@@ -83,13 +84,31 @@ export function createFromWire(w: ContainerCreateWire, name: string, version: st
 }
 
 
+/**
+ * ancestor=IMAGE (name, tag, ID or short ID): containers of that image or
+ * of an image built on it (its layers a prefix of theirs), as in Docker.
+ */
+function ancestorMatcher(ctl: Controller, ref: string): (s: SandboxRecord) => boolean {
+  const images = ctl.ctx.images;
+  let base: string[] | undefined;
+  try { base = images?.resolve(ref).chainIds; } catch { /* no such image: only the name as given can match */ }
+  return (s) => {
+    if (s.image === ref) return true;
+    if (!base || !s.imageId || !images) return false;
+    let chains: string[];
+    try { chains = images.resolve(s.imageId).chainIds; } catch { return false; }
+    return base.length <= chains.length && base.every((c, i) => chains[i] === c);
+  };
+}
+
 export function containerRoutes(ctl: Controller): Route[] {
   const ctx = ctl.ctx;
   return [
     {
       method: 'GET', path: '/containers/json', handler: (req) => {
         const all = boolParam(req.query, 'all');
-        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network']);
+        const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'ancestor', 'volume']);
+        const ancestors = (f.get('ancestor') ?? []).map((a) => ancestorMatcher(ctl, a));
         const list = [...ctl.state.sandboxes.values()].filter((s) => {
           if (!all && s.state !== 'running' && !f.has('status')) return false;
           const names = f.get('name');
@@ -101,8 +120,12 @@ export function containerRoutes(ctl: Controller): Route[] {
           // label=KEY and label=KEY=VALUE; several are ANDed, as in Docker.
           const labels = f.get('label');
           if (labels && !labels.every((l) => labelMatches(s.labels, l))) return false;
+          if (ancestors.length && !ancestors.some((m) => m(s))) return false;
           const nets = f.get('network');
           if (nets && !nets.some((n) => s.attachments.some((a) => a.networkId.startsWith(n) || ctl.state.networks.get(a.networkId)?.name === n))) return false;
+          // volume=NAME or volume=/container/path (moby: a mount's name or destination).
+          const vols = f.get('volume');
+          if (vols && !vols.some((v) => s.run.mounts.some((m) => (m.type === 'volume' && m.source === v) || m.destination === v))) return false;
           return true;
         }).sort((a, b) => (a.created < b.created ? 1 : -1));
         return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
@@ -142,8 +165,12 @@ export function containerRoutes(ctl: Controller): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (req) => {
         const sbx = ctl.state.findSandbox(req.params.id ?? '');
-        if (sbx.state !== 'running') throw invalid(`Container ${sbx.id} is not running`);
-        await ctl.stopSandbox(sbx.id, 0);
+        const signal = parseSignal(req.query.get('signal') ?? '');
+        if (sbx.state !== 'running') throw new CnmError('CONFLICT', `cannot kill container: ${sbx.name}: container ${sbx.id} is not running`);
+        // SIGKILL stops it for good (restart policies leave it); any other
+        // signal is passed on, as the CLI's signal proxy sends them.
+        if (signal === 'SIGKILL') await ctl.stopSandbox(sbx.id, 0);
+        else await ctl.signalSandbox(sbx.id, signal);
         return { status: 204 };
       },
     },
@@ -163,11 +190,12 @@ export function containerRoutes(ctl: Controller): Route[] {
         if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') {
           throw invalid(`invalid condition: ${JSON.stringify(condition)}`);
         }
-        const later = ctl.waitSandbox(sbx.id, condition).then(
+        const laterAbort = new AbortController();
+        const later = ctl.waitSandbox(sbx.id, condition, laterAbort.signal).then(
           (code) => ({ StatusCode: code, Error: null }),
           (e: unknown) => ({ StatusCode: -1, Error: { Message: (e as Error).message } }),
         );
-        return { status: 200, later };
+        return { status: 200, later, laterAbort };
       },
     },
     {
@@ -189,9 +217,12 @@ export function containerRoutes(ctl: Controller): Route[] {
         const follow = boolParam(req.query, 'follow');
         const stamps = boolParam(req.query, 'timestamps');
         const id = sbx.id;
+        // With a terminal there is one stream, sent raw: the CLI reads it so
+        // when Config.Tty is set (docker/cli container/logs.go).
+        const tty = sbx.run.tty;
         return {
           status: 200,
-          headers: { 'Content-Type': 'application/vnd.docker.multiplexed-stream' },
+          headers: { 'Content-Type': streamContentType(tty, req.version) },
           stream: async (res, closed) => {
             const records = readLogs(logPathOf(ctx, sbx), {
               tail, follow, signal: closed, ...(since ? { since } : {}), ...(until ? { until } : {}),
@@ -201,7 +232,8 @@ export function containerRoutes(ctl: Controller): Route[] {
               const frames: Buffer[] = [];
               for (const r of batch) {
                 if (r.stream === 'stdout' ? !wantOut : !wantErr) continue;
-                frames.push(frame(r.stream === 'stdout' ? 1 : 2, Buffer.from(stamps ? `${r.time} ${r.log}` : r.log)));
+                const text = Buffer.from(stamps ? `${r.time} ${r.log}` : r.log);
+                frames.push(tty ? text : frame(r.stream === 'stdout' ? 1 : 2, text));
               }
               if (frames.length && !res.write(Buffer.concat(frames))) {
                 await Promise.race([once(res, 'drain'), once(res, 'close')]);
@@ -214,7 +246,7 @@ export function containerRoutes(ctl: Controller): Route[] {
     },
     {
       method: 'DELETE', path: '/containers/{id}', handler: async (req) => {
-        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'));
+        await ctl.removeSandbox(req.params.id ?? '', boolParam(req.query, 'force'), boolParam(req.query, 'v'));
         return { status: 204 };
       },
     },

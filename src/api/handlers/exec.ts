@@ -2,24 +2,15 @@
 // GET /exec/{id}/json, POST /exec/{id}/resize. The process runs through the
 // sandbox's OCI runtime (`runc exec`), confined as the sandbox is.
 import type { Controller } from '../../core/controller.ts';
-import { invalid } from '../../model/errors.ts';
 import { ExecTable } from '../../core/execs.ts';
 import type { ExecConfig, ExecInstance } from '../../core/execs.ts';
 import { relayExec } from '../exec-stream.ts';
+import { dimension } from './attach.ts';
+import { consoleSize } from '../run-config.ts';
 import type { Route } from '../router.ts';
 import { frame, streamContentType } from '../stdcopy.ts';
 import { EXEC_CREATE, EXEC_START, parseBody } from '../validate.ts';
 import type { ExecCreateWire, ExecInspectWire, ExecStartWire } from '../wire.ts';
-
-/** [rows, cols] as Docker sends it; anything else is refused. */
-function consoleSize(v: number[] | null | undefined): [number, number] {
-  if (!v || v.length === 0) return [0, 0];
-  const [h, w] = v;
-  if (v.length !== 2 || !Number.isInteger(h) || !Number.isInteger(w) || (h ?? -1) < 0 || (w ?? -1) < 0) {
-    throw invalid(`invalid ConsoleSize ${JSON.stringify(v)}: expected [height, width], two whole numbers >= 0`);
-  }
-  return [h ?? 0, w ?? 0];
-}
 
 export function execConfigFromWire(w: ExecCreateWire): ExecConfig {
   const cmd = w.Cmd === null || w.Cmd === undefined ? [] : typeof w.Cmd === 'string' ? [w.Cmd] : w.Cmd;
@@ -53,13 +44,6 @@ export function execInspect(inst: ExecInstance): ExecInspectWire {
     DetachKeys: c.detachKeys,
     Pid: inst.running ? (inst.proc?.pid() ?? 0) : 0,
   };
-}
-
-/** ?h=&w= of a resize: whole numbers (moby httputils strconv.Atoi). */
-function dimension(q: URLSearchParams, k: 'h' | 'w'): number {
-  const v = q.get(k) ?? '';
-  if (!/^\d+$/.test(v)) throw invalid(`invalid resize parameter ${k}=${JSON.stringify(v)}: expected a whole number`);
-  return Number(v);
 }
 
 export function execRoutes(ctl: Controller): Route[] {

@@ -1,5 +1,6 @@
 // /images and /system/df: the image store as the Engine API shows it
 // (PROTOCOLS.md §1.5–1.6; M api/server/router/image/image_routes.go).
+import { volumesDf } from './volumes.ts';
 import type { Controller } from '../../core/controller.ts';
 import type { ImageService, ImageView, JsonMessage } from '../../core/image-service.ts';
 import type { Credentials } from '../../images/registry/index.ts';
@@ -311,7 +312,7 @@ export function imageRoutes(ctl: Controller, svc: ImageService): Route[] {
             LayersSize: await svc.layerBytes(),
             Images: images.map((v) => imageSummary(v, req.version, usedBy(v.rec.id))),
             Containers: sbx.map((s) => ({ ...containerSummary(ctl.state, s), SizeRw: 0, SizeRootFs: 0 })),
-            Volumes: [],
+            Volumes: await volumesDf(ctl),
             BuildCache: [],
           },
         };

@@ -10,7 +10,7 @@ import type { Route } from '../router.ts';
 import { CONNECT, DISCONNECT, NETWORK_CREATE, parseBody } from '../validate.ts';
 import type { ConnectWire, DisconnectWire, EndpointSettingsWire, NetworkCreateWire } from '../wire.ts';
 
-const versionAtLeast = (v: string, want: string): boolean => {
+export const versionAtLeast = (v: string, want: string): boolean => {
   const [a = 0, b = 0] = v.split('.').map(Number);
   const [c = 0, d = 0] = want.split('.').map(Number);
   return a > c || (a === c && b >= d);

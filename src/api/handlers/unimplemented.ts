@@ -14,18 +14,14 @@ type Method = Route['method'];
 const UNSERVED: [Method, string][] = [
   // containers
   ['GET', '/containers/{id}/top'], ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'],
-  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/resize'], ['POST', '/containers/{id}/update'],
+  ['GET', '/containers/{id}/stats'], ['POST', '/containers/{id}/update'],
   ['POST', '/containers/{id}/rename'], ['POST', '/containers/{id}/pause'], ['POST', '/containers/{id}/unpause'],
   ['GET', '/containers/{id}/attach/ws'],
-  ['HEAD', '/containers/{id}/archive'], ['GET', '/containers/{id}/archive'], ['PUT', '/containers/{id}/archive'],
   ['POST', '/containers/prune'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
-  // volumes
-  ['GET', '/volumes'], ['POST', '/volumes/create'], ['POST', '/volumes/prune'],
-  ['GET', '/volumes/{name}'], ['PUT', '/volumes/{name}'], ['DELETE', '/volumes/{name}'],
   // system
   ['POST', '/auth'], ['GET', '/events'], ['POST', '/session'],
   // plugins

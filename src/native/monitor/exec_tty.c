@@ -23,15 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 #include "exec_tty.h"
+#include "io.h"
 
 #define RESIZE_FD 3
 #define REPORT_FD 4
@@ -77,38 +75,6 @@ static void drain_signals(int sfd) {
   while (read(sfd, &si, sizeof si) == sizeof si) {}
 }
 
-static int receive_fd(int conn) {
-  char name[4096];
-  char ctl[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {name, sizeof name};
-  struct msghdr m = {0};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
-  ssize_t n;
-  do n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n < 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 // "ROWS COLS\n" lines; a partial line waits for the rest.
 static void apply_resizes(int master, char *buf, size_t *len) {
   size_t start = 0;
@@ -117,8 +83,7 @@ static void apply_resizes(int master, char *buf, size_t *len) {
     buf[i] = 0;
     unsigned rows, cols;
     if (sscanf(buf + start, "%u %u", &rows, &cols) == 2) {
-      struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-      ioctl(master, TIOCSWINSZ, &ws);
+      set_winsize(master, rows, cols);
     }
     start = i + 1;
   }
@@ -154,15 +119,8 @@ int exec_tty_main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(sock_path) >= sizeof addr.sun_path) {
-    report("error console socket path too long: %s\n", sock_path);
-    return 1;
-  }
-  strcpy(addr.sun_path, sock_path);
-  unlink(sock_path);
-  if (lsock < 0 || bind(lsock, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lsock, 1) < 0) {
+  int lsock = listen_unix(sock_path, 1, 0);
+  if (lsock < 0) {
     report("error console socket %s: %s\n", sock_path, strerror(errno));
     return 1;
   }
@@ -176,6 +134,8 @@ int exec_tty_main(int argc, char **argv) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    // An ignored signal stays ignored across exec: the container gets the default.
+    signal(SIGPIPE, SIG_DFL);
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0);
     dup2(nul, 1);

@@ -10,7 +10,15 @@
 //   - writes the output as Docker's json-file log, rotated at --max-size
 //     into at most --max-file files;
 //   - writes the exit status to --exit (atomically: tmp + rename), then has
-//     the runtime delete the container (state and cgroup).
+//     the runtime delete the container (state and cgroup);
+//   - with --tty the container gets a terminal: the runtime sends its pty
+//     master over a console socket (runc docs/terminals.md) and everything
+//     the container writes is one stream, logged as stdout (as Docker does);
+//     with --stdin it gets a pipe as stdin, whose write end is held here;
+//   - serves attach.sock in the run directory (output, input, resize for
+//     the daemon, also a restarted one): attach.c; with --linger (an
+//     attacher waits for the start) it reads no output until that attacher
+//     is there, at most LINGER_MS.
 // It tells the daemon how the start went on fd 3: "ok <init pid>\n" or
 // "error <message>\n", then closes it.
 //
@@ -35,11 +43,14 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "attach.h"
 #include "exec_tty.h"
+#include "io.h"
 
 // Docker's json-file driver splits lines longer than this into several
 // records, only the last of which ends with a newline (moby daemon/logger
@@ -52,10 +63,22 @@ struct opts {
   const char *runtime, *root, *id, *bundle, *log, *exitfile, *rundir;
   long long max_size;
   int max_file;
+  int tty, open_stdin, stdin_once, linger;
 };
+
+// With --linger (a client waits to attach from the start), how long the
+// container's output is held for it.
+#define LINGER_MS 5000
+
+static long ms_since(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
 
 struct stream {
   const char *name;
+  int no;  // stdcopy's stream number: 1 stdout, 2 stderr
   int fd;
   char buf[MAX_RECORD];
   size_t len;
@@ -187,21 +210,24 @@ static int pump(struct stream *s) {
     drain_lines(s, 1);
     return 0;
   }
+  attach_output(s->no, s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   drain_lines(s, 0);
   return 1;
 }
 
 // Runs the runtime with the given arguments; stdio as given (-1: /dev/null).
-static int run_runtime(char *const argv[], int out, int err) {
+static int run_runtime(char *const argv[], int in, int out, int err) {
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    // An ignored signal stays ignored across exec: the container gets the default.
+    signal(SIGPIPE, SIG_DFL);
     int nul = open("/dev/null", O_RDWR);
-    dup2(nul, 0);
+    dup2(in >= 0 ? in : nul, 0);
     dup2(out >= 0 ? out : nul, 1);
     dup2(err >= 0 ? err : nul, 2);
     execv(o.runtime, argv);
@@ -294,7 +320,9 @@ int main(int argc, char **argv) {
     {"id", required_argument, 0, 'i'}, {"bundle", required_argument, 0, 'b'},
     {"log", required_argument, 0, 'l'}, {"max-size", required_argument, 0, 's'},
     {"max-file", required_argument, 0, 'f'}, {"exit", required_argument, 0, 'e'},
-    {"run-dir", required_argument, 0, 'd'}, {0, 0, 0, 0},
+    {"run-dir", required_argument, 0, 'd'}, {"tty", no_argument, 0, 't'},
+    {"stdin", no_argument, 0, 'I'}, {"stdin-once", no_argument, 0, 'O'}, {"linger", no_argument, 0, 'L'},
+    {0, 0, 0, 0},
   };
   o.max_file = 1;
   int c;
@@ -309,16 +337,22 @@ int main(int argc, char **argv) {
       case 'f': o.max_file = atoi(optarg); break;
       case 'e': o.exitfile = optarg; break;
       case 'd': o.rundir = optarg; break;
+      case 't': o.tty = 1; break;
+      case 'I': o.open_stdin = 1; break;
+      case 'O': o.stdin_once = 1; break;
+      case 'L': o.linger = 1; break;
       default: return 2;
     }
   }
   if (!o.runtime || !o.root || !o.id || !o.bundle || !o.log || !o.exitfile || !o.rundir || o.max_size < 0 || o.max_file < 1) {
-    fprintf(stderr, "usage: cnm-monitor --runtime PATH --root DIR --id ID --bundle DIR --run-dir DIR --log FILE --exit FILE [--max-size BYTES] [--max-file N]\n");
+    fprintf(stderr, "usage: cnm-monitor --runtime PATH --root DIR --id ID --bundle DIR --run-dir DIR --log FILE --exit FILE [--max-size BYTES] [--max-file N] [--tty] [--stdin [--stdin-once]] [--linger]\n");
     status("error bad monitor arguments\n");
     return 2;
   }
   if (fcntl(STATUS_FD, F_GETFD) < 0) status_open = 0;
   else fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+  // A daemon that went away must not kill this monitor mid-write.
+  signal(SIGPIPE, SIG_IGN);
   // The container's init is re-parented here, not to PID 1.
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t mask;
@@ -334,9 +368,23 @@ int main(int argc, char **argv) {
     status("error cannot open log %s: %s\n", o.log, strerror(errno));
     return 1;
   }
-  int outp[2], errp[2];
-  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
+  if ((!o.tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) || (o.open_stdin && !o.tty && pipe2(inp, O_CLOEXEC) < 0)) {
     status("error pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  // Sockets are bound by names relative to the run directory, and reached
+  // from outside as /proc/<monitor pid>/cwd/NAME: a run directory's full
+  // path can be longer than sun_path's 108 bytes.
+  if (chdir(o.rundir) < 0) {
+    status("error run directory %s: %s\n", o.rundir, strerror(errno));
+    return 1;
+  }
+  char console[64];
+  snprintf(console, sizeof console, "/proc/%d/cwd/console.sock", (int)getpid());
+  int csock = -1;
+  if (o.tty && (csock = listen_unix("console.sock", 1, SOCK_NONBLOCK)) < 0) {
+    status("error console socket: %s\n", strerror(errno));
     return 1;
   }
   char logarg[4096], pidfile[4096], msg[2048];
@@ -345,15 +393,42 @@ int main(int argc, char **argv) {
   unlink(pidfile);
   char *create[] = {(char *)o.runtime, "--root", (char *)o.root, "--log", logarg, "--log-format", "json",
     "create", "--bundle", (char *)o.bundle, "--pid-file", pidfile, (char *)o.id, NULL};
-  // stdio of the container: the write ends (dup2 in the child clears CLOEXEC).
-  int rc = run_runtime(create, outp[1], errp[1]);
-  close(outp[1]);
-  close(errp[1]);
+  char *create_tty[] = {(char *)o.runtime, "--root", (char *)o.root, "--log", logarg, "--log-format", "json",
+    "create", "--bundle", (char *)o.bundle, "--pid-file", pidfile, "--console-socket", console, (char *)o.id, NULL};
+  // stdio of the container: the pipes' other ends (dup2 in the child clears
+  // CLOEXEC); with a terminal, the runtime's stdio are not the container's.
+  int rc = run_runtime(o.tty ? create_tty : create, inp[0], outp[1], errp[1]);
+  if (outp[1] >= 0) close(outp[1]);
+  if (errp[1] >= 0) close(errp[1]);
+  if (inp[0] >= 0) close(inp[0]);
+  // The runtime connected and sent the master before it returned: the
+  // connection waits in the socket's backlog.
+  int master = -1;
+  if (rc == 0 && o.tty) {
+    int conn = accept4(csock, NULL, NULL, SOCK_CLOEXEC);
+    if (conn >= 0) {
+      master = receive_fd(conn);
+      close(conn);
+    }
+    if (master < 0) rc = -1;
+  }
+  if (csock >= 0) {
+    close(csock);
+    unlink("console.sock");
+  }
   if (rc != 0) {
-    runtime_error(msg, sizeof msg, "the runtime failed to create the container");
+    runtime_error(msg, sizeof msg, rc < 0 ? "the runtime sent no terminal on the console socket" : "the runtime failed to create the container");
     status("error %s\n", msg);
     char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
-    run_runtime(del, -1, -1);
+    run_runtime(del, -1, -1, -1);
+    return 1;
+  }
+  // Listening before the start: the daemon connects as soon as it is told.
+  int in_fd = o.tty ? dup(master) : o.open_stdin ? inp[1] : -1;
+  if (attach_listen("attach.sock", o.tty, in_fd, o.stdin_once) < 0) {
+    status("error attach socket: %s\n", strerror(errno));
+    char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
+    run_runtime(del, -1, -1, -1);
     return 1;
   }
   FILE *pf = fopen(pidfile, "r");
@@ -365,35 +440,48 @@ int main(int argc, char **argv) {
   }
   fclose(pf);
   char *start[] = {(char *)o.runtime, "--root", (char *)o.root, "--log", logarg, "--log-format", "json", "start", (char *)o.id, NULL};
-  if (run_runtime(start, -1, -1) != 0) {
+  if (run_runtime(start, -1, -1, -1) != 0) {
     runtime_error(msg, sizeof msg, "the runtime failed to start the container");
     status("error %s\n", msg);
     char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
-    run_runtime(del, -1, -1);
+    run_runtime(del, -1, -1, -1);
     return 1;
   }
   status("ok %d\n", init);
   status_close();
 
-  static struct stream out = {.name = "stdout"}, err = {.name = "stderr"};
-  out.fd = outp[0];
-  err.fd = errp[0];
+  static struct stream out = {.name = "stdout", .no = 1}, err = {.name = "stderr", .no = 2};
+  out.fd = o.tty ? master : outp[0];
+  err.fd = o.tty ? -1 : errp[0];
+  if (o.tty) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
   int code = -1;
-  struct timespec exited_at = {0, 0};
+  struct timespec exited_at = {0, 0}, started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  int holding = o.linger;
   for (;;) {
-    struct pollfd p[3] = {{sfd, POLLIN, 0}, {out.fd, POLLIN, 0}, {err.fd, POLLIN, 0}};
+    // With --linger the output is not read until the attacher that waits
+    // for the start has connected (at most LINGER_MS): the container
+    // blocks on a full pipe meanwhile, so none of it misses the attacher.
+    if (holding && (attach_replayed() || ms_since(&started) >= LINGER_MS)) {
+      holding = 0;
+      if (code >= 0) clock_gettime(CLOCK_MONOTONIC, &exited_at);
+    }
+    struct pollfd p[3 + 32] = {{sfd, POLLIN, 0}, {holding ? -1 : out.fd, POLLIN, 0}, {holding ? -1 : err.fd, POLLIN, 0}};
+    int na = attach_pollfds(p + 3, 32);
     if (code >= 0 && out.fd < 0 && err.fd < 0) break;
     // Once init is gone its pid namespace is gone, so the pipes close; a
     // process that escaped with them (host pid mode) is waited for 2 s.
     int timeout = -1;
-    if (code >= 0) {
+    if (holding) {
+      timeout = (int)(LINGER_MS - ms_since(&started));
+    } else if (code >= 0) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long ms = (now.tv_sec - exited_at.tv_sec) * 1000 + (now.tv_nsec - exited_at.tv_nsec) / 1000000;
       if (ms >= 2000) break;
       timeout = (int)(2000 - ms);
     }
-    int n = poll(p, 3, timeout);
+    int n = poll(p, (nfds_t)(3 + na), timeout);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (p[0].revents & POLLIN) {
@@ -418,11 +506,13 @@ int main(int argc, char **argv) {
     }
     if (out.fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(&out)) { close(out.fd); out.fd = -1; }
     if (err.fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(&err)) { close(err.fd); err.fd = -1; }
+    attach_handle(p + 3, na);
   }
   if (out.fd >= 0) drain_lines(&out, 1);
   if (err.fd >= 0) drain_lines(&err, 1);
+  attach_close();
   write_exit(code < 0 ? 137 : code);
   char *del[] = {(char *)o.runtime, "--root", (char *)o.root, "delete", "--force", (char *)o.id, NULL};
-  run_runtime(del, -1, -1);
+  run_runtime(del, -1, -1, -1);
   return 0;
 }

@@ -1,0 +1,62 @@
+// docker cp: HEAD, GET and PUT /containers/{id}/archive?path= (M
+// api/server/router/container/copy.go). The stat of the path travels as
+// base64 JSON in X-Docker-Container-Path-Stat; bodies are tars.
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Controller } from '../../core/controller.ts';
+import { copyInto, pathStat, tarOf } from '../../core/container-fs.ts';
+import type { PathStat } from '../../core/container-fs.ts';
+import { logDirOf } from '../../core/process-ops.ts';
+import { invalid } from '../../model/errors.ts';
+import { boolParam } from '../filters.ts';
+import type { ApiRequest, Route } from '../router.ts';
+
+const STAT_HEADER = 'X-Docker-Container-Path-Stat';
+const statHeader = (s: PathStat): string => Buffer.from(JSON.stringify(s)).toString('base64');
+
+function pathOf(req: ApiRequest): string {
+  const p = req.query.get('path');
+  if (!p) throw invalid('path is required: give path=/PATH/IN/CONTAINER');
+  return p.startsWith('/') ? p : `/${p}`;
+}
+
+export function archiveRoutes(ctl: Controller): Route[] {
+  const stat = (req: ApiRequest): Promise<PathStat> => {
+    const path = pathOf(req);
+    return ctl.withRootfs(req.params.id ?? '', async (root, sbx) => (await pathStat(root, path, sbx.name)).stat);
+  };
+  return [
+    {
+      method: 'HEAD', path: '/containers/{id}/archive', handler: async (req) => ({ status: 200, headers: { [STAT_HEADER]: statHeader(await stat(req)) } }),
+    },
+    {
+      method: 'GET', path: '/containers/{id}/archive', handler: async (req) => {
+        const s = await stat(req);
+        const path = pathOf(req);
+        return {
+          status: 200,
+          headers: { 'Content-Type': 'application/x-tar', [STAT_HEADER]: statHeader(s) },
+          stream: (res, closed) => ctl.withRootfs(req.params.id ?? '', async (root, sbx) => {
+            const { host } = await pathStat(root, path, sbx.name);
+            const tar = tarOf(host);
+            for await (const chunk of tar.stream) {
+              if (closed.aborted) break;
+              if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+            }
+            await tar.done.catch(() => undefined);
+          }),
+        };
+      },
+    },
+    {
+      method: 'PUT', path: '/containers/{id}/archive', streamBody: true, handler: async (req) => {
+        const dir = pathOf(req);
+        if (!req.stream) throw invalid('the archive to copy is the request body');
+        await ctl.withRootfs(req.params.id ?? '', (root, sbx) => copyInto(root, dir, req.stream!,
+          join(logDirOf(ctl.ctx, sbx), `cp-${randomBytes(4).toString('hex')}.tmp`),
+          { noOverwriteDirNonDir: boolParam(req.query, 'noOverwriteDirNonDir'), container: sbx.name }));
+        return { status: 200 };
+      },
+    },
+  ];
+}
