@@ -85,6 +85,18 @@ export function createApiServer(router: Router, log: Logger): Server {
       sendError(res, 500, 'internal error');
     });
   });
+  // A client that sends `Expect: 100-continue` with an image tar (cnm's
+  // own CLI does) gets "100 Continue" only once the handler starts reading
+  // the body: a request refused on its query is answered before a byte of
+  // the tar is sent. (Node's HTTP client loses an answer that arrives while
+  // it is still writing a body the daemon will not read.)
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    commonHeaders(res);
+    void handle(router, log, req, res, streams, undefined, true).catch((e) => {
+      log.error(`unhandled: ${(e as Error).stack ?? e}`);
+      sendError(res, 500, 'internal error');
+    });
+  });
   // attach and exec start ask to upgrade the connection to a raw stream
   // (Connection: Upgrade, Upgrade: tcp). node:http hands such requests to
   // 'upgrade' listeners only, and with none the client waits forever; here
@@ -149,7 +161,42 @@ function hijackHead(upgraded: boolean, contentType: string): string {
 }
 
 /** `upgrade` is given for requests that asked to upgrade the connection. */
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, streams: Set<AbortController>, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+/** Requests whose handler started reading the streamed body. */
+const bodyRead = new WeakSet<IncomingMessage>();
+
+/** Reads and drops a request's body until its end, `limit` bytes, or an error. */
+function drain(req: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (): void => {
+      req.removeListener('data', onData);
+      req.pause();
+      resolve();
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) done();
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
+/** The request body; when first read, noted, and the client asked for it ("100 Continue") if it waits to be. */
+function streamedBody(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      bodyRead.add(req);
+      if (expectContinue) res.writeContinue();
+      return req[Symbol.asyncIterator]();
+    },
+  };
+}
+
+async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, streams: Set<AbortController>, upgrade?: { socket: Duplex; head: Buffer }, expectContinue = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -171,10 +218,13 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
   try {
     const { handler, params, streamBody } = router.match(method, path);
     const streamed = streamBody && !upgrade;
+    const readsBody = !streamed && (method === 'POST' || method === 'PUT' || method === 'DELETE');
+    if (expectContinue && readsBody) res.writeContinue();
     const body = upgrade
       ? await readUpgradedBody(req, upgrade.socket, upgrade.head)
-      : !streamed && (method === 'POST' || method === 'PUT' || method === 'DELETE') ? await readBody(req) : '';
-    const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(streamed ? { stream: req } : {}) });
+      : readsBody ? await readBody(req) : '';
+    const stream = streamed ? streamedBody(req, res, expectContinue) : undefined;
+    const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(stream ? { stream } : {}) });
     const headers: Record<string, string> = { ...out.headers };
     if (out.hijack) {
       // From here on the connection is a raw stream, not HTTP.
@@ -228,8 +278,14 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     res.end(method === 'HEAD' ? undefined : payload);
     log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
   } catch (e) {
-    // A streamed body the handler did not read (a refused load) is not
-    // drained: the connection closes after the answer instead.
+    // A streamed body the handler refused before reading (a load or import
+    // refused on its query) is read and dropped first, up to MAX_BODY: a
+    // client that writes its whole body before it reads (the docker CLI)
+    // otherwise meets a closed connection ("broken pipe") instead of the
+    // answer. A client that asked for 100-continue was never told to send
+    // it. Beyond MAX_BODY, or when the body was given up part-way, the
+    // connection closes after the answer.
+    if (!req.complete && !req.destroyed && !expectContinue && !bodyRead.has(req)) await drain(req, MAX_BODY);
     if (!req.complete) res.shouldKeepAlive = false;
     const status = statusOf(e);
     const message = status === 500 && !(e instanceof CnmError) && !(e as { code?: string }).code

@@ -6,6 +6,9 @@ import { processContext } from './context.ts';
 import type { CliContext } from './context.ts';
 import { execCommand } from './exec.ts';
 import { doctorCommand } from './doctor.ts';
+import { imageCommand, imagesCommand, rmiCommand, tagCommand } from './image.ts';
+import { transferCommands } from './image-transfer.ts';
+import { loginCommand, logoutCommand } from './login.ts';
 import { networkCommand } from './network.ts';
 import { runCommand } from './run.ts';
 import { volumeCommand } from './volume.ts';
@@ -24,7 +27,8 @@ export function registerCommands(program: Command, ctx: CliContext = processCont
   // Global flags (-H) go before the subcommand, as in docker; this also lets
   // `run` and `exec` hand everything after the command name to the command.
   program.enablePositionalOptions();
-  for (const cmd of [networkCommand(ctx), volumeCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), doctorCommand(ctx)]) {
+  const images = [imagesCommand(ctx), imageCommand(ctx, transferCommands(ctx)), ...transferCommands(ctx), tagCommand(ctx), rmiCommand(ctx), loginCommand(ctx), logoutCommand(ctx)];
+  for (const cmd of [networkCommand(ctx), volumeCommand(ctx), runCommand(ctx), execCommand(ctx), ...containerCommands(ctx), ...images, doctorCommand(ctx)]) {
     adopt(cmd, program, `${program.name()} ${cmd.name()}`);
     program.addCommand(cmd);
   }

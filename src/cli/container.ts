@@ -93,29 +93,28 @@ function rmCommand(ctx: CliContext): Command {
 
 function inspectCommand(ctx: CliContext): Command {
   return new DockerCommand('inspect')
-    .description('Return low-level information on containers and networks')
+    .description('Return low-level information on containers, images and networks')
     .argument('<name...>')
     .option('-f, --format <string>', 'Format output using a custom template')
-    .option('--type <string>', 'Only inspect objects of the given type (container or network)')
+    .option('--type <string>', 'Only inspect objects of the given type (container, image or network)')
     .action(async (refs: string[], o: { format?: string; type?: string }, cmd: Command) => {
-      if (o.type && o.type !== 'container' && o.type !== 'network') {
-        throw new CliError({ code: 'BAD_FLAG', flag: '--type', value: o.type, expected: 'container or network' });
+      if (o.type && !['container', 'image', 'network'].includes(o.type)) {
+        throw new CliError({ code: 'BAD_FLAG', flag: '--type', value: o.type, expected: 'container, image or network' });
       }
       const client = ctx.client(cmd);
-      // Like docker inspect: a container first, then a network of that name.
+      // Like docker inspect: a container first, then an image, then a network of that name.
       const get = async (ref: string): Promise<unknown> => {
         const notFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
-        if (o.type !== 'network') {
+        const kinds: [string, (r: string) => Promise<unknown>][] = [
+          ['container', (r) => client.containerInspect(r)], ['image', (r) => client.imageInspect(r)], ['network', (r) => client.networkInspect(r)],
+        ];
+        for (const [kind, inspect] of kinds) {
+          if (o.type && o.type !== kind) continue;
           try {
-            return await client.containerInspect(ref);
+            return await inspect(ref);
           } catch (e) {
-            if (!notFound(e) || o.type === 'container') throw e;
+            if (!notFound(e) || o.type === kind) throw e;
           }
-        }
-        try {
-          return await client.networkInspect(ref);
-        } catch (e) {
-          if (!notFound(e) || o.type === 'network') throw e;
         }
         throw new Error(`Error: ${new CliError({ code: 'NO_SUCH_OBJECT', name: ref }).message}`);
       };

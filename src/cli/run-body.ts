@@ -14,6 +14,7 @@ export interface RunOpts {
   publish: string[]; publishAll?: boolean; expose: string[]; env: string[]; label: string[];
   volume: string[]; tmpfs: string[]; user?: string; workdir?: string; memory?: string; cpus?: string; pidsLimit?: number;
   restart?: string; privileged?: boolean; init?: boolean; logOpt: string[];
+  entrypoint?: string; pull?: string; quiet?: boolean; platform?: string;
 }
 
 const MEM_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -90,8 +91,15 @@ function envEntry(v: string): string {
   return val === undefined ? v : `${v}=${val}`;
 }
 
-/** The POST /containers/create body for `cnm run` flags and a command. */
-export function containerCreateBody(o: RunOpts, cmd: string[], autoRemove: boolean): ContainerCreateWire {
+/**
+ * The POST /containers/create body for `cnm run` flags and a command. With
+ * an image, an empty command leaves the image's Cmd in force (Cmd omitted,
+ * as docker sends null) and --entrypoint replaces its Entrypoint
+ * (`--entrypoint ""` resets it: docker sends [""]). Without one, the
+ * command is a host command (a sandbox).
+ */
+export function containerCreateBody(o: RunOpts, cmd: string[], autoRemove: boolean, image = ''): ContainerCreateWire {
+  if (!image && o.entrypoint !== undefined) bad('--entrypoint', o.entrypoint, 'an IMAGE to run (a host command has no entrypoint: put it first after --)');
   for (const d of o.dns) if (!isIP(d)) bad('--dns', d, 'an IP address');
   if (o.ip && isIP(o.ip) !== 4) bad('--ip', o.ip, 'an IPv4 address');
   if (o.ip6 && isIP(o.ip6) !== 6) bad('--ip6', o.ip6, 'an IPv6 address');
@@ -117,9 +125,10 @@ export function containerCreateBody(o: RunOpts, cmd: string[], autoRemove: boole
   return {
     Hostname: o.hostname ?? '',
     Domainname: o.domainname ?? '',
-    Cmd: cmd,
-    // Sandboxes run host binaries: there is no image.
-    Image: '',
+    // Sandboxes run host binaries: no image, and the command is all there is.
+    ...(!image || cmd.length ? { Cmd: cmd } : {}),
+    Image: image,
+    ...(image && o.entrypoint !== undefined ? { Entrypoint: [o.entrypoint] } : {}),
     Env: o.env.map(envEntry),
     Labels: kvMap(o.label),
     ExposedPorts: exposed,

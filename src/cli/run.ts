@@ -1,7 +1,9 @@
-// `cnm run`: create a sandbox running a host command, start it, and either
-// print its ID (-d) or wait for it and print its output, exiting with its
-// status. docker run's flags for networking, ports, DNS and environment.
-import { Option } from 'commander';
+// `cnm run IMAGE [CMD...]` runs a container from an image (pulled first
+// when missing, as the docker CLI does); `cnm run -- CMD...` runs a sandbox
+// with a host command. Either is created, started, and then its ID printed
+// (-d) or its output copied until it exits, exiting with its status.
+// docker run's flags for networking, ports, DNS and environment.
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ApiError } from '../client/client.ts';
 import type { Client } from '../client/client.ts';
@@ -10,8 +12,48 @@ import type { CliContext } from './context.ts';
 import { DockerCommand, EXIT_USAGE, exitWith } from './docker-command.ts';
 import { collect, collectLabel, parseIntFlag } from './flags.ts';
 import { copyLogs } from './logs.ts';
+import { familiarWithTag, pullImage } from './image-transfer.ts';
 import { containerCreateBody } from './run-body.ts';
 import type { RunOpts } from './run-body.ts';
+
+/**
+ * `run` remembers whether `--` came before the first operand: then the
+ * operands are a host command, not IMAGE [CMD...].
+ */
+class RunCommand extends DockerCommand {
+  hostCommand = false;
+
+  override parseOptions(args: string[]): { operands: string[]; unknown: string[] } {
+    const r = super.parseOptions(args);
+    const dash = args.indexOf('--');
+    this.hostCommand = dash >= 0 && r.operands.length === args.length - dash - 1;
+    return r;
+  }
+}
+
+const isNoSuchImage = (e: unknown): boolean => e instanceof ApiError && e.status === 404 && /no such image/i.test(e.message);
+
+/**
+ * Creates the container; an image the daemon does not have is pulled and
+ * the create tried again (docker's --pull=missing), progress on stderr.
+ */
+async function create(ctx: CliContext, client: Client, o: RunOpts, image: string, body: ReturnType<typeof containerCreateBody>): Promise<string> {
+  const pull = (): Promise<string> => pullImage(client, image, ctx.stderr, { ...(o.platform ? { platform: o.platform } : {}), quiet: !!o.quiet });
+  if (image && o.pull === 'always') await pull();
+  try {
+    return (await client.containerCreate(o.name ?? '', body)).Id;
+  } catch (e) {
+    if (!image || o.pull === 'never' || !isNoSuchImage(e)) throw e;
+    if (!o.quiet) ctx.stderr.write(`Unable to find image '${familiarWithTag(image)}' locally\n`);
+    await pull();
+    return (await client.containerCreate(o.name ?? '', body)).Id;
+  }
+}
+
+function parsePull(v: string): string {
+  if (!['missing', 'always', 'never'].includes(v)) throw new InvalidArgumentError(`invalid pull option: '${v}': must be one of "always", "missing" or "never"`);
+  return v;
+}
 
 /** docker run reports its own failures, and the daemon's, with status 125. */
 function runFailed(ctx: CliContext, e: unknown): never {
@@ -51,13 +93,17 @@ function addAlias(cmd: Command, alias: string, target: string): void {
 }
 
 export function runCommand(ctx: CliContext): Command {
-  const run = new DockerCommand('run')
-    .description('Create and run a new sandbox running a host command')
-    .usage('[OPTIONS] COMMAND [ARG...]')
+  const run = new RunCommand('run')
+    .description('Create and run a new container from an image, or (after --) a sandbox running a host command')
+    .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]\n       cnm run [OPTIONS] -- COMMAND [ARG...]')
     .helpOption('--help', 'Print usage')
-    .argument('<command>')
+    .argument('<image>', 'IMAGE, or after -- the host command')
     .argument('[args...]')
     .passThroughOptions()
+    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', parsePull, 'missing')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('-q, --quiet', 'Suppress the pull output')
     .option('-d, --detach', 'Run container in background and print container ID')
     .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
     .option('--name <string>', 'Assign a name to the container')
@@ -91,14 +137,16 @@ export function runCommand(ctx: CliContext): Command {
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes (the default)')
     .option('--no-init', 'Run the command itself as PID 1 (signals it has no handler for are ignored, as in Docker)')
     .option('--log-opt <k=v>', 'Log driver options: max-size=10m, max-file=3', collect, [])
-    .action(async (command: string, args: string[], o: RunOpts, cmd: Command) => {
+    .action(async (first: string, args: string[], o: RunOpts, cmd: Command) => {
       const client = ctx.client(cmd);
+      const image = run.hostCommand ? '' : first;
+      const command = run.hostCommand ? [first, ...args] : args;
       let id: string;
       try {
         // In the foreground the CLI removes the sandbox itself after reading
         // its output: the daemon's AutoRemove deletes the logs on exit.
-        const body = containerCreateBody(o, [command, ...args], !!o.rm && !!o.detach);
-        id = (await client.containerCreate(o.name ?? '', body)).Id;
+        const body = containerCreateBody(o, command, !!o.rm && !!o.detach, image);
+        id = await create(ctx, client, o, image, body);
       } catch (e) {
         return runFailed(ctx, e);
       }

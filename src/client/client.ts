@@ -1,12 +1,15 @@
 // A typed client of cnm's Engine API over its unix socket: used by the CLI,
 // the walkthrough and the tests. The wire types are the API's own.
 import { request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type {
   ContainerCreateWire, ContainerInspectWire, ContainerSummaryWire, EndpointSettingsWire, ExecCreateWire, ExecInspectWire, ExecStartWire,
   NetworkCreateWire, NetworkWire, VersionWire, VolumeCreateWire, VolumeWire,
 } from '../api/wire.ts';
 import { demuxer } from './demux.ts';
+import type { AuthConfigWire, ImageDeleteWire, ImageHistoryWire, ImagePruneWire, ImageSummaryWire } from './image-wire.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -29,6 +32,34 @@ export function socketPathOf(host: string): string {
 export interface RawResponse { status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }
 
 export type FilterArg = Record<string, string[]>;
+
+type QueryValue = string | number | boolean | string[] | FilterArg | undefined;
+
+/** A request body that streams (an image tar of any size is never held whole). */
+export type BodySource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+
+/** The image streams' options. */
+export interface ImportQuery { repo?: string; message?: string; changes?: string[]; platform?: string }
+
+/**
+ * Reads newline-delimited JSON (Docker's progress streams) as it arrives,
+ * one value per line, however the lines are split across chunks.
+ */
+export async function* jsonLines<T>(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<T> {
+  const dec = new TextDecoder();
+  let buf = '';
+  for await (const c of body) {
+    buf += typeof c === 'string' ? c : dec.decode(c, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) yield JSON.parse(line) as T;
+    }
+  }
+  buf += dec.decode();
+  if (buf.trim()) yield JSON.parse(buf) as T;
+}
 
 export interface LogQuery { follow?: boolean; timestamps?: boolean; tail?: number | 'all'; since?: string; until?: string }
 
@@ -85,11 +116,13 @@ export class Client {
     return (ct.includes('json') ? JSON.parse(text) : text) as T;
   }
 
-  private static q(params: Record<string, string | number | boolean | FilterArg | undefined>): string {
+  private static q(params: Record<string, QueryValue>): string {
     const u = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) {
       if (v === undefined) continue;
-      u.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+      // A list repeats the key (changes=…&changes=…); a filter map is JSON.
+      if (Array.isArray(v)) for (const x of v) u.append(k, x);
+      else u.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
     }
     const s = u.toString();
     return s ? `?${s}` : '';
@@ -185,6 +218,88 @@ export class Client {
       req.end(payload);
     });
   }
+
+  /**
+   * A request whose body, if any, streams from `body` (chunked), answered
+   * by a streamed response: resolves with the response once the daemon
+   * answers below 400; an error status rejects with the daemon's message.
+   */
+  send(method: string, path: string, opts: { body?: BodySource; contentType?: string; headers?: Record<string, string> } = {}): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const req = request({
+        socketPath: this.socketPath,
+        method,
+        path: `/v${this.version}${path}`,
+        headers: { Host: 'cnm', ...(opts.body ? { 'Content-Type': opts.contentType ?? 'application/x-tar', Expect: '100-continue' } : {}), ...opts.headers },
+      }, (res) => {
+        answered = true;
+        const status = res.statusCode ?? 500;
+        if (status < 400) { resolve(res); return; }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(new ApiError(status, errorMessage(Buffer.concat(chunks)))));
+        res.on('error', reject);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (answered) return;
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ApiError(0, `Cannot connect to the cnm daemon at unix://${this.socketPath}. Is the cnm daemon running?`));
+        } else if (e.code === 'EPIPE' || e.code === 'ECONNRESET') {
+          // Its answer is lost with the connection (node's client cannot read it).
+          reject(new Error(`the daemon stopped reading the request body part-way and closed the connection (${e.code}): it refused the body; its log says why`));
+        } else reject(e);
+      });
+      req.on('close', () => {
+        if (!answered) reject(new Error('the daemon closed the connection without an answer'));
+      });
+      if (!opts.body) { req.end(); return; }
+      // The body goes once the daemon asks for it (100 Continue): a request
+      // it refuses on its query is answered before any of the body is sent.
+      const body = opts.body;
+      // A failed source destroys the request: its error reaches 'error' above.
+      req.on('continue', () => { pipeline(body, req).catch(() => undefined); });
+      req.flushHeaders();
+    });
+  }
+
+  imageList(all = false, filters?: FilterArg): Promise<ImageSummaryWire[]> {
+    return this.call('GET', `/images/json${Client.q({ all: all ? 1 : undefined, filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+  imageInspect(name: string): Promise<Record<string, unknown>> { return this.call('GET', `/images/${encodeURIComponent(name)}/json`); }
+  imageHistory(name: string): Promise<ImageHistoryWire[]> { return this.call('GET', `/images/${encodeURIComponent(name)}/history`); }
+  imageTag(source: string, repo: string, tag: string): Promise<void> {
+    return this.call('POST', `/images/${encodeURIComponent(source)}/tag${Client.q({ repo, tag })}`);
+  }
+  imageRemove(name: string, force = false, noPrune = false): Promise<ImageDeleteWire[]> {
+    return this.call('DELETE', `/images/${encodeURIComponent(name)}${Client.q({ force: force ? 1 : undefined, noprune: noPrune ? 1 : undefined })}`);
+  }
+  imagePrune(filters?: FilterArg): Promise<ImagePruneWire> {
+    return this.call('POST', `/images/prune${Client.q({ filters: filters && Object.keys(filters).length ? filters : undefined })}`);
+  }
+  /** POST /images/create?fromImage=: the pull's progress stream. */
+  imagePull(fromImage: string, tag: string, o: { platform?: string; auth?: AuthConfigWire } = {}): Promise<IncomingMessage> {
+    return this.send('POST', `/images/create${Client.q({ fromImage, tag, platform: o.platform || undefined })}`, {
+      ...(o.auth ? { headers: { 'X-Registry-Auth': Buffer.from(JSON.stringify(o.auth)).toString('base64url') } } : {}),
+    });
+  }
+  /** POST /images/create?fromSrc=- with the root filesystem tar as the body. */
+  imageImport(body: BodySource, o: ImportQuery): Promise<IncomingMessage> {
+    return this.send('POST', `/images/create${Client.importQuery('-', o)}`, { body });
+  }
+  /** POST /images/create?fromSrc=URL: the daemon fetches the tar itself. */
+  imageImportUrl(url: string, o: ImportQuery): Promise<IncomingMessage> {
+    return this.send('POST', `/images/create${Client.importQuery(url, o)}`);
+  }
+  private static importQuery(fromSrc: string, o: ImportQuery): string {
+    return Client.q({ fromSrc, repo: o.repo || undefined, message: o.message || undefined, changes: o.changes, platform: o.platform || undefined });
+  }
+  imageLoad(body: BodySource, quiet = false): Promise<IncomingMessage> {
+    return this.send('POST', `/images/load${Client.q({ quiet: quiet ? 1 : undefined })}`, { body });
+  }
+  /** GET /images/get: the images as one `docker save` tar stream. */
+  imageSave(names: string[]): Promise<IncomingMessage> { return this.send('GET', `/images/get${Client.q({ names })}`); }
+  auth(a: AuthConfigWire): Promise<{ Status: string; IdentityToken?: string }> { return this.call('POST', '/auth', a); }
 
   /** cnm's own: drift between store, kernel and firewall. */
   doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean>; Foreign?: { ok: boolean; problems: string[] } }> {

@@ -175,7 +175,7 @@ test('run -d: the create body, then start; prints the ID', async () => {
   const r = await runCli(d.socket, ['run', '-d', '--rm', '--name', 'w1', '--hostname', 'h1', '--network', 'net1', '--network', 'name=net2,alias=x,ip=10.2.0.4',
     '--ip', '10.1.0.5', '--ip6', 'fd00::5', '--network-alias', 'web', '--net-alias', 'www', '--dns', '10.0.0.53', '--dns-search', 'example.org',
     '--add-host', 'db:10.0.0.7', '-p', '8080:80', '-p', '127.0.0.1:5353:53/udp', '-P', '-e', 'A=1', '-l', 'k=v', '--gw-priority', '3',
-    'sleep', '100']);
+    '--', 'sleep', '100']);
   assert.deepEqual(r, { code: 0, stdout: 'c-ok\n', stderr: '' });
   const create = last('POST', '/containers/create');
   assert.equal(create?.query.get('name'), 'w1');
@@ -197,7 +197,7 @@ test('run -d: the create body, then start; prints the ID', async () => {
 });
 
 test('run without networks uses bridge; options after the command belong to the command', async () => {
-  assert.equal((await runCli(d.socket, ['run', '-d', 'sh', '-c', 'echo --rm', '-d'])).code, 0);
+  assert.equal((await runCli(d.socket, ['run', '-d', '--', 'sh', '-c', 'echo --rm', '-d'])).code, 0);
   const body = last('POST', '/containers/create')?.body as { Cmd: string[]; HostConfig: { NetworkMode: string; AutoRemove: boolean }; NetworkingConfig: unknown };
   assert.deepEqual(body.Cmd, ['sh', '-c', 'echo --rm', '-d']);
   assert.equal(body.HostConfig.NetworkMode, 'bridge');
@@ -206,17 +206,17 @@ test('run without networks uses bridge; options after the command belong to the 
 });
 
 test('run in the foreground: waits, prints the output, exits with the status, --rm removes it', async () => {
-  const r = await runCli(d.socket, ['run', '--rm', 'exit3']);
+  const r = await runCli(d.socket, ['run', '--rm', '--', 'exit3']);
   assert.deepEqual(r, { code: 3, stdout: 'hello out\n', stderr: 'hello err\n' });
   // The CLI removes it itself: the daemon's AutoRemove would delete the logs on exit.
   assert.equal((last('POST', '/containers/create')?.body as { HostConfig: { AutoRemove: boolean } }).HostConfig.AutoRemove, false);
   assert.equal(last('DELETE', '/containers/c-exit3')?.query.get('force'), '1');
-  const ok = await runCli(d.socket, ['run', 'true']);
+  const ok = await runCli(d.socket, ['run', '--', 'true']);
   assert.equal(ok.code, 0);
 });
 
 test('run in the foreground follows the log until the sandbox stops', async () => {
-  const r = await runCli(d.socket, ['run', 'slow']);
+  const r = await runCli(d.socket, ['run', '--', 'slow']);
   assert.deepEqual(r, { code: 5, stdout: 'line 1\nline 2\n', stderr: '' });
   // One followed request, not polling.
   const logs = d.requests.filter((x) => x.path === '/containers/c-slow/logs');
@@ -226,14 +226,14 @@ test('run in the foreground follows the log until the sandbox stops', async () =
 
 test('run reports its own and the daemon\'s errors with status 125', async () => {
   const n = d.requests.length;
-  const bad = await runCli(d.socket, ['run', '-p', '80/icmp', 'x']);
+  const bad = await runCli(d.socket, ['run', '-p', '80/icmp', '--', 'x']);
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /^cnm: invalid port specification "80\/icmp": invalid protocol "icmp"/);
-  assert.equal((await runCli(d.socket, ['run', '--dns', 'not-an-ip', 'x'])).code, 125);
-  assert.equal((await runCli(d.socket, ['run', '--add-host', 'nocolon', 'x'])).code, 125);
-  assert.equal((await runCli(d.socket, ['run', '--network', 'n', '--network', 'n', 'x'])).code, 125);
+  assert.equal((await runCli(d.socket, ['run', '--dns', 'not-an-ip', '--', 'x'])).code, 125);
+  assert.equal((await runCli(d.socket, ['run', '--add-host', 'nocolon', '--', 'x'])).code, 125);
+  assert.equal((await runCli(d.socket, ['run', '--network', 'n', '--network', 'n', '--', 'x'])).code, 125);
   assert.equal(d.requests.length, n);
-  const daemon = await runCli(d.socket, ['run', 'fail-create']);
+  const daemon = await runCli(d.socket, ['run', '--', 'fail-create']);
   assert.equal(daemon.code, 125);
   assert.match(daemon.stderr, /^cnm: Error response from daemon: network nope not found\n/);
   assert.equal((await runCli(d.socket, ['run', '--bogus', 'x'])).code, 125);

@@ -12,7 +12,11 @@ import { ApiError, Client } from '../../src/client/client.ts';
 import { registerCommands } from '../../src/cli/commands.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 
-export interface Recorded { method: string; path: string; query: URLSearchParams; body: unknown; upgrade?: boolean }
+export interface Recorded {
+  method: string; path: string; query: URLSearchParams; body: unknown; upgrade?: boolean;
+  /** The body as sent (a tar is not JSON), and the request headers. */
+  raw?: Buffer; headers?: Record<string, string | string[] | undefined>;
+}
 export interface Reply {
   status?: number; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string>;
   /**
@@ -39,12 +43,16 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://cnm');
-      const text = Buffer.concat(chunks).toString();
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString();
+      const json = String(req.headers['content-type'] ?? '').includes('json');
       const rec: Recorded = {
         method: req.method ?? '',
         path: url.pathname.replace(/^\/v[\d.]+/, ''),
         query: url.searchParams,
-        body: text ? JSON.parse(text) : undefined,
+        body: text && json ? JSON.parse(text) : undefined,
+        raw,
+        headers: req.headers,
       };
       requests.push(rec);
       const r = (await handler(rec)) ?? { status: 404, json: { message: `no route for ${rec.method} ${rec.path}` } };
@@ -102,14 +110,17 @@ export async function fakeDaemon(handler: Handler): Promise<FakeDaemon> {
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs `cnm ARGS` as main.ts does (same error handling and exit statuses). */
-export async function runCli(socket: string, args: string[], opts: { stdin?: string } = {}): Promise<CliResult> {
+export async function runCli(socket: string, args: string[], opts: { stdin?: string | Buffer; tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean; columns?: number } } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const text = (c: string | Uint8Array): string => (typeof c === 'string' ? c : Buffer.from(c).toString());
+  const tty = opts.tty ?? {};
+  const stdin = Readable.from([opts.stdin ?? '']);
+  if (tty.stdin) Object.assign(stdin, { isTTY: true });
   const ctx: CliContext = {
-    stdout: { write: (c) => { stdout += text(c); return true; } },
-    stderr: { write: (c) => { stderr += text(c); return true; } },
-    stdin: Readable.from([opts.stdin ?? '']),
+    stdout: { write: (c) => { stdout += text(c); return true; }, ...(tty.stdout ? { isTTY: true, columns: tty.columns ?? 80 } : {}) },
+    stderr: { write: (c) => { stderr += text(c); return true; }, ...(tty.stderr ? { isTTY: true, columns: tty.columns ?? 80 } : {}) },
+    stdin,
     client: () => new Client(`unix://${socket}`),
   };
   const program = new Command('cnm')
