@@ -95,7 +95,8 @@ export class ImageService {
     if (/^(sha256:)?[0-9a-f]{1,64}$/.test(nameOrId)) {
       try { return this.store.resolve(nameOrId); } catch (e) { if (!(e instanceof CnmError) || e.code !== 'NOT_FOUND') throw e; }
     }
-    throw notFound(`No such image: ${nameOrId}`);
+    // Docker names the reference it looked for: `ghost` is ghost:latest.
+    throw notFound(`No such image: ${ref !== undefined && !/^(sha256:)?[0-9a-f]{1,64}$/.test(nameOrId) ? toFamiliar(ref) : nameOrId}`);
   }
 
   config(id: string): Promise<Record<string, unknown>> { return this.store.config(id); }
