@@ -16,6 +16,7 @@ import type { ImageReference } from '../images/reference.ts';
 import { RegistryClient, parsePlatform, pullImage } from '../images/registry/index.ts';
 import type { Credentials, Platform, ProgressEvent } from '../images/registry/index.ts';
 import { parseChanges } from './image-changes.ts';
+import type { Logger } from './context.ts';
 
 /** A container that uses an image (rmi refuses to pull the rug from under it). */
 export interface ImageUser { id: string; running: boolean }
@@ -28,6 +29,7 @@ export interface ImageServiceOptions {
   insecureRegistries?: readonly string[];
   /** docker events: an image event (Docker's actor ID and attributes: `name`, or a prune's `reclaimed`). */
   onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
+  log?: Logger;
 }
 
 /** One line of Docker's JSON message stream (pkg/jsonmessage). */
@@ -73,12 +75,14 @@ export class ImageService {
   readonly store: ImageStore;
   private readonly usersOf: (imageId: string) => ImageUser[];
   private readonly insecure: readonly string[];
+  private readonly log: Logger | undefined;
   private readonly event: (action: string, id: string, attributes: Record<string, string>) => void;
 
   constructor(o: ImageServiceOptions) {
     this.store = o.store;
     this.usersOf = o.usersOf;
     this.insecure = o.insecureRegistries ?? [];
+    this.log = o.log;
     this.event = o.onEvent ?? (() => undefined);
   }
 
@@ -276,6 +280,7 @@ export class ImageService {
     const named = ref.digest !== undefined ? referenceString(ref) : referenceString({ ...ref, digest: undefined });
     let before: string | undefined;
     try { before = this.store.resolve(named).id; } catch { /* not here yet */ }
+    const t0 = performance.now();
     const result = await pullImage(client, ref, this.store.blobs, {
       ...(platforms.length ? { platforms } : {}),
       layerPresent: async (config, i) => {
@@ -293,7 +298,9 @@ export class ImageService {
     const tags = ref.tag !== undefined ? [referenceString({ ...ref, digest: undefined })] : [];
     const repoDigest = `${referenceName(ref)}@${result.digest}`;
     try {
+      const t1 = performance.now();
       const rec = await this.store.addImage(result.config.digest, layers, tags, { repoDigests: [repoDigest] });
+      this.log?.debug(`pull ${familiarString(ref)}: download ${(t1 - t0).toFixed(0)} ms, unpack and commit ${(performance.now() - t1).toFixed(0)} ms`);
       // "Up to date" when the name named this image already (Docker's
       // wording), whatever had to be downloaded.
       const display = familiarString(ref);

@@ -167,6 +167,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     store: imageStore,
     usersOf: (id): ImageUser[] => [...controller.state.sandboxes.values()].filter((s) => s.imageId === id).map((s) => ({ id: s.id, running: s.state === 'running' })),
     insecureRegistries: o.insecureRegistries ?? [],
+    log: o.log,
     onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
   const controller: Controller = new Controller({
