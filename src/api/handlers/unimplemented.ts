@@ -20,7 +20,7 @@ const UNSERVED: [Method, string][] = [
   ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
   // system
-  ['POST', '/auth'], ['POST', '/session'],
+  ['POST', '/session'],
   // plugins
   ['GET', '/plugins'], ['GET', '/plugins/privileges'], ['POST', '/plugins/pull'], ['POST', '/plugins/create'],
   ['GET', '/plugins/{name*}/json'], ['DELETE', '/plugins/{name*}'], ['POST', '/plugins/{name*}/enable'],
