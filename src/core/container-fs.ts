@@ -143,3 +143,42 @@ async function place(root: string, staging: string, rel: string, dir: string, o:
     await lutimes(to, st.atime, st.mtime);
   }
 }
+
+/** One entry of `docker diff`: Kind 0 changed, 1 added, 2 deleted. */
+export interface Change { Path: string; Kind: 0 | 1 | 2 }
+
+/**
+ * docker diff from the overlay's upper directory: a 0/0 character device is
+ * a deletion (overlayfs's whiteout), anything the image's layers also have
+ * is a change, the rest is added; parent directories of a change show as
+ * changed, as in Docker.
+ */
+export async function containerChanges(upper: string, lowers: string[]): Promise<Change[]> {
+  const out: Change[] = [];
+  const inLower = async (rel: string): Promise<boolean> => {
+    for (const l of lowers) if (await lstat(join(l, rel)).then(() => true, () => false)) return true;
+    return false;
+  };
+  const walk = async (rel: string): Promise<void> => {
+    let names: string[];
+    try { names = await readdir(join(upper, rel)); } catch { return; }
+    for (const n of names.sort()) {
+      const r = posix.join(rel, n);
+      const st = await lstat(join(upper, r)).catch(() => undefined);
+      if (!st) continue;
+      if (st.isCharacterDevice() && st.rdev === 0) out.push({ Path: `/${r}`, Kind: 2 });
+      else out.push({ Path: `/${r}`, Kind: (await inLower(r)) ? 0 : 1 });
+      if (st.isDirectory()) await walk(r);
+    }
+  };
+  await walk('');
+  // The runtime's mount points (the sandbox files, /dev, /proc, /sys) are
+  // made in the upper layer; Docker keeps them in an init layer below it, so
+  // they are no change of the container's, nor are parents changed only by them.
+  const made = out.filter((c) => c.Kind === 1 && RUNTIME_MOUNT_POINTS.has(c.Path)).map((c) => c.Path);
+  const kept = out.filter((c) => !made.includes(c.Path));
+  const under = (dir: string, paths: string[]): boolean => paths.some((p) => p.startsWith(`${dir}/`));
+  return kept.filter((c) => !under(c.Path, made) || under(c.Path, kept.map((k) => k.Path)));
+}
+
+const RUNTIME_MOUNT_POINTS = new Set(['/dev', '/proc', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf']);

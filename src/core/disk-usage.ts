@@ -1,21 +1,26 @@
-// Bytes a directory tree holds (what `du -b` counts for files): a
-// container's writable layer, which is what `docker container prune`
-// reports as reclaimed (Docker's SizeRw).
+// Bytes a directory tree holds, each file's data counted once however many
+// hard links it has (what `du -b` counts): a container's writable layer
+// (Docker's SizeRw, what `docker container prune` reclaims) and a volume's
+// size in `docker system df`.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export async function treeBytes(dir: string): Promise<number> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) n += await treeBytes(p);
-    else if (e.isFile()) n += (await lstat(p).catch(() => ({ size: 0 }))).size;
-  }
-  return n;
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    let names: string[];
+    try { names = await readdir(d); } catch { return; }
+    for (const n of names) {
+      const st = await lstat(join(d, n)).catch(() => null);
+      if (!st) continue;
+      if (st.isDirectory()) await walk(join(d, n));
+      else if (st.isFile() && !seen.has(`${st.dev}:${st.ino}`)) {
+        seen.add(`${st.dev}:${st.ino}`);
+        total += st.size;
+      }
+    }
+  };
+  await walk(dir);
+  return total;
 }

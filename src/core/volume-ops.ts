@@ -4,7 +4,7 @@
 // binds _data (or the device of a `type=none o=bind` volume, or a tmpfs for
 // `type=tmpfs`) inside the container's own mount namespace, so nothing is
 // left to unmount when a daemon or a container dies.
-import { lstat, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { CnmError, conflict, invalid, notFound } from '../model/errors.ts';
 import { newId } from '../model/ids.ts';
@@ -12,6 +12,8 @@ import type { SandboxRecord, VolumeRecord } from '../model/records.ts';
 import type { Ctx } from './context.ts';
 import { labelMatches } from './network-ops.ts';
 import { tmpfsOptionProblem, volumeNameProblem } from './mount-parse.ts';
+import { treeBytes } from './disk-usage.ts';
+import { mountPoints } from '../images/rootfs.ts';
 
 /** moby volume/service: the label of volumes created without a name (API >= 1.42 prunes only these by default). */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -141,40 +143,16 @@ export async function removeVolume(ctx: Ctx, name: string, force: boolean): Prom
   // cnm mounts nothing there, but someone may have: a recursive removal
   // would go on into that filesystem.
   const dir = volumeDirOf(ctx, name);
-  const mounted = (await hostMountPoints()).find((p) => p === dir || p.startsWith(`${dir}/`));
+  const mounted = [...(await mountPoints())].find((p) => p === dir || p.startsWith(`${dir}/`));
   if (mounted) throw conflict(`remove ${name}: ${mounted} is a mount point on the host: unmount it first`);
   await rm(dir, { recursive: true, force: true });
   await ctx.state.commit([{ kind: 'volume', del: name }]);
   ctx.events.emit('volume', 'destroy', name, { driver: v.driver });
 }
 
-/** The host's mount points (/proc/self/mounts, octal escapes decoded). */
-async function hostMountPoints(): Promise<string[]> {
-  const text = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
-  return text.split('\n').map((l) => (l.split(' ')[1] ?? '').replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-}
 
-/** Bytes in a directory tree (each inode once), as Docker's df reports a volume's size. */
-export async function dirSize(dir: string): Promise<number> {
-  const seen = new Set<string>();
-  let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    let names: string[];
-    try { names = await readdir(d); } catch { return; }
-    for (const n of names) {
-      const p = join(d, n);
-      const st = await lstat(p).catch(() => null);
-      if (!st) continue;
-      if (st.isDirectory()) await walk(p);
-      else if (!seen.has(`${st.dev}:${st.ino}`)) {
-        seen.add(`${st.dev}:${st.ino}`);
-        total += st.size;
-      }
-    }
-  };
-  await walk(dir);
-  return total;
-}
+/** Bytes in a volume (each inode once), as Docker's df reports its size. */
+export const dirSize = treeBytes;
 
 export interface VolumePruneFilter {
   label: string[];

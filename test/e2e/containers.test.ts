@@ -100,6 +100,12 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     assert.equal((await d.docker(['exec', 'wr', 'cat', '/data.txt'])).stdout, 'kept\n');
     // Another container of the same image does not see it.
     assert.equal((await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'cat /data.txt 2>/dev/null || echo absent'])).stdout, 'absent\n');
+    // docker diff: what the container wrote, against its image.
+    await d.docker(['exec', 'wr', 'sh', '-c', 'rm /bin/cat && echo x > /etc/passwd']);
+    const diff = (await d.docker(['diff', 'wr'])).stdout.trim().split('\n');
+    assert.deepEqual(diff.sort(), ['A /data.txt', 'C /bin', 'C /etc', 'C /etc/passwd', 'D /bin/cat'].sort());
+    // docker ps --size: its writable layer.
+    assert.match((await d.docker(['ps', '--size', '--format', '{{.Size}}', '--filter', 'name=wr'])).stdout, /^\d+(\.\d+)?[kM]?B /);
     await d.docker(['rm', '-f', 'wr']);
     assert.deepEqual(mounts(), []);
   });

@@ -256,6 +256,8 @@ describe(`docker image commands against cnm${skip ? ` (skipped: ${skip})` : ''}`
     assert.match(df, /Images [1-9]/);
     const info = (await d.docker(['info', '--format', '{{.Images}}'])).stdout.trim();
     assert.ok(Number(info) >= 1);
+    // docker system prune: containers, networks, dangling images, build cache (cnm has none).
+    assert.match((await d.docker(['system', 'prune', '-f'])).stdout, /Total reclaimed space/);
     const pruned = await d.docker(['image', 'prune', '-a', '-f']);
     assert.match(pruned.stdout, /Total reclaimed space/);
     assert.deepEqual(await ids(), []);

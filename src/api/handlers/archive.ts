@@ -1,10 +1,12 @@
 // docker cp: HEAD, GET and PUT /containers/{id}/archive?path= (M
-// api/server/router/container/copy.go). The stat of the path travels as
+// api/server/router/container/copy.go); docker diff: GET
+// /containers/{id}/changes. The stat of the path travels as
 // base64 JSON in X-Docker-Container-Path-Stat; bodies are tars.
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Controller } from '../../core/controller.ts';
-import { copyInto, pathStat, tarOf } from '../../core/container-fs.ts';
+import { containerChanges, copyInto, pathStat, tarOf } from '../../core/container-fs.ts';
+import { rootfsDirOf } from '../../images/rootfs.ts';
 import type { PathStat } from '../../core/container-fs.ts';
 import { logDirOf } from '../../core/process-ops.ts';
 import { emitContainer } from '../../core/events.ts';
@@ -27,6 +29,17 @@ export function archiveRoutes(ctl: Controller): Route[] {
     return ctl.withRootfs(req.params.id ?? '', async (root, sbx) => (await pathStat(root, path, sbx.name)).stat);
   };
   return [
+    {
+      method: 'GET', path: '/containers/{id}/changes', handler: async (req) => {
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        const images = ctl.ctx.images;
+        if (!sbx.imageId || !images) throw invalid(`container ${sbx.name} runs the host's files, not an image: it has no layer of its own to compare`);
+        const rec = images.resolve(sbx.imageId);
+        const lowers = await Promise.all([...rec.chainIds].reverse().map(async (c) => (await images.store.layer(c)).dir));
+        const changes = await containerChanges(join(rootfsDirOf(logDirOf(ctl.ctx, sbx)), 'upper'), lowers);
+        return { status: 200, json: changes.length ? changes : null };
+      },
+    },
     {
       method: 'HEAD', path: '/containers/{id}/archive', handler: async (req) => ({ status: 200, headers: { [STAT_HEADER]: statHeader(await stat(req)) } }),
     },

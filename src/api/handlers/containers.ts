@@ -1,12 +1,15 @@
 // /containers: sandboxes as the Engine API shows containers.
 import { once } from 'node:events';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { Controller } from '../../core/controller.ts';
 import { runDirOf } from '../../core/endpoint-ops.ts';
 import { CnmError, invalid } from '../../model/errors.ts';
 import { labelMatches } from '../../core/network-ops.ts';
 import type { PortBinding, SandboxRecord } from '../../model/records.ts';
-import { logPathOf } from '../../core/process-ops.ts';
+import { logDirOf, logPathOf } from '../../core/process-ops.ts';
+import { treeBytes } from '../../core/disk-usage.ts';
+import { rootfsDirOf } from '../../images/rootfs.ts';
 import { readLogs, toLogTime } from '../../logs/json-file.ts';
 import type { CreateSandboxRequest } from '../../core/sandbox-ops.ts';
 import { containerInspect, containerSummary, statusOf } from '../convert.ts';
@@ -105,7 +108,7 @@ export function containerRoutes(ctl: Controller): Route[] {
   const ctx = ctl.ctx;
   return [
     {
-      method: 'GET', path: '/containers/json', handler: (req) => {
+      method: 'GET', path: '/containers/json', handler: async (req) => {
         const all = boolParam(req.query, 'all');
         const f = parseFilters(req.query.get('filters'), ['name', 'id', 'status', 'label', 'network', 'ancestor', 'volume']);
         const ancestors = (f.get('ancestor') ?? []).map((a) => ancestorMatcher(ctl, a));
@@ -128,7 +131,17 @@ export function containerRoutes(ctl: Controller): Route[] {
           if (vols && !vols.some((v) => s.run.mounts.some((m) => (m.type === 'volume' && m.source === v) || m.destination === v))) return false;
           return true;
         }).sort((a, b) => (a.created < b.created ? 1 : -1));
-        return { status: 200, json: list.map((s) => containerSummary(ctl.state, s)) };
+        const rows = list.map((s) => containerSummary(ctl.state, s));
+        // size=1 (docker ps --size): the writable layer, and with the image's.
+        if (boolParam(req.query, 'size')) {
+          await Promise.all(list.map(async (s, i) => {
+            const rw = s.imageId ? await treeBytes(join(rootfsDirOf(logDirOf(ctl.ctx, s)), 'upper')) : 0;
+            let image = 0;
+            try { image = s.imageId && ctl.ctx.images ? await ctl.ctx.images.store.size(s.imageId) : 0; } catch { /* image gone */ }
+            Object.assign(rows[i]!, { SizeRw: rw, SizeRootFs: rw + image });
+          }));
+        }
+        return { status: 200, json: rows };
       },
     },
     {

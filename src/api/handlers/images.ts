@@ -293,6 +293,11 @@ export function imageRoutes(ctl: Controller, svc: ImageService): Route[] {
       },
     },
     {
+      // docker system prune / builder prune: cnm builds no images, so it
+      // holds no build cache; nothing to prune, said as Docker says it.
+      method: 'POST', path: '/build/prune', handler: () => ({ status: 200, json: { CachesDeleted: null, SpaceReclaimed: 0 } }),
+    },
+    {
       // docker login: the daemon checks the credentials against the registry.
       method: 'POST', path: '/auth', handler: async (req) => {
         const a = parseBody<{ username?: string; password?: string; serveraddress?: string }>(req.body, AUTH_BODY);

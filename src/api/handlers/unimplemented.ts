@@ -13,11 +13,11 @@ type Method = Route['method'];
 /** Routes of API v1.50 cnm does not serve (method, path template). */
 const UNSERVED: [Method, string][] = [
   // containers
-  ['GET', '/containers/{id}/changes'], ['GET', '/containers/{id}/export'], ['POST', '/containers/{id}/update'],
+  ['GET', '/containers/{id}/export'], ['POST', '/containers/{id}/update'],
   ['GET', '/containers/{id}/attach/ws'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
-  ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/prune'], ['POST', '/build/cancel'],
+  ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
   // system
   ['POST', '/session'],
