@@ -46,7 +46,7 @@ describe(`Engine API surface${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
       ['POST', '/session', 'POST /session'],
       ['POST', '/build', 'POST /build'],
       ['GET', '/plugins', 'GET /plugins'],
-      ['GET', '/containers/target/export', 'GET /containers/{id}/export'],
+      ['POST', '/containers/target/update', 'POST /containers/{id}/update'],
       ['GET', '/distribution/busybox/json', 'GET /distribution/{name}/json'],
     ] as const) {
       const r = await d.client.raw(method, path, method === 'POST' ? {} : undefined);

@@ -104,6 +104,11 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     await d.docker(['exec', 'wr', 'sh', '-c', 'rm /bin/cat && echo x > /etc/passwd']);
     const diff = (await d.docker(['diff', 'wr'])).stdout.trim().split('\n');
     assert.deepEqual(diff.sort(), ['A /data.txt', 'C /bin', 'C /etc', 'C /etc/passwd', 'D /bin/cat'].sort());
+    // docker export: the whole root, the container's own writes included; docker import takes it back.
+    const exported = join(dir, 'wr.tar');
+    await d.docker(['export', '-o', exported, 'wr']);
+    const names = spawnSync('tar', ['-tf', exported], { encoding: 'utf8' }).stdout.split('\n');
+    assert.ok(names.includes('./data.txt') && names.includes('./bin/busybox') && !names.includes('./bin/cat'), names.slice(0, 10).join(' '));
     // docker ps --size: its writable layer.
     assert.match((await d.docker(['ps', '--size', '--format', '{{.Size}}', '--filter', 'name=wr'])).stdout, /^\d+(\.\d+)?[kM]?B /);
     await d.docker(['rm', '-f', 'wr']);

@@ -41,6 +41,26 @@ export function archiveRoutes(ctl: Controller): Route[] {
       },
     },
     {
+      // docker export: the container's whole root as one tar (its own layer
+      // over the image's; not its volumes or bind mounts, as in Docker).
+      method: 'GET', path: '/containers/{id}/export', handler: (req) => {
+        const sbx = ctl.state.findSandbox(req.params.id ?? '');
+        if (!sbx.imageId) throw invalid(`container ${sbx.name} runs the host's files, not an image: there is no root of its own to export`);
+        return {
+          status: 200,
+          headers: { 'Content-Type': 'application/x-tar' },
+          stream: (res, closed) => ctl.withRootfs(sbx.id, async (root) => {
+            const tar = tarOf(`${root}/.`);
+            for await (const chunk of tar.stream) {
+              if (closed.aborted) break;
+              if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+            }
+            await tar.done.catch(() => undefined);
+          }),
+        };
+      },
+    },
+    {
       method: 'HEAD', path: '/containers/{id}/archive', handler: async (req) => ({ status: 200, headers: { [STAT_HEADER]: statHeader(await stat(req)) } }),
     },
     {

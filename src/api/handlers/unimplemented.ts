@@ -13,7 +13,7 @@ type Method = Route['method'];
 /** Routes of API v1.50 cnm does not serve (method, path template). */
 const UNSERVED: [Method, string][] = [
   // containers
-  ['GET', '/containers/{id}/export'], ['POST', '/containers/{id}/update'],
+  ['POST', '/containers/{id}/update'],
   ['GET', '/containers/{id}/attach/ws'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
