@@ -328,6 +328,49 @@ export class ImageService {
    * docker import: a root filesystem tar (gzip or zstd or plain) becomes a
    * one-layer image whose config carries the --change instructions.
    */
+  /**
+   * docker commit: a new image of the container's image's layers plus its
+   * writable layer (`layer`, a tar), with the container's config as the
+   * image's defaults and the --change instructions applied over it.
+   */
+  async commit(from: { imageId: string; containerId: string; config: Record<string, unknown>; cmd: string[] },
+    layer: AsyncIterable<Uint8Array>, o: { repo: string; tag: string; comment: string; author: string; changes: string[] }): Promise<ImageRecord> {
+    const changes = parseChanges(o.changes);
+    let tags: string[] = [];
+    if (o.repo) {
+      const r = parseReference(o.repo);
+      if (r.digest !== undefined) throw invalid(`invalid reference format: cannot commit to a digest reference ${JSON.stringify(o.repo)}`);
+      const t = o.tag || r.tag || 'latest';
+      if (!isValidTag(t)) throw invalid(`invalid tag format: ${JSON.stringify(t)}`);
+      tags = [referenceString({ ...r, tag: t })];
+    }
+    const parent = this.resolve(from.imageId);
+    const base = await this.config(parent.id);
+    const blob = await this.store.blobs.putUnknown(layer);
+    const fresh = blob.created ? [blob.digest] : [];
+    try {
+      const created = new Date().toISOString();
+      const history = Array.isArray(base.history) ? base.history : [];
+      const config = Buffer.from(JSON.stringify({
+        ...base,
+        ...(o.author ? { author: o.author } : {}),
+        comment: o.comment,
+        config: { ...from.config, ...changes },
+        container: from.containerId,
+        created,
+        history: [...history, { created, created_by: from.cmd.join(' '), ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}) }],
+        rootfs: { type: 'layers', diff_ids: [...parent.diffIds, blob.digest] },
+      }));
+      const cfg = await this.store.blobs.putUnknown((async function* () { yield config; })());
+      if (cfg.created) fresh.push(cfg.digest);
+      const rec = await this.store.addImage(cfg.digest, [...parent.layerBlobs, blob.digest], tags);
+      return rec;
+    } catch (err) {
+      await this.store.dropUnusedBlobs(fresh);
+      throw err;
+    }
+  }
+
   async import(body: AsyncIterable<Uint8Array>, o: { repo: string; tag: string; message: string; changes: string[]; platform?: string; emit: Emit }): Promise<ImageRecord> {
     const container = parseChanges(o.changes);
     let tags: string[] = [];

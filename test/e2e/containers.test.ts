@@ -109,6 +109,12 @@ describe(`containers from images${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     await d.docker(['export', '-o', exported, 'wr']);
     const names = spawnSync('tar', ['-tf', exported], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(names.includes('./data.txt') && names.includes('./bin/busybox') && !names.includes('./bin/cat'), names.slice(0, 10).join(' '));
+    // docker commit: the writable layer on top of the image's, deletions included, and --change.
+    const committed = (await d.docker(['commit', '-c', 'CMD ["/bin/sh","-c","read x < /data.txt; echo $x; test -e /bin/cat || echo cat-gone"]', '-m', 'a note', 'wr', 'committed:1'])).stdout.trim();
+    assert.match(committed, /^sha256:[0-9a-f]{64}$/);
+    assert.equal((await d.docker(['run', '--rm', 'committed:1'])).stdout, 'kept\ncat-gone\n');
+    assert.equal((await d.docker(['image', 'inspect', '-f', '{{len .RootFS.Layers}} {{.Comment}}', 'committed:1'])).stdout.trim(), '2 a note');
+    await d.docker(['rmi', 'committed:1']);
     // docker ps --size: its writable layer.
     assert.match((await d.docker(['ps', '--size', '--format', '{{.Size}}', '--filter', 'name=wr'])).stdout, /^\d+(\.\d+)?[kM]?B /);
     await d.docker(['rm', '-f', 'wr']);

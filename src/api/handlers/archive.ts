@@ -1,15 +1,16 @@
 // docker cp: HEAD, GET and PUT /containers/{id}/archive?path= (M
 // api/server/router/container/copy.go); docker diff: GET
-// /containers/{id}/changes. The stat of the path travels as
+// /containers/{id}/changes; docker export and docker commit. The stat of the path travels as
 // base64 JSON in X-Docker-Container-Path-Stat; bodies are tars.
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Controller } from '../../core/controller.ts';
 import { containerChanges, copyInto, pathStat, tarOf } from '../../core/container-fs.ts';
 import { rootfsDirOf } from '../../images/rootfs.ts';
+import { layerFromUpper } from '../../images/layer-from-upper.ts';
+import { emitContainer } from '../../core/events.ts';
 import type { PathStat } from '../../core/container-fs.ts';
 import { logDirOf } from '../../core/process-ops.ts';
-import { emitContainer } from '../../core/events.ts';
 import { invalid } from '../../model/errors.ts';
 import { boolParam } from '../filters.ts';
 import type { ApiRequest, Route } from '../router.ts';
@@ -38,6 +39,39 @@ export function archiveRoutes(ctl: Controller): Route[] {
         const lowers = await Promise.all([...rec.chainIds].reverse().map(async (c) => (await images.store.layer(c)).dir));
         const changes = await containerChanges(join(rootfsDirOf(logDirOf(ctl.ctx, sbx)), 'upper'), lowers);
         return { status: 200, json: changes.length ? changes : null };
+      },
+    },
+    {
+      // docker commit: the container's writable layer over its image's
+      // layers, its config as the new image's defaults (M
+      // api/server/router/container/container_routes.go postCommit).
+      method: 'POST', path: '/commit', handler: async (req) => {
+        const sbx = ctl.state.findSandbox(req.query.get('container') ?? '');
+        const images = ctl.ctx.images;
+        if (!sbx.imageId || !images) throw invalid(`container ${sbx.name} runs the host's files, not an image: there is no layer of its own to commit`);
+        const base = ((await images.config(sbx.imageId)).config ?? {}) as Record<string, unknown>;
+        const rec = await images.commit({
+          imageId: sbx.imageId,
+          containerId: sbx.id,
+          cmd: sbx.cmd,
+          config: {
+            ...base,
+            Cmd: sbx.command?.cmd ?? null,
+            Entrypoint: sbx.command?.entrypoint ?? null,
+            Env: sbx.env,
+            WorkingDir: sbx.run.workingDir,
+            User: sbx.run.user,
+            Labels: sbx.labels,
+          },
+        }, layerFromUpper(join(rootfsDirOf(logDirOf(ctl.ctx, sbx)), 'upper')), {
+          repo: req.query.get('repo') ?? '',
+          tag: req.query.get('tag') ?? '',
+          comment: req.query.get('comment') ?? '',
+          author: req.query.get('author') ?? '',
+          changes: req.query.getAll('changes'),
+        });
+        emitContainer(ctl.ctx.events, sbx, 'commit', { comment: req.query.get('comment') ?? '', imageID: rec.id, imageRef: req.query.get('repo') ?? '' });
+        return { status: 201, json: { Id: rec.id } };
       },
     },
     {

@@ -17,7 +17,7 @@ const UNSERVED: [Method, string][] = [
   ['GET', '/containers/{id}/attach/ws'],
   // images, build, distribution
   ['GET', '/images/search'], ['POST', '/images/{name*}/push'],
-  ['POST', '/commit'], ['POST', '/build'], ['POST', '/build/cancel'],
+  ['POST', '/build'], ['POST', '/build/cancel'],
   ['GET', '/distribution/{name*}/json'],
   // system
   ['POST', '/session'],
