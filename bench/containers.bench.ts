@@ -27,7 +27,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeBusyboxImage } from '../scripts/make-busybox-image.ts';
-import { startTestDaemon } from '../test/helpers/daemon.ts';
+import { run, startTestDaemon } from '../test/helpers/daemon.ts';
 import type { DaemonHandle } from '../test/helpers/daemon.ts';
 import { DOCKER_SOCK, anchorsDown, anchorsUp, dockerdPid } from './lib/anchors.ts';
 import { fmt, p50, percentile, table } from './lib/stats.ts';
@@ -48,16 +48,7 @@ interface Peer {
   supervisor: RegExp;
 }
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Out> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code, sig) => res({ stdout, stderr, code: code ?? (sig ? 128 : 1) }));
-  });
-}
+const exec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Out> => run(cmd, args, env);
 
 async function docker(p: Peer, ...args: string[]): Promise<Out> {
   const r = await exec('docker', args, p.env);

@@ -23,7 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { unpackLayer } from '../src/images/unpack.ts';
 import { makeBigImage, saveArchive, writeSkopeoDir } from '../scripts/make-big-image.ts';
 import { makeBusyboxImage } from '../scripts/make-busybox-image.ts';
-import { startTestDaemon } from '../test/helpers/daemon.ts';
+import { run, startTestDaemon } from '../test/helpers/daemon.ts';
 import type { DaemonHandle } from '../test/helpers/daemon.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { DOCKER_SOCK, anchorsUp } from './lib/anchors.ts';
@@ -39,16 +39,7 @@ const PULL_REF = `${REGISTRY}/cnm-bench/big:latest`;
 
 interface Out { stdout: string; stderr: string; code: number }
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Out> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code, sig) => res({ stdout, stderr, code: code ?? (sig ? 128 : 1) }));
-  });
-}
+const exec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Out> => run(cmd, args, env);
 
 async function must(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Out> {
   const r = await exec(cmd, args, env);

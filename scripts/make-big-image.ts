@@ -19,6 +19,7 @@ import { sha256 } from '../src/images/digest.ts';
 import { writeDockerArchive } from '../src/images/archive-save.ts';
 import { layerTar } from './lib/layer-tar.ts';
 import type { LayerEntry } from './lib/layer-tar.ts';
+import { rng } from '../test/helpers/rng.ts';
 
 const EPOCH = new Date('2024-01-01T00:00:00Z');
 const MB = 1 << 20;
@@ -38,17 +39,6 @@ export interface BigImage { layers: BigLayer[]; config: Buffer; id: string; tag:
 
 export interface BigImageOptions { layers?: number; layerMb?: number; tag?: string; seed?: number }
 
-/** mulberry32: a small seeded PRNG, enough for file sizes and names. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Compressible text: pseudo-words from a small vocabulary, in lines. */
 function corpus(rand: () => number, bytes: number): Buffer {
@@ -99,7 +89,7 @@ export async function makeBigImage(opts: BigImageOptions = {}): Promise<BigImage
   const count = opts.layers ?? 5;
   const layerBytes = (opts.layerMb ?? 18) * MB;
   const seed = opts.seed ?? 20261201;
-  const rand = prng(seed);
+  const rand = rng(seed);
   const text = corpus(rand, 4 * MB);
   const layers: BigLayer[] = [];
   for (let i = 0; i < count; i++) {

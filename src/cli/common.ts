@@ -60,6 +60,26 @@ export function naturalCompare(a: string, b: string): number {
 }
 
 /**
+ * docker's removal loop (network rm, volume rm): each name printed when
+ * removed, each error printed, exit 1 if there was one; with force a name
+ * that does not exist is no error.
+ */
+export async function removeEach(ctx: CliContext, refs: string[], force: boolean, remove: (ref: string) => Promise<unknown>): Promise<void> {
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      await remove(ref);
+      ctx.stdout.write(`${ref}\n`);
+    } catch (e) {
+      if (force && e instanceof ApiError && e.status === 404) continue;
+      ctx.stderr.write(`${errorText(e)}\n`);
+      failed = true;
+    }
+  }
+  if (failed) exitWith(1);
+}
+
+/**
  * docker's inspect loop: print what was found (a JSON array, or the template
  * per item), then every error, exit 1 if there was one.
  */

@@ -2,12 +2,11 @@
 // printed like `docker network ...` (docker/cli cli/command/network).
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { ApiError } from '../client/client.ts';
 import type { FilterArg } from '../client/client.ts';
 import type { EndpointSettingsWire, NetworkCreateWire } from '../api/wire.ts';
-import { confirm, errorText, inspectAll, naturalCompare } from './common.ts';
+import { confirm, inspectAll, naturalCompare, removeEach } from './common.ts';
 import type { CliContext } from './context.ts';
-import { DockerCommand, exitWith } from './docker-command.ts';
+import { DockerCommand } from './docker-command.ts';
 import { collect, collectCsv, collectFilter, collectLabel, kvMap, parseIntFlag } from './flags.ts';
 import { renderList } from './format.ts';
 import { ipamConfigFromFlags } from './ipam-flags.ts';
@@ -156,18 +155,7 @@ function removeCommand(ctx: CliContext): Command {
     .option('-f, --force', 'Do not error if the network does not exist')
     .action(async (refs: string[], o: { force?: boolean }, cmd: Command) => {
       const client = ctx.client(cmd);
-      let failed = false;
-      for (const ref of refs) {
-        try {
-          await client.networkRemove(ref);
-          ctx.stdout.write(`${ref}\n`);
-        } catch (e) {
-          if (o.force && e instanceof ApiError && e.status === 404) continue;
-          ctx.stderr.write(`${errorText(e)}\n`);
-          failed = true;
-        }
-      }
-      if (failed) exitWith(1);
+      await removeEach(ctx, refs, !!o.force, (ref) => client.networkRemove(ref));
     });
 }
 

@@ -1,12 +1,11 @@
 // `cnm volume create|ls|inspect|rm|prune`, flagged and printed like
 // `docker volume ...` (docker/cli cli/command/volume).
 import type { Command } from 'commander';
-import { ApiError } from '../client/client.ts';
 import type { FilterArg } from '../client/client.ts';
 import type { VolumeWire } from '../api/wire.ts';
-import { confirm, errorText, inspectAll, naturalCompare } from './common.ts';
+import { confirm, inspectAll, naturalCompare, removeEach } from './common.ts';
 import type { CliContext } from './context.ts';
-import { DockerCommand, exitWith } from './docker-command.ts';
+import { DockerCommand } from './docker-command.ts';
 import { collect, collectFilter, collectLabel, kvMap } from './flags.ts';
 import { renderList } from './format.ts';
 import type { ListSpec } from './format.ts';
@@ -87,18 +86,7 @@ function removeCommand(ctx: CliContext): Command {
     .option('-f, --force', 'Force the removal of one or more volumes')
     .action(async (refs: string[], o: { force?: boolean }, cmd: Command) => {
       const client = ctx.client(cmd);
-      let failed = false;
-      for (const ref of refs) {
-        try {
-          await client.volumeRemove(ref, !!o.force);
-          ctx.stdout.write(`${ref}\n`);
-        } catch (e) {
-          if (o.force && e instanceof ApiError && e.status === 404) continue;
-          ctx.stderr.write(`${errorText(e)}\n`);
-          failed = true;
-        }
-      }
-      if (failed) exitWith(1);
+      await removeEach(ctx, refs, !!o.force, (ref) => client.volumeRemove(ref, !!o.force));
     });
 }
 

@@ -244,20 +244,13 @@ export class ImageService {
       const layers = [];
       for (const c of rec.chainIds) {
         const l = await this.store.layer(c);
-        layers.push({ diffId: l.diffId, size: await this.layerTarSize(l.blob), open: () => decompress(this.store.blobs.open(l.blob), `layer ${l.blob}`) });
+        layers.push({ diffId: l.diffId, size: l.size, open: () => decompress(this.store.blobs.open(l.blob), `layer ${l.blob}`) });
       }
       const chosen = ref !== undefined && tags.includes(ref) ? [ref] : tags;
       images.push({ config: await this.store.blobs.read(rec.id), configDigest: rec.id, layers, repoTags: chosen.map(toFamiliar) });
       this.event('save', rec.id, { name: rec.id });
     }
     return writeDockerArchive(images);
-  }
-
-  /** Size of a layer's uncompressed tar (a save writes it uncompressed). */
-  private async layerTarSize(blob: string): Promise<number> {
-    let n = 0;
-    for await (const c of decompress(this.store.blobs.open(blob), `layer ${blob}`)) n += c.byteLength;
-    return n;
   }
 
   /**
@@ -280,12 +273,14 @@ export class ImageService {
     const named = ref.digest !== undefined ? referenceString(ref) : referenceString({ ...ref, digest: undefined });
     let before: string | undefined;
     try { before = this.store.resolve(named).id; } catch { /* not here yet */ }
+    let chains: Promise<string[]> | undefined;
     const t0 = performance.now();
     const result = await pullImage(client, ref, this.store.blobs, {
       ...(platforms.length ? { platforms } : {}),
       layerPresent: async (config, i) => {
-        const ids = parseImageConfig(await this.store.blobs.read(config), `config ${config}`).diffIds;
-        const chain = chainIds(ids)[i];
+        // The config is read once per pull, whatever the number of layers.
+        chains ??= this.store.blobs.read(config).then((b) => chainIds(parseImageConfig(b, `config ${config}`).diffIds));
+        const chain = (await chains)[i];
         return chain !== undefined && this.store.layerRefs(chain) > 0;
       },
       onProgress: (e) => {
