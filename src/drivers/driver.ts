@@ -37,6 +37,13 @@ export interface DriverCapabilities {
   portPublishing: boolean;
   /** The embedded DNS can serve its sandboxes (on user-defined networks). */
   dns: boolean;
+  /**
+   * The embedded DNS listens inside the sandbox (127.0.0.11) instead of on
+   * the network's gateway: its endpoints cannot reach the host (macvlan and
+   * ipvlan children never talk to their parent) or the network has no
+   * gateway on this host.
+   */
+  dnsInSandbox?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */

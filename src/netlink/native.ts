@@ -10,7 +10,7 @@ export interface NativeNetlink {
   netnsDelete(path: string): Promise<void>;
   sysctl(nsFd: number, path: string, value?: string): Promise<string | undefined>;
   tapCreate(nsFd: number, name: string): Promise<void>;
-  socketIn(nsFd: number, family: 4 | 6, protocol: 'udp' | 'tcp', address: string, port: number): Promise<number>;
+  socketIn(nsFd: number, family: 4 | 6, protocol: 'udp' | 'tcp', address: string, port: number, device?: string, broadcast?: number): Promise<number>;
   close(fd: number): void;
 }
 

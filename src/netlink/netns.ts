@@ -137,15 +137,20 @@ export class Netns implements NetnsHandle {
   }
 
   /** A UDP or TCP socket bound in this namespace (non-blocking, close-on-exec);
-   *  returns its fd. A TCP fd suits `net.Server.listen({ fd })`. */
-  async socket(family: 4 | 6, protocol: 'udp' | 'tcp', address: string, port: number): Promise<number> {
+   *  returns its fd. A TCP fd suits `net.Server.listen({ fd })`. `device`:
+   *  bound to that interface (SO_BINDTODEVICE); `broadcast`: may send to
+   *  broadcast addresses (SO_BROADCAST). */
+  async socket(family: 4 | 6, protocol: 'udp' | 'tcp', address: string, port: number, opts: { device?: string; broadcast?: boolean } = {}): Promise<number> {
     const ctx: Ctx = { op: 'binding', object: `${protocol} socket ${address}:${port} in ${this.path}` };
     const ip = v.ip(ctx, address);
     if (ip.family !== family) v.fail(ctx, 'FAMILY_MISMATCH', `address ${address} is not IPv${family}`);
     v.oneOf(ctx, protocol, 'protocol', ['udp', 'tcp']);
     v.int(ctx, port, 'port', 0, 65535);
     try {
-      return await this.use((fd) => native.socketIn(fd, family, protocol, address, port));
+      if (opts.device !== undefined) v.ifName(ctx, opts.device);
+      return await this.use((fd) => opts.device || opts.broadcast
+        ? native.socketIn(fd, family, protocol, address, port, opts.device ?? '', opts.broadcast ? 1 : 0)
+        : native.socketIn(fd, family, protocol, address, port));
     } catch (e) {
       throw fromNative(e, ctx.op, ctx.object);
     }

@@ -23,13 +23,15 @@ const ALLOWED: Record<string, string[]> = {
   sandbox: ['model'],
   images: ['model'],
   drivers: ['model', 'netlink'],
-  core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'images'],
+  // DHCP: the wire format, the server on bridges, the client for LAN leases.
+  dhcp: ['model', 'netlink'],
+  core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'images', 'dhcp'],
   // The API maps every layer's errors to HTTP statuses (api/status.ts).
-  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'images'],
+  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'images', 'dhcp'],
   // The client speaks the API's wire types, nothing else.
   client: ['api'],
   // The composition root.
-  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client', 'images'],
+  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client', 'images', 'dhcp'],
   // images: reference.ts alone (names as Docker normalises them); the
   // addon-free check below keeps the rest of the image store out.
   cli: ['model', 'ipam', 'runtime', 'api', 'client', 'daemon', 'images'],

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <unistd.h>
 
 struct sock_data {
-  int ns_fd, family, type, port, fd;
+  int ns_fd, family, type, port, fd, broadcast;
   char addr[64];
+  char device[IFNAMSIZ];
 };
 
 static int sock_in_ns(job *j, void *arg) {
@@ -37,6 +39,14 @@ static int sock_in_ns(job *j, void *arg) {
   if (fd < 0) { job_fail(j, "socket", errno); return -1; }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // DHCP: one socket per interface on 0.0.0.0:67/68, sending to and
+  // receiving limited broadcasts (255.255.255.255) on that interface only.
+  if (d->device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, d->device, (socklen_t)strlen(d->device)) != 0) {
+    job_fail(j, "SO_BINDTODEVICE", errno); close(fd); return -1;
+  }
+  if (d->broadcast && setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0) {
+    job_fail(j, "SO_BROADCAST", errno); close(fd); return -1;
+  }
   if (bind(fd, (struct sockaddr *)&sa, len) != 0) { job_fail(j, "bind", errno); close(fd); return -1; }
   d->fd = fd;
   return 0;
@@ -60,10 +70,10 @@ static napi_value sock_done(napi_env env, job *j) {
   return v;
 }
 
-// socketIn(nsFd, 4|6, "udp"|"tcp", address, port) -> Promise<fd>
+// socketIn(nsFd, 4|6, "udp"|"tcp", address, port[, device, broadcast]) -> Promise<fd>
 napi_value js_socket_in(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct sock_data *d = calloc(1, sizeof *d);
   char proto[8];
@@ -72,6 +82,11 @@ napi_value js_socket_in(napi_env env, napi_callback_info info) {
   if (argc < 5 || !arg_int32(env, argv[0], "nsFd", &d->ns_fd) || !arg_int32(env, argv[1], "family", &fam) ||
       !arg_string(env, argv[2], "protocol", proto, sizeof proto) ||
       !arg_string(env, argv[3], "address", d->addr, sizeof d->addr) || !arg_int32(env, argv[4], "port", &d->port)) {
+    free(d);
+    return NULL;
+  }
+  if (argc >= 7 && (!arg_string(env, argv[5], "device", d->device, sizeof d->device) ||
+                    !arg_int32(env, argv[6], "broadcast", &d->broadcast))) {
     free(d);
     return NULL;
   }
