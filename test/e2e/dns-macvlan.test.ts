@@ -4,7 +4,7 @@
 // resolve each other by name, alias and name.network (nslookup, ping), a
 // container on macvlan and a bridge network resolves names of both, other
 // networks' names stay hidden, external names go to a fake upstream, and a
-// daemon restart or a disconnect leaves names working.
+// daemon restart, a stop and start or a disconnect leaves names working.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -134,6 +134,15 @@ describe(`embedded DNS on macvlan networks${skip ? ` (skipped: ${skip})` : ''}`,
     assert.deepEqual(await lookup('m1', 'm2'), [ips['m2.lan']]);
     assert.deepEqual(await lookup('both', 'b1'), [ips['b1.br']]);
     assert.deepEqual(await lookup('m1', 'example.test'), ['203.0.113.7']);
+  });
+
+  test('stop and start: the listener goes with the old namespace and comes back in the new one', async () => {
+    await d.docker(['stop', '-t', '0', 'm2']);
+    assert.deepEqual(await lookup('m1', 'm2'), [], 'a stopped container has no name');
+    await d.docker(['start', 'm2']);
+    const ip = await ipOf(d, 'm2', 'lan');
+    assert.deepEqual(await lookup('m1', 'm2'), [ip]);
+    assert.deepEqual(await lookup('m2', 'm1'), [ips['m1.lan']]);
   });
 
   test('disconnect from the macvlan network: back to the gateway, the listener inside closed', async () => {
