@@ -16,7 +16,9 @@ export type StoreErrorInfo =
   | { code: 'CLOSED' }
   | { code: 'LOCKED'; path: string }
   | { code: 'OPEN_FAILED'; path: string }
-  | { code: 'IO'; op: string };
+  | { code: 'IO'; op: string }
+  /** a remote store (etcd) did not answer; `endpoints` names it as configured */
+  | { code: 'UNAVAILABLE'; op: string; endpoints: string };
 
 export type StoreErrorCode = StoreErrorInfo['code'];
 
@@ -56,6 +58,7 @@ function message(i: StoreErrorInfo): string {
     case 'LOCKED': return `store ${i.path} is locked by another owner (is another cnm daemon using this data root?)`;
     case 'OPEN_FAILED': return `cannot open store ${i.path}`;
     case 'IO': return `store ${i.op} failed`;
+    case 'UNAVAILABLE': return `cluster store ${i.endpoints} unreachable (${i.op})`;
   }
 }
 
