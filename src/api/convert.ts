@@ -49,6 +49,12 @@ export function networkView(state: State, net: NetworkRecord, withContainers: bo
         IPv6Address: ep.ipv6 ?? '',
       };
     }
+    // A global network's hosts with members, as Docker's inspect lists them.
+    if (net.scope === 'global') {
+      const peers = new Map<string, string>();
+      for (const ep of state.endpointsOn(net.id)) if (ep.node) peers.set(ep.node.vtep, ep.node.id);
+      view.Peers = [...peers].map(([ip, id]) => ({ Name: id.slice(0, 12), IP: ip }));
+    }
   }
   return view;
 }

@@ -23,6 +23,8 @@ export function statusOf(err: unknown): number {
   if (err instanceof IpamError) return IPAM_HTTP_STATUS[err.code];
   if (err instanceof FirewallError) return FIREWALL_STATUS[err.code] ?? 500;
   if (err instanceof StoreError && err.code === 'LOCKED') return 503;
+  // The cluster store (etcd) is unreachable: a retry later may work.
+  if (err instanceof StoreError && err.code === 'UNAVAILABLE') return 503;
   if (err instanceof NetlinkError && ['INVALID_NAME', 'INVALID_ADDRESS', 'INVALID_CIDR', 'INVALID_ARGUMENT'].includes(err.code)) return 400;
   return 500;
 }

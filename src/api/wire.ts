@@ -40,6 +40,8 @@ export interface NetworkWire {
   Containers?: Record<string, NetworkContainerWire>;
   Options: Record<string, string>;
   Labels: Record<string, string>;
+  /** global-scope networks: the hosts with members (Docker's overlay inspect) */
+  Peers?: Array<{ Name: string; IP: string }>;
 }
 
 export interface NetworkCreateWire {

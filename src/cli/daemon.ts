@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { parsePoolFlag } from '../ipam/index.ts';
 import { createLogger, parseLevel } from '../daemon/log.ts';
 import { DEFAULT_HOST } from '../client/client.ts';
+import { parseClusterStore } from '../cluster/config.ts';
+import type { ClusterFlags } from '../cluster/config.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -19,17 +21,21 @@ export function registerDaemon(program: Command): void {
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .option('--runtime <name|path>', 'OCI runtime for sandboxes: runc or crun (or a path)', 'runc')
     .option('--insecure-registry <host[:port]>', 'registry reached over plain HTTP (repeatable; loopback ones always are)', collect, [])
+    .option('--cluster-store <etcd://HOST:PORT[,...]>', 'etcd v3 cluster holding overlay networks shared with other cnm hosts')
+    .option('--cluster-store-opt <kv.cacertfile=F,kv.certfile=F,kv.keyfile=F>', 'TLS files for the cluster store (repeatable)', collect, [])
+    .option('--cluster-advertise <IP|IFACE>', "this host's address on the underlay (the VTEP); an interface means its first IPv4 address")
     .option('--clean-orphans', "remove cnm state no record of this daemon names (another instance's, or one whose data root was deleted) instead of refusing to start or leaving it alone")
     .action(async (_opts: unknown, cmd: Command) => {
       // -H may come before `daemon` (global) or after it (like dockerd -H).
-      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string; cleanOrphans?: boolean; runtime: string; insecureRegistry: string[] }>();
+      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string; cleanOrphans?: boolean; runtime: string; insecureRegistry: string[]; clusterStore?: string; clusterStoreOpt: string[]; clusterAdvertise?: string }>();
       const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));
       const pools = o.defaultAddressPool.length ? o.defaultAddressPool.map((p) => parsePoolFlag(p)) : null;
+      const cluster = clusterFlags(o);
       // Loaded here, not at the top: the other commands are API clients and
       // must not load the kernel, firewall and SQLite addons the daemon uses.
       const { startDaemon } = await import('../daemon/daemon.ts');
-      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans, runtime: o.runtime, insecureRegistries: o.insecureRegistry });
+      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans, runtime: o.runtime, insecureRegistries: o.insecureRegistry, ...(cluster ? { cluster } : {}) });
       let closing = false;
       const stop = (sig: string) => {
         if (closing) return;
@@ -43,6 +49,15 @@ export function registerDaemon(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** The cluster flags, checked together before the daemon starts (dockerd needed both too). */
+function clusterFlags(o: { clusterStore?: string; clusterStoreOpt: string[]; clusterAdvertise?: string }): ClusterFlags | null {
+  if (!o.clusterStore && !o.clusterAdvertise && !o.clusterStoreOpt.length) return null;
+  if (!o.clusterStore) throw new Error('--cluster-advertise and --cluster-store-opt need --cluster-store etcd://HOST:2379');
+  if (!o.clusterAdvertise) throw new Error('--cluster-store needs --cluster-advertise IP|IFACE: the address other hosts reach this one at (the VXLAN endpoint)');
+  parseClusterStore(o.clusterStore, o.clusterStoreOpt);
+  return { store: o.clusterStore, storeOpts: o.clusterStoreOpt, advertise: o.clusterAdvertise };
 }
 
 /** `cnm cleanup`: what a stopped daemon leaves behind, in this namespace only. */

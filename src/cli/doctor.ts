@@ -22,6 +22,12 @@ export function doctorCommand(ctx: CliContext): Command {
           ctx.stdout.write(`foreign:  ${r.Foreign.ok ? 'none' : 'FOUND (another cnm instance\'s state, left untouched)'}\n`);
           for (const p of r.Foreign.problems) ctx.stdout.write(`  - ${p}\n`);
         }
+        if (r.Cluster) {
+          const c = r.Cluster;
+          ctx.stdout.write(`cluster:  ${c.ok ? 'ok' : 'UNREACHABLE'} (store ${c.Store}, this node ${c.Node.slice(0, 12)} VTEP ${c.Vtep})\n`);
+          for (const p of c.problems) ctx.stdout.write(`  - ${p}\n`);
+          for (const n of c.Nodes) ctx.stdout.write(`  node ${n.ID.slice(0, 12)} VTEP ${n.Vtep} (${n.Hostname})\n`);
+        }
       }
       if (!r.Ok) process.exitCode = 1;
     });

@@ -302,7 +302,7 @@ export class Client {
   auth(a: AuthConfigWire): Promise<{ Status: string; IdentityToken?: string }> { return this.call('POST', '/auth', a); }
 
   /** cnm's own: drift between store, kernel and firewall. */
-  doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean>; Foreign?: { ok: boolean; problems: string[] } }> {
+  doctor(): Promise<{ Ok: boolean; Kernel: { ok: boolean; problems: string[] }; Firewall: { ok: boolean } & Record<string, string[] | boolean>; Foreign?: { ok: boolean; problems: string[] }; Cluster?: { ok: boolean; problems: string[]; Store: string; Node: string; Vtep: string; Nodes: Array<{ ID: string; Vtep: string; Hostname: string }> } }> {
     return this.call('GET', '/cnm/doctor');
   }
 

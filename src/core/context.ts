@@ -57,4 +57,9 @@ export interface Ctx {
   attachWaiting: Map<string, number>;
   /** Default route installed per "sandboxId/family" ("gw%dev", '' = none). */
   defaultRoutes: Map<string, string>;
+  /**
+   * This daemon's node in a cluster (--cluster-store); absent without one.
+   * Endpoints on global networks record it; global operations need it.
+   */
+  cluster?: { nodeId: string; vtep: string; store: string; reachable(): boolean };
 }

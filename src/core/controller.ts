@@ -40,6 +40,7 @@ import { reconcile } from './reconcile.ts';
 import { checkKernel } from './doctor.ts';
 import type { KernelReport } from './doctor.ts';
 import { State } from './state.ts';
+import type { GlobalStore } from './state.ts';
 import { createVolume, pruneVolumes, removeVolume, sweepVolumeDirs } from './volume-ops.ts';
 import type { CreateVolumeRequest, VolumePruneFilter } from './volume-ops.ts';
 import type { VolumeRecord } from '../model/records.ts';
@@ -81,6 +82,8 @@ export interface ControllerOptions {
   resolvConfPath?: string;
   /** See Ctx.keepUnknownNamespaces. */
   keepUnknownNamespaces?: boolean;
+  /** The cluster store for global-scope records (--cluster-store); absent: everything is local. */
+  global?: GlobalStore;
 }
 
 export class Controller {
@@ -94,7 +97,7 @@ export class Controller {
   private closed = false;
 
   constructor(o: ControllerOptions) {
-    const state = new State(o.store);
+    const state = new State(o.store, o.global);
     const resolvPath = o.resolvConfPath ?? '/etc/resolv.conf';
     let hostResolvConf = '';
     try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }

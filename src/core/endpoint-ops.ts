@@ -13,6 +13,7 @@ import { newId, randomMac } from '../model/ids.ts';
 import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 import { macProblem } from '../model/net.ts';
+import { CLAIM_RETRIES, lostClaim, requireCluster } from '../cluster/global-ops.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
 
@@ -45,6 +46,7 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
   const driver = ctx.drivers.get(net.driver);
   if (!driver.capabilities.endpoints) throw invalid(`network ${net.name} gives no endpoints`);
   checkAttachment(ctx, net, att);
+  const cluster = net.scope === 'global' ? requireCluster(ctx, `connect ${sbx.name} to network ${net.name}`) : null;
   const used = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
   const id = newId();
   const undo = new UndoStack();
@@ -65,6 +67,8 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       gateway: { ipv4: null, ipv6: null },
       routes: [],
       dns: false,
+      // Other hosts reach it through this node's VTEP and name it without its sandbox.
+      ...(cluster ? { node: { id: cluster.nodeId, vtep: cluster.vtep, sandboxHostname: sbx.hostname } } : {}),
     };
     // Published ports go on the sandbox's first endpoint that can carry
     // them (eth0 usually; an internal network cannot, as in Docker, whose
@@ -92,10 +96,27 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     }
     const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used };
     const plan = await driver.createEndpoint(net, draft, sandbox);
-    const planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
+    let planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
     if (driver.deleteEndpoint) undo.push('driver endpoint', () => driver.deleteEndpoint?.(net, planned));
     const t0 = performance.now();
-    let [ep] = await ctx.state.commit([{ kind: 'endpoint', put: planned }, ...also]);
+    let ep: EndpointRecord;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        [ep] = await ctx.state.commit([{ kind: 'endpoint', put: planned }, ...also]);
+        break;
+      } catch (e) {
+        // Another host took this auto-chosen address first (global networks):
+        // it stays marked used here, and the next free one is tried.
+        if (!cluster || !lostClaim(e, 'address') || attempt >= CLAIM_RETRIES) throw e;
+        const next = { ...planned };
+        if (planned.ipv4 && !att.ipv4Address) next.ipv4 = ctx.ipam.allocate(net, 4);
+        if (planned.ipv6 && !att.ipv6Address) next.ipv6 = ctx.ipam.allocate(net, 6);
+        if (next.ipv4 === planned.ipv4 && next.ipv6 === planned.ipv6) throw e;
+        const prev = planned;
+        undo.push('retried address', () => { ctx.ipam.release(net, next.ipv4 !== prev.ipv4 ? next.ipv4 : undefined); ctx.ipam.release(net, next.ipv6 !== prev.ipv6 ? next.ipv6 : undefined); });
+        planned = next;
+      }
+    }
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
     // The kernel objects and the observers (firewall set elements keyed by
@@ -175,6 +196,7 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
   const net = ctx.state.networks.get(ep.networkId);
   const sbx = ctx.state.sandboxes.get(ep.sandboxId);
   if (!net || !sbx) throw invalid(`endpoint ${ep.id} has no network or sandbox`);
+  if (net.scope === 'global') requireCluster(ctx, `disconnect ${sbx.name} from network ${net.name}`);
   const driver = ctx.drivers.get(net.driver);
   const undo = new UndoStack();
   try {

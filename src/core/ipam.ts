@@ -19,6 +19,12 @@ interface NetAllocators { v4?: SubnetAllocator; v6?: SubnetAllocator }
 export class IpamManager {
   private readonly pools: PoolSet;
   private readonly pools6: PoolSet;
+  /**
+   * Global-scope (overlay) networks draw from their own pool, as Docker's
+   * GlobalDefault address space (10.0.0.0/8 in /24s), so they do not take
+   * the subnets hosts use for their local networks.
+   */
+  private readonly globalPools = new PoolSet([{ base: '10.0.0.0/8', size: 24 }]);
   private readonly allocators = new Map<string, NetAllocators>();
   private readonly env: IpamEnv;
 
@@ -55,7 +61,8 @@ export class IpamManager {
     if (v6 && !net.enableIPv6) throw invalid(`an IPv6 subnet (${v6.subnet}) needs --ipv6`);
     if (v4 && !net.enableIPv4) throw invalid(`an IPv4 subnet (${v4.subnet}) needs IPv4 enabled`);
     if (net.enableIPv4) {
-      const cfg = v4 ?? { subnet: this.pools.choose({ family: 4, taken, avoid: this.env.avoid() }) };
+      const pools = net.scope === 'global' ? this.globalPools : this.pools;
+      const cfg = v4 ?? { subnet: pools.choose({ family: 4, taken, avoid: this.env.avoid() }) };
       const norm = validateNetworkIpam(cfg, taken);
       net.ipv4 = { ...cfg, ...norm };
     }

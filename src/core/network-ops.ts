@@ -4,6 +4,7 @@ import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { CLAIM_RETRIES, freeVni, lostClaim, nameTaken, requireCluster } from '../cluster/global-ops.ts';
 
 export interface CreateNetworkRequest {
   name: string;
@@ -48,7 +49,12 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     throw forbidden(`only one instance of "${req.driver}" network is allowed`);
   }
   if (req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
-  if (req.scope && req.scope !== 'local') throw invalid(`invalid scope "${req.scope}": expected "local"`);
+  const global = driver.capabilities.scope === 'global';
+  if (req.scope && req.scope !== (global ? 'global' : 'local') && !(global && req.scope === 'swarm')) {
+    throw invalid(`invalid scope "${req.scope}": expected "${global ? 'global' : 'local'}"`);
+  }
+  // Global (overlay): the cluster store must answer now (fail fast, docs/overlay.md).
+  if (global) requireCluster(ctx, `create network ${req.name}`);
   if (req.configFrom) throw invalid('config-from networks are not supported: expected no ConfigFrom');
   if (req.ingress) throw forbidden('ingress networks need swarm mode, which cnm does not provide');
 
@@ -57,7 +63,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     name: req.name,
     driver: req.driver,
     created: rfc3339Nano(),
-    scope: 'local',
+    scope: global ? 'global' : 'local',
     internal: req.internal,
     attachable: req.attachable,
     ingress: false,
@@ -72,17 +78,44 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     driverState: {},
   };
   if (driver.implicitInternal?.(net)) net.internal = true;
-  const others = [...ctx.state.networks.values()];
-  if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
-  else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
-    throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
-  }
-  net.driverState = await driver.validateNetwork(net, others);
+  const plan = async (): Promise<void> => {
+    const others = [...ctx.state.networks.values()];
+    if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
+    else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
+      throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
+    }
+    net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
+    // One VXLAN id per overlay network, claimed with it (State: claims/vni/<n>).
+    if (global && !net.driverState.vni) net.driverState = { ...net.driverState, vni: freeVni(ctx) };
+  };
 
   // The record goes to the store first: whatever the kernel then gets is
   // known, so a crash at any point leaves nothing that a restart cannot find.
   const undo = new UndoStack();
-  await ctx.state.commit([{ kind: 'network', put: net }]);
+  // What the user chose is not retried with another value.
+  const asked = { subnet: req.ipamConfig.some((c) => c.subnet), vni: !!req.options['com.docker.network.driver.overlay.vxlanid_list'] };
+  for (let attempt = 0; ; attempt++) {
+    await plan();
+    try {
+      await ctx.state.commit([{ kind: 'network', put: net }]);
+      break;
+    } catch (e) {
+      // Another host took the name, or an auto-chosen subnet or VNI first:
+      // the conflict reloaded what it took, so planning again avoids it.
+      if (global) {
+        const taken = nameTaken(e, net);
+        if (taken) throw taken;
+        const retry = (lostClaim(e, 'subnet') && !asked.subnet) || (lostClaim(e, 'VXLAN id') && !asked.vni);
+        if (retry && attempt < CLAIM_RETRIES) {
+          net.driverState = {};
+          delete net.ipv4;
+          delete net.ipv6;
+          continue;
+        }
+      }
+      throw e;
+    }
+  }
   undo.push('store record', () => ctx.state.commit([{ kind: 'network', del: net.id }]));
   try {
     if (driver.capabilities.endpoints) ctx.ipam.open(net);
@@ -112,6 +145,7 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
     throw forbidden(`error while removing network: network ${net.name} has active endpoints (${list})`);
   }
   const driver = ctx.drivers.get(net.driver);
+  if (net.scope === 'global') requireCluster(ctx, `remove network ${net.name}`);
   await ctx.hooks.networkRemoved(net);
   try {
     await driver.deleteNetwork(ctx.driverCtx, net);

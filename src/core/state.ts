@@ -9,8 +9,16 @@
 // Names, subnets and addresses are claimed with create-if-absent keys in the
 // same txn, so two writers can never both take one. Records handed out are
 // the stored copies, deep-frozen: nothing can change memory behind the store.
+//
+// With a cluster store, State spans two stores: global-scope records (overlay
+// networks, their endpoints, and the claims both hold) live in the global
+// store (etcd, shared by every host), the rest in the local one (SQLite).
+// A record's scope decides (a network's `scope`; an endpoint's network's),
+// and its claims follow it. A commit touching both writes the global part
+// first (only it can race with other writers: the local store has one), then
+// the local part. docs/overlay.md "Global state".
 import { MAX_TXN_OPS } from '../store/index.ts';
-import type { Compare, KeyValue, Store, TxnOp } from '../store/index.ts';
+import type { Compare, KeyValue, Store, TxnOp, WatchEvent } from '../store/index.ts';
 import { CnmError, notFound } from '../model/errors.ts';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxRunConfig, VolumeRecord } from '../model/records.ts';
 import { legacyMounts } from './mount-parse.ts';
@@ -34,6 +42,7 @@ export const claimKey = {
   networkName: (name: string): string => `${CLAIMS}network-name/${name}`,
   subnet: (cidr: string): string => `${CLAIMS}subnet/${cidr}`,
   address: (networkId: string, ip: string): string => `${CLAIMS}address/${networkId}/${ip}`,
+  vni: (vni: string | number): string => `${CLAIMS}vni/${vni}`,
 };
 
 type Kind = 'network' | 'endpoint' | 'sandbox' | 'volume';
@@ -44,10 +53,10 @@ export type Change =
   | { put: SandboxRecord; kind: 'sandbox' }
   | { put: VolumeRecord; kind: 'volume' }
   | { del: string; kind: Kind }
-  /** Takes a claim key for owner; the commit fails with CONFLICT if another owner holds it. */
-  | { kind: 'claim'; key: string; owner: string }
+  /** Takes a claim key for owner; the commit fails with CONFLICT if another owner holds it. `global`: in the global store. */
+  | { kind: 'claim'; key: string; owner: string; global?: boolean }
   /** Gives back a claim owner holds (nothing if it holds none). */
-  | { kind: 'release'; key: string; owner: string };
+  | { kind: 'release'; key: string; owner: string; global?: boolean };
 
 /** What commit() returns for one change: the stored (frozen) record of a put, null otherwise. */
 export type Stored<C> = C extends { put: infer R } ? Readonly<R> : null;
@@ -70,6 +79,8 @@ export function claimsOf(kind: Kind, rec: AnyRecord): Map<string, string> {
     const n = rec as NetworkRecord;
     out.set(claimKey.networkName(n.name), n.id);
     for (const s of [n.ipv4?.subnet, n.ipv6?.subnet]) if (s) out.set(claimKey.subnet(s), n.id);
+    // An overlay network's VXLAN id: one segment per VNI across the cluster.
+    if (n.scope === 'global' && n.driverState.vni) out.set(claimKey.vni(n.driverState.vni), n.id);
   } else if (kind === 'endpoint') {
     const e = rec as EndpointRecord;
     for (const a of [e.ipv4, e.ipv6]) if (a) out.set(claimKey.address(e.networkId, a.split('/')[0] ?? a), e.id);
@@ -82,6 +93,7 @@ function describeClaim(k: string): { ownerKind: Kind | null; what: string } {
   const rest = k.slice(CLAIMS.length);
   if (rest.startsWith('network-name/')) return { ownerKind: 'network', what: `network name "${rest.slice('network-name/'.length)}"` };
   if (rest.startsWith('subnet/')) return { ownerKind: 'network', what: `subnet ${rest.slice('subnet/'.length)}` };
+  if (rest.startsWith('vni/')) return { ownerKind: 'network', what: `VXLAN id ${rest.slice('vni/'.length)}` };
   const addr = /^address\/([^/]*)\/(.*)$/.exec(rest);
   if (addr) return { ownerKind: 'endpoint', what: `address ${addr[2]} on network ${(addr[1] ?? '').slice(0, 12)}` };
   return { ownerKind: null, what: `claim ${k}` };
@@ -140,6 +152,16 @@ export function legacyJoin(ep: EndpointRecord, net: NetworkRecord): EndpointReco
   };
 }
 
+/** The global store, as State uses it. */
+export interface GlobalStore {
+  store: Store;
+  /** The lease global endpoint records (and their address claims) are put with: they die with their host. */
+  lease(): number;
+}
+
+/** One store's half of a commit. */
+interface Group { compare: Compare[]; success: TxnOp[]; keys: string[] }
+
 export class State {
   readonly networks = new Map<string, NetworkRecord>();
   readonly endpoints = new Map<string, EndpointRecord>();
@@ -147,13 +169,29 @@ export class State {
   /** By name. */
   readonly volumes = new Map<string, VolumeRecord>();
   private readonly store: Store;
+  private readonly global: GlobalStore | null;
   /** store key of each record in memory -> the modRevision it was read or written at */
   private readonly revs = new Map<string, number>();
   /** claim key -> its owner and modRevision, as last read or written */
   private readonly claims = new Map<string, Held>();
+  /** keys (records and claims) that live in the global store */
+  private readonly globalKeys = new Set<string>();
 
-  constructor(store: Store) {
+  constructor(store: Store, global?: GlobalStore) {
     this.store = store;
+    this.global = global ?? null;
+  }
+
+  /** Whether a record lives in the global store: global networks and their endpoints. */
+  isGlobal(kind: Kind, rec: AnyRecord | undefined): boolean {
+    if (!this.global || !rec) return false;
+    if (kind === 'network') return (rec as NetworkRecord).scope === 'global';
+    if (kind === 'endpoint') return this.networks.get((rec as EndpointRecord).networkId)?.scope === 'global';
+    return false;
+  }
+
+  private storeOf(k: string): Store {
+    return this.global && this.globalKeys.has(k) ? this.global.store : this.store;
   }
 
   /**
@@ -165,6 +203,7 @@ export class State {
   async load(): Promise<void> {
     const { kvs } = await this.store.list('');
     for (const kv of kvs) this.remember(kv.key, kv);
+    if (this.global) await this.loadGlobal().catch(() => undefined);
     for (const [id, ep] of this.endpoints) {
       const net = this.networks.get(ep.networkId);
       if (net && !ep.gateway) this.endpoints.set(id, deepFreeze(legacyJoin(ep, net)));
@@ -185,14 +224,58 @@ export class State {
   }
 
   /**
+   * Replaces every global record and claim in memory with what the global
+   * store holds now (a full resync); returns the revision it read at, from
+   * which a watch continues without gap.
+   */
+  async loadGlobal(): Promise<number> {
+    if (!this.global) return 0;
+    const { kvs, revision } = await this.global.store.list('');
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      if (!kv.key.startsWith(CLAIMS) && !kindOfKey(kv.key)) continue;
+      seen.add(kv.key);
+      this.globalKeys.add(kv.key);
+      this.remember(kv.key, kv);
+    }
+    for (const k of [...this.globalKeys]) {
+      if (seen.has(k)) continue;
+      this.remember(k, null);
+      this.globalKeys.delete(k);
+    }
+    return revision;
+  }
+
+  /**
+   * Applies one change another writer made in the global store (from a
+   * watch). A change older than what memory holds is skipped: this daemon's
+   * own commit may have been read back already.
+   */
+  applyGlobal(ev: WatchEvent): boolean {
+    if (!this.global || (!ev.key.startsWith(CLAIMS) && !kindOfKey(ev.key))) return false;
+    const held = ev.key.startsWith(CLAIMS) ? this.claims.get(ev.key)?.rev : this.revs.get(ev.key);
+    if (held !== undefined && held >= ev.revision) return false;
+    if (ev.type === 'put' && ev.value !== null) {
+      this.globalKeys.add(ev.key);
+      this.remember(ev.key, { key: ev.key, value: ev.value, createRevision: 0, modRevision: ev.revision, lease: 0 });
+    } else {
+      this.remember(ev.key, null);
+      this.globalKeys.delete(ev.key);
+    }
+    return true;
+  }
+
+  /**
    * Claims every record needs and does not hold: absent ones, and stale ones
    * whose owner record no longer exists. A claim held by another live record
    * (two records with one name, from before claims) is left as it is.
+   * Global records always had claims: only local ones are repaired.
    */
   private missingClaims(): Array<[string, string]> {
     const out: Array<[string, string]> = [];
     for (const kind of ['network', 'endpoint'] as const) {
       for (const rec of this.mapOf(kind).values()) {
+        if (this.isGlobal(kind, rec)) continue;
         for (const [k, owner] of claimsOf(kind, rec)) {
           const held = this.claims.get(k);
           const ownerKind = describeClaim(k).ownerKind ?? kind;
@@ -205,76 +288,119 @@ export class State {
   }
 
   /**
-   * Writes the changes in one compare-and-swap txn, then applies them here.
-   * Returns, for each change, the stored record (deep-frozen) or null. If
-   * another writer changed a record or holds a claim, throws CONFLICT naming
-   * it, after reloading every key of the txn: memory matches the store.
+   * Writes the changes in one compare-and-swap txn per store (global part
+   * first), then applies them here. Returns, for each change, the stored
+   * record (deep-frozen) or null. If another writer changed a record or
+   * holds a claim, throws CONFLICT naming it, after reloading every key of
+   * the txn: memory matches the store.
    */
   async commit<const C extends readonly Change[]>(changes: C): Promise<{ -readonly [I in keyof C]: Stored<C[I]> }> {
-    const compare: Compare[] = [];
-    const success: TxnOp[] = [];
-    const puts: Array<{ kind: Kind; k: string; value: string }> = [];
+    const groups = { local: { compare: [], success: [], keys: [] } as Group, global: { compare: [], success: [], keys: [] } as Group };
+    const puts: Array<{ kind: Kind; k: string; value: string; global: boolean }> = [];
     const dels: string[] = [];
-    const claimOps = new Map<string, { take?: string; give?: string }>();
-    const want = (k: string, op: 'take' | 'give', owner: string): void => {
-      claimOps.set(k, { ...claimOps.get(k), [op]: owner });
+    const claimOps = new Map<string, { take?: string; give?: string; global: boolean }>();
+    const want = (k: string, op: 'take' | 'give', owner: string, global: boolean): void => {
+      claimOps.set(k, { ...claimOps.get(k), [op]: owner, global });
     };
+    // An endpoint's scope is its network's: a network put in this same commit counts.
+    const pending = new Map<string, NetworkRecord>();
+    for (const c of changes) if (c.kind === 'network' && 'put' in c) pending.set(c.put.id, c.put);
+    const globalRec = (kind: Kind, rec: AnyRecord | undefined): boolean => {
+      if (kind === 'endpoint' && rec && this.global) {
+        const n = pending.get((rec as EndpointRecord).networkId);
+        if (n) return n.scope === 'global';
+      }
+      return this.isGlobal(kind, rec);
+    };
+    const lease = (kind: Kind, global: boolean): number | undefined => (global && kind === 'endpoint' ? this.global?.lease() || undefined : undefined);
+    const leases = new Map<string, number>();
     for (const c of changes) {
       if (c.kind === 'claim' || c.kind === 'release') {
-        want(c.key, c.kind === 'claim' ? 'take' : 'give', c.owner);
+        want(c.key, c.kind === 'claim' ? 'take' : 'give', c.owner, !!c.global && !!this.global);
         continue;
       }
       const id = 'put' in c ? idOf(c.put) : c.del;
       const k = key[c.kind](id);
       const old = this.mapOf(c.kind).get(id);
+      const global = globalRec(c.kind, 'put' in c ? c.put : old);
+      const g = global ? groups.global : groups.local;
       const before = old ? claimsOf(c.kind, old) : new Map<string, string>();
       const after = 'put' in c ? claimsOf(c.kind, c.put) : new Map<string, string>();
-      for (const [ck, owner] of before) if (after.get(ck) !== owner) want(ck, 'give', owner);
-      for (const [ck, owner] of after) if (before.get(ck) !== owner) want(ck, 'take', owner);
-      compare.push({ key: k, modRevision: this.revs.get(k) ?? 0 });
+      const l = lease(c.kind, global);
+      for (const [ck, owner] of before) if (after.get(ck) !== owner) want(ck, 'give', owner, global);
+      for (const [ck, owner] of after) {
+        if (before.get(ck) !== owner) want(ck, 'take', owner, global);
+        if (l) leases.set(ck, l);
+      }
+      g.compare.push({ key: k, modRevision: this.revs.get(k) ?? 0 });
+      g.keys.push(k);
       if ('put' in c) {
         const value = JSON.stringify(c.put);
-        puts.push({ kind: c.kind, k, value });
-        success.push({ type: 'put', key: k, value });
+        puts.push({ kind: c.kind, k, value, global });
+        g.success.push({ type: 'put', key: k, value, ...(l ? { lease: l } : {}) });
       } else {
         dels.push(k);
-        success.push({ type: 'delete', key: k });
+        g.success.push({ type: 'delete', key: k });
       }
     }
-    const taken: Array<[string, string]> = [];
+    const taken: Array<[string, string, boolean]> = [];
     const given: string[] = [];
-    for (const [k, { take, give }] of claimOps) {
+    for (const [k, { take, give, global }] of claimOps) {
       const held = this.claims.get(k);
+      const g = global ? groups.global : groups.local;
       if (take !== undefined) {
         if (held?.owner === take) continue;
         // Taking over a claim given back in this same txn is one put (etcd refuses a put and a delete of one key).
-        compare.push({ key: k, modRevision: held && held.owner === give ? held.rev : 0 });
-        success.push({ type: 'put', key: k, value: take });
-        taken.push([k, take]);
+        g.compare.push({ key: k, modRevision: held && held.owner === give ? held.rev : 0 });
+        const l = leases.get(k);
+        g.success.push({ type: 'put', key: k, value: take, ...(l ? { lease: l } : {}) });
+        g.keys.push(k);
+        taken.push([k, take, global]);
       } else if (held && held.owner === give) {
-        compare.push({ key: k, modRevision: held.rev });
-        success.push({ type: 'delete', key: k });
+        g.compare.push({ key: k, modRevision: held.rev });
+        g.success.push({ type: 'delete', key: k });
+        g.keys.push(k);
         given.push(k);
       }
     }
-    const r = await this.store.txn({ compare, success });
-    if (!r.succeeded) throw await this.conflict(compare);
+    const rev = { local: 0, global: 0 };
+    if (groups.global.success.length && this.global) {
+      const r = await this.global.store.txn({ compare: groups.global.compare, success: groups.global.success });
+      if (!r.succeeded) throw await this.conflict(groups.global.compare, true);
+      rev.global = r.revision;
+    }
+    if (groups.local.success.length || !groups.global.success.length) {
+      const r = await this.store.txn({ compare: groups.local.compare, success: groups.local.success });
+      if (!r.succeeded) throw await this.conflict(groups.local.compare, false);
+      rev.local = r.revision;
+    }
     const stored = new Map<string, AnyRecord>();
     for (const p of puts) {
       const rec = revive(p.kind, p.value);
       stored.set(p.k, rec);
       this.mapOf(p.kind).set(idOf(rec), rec);
-      this.revs.set(p.k, r.revision);
+      this.revs.set(p.k, p.global ? rev.global : rev.local);
+      if (p.global) this.globalKeys.add(p.k);
     }
-    for (const k of dels) this.forget(k);
-    for (const [k, owner] of taken) this.claims.set(k, { owner, rev: r.revision });
-    for (const k of given) this.claims.delete(k);
+    for (const k of dels) {
+      this.forget(k);
+      this.globalKeys.delete(k);
+    }
+    for (const [k, owner, global] of taken) {
+      this.claims.set(k, { owner, rev: global ? rev.global : rev.local });
+      if (global) this.globalKeys.add(k);
+    }
+    for (const k of given) {
+      this.claims.delete(k);
+      this.globalKeys.delete(k);
+    }
     return changes.map((c) => ('put' in c ? stored.get(key[c.kind](idOf(c.put))) ?? null : null)) as never;
   }
 
   /** Re-reads every compared key, and says which compares no longer hold and why. */
-  private async conflict(compare: readonly Compare[]): Promise<CnmError> {
-    const now = await Promise.all(compare.map((c) => this.store.get(c.key)));
+  private async conflict(compare: readonly Compare[], global: boolean): Promise<CnmError> {
+    const store = global && this.global ? this.global.store : this.store;
+    const now = await Promise.all(compare.map((c) => store.get(c.key)));
     const why: string[] = [];
     compare.forEach((c, i) => {
       const kv = now[i] ?? null;
@@ -292,21 +418,31 @@ export class State {
         why.push(kv ? `${what} is already taken by ${ownerKind ?? 'owner'} ${kv.value}` : `the claim on ${what} was given up by another writer`);
       }
     });
+    if (global) for (const c of compare) this.globalKeys.add(c.key);
     await this.reload(compare.map((c) => c.key));
     const detail = why.length ? why.join('; ') : 'the store changed during the write';
-    return new CnmError('CONFLICT', `conflict with another writer of the store: ${detail}; reloaded it, try again`);
+    const where = global ? 'the cluster store' : 'the store';
+    return new CnmError('CONFLICT', `conflict with another writer of ${where}: ${detail}; reloaded it, try again`);
   }
 
   /** Makes memory match the store for these keys, and loads the owner record of each claim. */
   private async reload(keys: readonly string[]): Promise<void> {
-    const owners: string[] = [];
+    const owners: Array<[string, boolean]> = [];
     for (const k of keys) {
-      const kv = await this.store.get(k);
+      const global = this.globalKeys.has(k);
+      const kv = await this.storeOf(k).get(k);
       this.remember(k, kv);
+      if (!kv) this.globalKeys.delete(k);
       const ownerKind = k.startsWith(CLAIMS) ? describeClaim(k).ownerKind : null;
-      if (kv && ownerKind) owners.push(key[ownerKind](kv.value));
+      if (kv && ownerKind) owners.push([key[ownerKind](kv.value), global]);
     }
-    for (const k of owners) if (!this.revs.has(k)) this.remember(k, await this.store.get(k));
+    for (const [k, global] of owners) {
+      if (this.revs.has(k)) continue;
+      if (global) this.globalKeys.add(k);
+      const kv = await this.storeOf(k).get(k);
+      this.remember(k, kv);
+      if (!kv) this.globalKeys.delete(k);
+    }
   }
 
   /** Takes one key as read from the store (null = absent) into memory. */
@@ -336,6 +472,13 @@ export class State {
   private mapOf(kind: Kind): Map<string, AnyRecord> {
     const maps = { network: this.networks, endpoint: this.endpoints, sandbox: this.sandboxes, volume: this.volumes };
     return maps[kind] as Map<string, AnyRecord>;
+  }
+
+  /** Global claims held now under a claim prefix (e.g. 'claims/vni/'): key -> owner. */
+  globalClaims(prefix: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [k, h] of this.claims) if (k.startsWith(prefix) && this.globalKeys.has(k)) out.set(k, h.owner);
+    return out;
   }
 
   endpointsOf(sandboxId: string): EndpointRecord[] {

@@ -43,6 +43,9 @@ import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
 import { acquireNetnsLock } from './netns-lock.ts';
 import type { NetnsLock } from './netns-lock.ts';
+import { hostname } from 'node:os';
+import { startCluster } from '../cluster/start.ts';
+import type { ClusterFlags } from '../cluster/config.ts';
 
 export interface DaemonOptions {
   host: string;
@@ -64,6 +67,8 @@ export interface DaemonOptions {
   runtime?: string;
   /** Registries pulled from over plain HTTP besides loopback ones (--insecure-registry). */
   insecureRegistries?: string[];
+  /** --cluster-store, --cluster-store-opt, --cluster-advertise: overlay networks across hosts. */
+  cluster?: ClusterFlags;
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -160,6 +165,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
+  const hid = await hostId(o.dataRoot);
+  // The cluster (if any) first: State reads global records from it at load.
+  const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, nodeId: hid, hostname: hostname(), dataRoot: o.dataRoot, log: o.log }) : null;
+  if (cluster) undo.push(() => cluster.close());
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.
@@ -180,21 +189,25 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     pools: o.pools,
     hooks,
     log: o.log,
-    hostId: await hostId(o.dataRoot),
+    hostId: hid,
     keepUnknownNamespaces,
+    ...(cluster ? { global: cluster.global } : {}),
     runtime,
     hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
+  cluster?.bind(controller.ctx);
   await controller.init();
   undo.push(() => controller.close());
+  // Remote endpoints' names into the DNS, their MAC/IP/VTEP into the overlay data plane.
+  if (cluster) await cluster.follow(controller.ctx, dns.table);
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));
     return describeForeign(o.execRoot, instance, s);
   };
   const router = new Router()
-    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance, images: () => images.store.list().length }))
+    .add(systemRoutes(controller, { name: 'cnm', dataRoot: o.dataRoot, id: instance, images: () => images.store.list().length, ...(cluster ? { cluster: () => cluster.cluster.status() } : {}) }))
     .add(networkRoutes(controller))
     .add(containerRoutes(controller))
     .add(containerOpsRoutes(controller))
@@ -204,7 +217,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(archiveRoutes(controller))
     .add(execRoutes(controller))
     .add(attachRoutes(controller))
-    .add(doctorRoutes(controller, firewall, foreignNow))
+    .add(doctorRoutes(controller, firewall, foreignNow, cluster ? () => cluster.cluster.status() : undefined))
     .add(unimplementedRoutes());
   const server = createApiServer(router, o.log);
   await listenUnix(server, socketPath);
@@ -228,6 +241,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await closed;
       server.closeAllConnections();
       await controller.close();
+      await cluster?.close();
       await firewall.close();
       await dns.close();
       imageStore.close();

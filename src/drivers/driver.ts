@@ -130,7 +130,7 @@ export interface NetworkDriver {
    * host; returns the driver state to keep with the network (device names).
    * No kernel change.
    */
-  validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[]): Promise<Record<string, string>>;
+  validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[], ctx?: DriverContext): Promise<Record<string, string>>;
   /**
    * The network is internal whatever was asked (macvlan/ipvlan without a
    * parent: a dummy link leads nowhere). Asked before IPAM plans it.

@@ -78,6 +78,12 @@ export interface EndpointRecord {
   routes: { dst: string; gateway?: string }[];
   /** From the driver's join: the embedded DNS serves this endpoint. */
   dns: boolean;
+  /**
+   * On a global-scope (overlay) network: the host that owns the endpoint
+   * (its node id and VTEP) and the sandbox's hostname, so other hosts can
+   * reach and name it without knowing its sandbox. Absent on local networks.
+   */
+  node?: { id: string; vtep: string; sandboxHostname: string };
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

@@ -4,13 +4,17 @@
 import type { Controller } from '../../core/controller.ts';
 import type { Firewall } from '../../firewall/index.ts';
 import type { Route } from '../router.ts';
+import type { ClusterStatus } from '../../cluster/cluster.ts';
+import { clusterJson } from './system.ts';
 
-export function doctorRoutes(ctl: Controller, fw: Firewall, foreign: () => Promise<string[]> = async () => []): Route[] {
+export function doctorRoutes(ctl: Controller, fw: Firewall, foreign: () => Promise<string[]> = async () => [], cluster?: () => ClusterStatus): Route[] {
   return [{
     method: 'GET', path: '/cnm/doctor', handler: async () => {
       const [kernel, firewall, other] = await Promise.all([ctl.checkKernel(), fw.drift(), foreign()]);
       const f = { ok: other.length === 0, problems: other };
-      return { status: 200, json: { Ok: kernel.ok && firewall.ok && f.ok, Kernel: kernel, Firewall: firewall, Foreign: f } };
+      const c = cluster?.();
+      const cl = c ? { ok: c.reachable, problems: c.reachable ? [] : [`etcd unreachable since ${c.unreachableSince ?? '?'}${c.lastError ? `: ${c.lastError}` : ''}`], ...clusterJson(c) } : undefined;
+      return { status: 200, json: { Ok: kernel.ok && firewall.ok && f.ok && (cl?.ok ?? true), Kernel: kernel, Firewall: firewall, Foreign: f, ...(cl ? { Cluster: cl } : {}) } };
     },
   }];
 }

@@ -1,4 +1,5 @@
 // /_ping, /version, /info: what clients ask first.
+import type { ClusterStatus } from '../../cluster/cluster.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import type { Controller } from '../../core/controller.ts';
@@ -36,7 +37,7 @@ function osName(): string {
   return 'Linux';
 }
 
-export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string; id?: string; images?: () => number }): Route[] {
+export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: string; id?: string; images?: () => number; cluster?: () => ClusterStatus }): Route[] {
   const ping = () => ({
     status: 200,
     raw: 'OK',
@@ -62,6 +63,7 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
     {
       method: 'GET', path: '/info', handler: () => {
         const sbx = [...ctl.state.sandboxes.values()];
+        const cluster = info.cluster?.();
         return {
           status: 200,
           json: {
@@ -89,7 +91,10 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
             Plugins: { Network: ctl.ctx.drivers.names(), Volume: [], Log: [] },
             Swarm: { LocalNodeState: 'inactive' },
             SecurityOptions: [],
-            Warnings: [],
+            // Docker <= 20.10's fields for --cluster-store / --cluster-advertise.
+            ...(cluster ? { ClusterStore: cluster.store, ClusterAdvertise: cluster.vtep } : {}),
+            Warnings: cluster && !cluster.reachable ? [`WARNING: cluster store ${cluster.store} unreachable since ${cluster.unreachableSince ?? '?'}${cluster.lastError ? ` (${cluster.lastError})` : ''}`] : [],
+            ...(cluster ? { CnmCluster: clusterJson(cluster) } : {}),
             // cnm's own: what the daemon holds, for `cnm info` and benchmarks.
             CnmStats: {
               Networks: ctl.state.networks.size,
@@ -101,4 +106,12 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
       },
     },
   ];
+}
+
+/** The cluster as /info and /cnm/doctor show it. */
+export function clusterJson(c: ClusterStatus): Record<string, unknown> {
+  return {
+    Store: c.store, Node: c.node, Vtep: c.vtep, Reachable: c.reachable, UnreachableSince: c.unreachableSince,
+    Nodes: c.nodes.map((n) => ({ ID: n.id, Vtep: n.vtep, Hostname: n.hostname, MTU: n.mtu, Version: n.version })),
+  };
 }

@@ -1,0 +1,72 @@
+// Wires a daemon into its cluster (composition only): the etcd client under
+// cnm's prefix, the node's VTEP from --cluster-advertise, registration, and
+// then the controller's context and the observers the watch feeds.
+import { join } from 'node:path';
+import type { Ctx, Logger } from '../core/context.ts';
+import type { GlobalStore } from '../core/state.ts';
+import type { NetnsHandle } from '../netlink/index.ts';
+import { EtcdStore } from '../store/etcd-store.ts';
+import { CNM_VERSION } from '../api/handlers/system.ts';
+import { Cluster } from './cluster.ts';
+import type { ClusterSinks, Peer } from './cluster.ts';
+import { parseClusterStore, readTls, resolveAdvertise } from './config.ts';
+import type { ClusterFlags } from './config.ts';
+import { PrefixedStore } from './prefixed-store.ts';
+import type { NetworkRecord } from '../model/records.ts';
+
+/** Where cnm's keys live in a shared etcd (PROTOCOLS §6.4: /cnm/v1/). */
+export const ETCD_PREFIX = '/cnm/v1/';
+
+export interface ClusterHandle {
+  cluster: Cluster;
+  global: GlobalStore;
+  /** Gives the controller's context the node (before it loads: reconcile builds overlay networks). */
+  bind(ctx: Ctx): void;
+  /** Starts keepalive and the watch, feeding the DNS and the overlay data plane. */
+  follow(ctx: Ctx, dns: NonNullable<ClusterSinks['dns']>): Promise<void>;
+  close(): Promise<void>;
+}
+
+type SetPeers = (ctx: Ctx['driverCtx'], net: NetworkRecord, peers: Peer[]) => Promise<unknown>;
+
+/** The overlay driver's setOverlayPeers, when the driver is built in. */
+async function overlayPeers(): Promise<SetPeers | null> {
+  const mod = '../drivers/overlay/driver.ts';
+  try {
+    const m = await import(mod) as { setOverlayPeers?: SetPeers };
+    return m.setOverlayPeers ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; nodeId: string; hostname: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
+  const cfg = parseClusterStore(flags.store, flags.storeOpts);
+  const adv = await resolveAdvertise(flags.advertise, o.hostNs);
+  const tls = await readTls(cfg);
+  const etcd = await EtcdStore.open({ endpoints: cfg.endpoints, ...(tls ? { tls } : {}) });
+  const cluster = new Cluster({
+    store: new PrefixedStore(etcd, ETCD_PREFIX),
+    display: cfg.display,
+    nodeId: o.nodeId,
+    node: { vtep: adv.vtep, hostname: o.hostname, mtu: adv.mtu, version: CNM_VERSION },
+    leaseFile: join(o.dataRoot, 'cluster-lease'),
+    log: o.log,
+  });
+  await cluster.register();
+  o.log.info('cluster', { store: cfg.display, node: o.nodeId.slice(0, 12), vtep: adv.vtep, mtu: adv.mtu, reachable: cluster.reachable });
+  return {
+    cluster,
+    global: cluster.global,
+    bind(ctx) {
+      ctx.cluster = { nodeId: o.nodeId, vtep: adv.vtep, store: cfg.display, reachable: () => cluster.reachable };
+      // The overlay data plane's view of this node (DriverContext.cluster).
+      (ctx.driverCtx as { cluster?: { vtep: string; mtu: number } }).cluster = { vtep: adv.vtep, mtu: adv.mtu };
+    },
+    async follow(ctx, dns) {
+      const set = await overlayPeers();
+      await cluster.start(ctx, { dns, ...(set ? { setPeers: (net, peers) => set(ctx.driverCtx, net, peers) } : {}) });
+    },
+    close: () => cluster.close(),
+  };
+}
