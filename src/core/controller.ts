@@ -106,7 +106,7 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()] },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], execRoot: o.execRoot },
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),
       lock: new Mutex(),

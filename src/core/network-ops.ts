@@ -77,7 +77,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
     throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
   }
-  net.driverState = await driver.validateNetwork(net, others);
+  net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
 
   // The record goes to the store first: whatever the kernel then gets is
   // known, so a crash at any point leaves nothing that a restart cannot find.
