@@ -23,6 +23,8 @@ import { privilegedSkipReason, TestNetns } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { cleanupRunDir } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { NftFirewall } from '../../src/firewall/index.ts';
+import { loadNative } from '../../src/firewall/nft-runner.ts';
 
 const execFileP = promisify(execFile);
 const skip = skipUnlessCI('overlay-plane', privilegedSkipReason());
@@ -210,6 +212,29 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.equal(await ping(d, '10.77.0.3'), false, 'net1\'s container on host 2 is out of reach');
     assert.ok(await ping(boxes[0]!, '10.77.0.3'), 'net1 unaffected');
     assert.equal(await ping(boxes[0]!, '10.77.0.5'), false);
+  });
+
+  it('the VXLAN guard: with it, host 1 accepts VXLAN only from the VTEPs it lists', { skip: loadNative() ? false : 'build/nft.node not built' }, async () => {
+    const fw = new NftFirewall({ nsPath: hosts[0]!.t.path, watch: false });
+    try {
+      await fw.init();
+      const [a, , c] = boxes;
+      await fw.setVxlanGuard({ port: 4789, vteps: ['192.0.2.1', '192.0.2.2'] });
+      assert.ok(await ping(a!, '10.77.0.3'), 'host 2 is a known VTEP');
+      assert.equal(await ping(c!, '10.77.0.2'), false, 'host 3 is not: its VXLAN is dropped at host 1');
+      assert.match((await hosts[0]!.t.sh('nft list set inet cnm vteps4')).stdout, /192\.0\.2\.1, 192\.0\.2\.2/);
+      await fw.setVxlanGuard({ port: 4789, vteps: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] });
+      assert.ok(await ping(c!, '10.77.0.2'), 'host 3 joined the node set');
+      assert.equal((await fw.drift()).ok, true);
+      await fw.setVxlanGuard({ port: 4789, vteps: ['192.0.2.1'] });
+      assert.equal(await ping(a!, '10.77.0.3'), false);
+      await fw.setVxlanGuard(null);
+      assert.ok(await ping(a!, '10.77.0.3'), 'no guard, nothing dropped');
+      assert.equal((await hosts[0]!.t.sh('nft list set inet cnm vxlan-ports')).stdout.includes('4789'), false);
+    } finally {
+      await fw.removeTables().catch(() => undefined);
+      await fw.close();
+    }
   });
 
   it('rebuilds a lost overlay namespace at a restart-style create and join, with its peers', async () => {
