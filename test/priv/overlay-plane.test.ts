@@ -34,12 +34,12 @@ interface Box { t: TestNetns; ns: Netns; ep: EndpointRecord; host: Host }
 
 const newId = (): string => randomBytes(32).toString('hex');
 
-function network(name: string, subnet: string, vni: number, options: Record<string, string> = {}): NetworkInfo {
+function network(name: string, subnet: string, vni: number, options: Record<string, string> = {}, subnet6?: string): NetworkInfo {
   const base = subnet.split('/')[0]!.split('.').slice(0, 3).join('.');
   return {
     id: newId(), name, driver: 'overlay', created: '', scope: 'global', internal: false, attachable: true, ingress: false,
     enableIPv4: true, enableIPv6: false, ipamDriver: 'default', ipamOptions: {}, ipamConfigRequested: [],
-    ipv4: { subnet, gateway: `${base}.1` }, options, labels: {}, predefined: false, driverState: { vni: String(vni) },
+    ipv4: { subnet, gateway: `${base}.1` }, ...(subnet6 ? { enableIPv6: true, ipv6: { subnet: subnet6, gateway: subnet6.replace('::/64', '::1') } } : {}), options, labels: {}, predefined: false, driverState: { vni: String(vni) },
   };
 }
 
@@ -59,16 +59,16 @@ describe('overlay data plane across three hosts', { skip }, () => {
   const extra: TestNetns[] = [];
   let underlay: TestNetns;
   let runDir = '';
-  const net1 = network('ov1', '10.77.0.0/24', 4242);
+  const net1 = network('ov1', '10.77.0.0/24', 4242, {}, 'fd00:77::/64');
   const net2 = network('ov2', '10.77.0.0/24', 4243);
 
-  async function box(host: Host, net: NetworkInfo, ip: string): Promise<Box> {
+  async function box(host: Host, net: NetworkInfo, ip: string, ip6?: string): Promise<Box> {
     const t = await TestNetns.create('ovsb');
     extra.push(t);
     const ns = await Netns.open(t.path);
     const ep: EndpointRecord = {
       id: newId(), name: t.name, networkId: net.id, sandboxId: t.name, ifName: '', mac: `02:42:${ip.split('/')[0]!.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join(':')}`,
-      ipv4: ip, aliases: [], gwPriority: 0, created: 0, ports: [], driverOpts: {}, driverState: {},
+      ipv4: ip, ...(ip6 ? { ipv6: ip6 } : {}), aliases: [], gwPriority: 0, created: 0, ports: [], driverOpts: {}, driverState: {},
       gateway: { ipv4: null, ipv6: null }, routes: [], dns: true,
     };
     const plan = await overlayDriver.createEndpoint(net, ep, { id: t.name, netnsPath: t.path, ifNames: [] });
@@ -83,7 +83,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
   }
 
   const peersOf = (net: NetworkInfo): OverlayPeer[] => boxes.filter((b) => b.ep.networkId === net.id)
-    .map((b) => ({ ip: b.ep.ipv4!, mac: b.ep.mac, vtep: b.host.vtep }));
+    .map((b) => ({ ip: b.ep.ipv4!, ...(b.ep.ipv6 ? { ip6: b.ep.ipv6 } : {}), mac: b.ep.mac, vtep: b.host.vtep }));
 
   /** What the cluster code does after every change: the full set, to every host. */
   async function publish(net: NetworkInfo): Promise<void> {
@@ -137,10 +137,11 @@ describe('overlay data plane across three hosts', { skip }, () => {
   });
 
   it('containers on three hosts ping each other over VXLAN; MTU is underlay - 50 on both veth ends', async () => {
-    const a = await box(hosts[0]!, net1, '10.77.0.2/24');
-    const b = await box(hosts[1]!, net1, '10.77.0.3/24');
-    const c = await box(hosts[2]!, net1, '10.77.0.4/24');
+    const a = await box(hosts[0]!, net1, '10.77.0.2/24', 'fd00:77::2/64');
+    const b = await box(hosts[1]!, net1, '10.77.0.3/24', 'fd00:77::3/64');
+    const c = await box(hosts[2]!, net1, '10.77.0.4/24', 'fd00:77::4/64');
     await publish(net1);
+    assert.ok(await ping(a, 'fd00:77::3'), 'IPv6 host 1 -> host 2 (neighbour discovery flooded)');
     assert.ok(await ping(a, '10.77.0.3'), 'host 1 -> host 2');
     assert.ok(await ping(a, '10.77.0.4'), 'host 1 -> host 3');
     assert.ok(await ping(c, '10.77.0.3'), 'host 3 -> host 2');
@@ -166,6 +167,8 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.match(neigh, new RegExp(`10\\.77\\.0\\.3 lladdr ${b!.ep.mac} PERMANENT`));
     assert.match(neigh, new RegExp(`10\\.77\\.0\\.4 lladdr ${c!.ep.mac} PERMANENT`));
     assert.doesNotMatch(neigh, /10\.77\.0\.2 /, 'the local endpoint is not a peer');
+    assert.match(neigh, new RegExp(`fd00:77::3 lladdr ${b!.ep.mac} PERMANENT`));
+    assert.equal((await inNs(path, 'ip -6 addr show')).includes('br0'), false, 'no IPv6 address on br0 or vxlan0');
   });
 
   it('ARP crosses hosts by head-end replication: without neighbour entries it works, without flood entries it does not', async () => {
@@ -180,7 +183,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.equal(await ping(a!, '10.77.0.3'), false, 'no flood entry, no ARP answer');
     // setPeers puts back exactly what is missing.
     const r = await setOverlayPeers(hosts[0]!.ctx, net1, peersOf(net1));
-    assert.deepEqual(r, { added: 4, removed: 0 });
+    assert.deepEqual(r, { added: 6, removed: 0 }, 'two flood entries, four neighbours');
     assert.ok(await ping(a!, '10.77.0.3'));
   });
 
@@ -191,7 +194,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     const c = boxes[2]!;
     const without = peersOf(net1).filter((p) => p.mac !== c.ep.mac);
     const r = await setOverlayPeers(h.ctx, net1, without);
-    assert.deepEqual(r, { added: 0, removed: 3 }, 'its MAC, its flood entry, its neighbour');
+    assert.deepEqual(r, { added: 0, removed: 4 }, 'its MAC, its flood entry, its two neighbours');
     // Remote entries only (the bridge's learned ones carry no dst).
     const fdb = (await inNs(path, 'bridge fdb show dev vxlan0')).split('\n').filter((l) => l.includes(' dst ')).join('\n');
     assert.doesNotMatch(fdb, new RegExp(c.ep.mac));

@@ -67,12 +67,12 @@ export async function ensureOvl(path: string): Promise<{ ns: Netns; made: boolea
     // A leftover plain file (no namespace mounted on it) would make create fail.
     await Netns.remove(path).catch(() => undefined);
     const ns = await Netns.create(path);
-    // The overlay namespace only switches frames: no IPv6 of its own on br0
-    // and vxlan0 (no link-local addresses, router solicitations or MLD
-    // reports sent onto the overlay). Bridging IPv6 frames is unaffected.
-    for (const k of ['net/ipv6/conf/default/disable_ipv6', 'net/ipv6/conf/all/disable_ipv6']) {
-      await ns.sysctlSet(k, '1').catch((e: unknown) => { if (!isMissing(e)) throw e; });
-    }
+    // The overlay namespace only switches frames: br0 and vxlan0 get no
+    // IPv6 link-local address (addr_gen_mode 1 = none), so they send no
+    // router solicitations or MLD reports onto the overlay. IPv6 stays
+    // enabled on them: disable_ipv6 would refuse vxlan0's IPv6 neighbour
+    // entries ("IPv6 is disabled on this device").
+    await ns.sysctlSet('net/ipv6/conf/default/addr_gen_mode', '1').catch((e: unknown) => { if (!isMissing(e)) throw e; });
     handles.set(path, ns);
     return ns;
   })();
