@@ -114,7 +114,7 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule() },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(), execRoot: o.execRoot },
       reaper,
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),

@@ -5,11 +5,12 @@ import type { NetworkDriver } from './driver.ts';
 import { hostDriver } from './host.ts';
 import { ipvlanDriver, macvlanDriver } from './lan/driver.ts';
 import { nullDriver } from './null.ts';
+import { overlayDriver } from './overlay/driver.ts';
 
 export class DriverRegistry {
   private readonly drivers = new Map<string, NetworkDriver>();
 
-  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver, macvlanDriver, ipvlanDriver]) {
+  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver, macvlanDriver, ipvlanDriver, overlayDriver]) {
     for (const d of drivers) this.drivers.set(d.name, d);
   }
 
