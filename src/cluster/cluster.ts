@@ -35,6 +35,8 @@ export interface Peer { ip?: string; ip6?: string; mac: string; vtep: string }
 export interface ClusterSinks {
   /** Programs a network's remote endpoints on this host (overlay driver setPeers). */
   setPeers?(net: NetworkRecord, peers: Peer[]): Promise<unknown>;
+  /** The firewall's VXLAN guard: every node's VTEP (this one's included) may send VXLAN. */
+  vteps?(vteps: string[]): Promise<unknown>;
   /** The embedded DNS's name table: remote endpoints' names. */
   dns?: { addEndpoint(ep: DnsEndpoint): void; removeEndpoint(id: string): boolean };
 }
@@ -77,7 +79,7 @@ export class Cluster {
   private resyncing: Promise<void> | null = null;
   private applyQueued = false;
   /** what was last applied, to apply only differences */
-  private readonly applied = { nets: new Map<string, NetworkRecord>(), peers: new Map<string, string>(), dns: new Set<string>(), ipam: new Map<string, string>() };
+  private readonly applied = { vteps: '', nets: new Map<string, NetworkRecord>(), peers: new Map<string, string>(), dns: new Set<string>(), ipam: new Map<string, string>() };
 
   constructor(o: ClusterOptions) {
     this.o = o;
@@ -257,6 +259,11 @@ export class Cluster {
     const ctx = this.ctx!;
     const state = ctx.state;
     const globalNets = [...state.networks.values()].filter((n) => n.scope === 'global');
+    const vteps = [...new Set([this.node.vtep, ...[...this.nodes.values()].map((n) => n.vtep)])].sort();
+    if (this.sinks.vteps && this.applied.vteps !== vteps.join(' ')) {
+      await this.sinks.vteps(vteps).then(() => { this.applied.vteps = vteps.join(' '); },
+        (e: unknown) => ctx.log.warn(`cluster: the VXLAN guard: ${(e as Error).message}`));
+    }
     const live = new Set(globalNets.map((n) => n.id));
     // Networks gone from the cluster: torn down here as a local rm would
     // (idempotent: the host that removed it did this already).

@@ -8,11 +8,13 @@ import type { NetnsHandle } from '../netlink/index.ts';
 import { EtcdStore } from '../store/etcd-store.ts';
 import { CNM_VERSION } from '../api/handlers/system.ts';
 import { Cluster } from './cluster.ts';
-import type { ClusterSinks, Peer } from './cluster.ts';
+import type { ClusterSinks } from './cluster.ts';
+import { setOverlayPeers } from '../drivers/overlay/driver.ts';
+import { VXLAN_PORT } from '../drivers/overlay/options.ts';
+import type { Firewall } from '../firewall/index.ts';
 import { parseClusterStore, readTls, resolveAdvertise } from './config.ts';
 import type { ClusterFlags } from './config.ts';
 import { PrefixedStore } from './prefixed-store.ts';
-import type { NetworkRecord } from '../model/records.ts';
 
 /** Where cnm's keys live in a shared etcd (PROTOCOLS §6.4: /cnm/v1/). */
 export const ETCD_PREFIX = '/cnm/v1/';
@@ -23,22 +25,10 @@ export interface ClusterHandle {
   /** Gives the controller's context the node (before it loads: reconcile builds overlay networks). */
   bind(ctx: Ctx): void;
   /** Starts keepalive and the watch, feeding the DNS and the overlay data plane. */
-  follow(ctx: Ctx, dns: NonNullable<ClusterSinks['dns']>): Promise<void>;
+  follow(ctx: Ctx, dns: NonNullable<ClusterSinks['dns']>, firewall: Pick<Firewall, 'setVxlanGuard'>): Promise<void>;
   close(): Promise<void>;
 }
 
-type SetPeers = (ctx: Ctx['driverCtx'], net: NetworkRecord, peers: Peer[]) => Promise<unknown>;
-
-/** The overlay driver's setOverlayPeers, when the driver is built in. */
-async function overlayPeers(): Promise<SetPeers | null> {
-  const mod = '../drivers/overlay/driver.ts';
-  try {
-    const m = await import(mod) as { setOverlayPeers?: SetPeers };
-    return m.setOverlayPeers ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; nodeId: string; hostname: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
   const cfg = parseClusterStore(flags.store, flags.storeOpts);
@@ -61,11 +51,14 @@ export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle
     bind(ctx) {
       ctx.cluster = { nodeId: o.nodeId, vtep: adv.vtep, store: cfg.display, reachable: () => cluster.reachable };
       // The overlay data plane's view of this node (DriverContext.cluster).
-      (ctx.driverCtx as { cluster?: { vtep: string; mtu: number } }).cluster = { vtep: adv.vtep, mtu: adv.mtu };
+      ctx.driverCtx.cluster = { vtep: adv.vtep, mtu: adv.mtu };
     },
-    async follow(ctx, dns) {
-      const set = await overlayPeers();
-      await cluster.start(ctx, { dns, ...(set ? { setPeers: (net, peers) => set(ctx.driverCtx, net, peers) } : {}) });
+    async follow(ctx, dns, firewall) {
+      await cluster.start(ctx, {
+        dns,
+        setPeers: (net, peers) => setOverlayPeers(ctx.driverCtx, net, peers),
+        vteps: (vteps) => firewall.setVxlanGuard({ port: VXLAN_PORT, vteps }),
+      });
     },
     close: () => cluster.close(),
   };

@@ -200,7 +200,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   await controller.init();
   undo.push(() => controller.close());
   // Remote endpoints' names into the DNS, their MAC/IP/VTEP into the overlay data plane.
-  if (cluster) await cluster.follow(controller.ctx, dns.table);
+  if (cluster) await cluster.follow(controller.ctx, dns.table, firewall);
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));
