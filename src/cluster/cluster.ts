@@ -16,7 +16,7 @@ import type { Ctx } from '../core/context.ts';
 import { claimsOf, key } from '../core/state.ts';
 import type { GlobalStore } from '../core/state.ts';
 import { shortId } from '../model/ids.ts';
-import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { StoreError } from '../store/index.ts';
 import type { Store, WatchEvent } from '../store/index.ts';
 import type { DnsEndpoint } from '../dns/name-table.ts';
@@ -25,6 +25,8 @@ export const NODE_TTL = 15;
 const KEEPALIVE_MS = 5000;
 const RESYNC_BACKOFF_MS = 1000;
 export const NODES = 'nodes/';
+/** The local store's copies of this node's global endpoints (see republish). */
+export const MIRROR = 'cluster/endpoints/';
 const nodeKey = (id: string): string => `${NODES}${id}`;
 
 export interface NodeInfo { vtep: string; hostname: string; mtu: number; version: string }
@@ -59,6 +61,8 @@ export interface ClusterOptions {
   node: NodeInfo;
   /** where the lease id is kept across restarts */
   leaseFile: string;
+  /** the daemon's own (SQLite) store: this node's endpoints are mirrored there */
+  local: Store;
   log: Ctx['log'];
 }
 
@@ -78,6 +82,8 @@ export class Cluster {
   private closed = false;
   private resyncing: Promise<void> | null = null;
   private applyQueued = false;
+  /** endpoint id -> the JSON mirrored in the local store */
+  private readonly mirrored = new Map<string, string>();
   /** what was last applied, to apply only differences */
   private readonly applied = { vteps: '', nets: new Map<string, NetworkRecord>(), peers: new Map<string, string>(), dns: new Set<string>(), ipam: new Map<string, string>() };
 
@@ -204,8 +210,10 @@ export class Cluster {
   }
 
   private onEvent(ev: WatchEvent): void {
+    // This node's own commits come back too (memory has them already):
+    // they still get an apply, which mirrors this node's endpoints.
     if (ev.key.startsWith(NODES)) this.rememberNode(ev.key, ev.value);
-    else if (!this.ctx!.state.applyGlobal(ev)) return;
+    else this.ctx!.state.applyGlobal(ev);
     if (this.applyQueued) return;
     this.applyQueued = true;
     // One apply per burst of events (a txn arrives as several events).
@@ -216,23 +224,32 @@ export class Cluster {
   }
 
   /**
-   * This node's endpoints as etcd should have them: the live local ones put
-   * again with the current lease (they may have expired with an old one),
-   * and ones whose sandbox is gone from this host deleted.
+   * This node's endpoints as etcd should have them. Each is mirrored in
+   * the local store (MIRROR), because etcd forgets them when the lease ends
+   * (a daemon down, or cut off, longer than the TTL): those of running
+   * sandboxes still attached to the network are put again with the current
+   * lease (with their address claims, create-if-absent); those whose sandbox
+   * stopped, left the network or is gone are deleted, here and in etcd.
+   * `sandboxes` says which sandboxes run (at start, before State loads, the
+   * local store's records).
    */
-  private async republish(): Promise<void> {
-    const ctx = this.ctx!;
+  async republish(sandboxes?: Map<string, SandboxRecord>): Promise<void> {
     if (!this.lease) return;
-    for (const ep of [...ctx.state.endpoints.values()]) {
-      if (ep.node?.id !== this.nodeId) continue;
+    const sbxs = sandboxes ?? this.ctx?.state.sandboxes ?? new Map<string, SandboxRecord>();
+    const mirrored = new Map((await this.o.local.list(MIRROR)).kvs.map((kv) => [kv.key.slice(MIRROR.length), JSON.parse(kv.value) as EndpointRecord]));
+    for (const ep of this.ctx?.state.endpoints.values() ?? []) if (ep.node?.id === this.nodeId) mirrored.set(ep.id, ep);
+    for (const ep of mirrored.values()) {
       const k = key.endpoint(ep.id);
-      const net = ctx.state.networks.get(ep.networkId);
+      const sbx = sbxs.get(ep.sandboxId);
+      const wanted = !!sbx && sbx.state === 'running' && sbx.attachments.some((a) => a.networkId === ep.networkId);
+      const claims = [...claimsOf('endpoint', ep).keys()];
       const cur = await this.store.get(k);
-      const claims = net ? [...claimsOf('endpoint', ep).keys()] : [];
-      if (!ctx.state.sandboxes.has(ep.sandboxId) || !net) {
+      if (!wanted) {
         if (cur) await this.store.txn({ compare: [{ key: k, modRevision: cur.modRevision }], success: [{ type: 'delete', key: k }, ...claims.map((c) => ({ type: 'delete' as const, key: c }))] });
+        await this.o.local.delete(MIRROR + ep.id);
         continue;
       }
+      await this.mirror(ep);
       if (cur && cur.lease === this.lease) continue;
       const held = await Promise.all(claims.map((c) => this.store.get(c)));
       const lost = held.find((h) => h && h.value !== ep.id);
@@ -244,7 +261,29 @@ export class Cluster {
         compare: [{ key: k, modRevision: cur?.modRevision ?? 0 }, ...claims.map((c, i) => ({ key: c, modRevision: held[i]?.modRevision ?? 0 }))],
         success: [{ type: 'put', key: k, value: JSON.stringify(ep), lease: this.lease }, ...claims.map((c) => ({ type: 'put' as const, key: c, value: ep.id, lease: this.lease }))],
       });
-      if (r.succeeded) this.o.log.info(`cluster: republished endpoint ${shortId(ep.id)} of ${ep.name} on ${net.name}`);
+      if (r.succeeded) this.o.log.info(`cluster: republished endpoint ${shortId(ep.id)} of ${ep.name}`);
+    }
+  }
+
+  /** Keeps a copy of one of this node's endpoints in the local store (written when it changes). */
+  private async mirror(ep: EndpointRecord): Promise<void> {
+    const v = JSON.stringify(ep);
+    if (this.mirrored.get(ep.id) === v) return;
+    await this.o.local.put(MIRROR + ep.id, v);
+    this.mirrored.set(ep.id, v);
+  }
+
+  /** Mirrors of endpoints this node no longer has, while etcd answers (State is then current). */
+  private async unmirror(): Promise<void> {
+    const state = this.ctx!.state;
+    for (const id of [...this.mirrored.keys()]) {
+      if (state.endpoints.has(id)) continue;
+      const ep = JSON.parse(this.mirrored.get(id)!) as EndpointRecord;
+      const sbx = state.sandboxes.get(ep.sandboxId);
+      // Gone because its lease ended while the sandbox still runs there: kept for the republish.
+      if (sbx && sbx.state === 'running' && sbx.attachments.some((a) => a.networkId === ep.networkId) && state.endpointsOf(sbx.id).every((e) => e.networkId !== ep.networkId)) continue;
+      this.mirrored.delete(id);
+      await this.o.local.delete(MIRROR + id);
     }
   }
 
@@ -294,6 +333,9 @@ export class Cluster {
         ctx.log.warn(`cluster: setting up network ${net.name} here: ${(e as Error).message}`);
       }
     }
+    // This node's endpoints, mirrored locally for a republish.
+    for (const ep of state.endpoints.values()) if (ep.node?.id === this.nodeId) await this.mirror(ep);
+    await this.unmirror();
     // Remote endpoints: IPAM, DNS and peers.
     const remote = [...state.endpoints.values()].filter((ep) => ep.node && ep.node.id !== this.nodeId && live.has(ep.networkId));
     const remoteIds = new Set(remote.map((e) => e.id));

@@ -7,7 +7,7 @@
 import type { Ctx } from '../core/context.ts';
 import { claimKey } from '../core/state.ts';
 import { CnmError, forbidden } from '../model/errors.ts';
-import type { NetworkRecord } from '../model/records.ts';
+import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
 
 /** Docker's classic overlay VNI range starts at 256 (libnetwork vxlanIDStart). */
 export const VNI_START = 256;
@@ -46,4 +46,9 @@ export function nameTaken(e: unknown, net: NetworkRecord): CnmError | null {
     return new CnmError('CONFLICT', `network with name ${net.name} already exists`);
   }
   return null;
+}
+
+/** An endpoint another host of the cluster owns (its sandbox is there, not here). */
+export function isRemote(ctx: Ctx, ep: EndpointRecord): boolean {
+  return !!ep.node && ep.node.id !== ctx.cluster?.nodeId;
 }

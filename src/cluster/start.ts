@@ -15,6 +15,9 @@ import type { Firewall } from '../firewall/index.ts';
 import { parseClusterStore, readTls, resolveAdvertise } from './config.ts';
 import type { ClusterFlags } from './config.ts';
 import { PrefixedStore } from './prefixed-store.ts';
+import { key } from '../core/state.ts';
+import type { SandboxRecord } from '../model/records.ts';
+import type { Store } from '../store/index.ts';
 
 /** Where cnm's keys live in a shared etcd (PROTOCOLS §6.4: /cnm/v1/). */
 export const ETCD_PREFIX = '/cnm/v1/';
@@ -30,7 +33,7 @@ export interface ClusterHandle {
 }
 
 
-export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; nodeId: string; hostname: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
+export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; local: Store; nodeId: string; hostname: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
   const cfg = parseClusterStore(flags.store, flags.storeOpts);
   const adv = await resolveAdvertise(flags.advertise, o.hostNs);
   const tls = await readTls(cfg);
@@ -41,9 +44,17 @@ export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle
     nodeId: o.nodeId,
     node: { vtep: adv.vtep, hostname: o.hostname, mtu: adv.mtu, version: CNM_VERSION },
     leaseFile: join(o.dataRoot, 'cluster-lease'),
+    local: o.local,
     log: o.log,
   });
   await cluster.register();
+  // This node's endpoints back in etcd before State loads from it (they
+  // expired if the daemon was down longer than the lease): the controller
+  // then adopts them instead of attaching anew.
+  if (cluster.reachable) {
+    const sbxs = new Map((await o.local.list(key.sandbox(''))).kvs.map((kv) => [kv.key.slice(key.sandbox('').length), JSON.parse(kv.value) as SandboxRecord]));
+    await cluster.republish(sbxs).catch((e: unknown) => o.log.warn(`cluster: republishing at start: ${(e as Error).message}`));
+  }
   o.log.info('cluster', { store: cfg.display, node: o.nodeId.slice(0, 12), vtep: adv.vtep, mtu: adv.mtu, reachable: cluster.reachable });
   return {
     cluster,

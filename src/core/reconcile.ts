@@ -2,6 +2,7 @@
 // made to match. Missing objects are recreated, objects we own (marked as
 // ours, link-mark.ts) that the store does not know are removed, and nothing
 // we do not own is touched.
+import { isRemote } from '../cluster/global-ops.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetnsHandle } from '../netlink/index.ts';
@@ -39,10 +40,11 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // Endpoints whose network is gone cannot be rebuilt: drop them.
   for (const ep of [...state.endpoints.values()]) {
     const net = state.networks.get(ep.networkId);
-    if (!net) {
+    if (!net && !isRemote(ctx, ep)) {
       await step(`stale endpoint ${ep.id}`, () => state.commit([{ kind: 'endpoint', del: ep.id }]));
       continue;
     }
+    if (!net) continue;
     ctx.ipam.markUsed(net, ep.ipv4);
     ctx.ipam.markUsed(net, ep.ipv6);
     ep.ports ??= [];
@@ -125,8 +127,9 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
       await step(`root filesystem of ${sbx.name}`, () => unmountRootfs(logDirOf(ctx, sbx)));
     }
   }
-  // Endpoints without a running sandbox.
+  // Endpoints without a running sandbox (another host's are that host's).
   for (const ep of [...state.endpoints.values()]) {
+    if (isRemote(ctx, ep)) continue;
     const sbx = state.sandboxes.get(ep.sandboxId);
     if (!sbx || sbx.state !== 'running') {
       await step(`orphan endpoint ${ep.id}`, async () => { errors.push(...await detach(ctx, ep, null)); });

@@ -167,7 +167,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
   const hid = await hostId(o.dataRoot);
   // The cluster (if any) first: State reads global records from it at load.
-  const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, nodeId: hid, hostname: hostname(), dataRoot: o.dataRoot, log: o.log }) : null;
+  const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, local: store, nodeId: hid, hostname: hostname(), dataRoot: o.dataRoot, log: o.log }) : null;
   if (cluster) undo.push(() => cluster.close());
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());

@@ -132,6 +132,16 @@ export class EtcdStore implements Store {
       hosts: options.endpoints,
       credentials: options.tls ? { rootCertificate: options.tls.ca, privateKey: options.tls.key, certChain: options.tls.cert } : undefined,
       dialTimeout: this.timeoutMs,
+      grpcOptions: {
+        // Back quickly once etcd is back (gRPC's default backoff grows to 120 s).
+        'grpc.initial_reconnect_backoff_ms': 250,
+        'grpc.max_reconnect_backoff_ms': 2000,
+        // Notice a dead connection (a host cut off) while only a watch is open;
+        // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5000,
+        'grpc.keepalive_permit_without_calls': 1,
+      },
     });
   }
 
