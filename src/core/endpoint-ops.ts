@@ -14,6 +14,7 @@ import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } f
 import { UndoStack } from './mutex.ts';
 import { macProblem } from '../model/net.ts';
 import { CLAIM_RETRIES, lostClaim, requireCluster } from '../cluster/global-ops.ts';
+import { dropGwbridge, ensureGwbridge } from '../cluster/gwbridge.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
 
@@ -130,6 +131,11 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     if (joined.status === 'rejected') throw joined.reason;
     if (observed.status === 'rejected') throw observed.reason;
     ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    // An overlay endpoint reaches out through the host's cnm_gwbridge (Docker's docker_gwbridge).
+    if (cluster) {
+      const gw = await ensureGwbridge(ctx, sbx, sbxNs);
+      if (gw) undo.push('gwbridge endpoint', () => detach(ctx, gw, sbxNs));
+    }
     ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_and_observers_ms: (performance.now() - t1).toFixed(2) });
     return ep;
   } catch (e) {
@@ -221,6 +227,9 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
   ctx.ipam.release(net, ep.ipv4);
   ctx.ipam.release(net, ep.ipv6);
   ctx.ports.releaseAll(ep.ports ?? []);
+  if (net.scope === 'global') {
+    await dropGwbridge(ctx, sbx, sbxNs).catch((e: unknown) => ctx.log.warn(`disconnect: the cnm_gwbridge endpoint of ${sbx.name}: ${(e as Error).message}`));
+  }
 }
 
 export function forgetRoutes(ctx: Ctx, sandboxId: string): void {

@@ -80,6 +80,28 @@ describe('overlay networks across three hosts on etcd', { skip }, () => {
     assert.equal(Object.keys(info.Containers ?? {}).length, 3);
   });
 
+  it('overlay containers reach the outside through cnm_gwbridge (NAT), and -p publishes on the host where the container runs', async () => {
+    // "Outside": host B's own underlay address, reached from a container on A.
+    assert.equal((await inSandbox(A, 'a1', `ping -c 2 -W 1 ${hostIp(1)}`)).code, 0, 'a1 reaches another host\'s underlay address');
+    const gw = await A.client.networkInspect('cnm_gwbridge');
+    assert.equal(gw.Driver, 'bridge');
+    assert.equal(gw.Scope, 'local');
+    const a1 = await A.client.containerInspect('a1');
+    assert.deepEqual(Object.keys(a1.NetworkSettings.Networks), ['ovl'], 'the gwbridge endpoint is not an attachment');
+    await runSandbox(A, 'web', { extra: { HostConfig: { NetworkMode: 'ovl', PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } }, ExposedPorts: { '80/tcp': {} } } as never });
+    void inSandbox(A, 'web', 'busybox nc -l -p 80 -e echo published-on-a');
+    const got = await waitFor(async () => {
+      const r = await c.hostNs[1]!.sh(`busybox nc -w 2 ${hostIp(0)} 8080 </dev/null`, { allowFail: true });
+      return r.stdout.includes('published-on-a') && r.stdout;
+    }, { what: 'an answer on host A\'s published port, from host B', timeoutMs: 10_000 });
+    assert.match(got, /published-on-a/);
+    // Disconnected from its only overlay network, a sandbox loses its gwbridge endpoint too.
+    await A.client.networkConnect('bridge', { Container: 'web' } as never).catch(() => undefined);
+    await A.docker(['network', 'disconnect', 'ovl', 'web']);
+    const gwAfter = await A.client.networkInspect('cnm_gwbridge');
+    assert.ok(!Object.values(gwAfter.Containers ?? {}).some((e) => e.Name === 'web'), 'no gwbridge endpoint left for web');
+  });
+
   it('local networks with one subnet on different hosts stay apart', async () => {
     await A.docker(['network', 'create', '--subnet', '10.91.0.0/24', 'loc']);
     await B.docker(['network', 'create', '--subnet', '10.91.0.0/24', 'loc']);
