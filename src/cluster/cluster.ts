@@ -118,6 +118,18 @@ export class Cluster {
     return was;
   }
 
+  /** One call to etcd: true (and a resync) when it answers again. */
+  async probe(): Promise<boolean> {
+    try {
+      await this.store.revision();
+    } catch (e) {
+      this.down(e);
+      return false;
+    }
+    if (this.up()) void this.keepAlive();
+    return true;
+  }
+
   /** The lease (the previous one if it still lives) and the node key. Tolerates an unreachable etcd. */
   async register(): Promise<void> {
     try {

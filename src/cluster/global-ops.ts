@@ -17,11 +17,16 @@ export const CLAIM_RETRIES = 8;
 
 export const NO_CLUSTER = 'overlay networks need a cluster store: start the daemon with --cluster-store etcd://HOST:2379 and --cluster-advertise IP|IFACE';
 
-/** Throws unless this daemon is in a cluster whose store answers now. */
-export function requireCluster(ctx: Ctx, what: string): NonNullable<Ctx['cluster']> {
+/**
+ * Throws unless this daemon is in a cluster whose store answers: when the
+ * last call found etcd unreachable, one quick probe decides (it may be back,
+ * or another member may have taken over), so a change fails within seconds
+ * instead of hanging, and succeeds as soon as etcd answers again.
+ */
+export async function requireCluster(ctx: Ctx, what: string): Promise<NonNullable<Ctx['cluster']>> {
   const c = ctx.cluster;
   if (!c) throw forbidden(NO_CLUSTER);
-  if (!c.reachable()) {
+  if (!c.reachable() && !await c.probe()) {
     throw new CnmError('UNAVAILABLE', `cannot ${what}: cluster store ${c.store} is unreachable; overlay networks cannot change until it is back (existing containers keep their connectivity)`);
   }
   return c;

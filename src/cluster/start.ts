@@ -60,7 +60,7 @@ export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle
     cluster,
     global: cluster.global,
     bind(ctx) {
-      ctx.cluster = { nodeId: o.nodeId, vtep: adv.vtep, store: cfg.display, reachable: () => cluster.reachable };
+      ctx.cluster = { nodeId: o.nodeId, vtep: adv.vtep, store: cfg.display, reachable: () => cluster.reachable, probe: () => cluster.probe() };
       // The overlay data plane's view of this node (DriverContext.cluster).
       ctx.driverCtx.cluster = { vtep: adv.vtep, mtu: adv.mtu };
     },

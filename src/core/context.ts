@@ -64,5 +64,5 @@ export interface Ctx {
    * This daemon's node in a cluster (--cluster-store); absent without one.
    * Endpoints on global networks record it; global operations need it.
    */
-  cluster?: { nodeId: string; vtep: string; store: string; reachable(): boolean };
+  cluster?: { nodeId: string; vtep: string; store: string; reachable(): boolean; probe(): Promise<boolean> };
 }

@@ -47,7 +47,7 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
   const driver = ctx.drivers.get(net.driver);
   if (!driver.capabilities.endpoints) throw invalid(`network ${net.name} gives no endpoints`);
   checkAttachment(ctx, net, att);
-  const cluster = net.scope === 'global' ? requireCluster(ctx, `connect ${sbx.name} to network ${net.name}`) : null;
+  const cluster = net.scope === 'global' ? await requireCluster(ctx, `connect ${sbx.name} to network ${net.name}`) : null;
   const used = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
   const id = newId();
   const undo = new UndoStack();
@@ -202,7 +202,7 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
   const net = ctx.state.networks.get(ep.networkId);
   const sbx = ctx.state.sandboxes.get(ep.sandboxId);
   if (!net || !sbx) throw invalid(`endpoint ${ep.id} has no network or sandbox`);
-  if (net.scope === 'global') requireCluster(ctx, `disconnect ${sbx.name} from network ${net.name}`);
+  if (net.scope === 'global') await requireCluster(ctx, `disconnect ${sbx.name} from network ${net.name}`);
   const driver = ctx.drivers.get(net.driver);
   const undo = new UndoStack();
   try {

@@ -54,7 +54,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     throw invalid(`invalid scope "${req.scope}": expected "${global ? 'global' : 'local'}"`);
   }
   // Global (overlay): the cluster store must answer now (fail fast, docs/overlay.md).
-  if (global) requireCluster(ctx, `create network ${req.name}`);
+  if (global) await requireCluster(ctx, `create network ${req.name}`);
   if (req.configFrom) throw invalid('config-from networks are not supported: expected no ConfigFrom');
   if (req.ingress) throw forbidden('ingress networks need swarm mode, which cnm does not provide');
 
@@ -145,7 +145,7 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
     throw forbidden(`error while removing network: network ${net.name} has active endpoints (${list})`);
   }
   const driver = ctx.drivers.get(net.driver);
-  if (net.scope === 'global') requireCluster(ctx, `remove network ${net.name}`);
+  if (net.scope === 'global') await requireCluster(ctx, `remove network ${net.name}`);
   await ctx.hooks.networkRemoved(net);
   try {
     await driver.deleteNetwork(ctx.driverCtx, net);

@@ -34,7 +34,7 @@ export interface EtcdStoreOptions {
   /** client URLs, e.g. ['http://10.0.0.1:2379'] (https:// with tls) */
   endpoints: string[];
   tls?: EtcdTls;
-  /** per-call deadline; a call that does not get an answer by then is UNAVAILABLE (default 3000) */
+  /** a call that gets no answer in about this long (three tries on the members) is UNAVAILABLE (default 3000) */
   callTimeoutMs?: number;
   /**
    * Compact automatically, keeping this many revisions of history (as the
@@ -132,6 +132,10 @@ export class EtcdStore implements Store {
       hosts: options.endpoints,
       credentials: options.tls ? { rootCertificate: options.tls.ca, privateKey: options.tls.key, certChain: options.tls.cert } : undefined,
       dialTimeout: this.timeoutMs,
+      // A deadline per attempt: the client retries a call on another member
+      // (3 attempts) when one is down or loses its leadership, and each try
+      // must leave time for the next.
+      defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + Math.ceil(this.timeoutMs / 3) }),
       grpcOptions: {
         // Back quickly once etcd is back (gRPC's default backoff grows to 120 s).
         'grpc.initial_reconnect_backoff_ms': 250,
@@ -186,7 +190,7 @@ export class EtcdStore implements Store {
     this.live();
     checkKey(key);
     try {
-      const res = await this.client.kv.range({ key: utf8(key) }, this.call());
+      const res = await this.client.kv.range({ key: utf8(key) });
       this.seen(res.header);
       const kv = res.kvs[0];
       return kv ? toKeyValue(kv) : null;
@@ -197,7 +201,7 @@ export class EtcdStore implements Store {
     this.live();
     checkPrefix(prefix);
     try {
-      const res = await this.client.kv.range(prefixRange(prefix), this.call());
+      const res = await this.client.kv.range(prefixRange(prefix));
       return { kvs: res.kvs.map(toKeyValue), revision: this.seen(res.header) };
     } catch (e) { return this.fail('list', e); }
   }
@@ -208,7 +212,7 @@ export class EtcdStore implements Store {
     checkValue(key, value);
     const lease = options?.lease === undefined ? 0 : checkLease(options.lease);
     try {
-      const res = await this.client.kv.put({ key: utf8(key), value: utf8(value), lease }, this.call());
+      const res = await this.client.kv.put({ key: utf8(key), value: utf8(value), lease });
       return await this.wrote(res.header, true);
     } catch (e) { return this.fail('put', e, lease); }
   }
@@ -217,7 +221,7 @@ export class EtcdStore implements Store {
     this.live();
     checkKey(key);
     try {
-      const res = await this.client.kv.deleteRange({ key: utf8(key) }, this.call());
+      const res = await this.client.kv.deleteRange({ key: utf8(key) });
       const existed = Number(res.deleted) > 0;
       await this.wrote(res.header, existed);
       return existed;
@@ -233,7 +237,7 @@ export class EtcdStore implements Store {
         compare: t.compare.map(toCompare),
         success: t.success.map(toOp),
         failure: (t.failure ?? []).map(toOp),
-      }, this.call());
+      });
       const revision = revOf(res.header);
       await this.wrote(res.header, revision > before);
       return { succeeded: res.succeeded, revision };
@@ -248,7 +252,7 @@ export class EtcdStore implements Store {
     const ids = new Set<number>();
     for (const op of [...t.success, ...(t.failure ?? [])]) if (op.type === 'put' && op.lease) ids.add(op.lease);
     for (const id of ids) {
-      const r = await this.client.leaseClient.leaseTimeToLive({ ID: id }, this.call()).catch(() => null);
+      const r = await this.client.leaseClient.leaseTimeToLive({ ID: id }).catch(() => null);
       if (r && Number(r.TTL) < 0) return id;
     }
     return [...ids][0] ?? 0;
@@ -257,7 +261,7 @@ export class EtcdStore implements Store {
   async revision(): Promise<number> {
     this.live();
     try {
-      const res = await this.client.kv.range({ key: Buffer.from([0]), limit: 1, count_only: true }, this.call());
+      const res = await this.client.kv.range({ key: Buffer.from([0]), limit: 1, count_only: true });
       return this.seen(res.header);
     } catch (e) { return this.fail('revision', e); }
   }
@@ -341,7 +345,7 @@ export class EtcdStore implements Store {
     for (;;) {
       const id = randomInt(1, 2 ** 47) * 32 + randomInt(0, 32);
       try {
-        const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }, this.call());
+        const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id });
         this.seen(res.header);
         return Number(res.ID);
       } catch (e) {
@@ -378,7 +382,7 @@ export class EtcdStore implements Store {
     this.live();
     checkLease(lease);
     try {
-      const res = await this.client.leaseClient.leaseRevoke({ ID: lease }, this.call());
+      const res = await this.client.leaseClient.leaseRevoke({ ID: lease });
       await this.wrote(res.header, true);
     } catch (e) { this.fail('revoke', e, lease); }
   }
@@ -392,7 +396,7 @@ export class EtcdStore implements Store {
     }
     if (revision <= this.compacted) return;
     try {
-      await this.client.kv.compact({ revision: revision + OFFSET, physical: true }, this.call());
+      await this.client.kv.compact({ revision: revision + OFFSET, physical: true });
     } catch (e) {
       if (!isCompactedMsg(e)) {
         if (isFutureRev(e)) throw new StoreError({ code: 'INVALID_REVISION', revision, expected: `at most the current revision ${current}` });
