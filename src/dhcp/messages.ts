@@ -5,19 +5,10 @@ import {
   readIp, readIps, readU32,
 } from './wire.ts';
 import type { DhcpMessage } from './wire.ts';
+import type { DhcpLeaseRecord } from '../model/records.ts';
 
 /** What the client holds after an ACK. Times in seconds; obtainedAt in ms since the epoch. */
-export interface Lease {
-  address: string;
-  prefix: number;
-  gateway: string | null;
-  dns: string[];
-  serverId: string;
-  leaseTime: number;
-  t1: number;
-  t2: number;
-  obtainedAt: number;
-}
+export type Lease = DhcpLeaseRecord;
 
 /** Who is asking: the client id (option 61, whole, type byte first) and the interface's MAC. */
 export interface ClientIdentity {
