@@ -66,7 +66,8 @@ function endpointSettings(state: State, sbx: SandboxRecord, networkId: string, e
     GwPriority: att?.gwPriority ?? 0,
     NetworkID: networkId,
     EndpointID: ep?.id ?? '',
-    Gateway: ep?.ipv4 ? (net?.ipv4?.gateway ?? '') : '',
+    // A dhcp IPAM network has no subnet: the router comes with the lease.
+    Gateway: ep?.ipv4 ? (net?.ipv4?.gateway ?? ep.dhcpLease?.gateway ?? '') : '',
     IPAddress: addrOf(ep?.ipv4),
     IPPrefixLen: prefixLen(ep?.ipv4),
     IPv6Gateway: ep?.ipv6 ? (net?.ipv6?.gateway ?? '') : '',
@@ -238,7 +239,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       Ports: running ? { ...requestedOnly(sbx), ...portsMap(allocatedPorts(state, sbx), false) } : {},
-      Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? '') : '',
+      Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? first.dhcpLease?.gateway ?? '') : '',
       IPAddress: addrOf(first?.ipv4),
       IPPrefixLen: prefixLen(first?.ipv4),
       MacAddress: first?.mac ?? '',

@@ -8,7 +8,7 @@ import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
-import type { NetworkDriver } from '../drivers/driver.ts';
+import type { DhcpLeaseService, NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
 import { kernelNetns } from '../netlink/index.ts';
 import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
@@ -18,7 +18,7 @@ import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
-import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
+import { applyGateway, attach, checkAttachment, detach, detachWhole, recordLease, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { emitContainer, emitVolumeMounts, EventBus } from './events.ts';
 import { treeBytes } from './disk-usage.ts';
@@ -28,7 +28,7 @@ import type { ControllerHooks } from './hooks.ts';
 import { shortId } from '../model/ids.ts';
 import { IpamManager } from './ipam.ts';
 import type { PoolFlag } from './ipam.ts';
-import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import type { AttachmentConfig, DhcpLeaseRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { Mutex } from './mutex.ts';
 import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
@@ -81,6 +81,8 @@ export interface ControllerOptions {
   resolvConfPath?: string;
   /** See Ctx.keepUnknownNamespaces. */
   keepUnknownNamespaces?: boolean;
+  /** Leases for networks whose IPAM driver is dhcp (DriverContext.dhcp). */
+  dhcp?: DhcpLeaseService;
 }
 
 export class Controller {
@@ -106,7 +108,7 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()] },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], ...(o.dhcp ? { dhcp: o.dhcp } : {}) },
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),
       lock: new Mutex(),
@@ -334,6 +336,11 @@ export class Controller {
     if (!nets.length || nets.some((n) => this.ctx.drivers.get(n.driver).capabilities.portPublishing && !n.internal)) return [];
     return nets.filter((n) => !this.ctx.drivers.get(n.driver).capabilities.portPublishing).map((n) =>
       `Published ports are discarded: network ${n.name} (${n.driver}) does not support port mappings; reach the container at its own address`);
+  }
+
+  /** The lease keeper's news: a DHCP lease renewed, moved or ended (null). */
+  recordDhcpLease(endpointId: string, lease: DhcpLeaseRecord | null): Promise<void> {
+    return this.ctx.lock.run(() => recordLease(this.ctx, endpointId, lease));
   }
 
   startSandbox(ref: string): Promise<'started' | 'already'> {

@@ -1,5 +1,6 @@
 // A "LAN" with a DHCP server for the DHCP client's tests: namespace `lan`
-// holds bridge br0 (10.77.0.1/24) and Debian's dnsmasq serving leases on it;
+// holds bridge br0 (10.77.0.1/24) and Debian's dnsmasq serving leases on it
+// (or DhcpLan.on serves an existing switch, e.g. test/helpers/lan.ts's sw0);
 // `host` gets `up0`, a veth into that bridge, the parent of the macvlan
 // children the tests hand to sandboxes. dnsmasq is started with its own
 // lease file, pid file and log, and stopped by its PID.
@@ -12,7 +13,8 @@ import { TestNetns } from './netns.ts';
 
 export const LAN_GATEWAY = '10.77.0.1';
 export const LAN_DNS = '10.77.0.53';
-export const LAN_RANGE = { from: '10.77.0.100', to: '10.77.0.150' };
+// Clear of lan.ts's LAN host (.100).
+export const LAN_RANGE = { from: '10.77.0.160', to: '10.77.0.200' };
 
 /** Why dnsmasq tests cannot run here, or null. */
 export function dnsmasqSkipReason(): string | null {
@@ -29,25 +31,33 @@ export interface DnsmasqLease { expiry: number; mac: string; ip: string; clientI
 export class DhcpLan {
   readonly lan: TestNetns;
   readonly dir: string;
+  readonly bridge: string;
+  private readonly ownsNs: boolean;
   private server: ChildProcess | null = null;
   log = '';
 
-  private constructor(lan: TestNetns, dir: string) {
+  private constructor(lan: TestNetns, bridge: string, ownsNs: boolean) {
     this.lan = lan;
-    this.dir = dir;
+    this.bridge = bridge;
+    this.ownsNs = ownsNs;
+    this.dir = mkdtempSync(join(tmpdir(), 'cnmt-dhcp-'));
   }
 
   static async create(): Promise<DhcpLan> {
     const lan = await TestNetns.create('lan');
-    const me = new DhcpLan(lan, mkdtempSync(join(tmpdir(), 'cnmt-dhcp-')));
     await lan.sh(`ip link add br0 type bridge && ip link set br0 up && ip addr add ${LAN_GATEWAY}/24 dev br0`);
-    return me;
+    return new DhcpLan(lan, 'br0', true);
+  }
+
+  /** dnsmasq on a switch someone else made (its bridge must hold ${LAN_GATEWAY}/24); destroy leaves the namespace. */
+  static on(ns: TestNetns, bridge: string): DhcpLan {
+    return new DhcpLan(ns, bridge, false);
   }
 
   /** Plugs `ifName` in `host` into the LAN through a veth (the LAN side is a br0 port). */
   async plug(host: TestNetns, ifName = 'up0'): Promise<void> {
     const peer = `lp${Math.floor(Math.random() * 1e6)}`;
-    await this.lan.sh(`ip link add ${peer} type veth peer name ${ifName} netns ${host.name} && ip link set ${peer} master br0 up`);
+    await this.lan.sh(`ip link add ${peer} type veth peer name ${ifName} netns ${host.name} && ip link set ${peer} master ${this.bridge} up`);
     await host.sh(`ip link set ${ifName} up`);
   }
 
@@ -58,7 +68,7 @@ export class DhcpLan {
    */
   async start(opts: { lease?: string; t1?: number; t2?: number } = {}): Promise<void> {
     const args = [
-      '--no-daemon', '--conf-file=/dev/null', '--port=0', '--interface=br0', '--bind-interfaces', '--no-ping',
+      '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${this.bridge}`, '--bind-interfaces', '--no-ping',
       '--dhcp-authoritative', `--dhcp-range=${LAN_RANGE.from},${LAN_RANGE.to},255.255.255.0,${opts.lease ?? '2m'}`,
       `--dhcp-leasefile=${this.leaseFile}`, `--pid-file=${join(this.dir, 'pid')}`,
       `--dhcp-option=option:router,${LAN_GATEWAY}`, `--dhcp-option=option:dns-server,${LAN_DNS}`,
@@ -100,7 +110,7 @@ export class DhcpLan {
 
   async destroy(): Promise<void> {
     await this.stop().catch(() => undefined);
-    await this.lan.destroy();
+    if (this.ownsNs) await this.lan.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

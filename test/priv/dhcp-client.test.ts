@@ -12,7 +12,7 @@ import { skipUnlessCI } from '../helpers/ci.ts';
 import { DhcpLan, LAN_DNS, LAN_GATEWAY, dnsmasqSkipReason, macvlanSandbox } from '../helpers/dhcp-lan.ts';
 
 const skip = skipUnlessCI('dhcp-client', privilegedSkipReason() ?? dnsmasqSkipReason());
-const inRange = (ip: string): boolean => /^10\.77\.0\.(1[0-4]\d|150)$/.test(ip);
+const inRange = (ip: string): boolean => /^10\.77\.0\.(1[6-9]\d|200)$/.test(ip);
 const hexId = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 describe('DHCP client against dnsmasq', { skip }, () => {
