@@ -173,7 +173,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
   // The lease keeper reports renewals and expiries to the controller (made next).
-  const dhcp = daemonDhcp({ log: o.log, onLease: (id, lease) => controller.recordDhcpLease(id, lease) });
+  const dhcp = daemonDhcp({ log: o.log, onLease: (id, lease) => controller.recordDhcpLease(id, lease), statePath: join(o.dataRoot, 'dhcp-addresses.json') });
   undo.push(() => dhcp.close());
   const controller: Controller = new Controller({
     images,

@@ -6,7 +6,11 @@
 // Client id (option 61): type 0 + "<sandboxId>/<networkId>" (clientIdFor),
 // the same for every start of a container on a network, so the server
 // gives a restarted container its address back although its MAC is new.
-// A new DORA also asks (option 50) for the address the client had last.
+// A new DORA also asks (option 50) for the address the client had last
+// (remembered in DATA_ROOT/dhcp-addresses.json), which a server gives back
+// while it is free: a stop sends RELEASE, so this is what keeps the address.
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { acquire, releaseLease } from '../dhcp/client.ts';
 import { LeaseKeeper } from '../dhcp/lease-keeper.ts';
 import { clientIdFor, leaseCidr, leasePhase } from '../dhcp/messages.ts';
@@ -28,10 +32,37 @@ async function identity(ns: Pick<NetnsHandle, 'rtnl'>, ifName: string, ep: Endpo
   return { mac: link?.mac ?? ep.mac, clientId: clientIdFor(ep.sandboxId, ep.networkId) };
 }
 
-export function daemonDhcp(o: { log: Logger; onLease(endpointId: string, lease: Lease | null): Promise<void> }): DaemonDhcp {
+// Client ids remembered with their last address; the oldest are forgotten first.
+const REMEMBERED_MAX = 4096;
+
+/** The last address per client id, kept in a small file so a start after a daemon restart (a reboot) asks for it too. */
+function lastAddresses(path: string | undefined, log: Logger): { get(k: string): string | undefined; set(k: string, ip: string): void } {
+  const map = new Map<string, string>();
+  if (path) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>)) map.set(k, v);
+    } catch { /* none yet, or unreadable: only a hint is lost */ }
+  }
+  let writing = Promise.resolve();
+  return {
+    get: (k) => map.get(k),
+    set(k, ip) {
+      if (map.get(k) === ip) return;
+      map.delete(k);
+      map.set(k, ip);
+      if (map.size > REMEMBERED_MAX) map.delete(map.keys().next().value!);
+      if (!path) return;
+      const text = JSON.stringify(Object.fromEntries(map));
+      writing = writing.then(() => writeFile(`${path}.tmp`, text)).then(() => rename(`${path}.tmp`, path))
+        .catch((e: Error) => log.warn(`DHCP: cannot save ${path}: ${e.message}`));
+    },
+  };
+}
+
+export function daemonDhcp(o: { log: Logger; onLease(endpointId: string, lease: Lease | null): Promise<void>; statePath?: string }): DaemonDhcp {
   const keeper = new LeaseKeeper({ openNs: (p) => Netns.open(p), onLease: o.onLease, log: o.log });
   /** The last address per client id: asked for again after a stop (RELEASE) and start. */
-  const lastAddress = new Map<string, string>();
+  const lastAddress = lastAddresses(o.statePath, o.log);
   return {
     async acquire({ ns, ifName, endpoint }) {
       const who = await identity(ns, ifName, endpoint);

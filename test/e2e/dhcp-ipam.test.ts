@@ -106,6 +106,16 @@ describe(`dhcp IPAM driver${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ??
     assert.equal((await addrOf('c1')).ip, before.ip);
   });
 
+  test('stopped (RELEASE sent) across a daemon restart, then started: the address comes back (asked for by option 50)', async () => {
+    const before = await addrOf('c1');
+    await d.docker(['stop', '-t', '1', 'c1']);
+    await waitFor('the RELEASE at stop', () => !dhcp.leases().some((l) => l.ip === before.ip), 5000);
+    await d.stop();
+    await d.restart();
+    await d.docker(['start', 'c1']);
+    assert.equal((await addrOf('c1')).ip, before.ip);
+  });
+
   test('disconnect releases the lease (gone from the server)', async () => {
     const { ip } = await addrOf('c1');
     await d.docker(['network', 'disconnect', 'dh', 'c1']);
