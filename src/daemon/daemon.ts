@@ -36,7 +36,7 @@ import { DriverRegistry } from '../drivers/registry.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
-import { dnsHooks } from './dns-hooks.ts';
+import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
 import { daemonDhcp } from './dhcp-service.ts';
 import type { DaemonDhcp } from './dhcp-service.ts';
 import { firewallHooks } from './firewall-hooks.ts';
@@ -161,7 +161,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.

@@ -6,9 +6,13 @@
 // test/vm/kernel-vm.test.ts runs them under Debian's stock kernel.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
-import { startTestDaemon } from '../helpers/daemon.ts';
+import { run, startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
@@ -23,13 +27,18 @@ async function links(d: DaemonHandle): Promise<string[]> {
 describe(`macvlan${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
   let lan: Lan;
+  let dir: string;
   before(async () => {
     d = await startTestDaemon();
     lan = await makeLan(d, { prefix: '192.168.77', hairpin: true });
+    dir = mkdtempSync(join(tmpdir(), 'cnm-macvlan-'));
+    writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
+    await d.docker(['load', '-i', join(dir, 'busybox.tar')]);
   });
   after(async () => {
     await lan?.destroy();
     await d?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const create = (name: string, mode: string, extra: string[] = []): Promise<{ stdout: string; stderr: string; code: number }> =>
@@ -162,5 +171,47 @@ describe(`macvlan${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false },
     await d.docker(['rm', '-f', 'survivor']);
     await d.docker(['network', 'rm', 'mv-crash']);
     assert.deepEqual((await links(d)).filter((l) => l.startsWith('cnm-') || l.startsWith('dm-')), []);
+  });
+
+  test('the docker CLI runs busybox on it (-p warns), the cnm CLI creates and lists it, compose brings a project up on it', async (t) => {
+    t.after(() => cleanup(['bb'], ['mv-cli', 'mv-cnm']));
+    await create('mv-cli', 'bridge');
+    const r = await d.docker(['run', '-d', '--name', 'bb', '--network', 'mv-cli', '-p', '8080:80', 'busybox', 'sleep', '3600']);
+    assert.match(r.stderr, /WARNING: Published ports are discarded: network mv-cli \(macvlan\) does not support port mappings/);
+    assert.equal((await d.docker(['exec', 'bb', 'ping', '-c', '1', '-W', '2', lan.hostIp], { allowFail: true })).code, 0, 'busybox reaches the LAN host');
+    await d.docker(['rm', '-f', 'bb']);
+    await d.docker(['network', 'rm', 'mv-cli']);
+    await d.cli(['network', 'create', '-d', 'macvlan', '--subnet', '192.168.77.0/24', '--ip-range', '192.168.77.128/25', '-o', `parent=${lan.parent}`, 'mv-cnm']);
+    assert.match((await d.cli(['network', 'ls'])).stdout, /mv-cnm\s+macvlan\s+local/);
+    assert.equal((await d.cli(['network', 'inspect', '-f', '{{.Options.parent}}', 'mv-cnm'])).stdout.trim(), lan.parent);
+    await d.cli(['network', 'rm', 'mv-cnm']);
+
+    writeFileSync(join(dir, 'docker-compose.yml'), `version: "3.8"
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    ports: ["18080:8080"]
+    networks: [lan]
+networks:
+  lan:
+    driver: macvlan
+    driver_opts:
+      parent: ${lan.parent}
+    ipam:
+      config:
+        - subnet: 192.168.77.0/24
+          ip_range: 192.168.77.128/25
+          gateway: 192.168.77.1
+`);
+    const compose = (args: string[]): Promise<{ stdout: string; stderr: string; code: number }> =>
+      run('docker-compose', ['--no-ansi', '-p', 'mvp', '-f', join(dir, 'docker-compose.yml'), ...args], { ...process.env, DOCKER_HOST: d.host });
+    t.after(() => compose(['down']));
+    const up = await compose(['up', '-d']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal((await d.docker(['exec', 'mvp_app_1', 'ping', '-c', '1', '-W', '2', lan.hostIp], { allowFail: true })).code, 0);
+    assert.equal((await d.docker(['network', 'inspect', '-f', '{{.Driver}} {{.Options.parent}}', 'mvp_lan'])).stdout.trim(), `macvlan ${lan.parent}`);
+    const down = await compose(['down']);
+    assert.equal(down.code, 0, down.stderr);
   });
 });
