@@ -16,7 +16,7 @@ import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
-import { DhcpLan, LAN_DNS, dnsmasqSkipReason } from '../helpers/dhcp-lan.ts';
+import { DhcpLan, dnsmasqSkipReason } from '../helpers/dhcp-lan.ts';
 import { inSandbox } from '../helpers/sandbox.ts';
 
 const skip = skipUnlessCI('dhcp-ipam', privilegedSkipReason() ?? dnsmasqSkipReason());
@@ -30,7 +30,9 @@ describe(`dhcp IPAM driver${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ??
     d = await startTestDaemon();
     lan = await makeLan(d, { prefix: '10.77.0' });
     dhcp = DhcpLan.on(lan.sw, 'sw0');
-    await dhcp.start({ t1: 3, t2: 6 });
+    // dnsmasq is the LAN's DNS server too; the host (the daemon's namespace) is on the LAN through its parent.
+    await dhcp.start({ t1: 3, t2: 6, dns: { address: 'lan.test/10.77.0.99' } });
+    await d.ns.sh(`ip addr add 10.77.0.2/24 dev ${lan.parent}`);
     const dir = mkdtempSync(join(tmpdir(), 'cnmt-dhcp-img-'));
     try {
       writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
@@ -79,8 +81,9 @@ describe(`dhcp IPAM driver${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ??
     assert.match((await inSandbox(d, 'c1', 'ip -4 addr show eth0')).stdout, new RegExp(`inet ${a.ip.replaceAll('.', '\\.')}/24`));
     assert.match((await inSandbox(d, 'c1', 'ip route show default')).stdout, /default via 10\.77\.0\.1 dev eth0/);
     assert.equal((await inSandbox(d, 'c1', `ping -c 1 -W 2 ${lan.hostIp}`)).code, 0, 'the container reaches the LAN host');
-    // Until the embedded DNS serves macvlan sandboxes, the lease's DNS server is the nameserver.
-    assert.match((await inSandbox(d, 'c1', 'cat /etc/resolv.conf')).stdout, new RegExp(`nameserver (${LAN_DNS.replaceAll('.', '\\.')}|127\\.0\\.0\\.11)`));
+    // The embedded DNS answers inside the sandbox and forwards to the lease's DNS server.
+    assert.match((await inSandbox(d, 'c1', 'cat /etc/resolv.conf')).stdout, /nameserver 127\.0\.0\.11/);
+    assert.match((await inSandbox(d, 'c1', 'nslookup printer.lan.test')).stdout, /Address:\s+10\.77\.0\.99/, 'a LAN name through the lease\'s DNS server');
     const acks = count(new RegExp(`DHCPACK\\(sw0\\) ${a.ip.replaceAll('.', '\\.')} `, 'g'));
     await waitFor('a renewal at T1', () => count(new RegExp(`DHCPACK\\(sw0\\) ${a.ip.replaceAll('.', '\\.')} `, 'g')) > acks, 10_000);
     assert.equal((await addrOf('c1')).ip, a.ip, 'the renewal kept the address');

@@ -66,12 +66,17 @@ export class DhcpLan {
    * minimum is 2m); `t1`/`t2`: options 58/59 in seconds, to renew sooner
    * than a 2-minute lease allows.
    */
-  async start(opts: { lease?: string; t1?: number; t2?: number } = {}): Promise<void> {
+  async start(opts: { lease?: string; t1?: number; t2?: number; dns?: { address: string } } = {}): Promise<void> {
+    // `dns`: dnsmasq also answers DNS on the bridge's address (no upstream;
+    // `address` is its --address=/DOMAIN/IP), and the leases name it as the DNS server.
+    const dnsArgs = opts.dns
+      ? ['--port=53', '--no-resolv', '--no-hosts', `--address=/${opts.dns.address}`, `--dhcp-option=option:dns-server,${LAN_GATEWAY}`]
+      : ['--port=0', `--dhcp-option=option:dns-server,${LAN_DNS}`];
     const args = [
-      '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${this.bridge}`, '--bind-interfaces', '--no-ping',
+      '--no-daemon', '--conf-file=/dev/null', ...dnsArgs, `--interface=${this.bridge}`, '--bind-interfaces', '--no-ping',
       '--dhcp-authoritative', `--dhcp-range=${LAN_RANGE.from},${LAN_RANGE.to},255.255.255.0,${opts.lease ?? '2m'}`,
       `--dhcp-leasefile=${this.leaseFile}`, `--pid-file=${join(this.dir, 'pid')}`,
-      `--dhcp-option=option:router,${LAN_GATEWAY}`, `--dhcp-option=option:dns-server,${LAN_DNS}`,
+      `--dhcp-option=option:router,${LAN_GATEWAY}`,
       '--log-dhcp', '--log-facility=-',
     ];
     if (opts.t1) args.push(`--dhcp-option=58,${opts.t1}`);
