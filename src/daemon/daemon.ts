@@ -38,6 +38,7 @@ import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
 import { dnsHooks } from './dns-hooks.ts';
 import { firewallHooks } from './firewall-hooks.ts';
+import { dhcpHooks } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
@@ -159,7 +160,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log)];
+  // The DHCP servers take leases from the controller's IPAM (made below).
+  const dhcp = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
+  undo.push(() => dhcp.close());
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log), dhcp];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.
@@ -228,6 +232,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await closed;
       server.closeAllConnections();
       await controller.close();
+      dhcp.close();
       await firewall.close();
       await dns.close();
       imageStore.close();
