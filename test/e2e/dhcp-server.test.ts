@@ -30,11 +30,11 @@ describe(`dhcp server on a bridge${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
   let n = 0;
 
   /** A namespace with one veth (c0) whose other end is a port of the cnm bridge. */
-  async function client(label: string, addr?: string): Promise<TestNetns> {
+  async function client(label: string, addr?: string, br = bridge): Promise<TestNetns> {
     const ns = await TestNetns.create(label);
     spaces.push(ns);
     const host = `dh${n++}${Math.floor(Math.random() * 1e4)}`;
-    await d.ns.sh(`ip link add ${host} type veth peer name c0 netns ${ns.name} && ip link set ${host} master ${bridge} up`);
+    await d.ns.sh(`ip link add ${host} type veth peer name c0 netns ${ns.name} && ip link set ${host} master ${br} up`);
     await ns.sh(`ip link set c0 up${addr ? ` && ip addr add ${addr} dev c0` : ''}`);
     return ns;
   }
@@ -130,6 +130,17 @@ describe(`dhcp server on a bridge${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
     await runSandbox(d, 'asker', { network: 'dhcpnet' });
     const q = await inSandbox(d, 'asker', `dig +short +tries=2 +time=1 @${GW} dhcphost`);
     assert.equal(q.stdout.trim(), env.ip);
+  });
+
+  test('an internal network serves DHCP through its firewall: an address and the DNS, no router', async () => {
+    const { Id } = await d.client.networkCreate({
+      Name: 'dhcpint', Internal: true, Options: { 'cnm.bridge.dhcp': 'true' }, IPAM: { Config: [{ Subnet: '10.78.0.0/24' }] },
+    });
+    const ns = await client('dhi', undefined, `br-${Id.slice(0, 12)}`);
+    const env = await udhcpc(ns, 'i1');
+    assert.match(env.ip ?? '', /^10\.78\.0\./);
+    assert.equal(env.router, undefined);
+    assert.equal(env.dns?.trim(), '10.78.0.1');
   });
 
   test('dhclient gets an address, renews it with the short lease, and RELEASE frees it', async () => {
