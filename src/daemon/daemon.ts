@@ -232,7 +232,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await closed;
       server.closeAllConnections();
       await controller.close();
-      dhcp.close();
+      await dhcp.close();
       await firewall.close();
       await dns.close();
       imageStore.close();

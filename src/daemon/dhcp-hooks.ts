@@ -38,8 +38,8 @@ export interface DhcpHookOptions {
 }
 
 export interface DhcpHooks extends ControllerHooks {
-  /** Stops every server (daemon shutdown); leases stay stored. */
-  close(): void;
+  /** Stops every server (daemon shutdown) once their leases are stored; leases stay stored. */
+  close(): Promise<void>;
   /** The server of a network, if it has one (tests, benchmarks). */
   server(netId: string): DhcpServer | undefined;
 }
@@ -165,12 +165,14 @@ export function dhcpHooks(o: DhcpHookOptions): DhcpHooks {
       dropNames(net.id);
       await o.store.txn({ compare: [], success: [{ type: 'deletePrefix', prefix: leasePrefix(net.id) }] });
     },
-    close() {
-      for (const [id, s] of servers) {
+    async close() {
+      const all = [...servers];
+      servers.clear();
+      for (const [id, s] of all) {
         s.close();
+        await s.flush().catch(() => undefined);
         dropNames(id);
       }
-      servers.clear();
     },
     server: (netId) => servers.get(netId),
   };

@@ -40,6 +40,9 @@ export interface DhcpServerOptions {
 // Record layout of udpbatch.c: u8 family, u8 0, u16 port, 16 bytes address, u16 length, payload.
 const HDR = 22;
 const EXPIRE_EVERY_MS = 1000;
+/** Lease changes gather this long (or up to GATHER_MAX) into one store write. */
+const GATHER_MS = 2;
+const GATHER_MAX = 1024;
 /** A neighbour entry added for a unicast reply is not added again for this long. */
 const NEIGH_FRESH_MS = 30_000;
 
@@ -69,6 +72,9 @@ export class DhcpServer {
   private readonly timer: NodeJS.Timeout;
   /** Persists run one after another, in the order the changes were made. */
   private chain: Promise<void> = Promise.resolve();
+  /** Changes not yet handed to the store, and the replies that wait for them. */
+  private pending: { changes: LeaseChange[]; replies: Reply[] } | null = null;
+  private gatherTimer: NodeJS.Timeout | undefined;
   private readonly neighbours = new Map<string, { mac: string; at: number }>();
   private readonly now: () => number;
 
@@ -102,6 +108,8 @@ export class DhcpServer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // Changes gathered but not written yet are written (their replies are not sent).
+    this.flushPending();
     if (this.handle !== undefined) this.native.stop(this.handle);
     this.native.close(this.fd);
     this.table.clear();
@@ -109,6 +117,7 @@ export class DhcpServer {
 
   /** Waits for the changes made so far to be stored. */
   flush(): Promise<void> {
+    this.flushPending();
     return this.chain;
   }
 
@@ -144,16 +153,35 @@ export class DhcpServer {
     else if (replies.length) void this.send(replies);
   }
 
+  /**
+   * Group commit: the store's write is synchronous and ends with an fsync,
+   * so the changes of the batches arriving within GATHER_MS go into one
+   * write (one fsync for many leases); the ACKs wait for it. A lone client
+   * waits GATHER_MS more for its ACK, nothing a DHCP client notices.
+   */
   private persist(changes: LeaseChange[], replies: Reply[]): void {
+    const group = this.pending ??= { changes: [], replies: [] };
+    group.changes.push(...changes);
+    group.replies.push(...replies);
+    if (group.changes.length >= GATHER_MAX) this.flushPending();
+    else this.gatherTimer ??= setTimeout(() => this.flushPending(), GATHER_MS);
+  }
+
+  private flushPending(): void {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
+    const group = this.pending;
+    this.pending = null;
+    if (!group) return;
     this.chain = this.chain.then(async () => {
       try {
-        await this.o.persist(changes);
+        await this.o.persist(group.changes);
       } catch (e) {
         // Unstored, the ACKs are not sent: the client asks again.
         this.o.onError?.('storing leases', e);
         return;
       }
-      await this.send(replies);
+      await this.send(group.replies);
     });
   }
 

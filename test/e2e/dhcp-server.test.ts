@@ -214,7 +214,8 @@ describe(`dhcp server on a bridge${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
     for (const ns of spaces.splice(0)) await ns.destroy();
     await d.client.networkRemove('dhcpnet');
     const store = await (async () => { await d.stop('SIGTERM'); return openStore({ kind: 'sqlite', path: join(d.dir, 'data', 'cnm.db') }); })();
-    assert.equal((await store.list('dhcp-leases/')).kvs.length, 0);
+    assert.equal((await store.list(`dhcp-leases/${netId}/`)).kvs.length, 0, 'its leases are gone');
+    assert.ok((await store.list('dhcp-leases/')).kvs.length > 0, 'the other network\'s leases stay');
     await store.close();
     await d.restart();
   });

@@ -23,7 +23,13 @@ sock.setBroadcast(true);
 
 let seed = 1;
 const rand = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed; };
-const macOf = (i: number): string => `02:dc:${[(i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+/** Client i's MAC: its index mixed (as perfdhcp's random MACs are), so servers that hash MACs see no pattern. */
+function macOf(i: number): string {
+  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return `02:${(i & 255).toString(16).padStart(2, '0')}:${[(h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+}
 const send = (m: DhcpMessage): void => { sock.send(encodeDhcp(m), 67, server); };
 function msg(type: number, i: number, extra: [number, Buffer][] = []): DhcpMessage {
   const m = newMessage(1, { xid: i, chaddr: macOf(i), flags: FLAG_BROADCAST });
@@ -48,7 +54,15 @@ async function exchange(m: DhcpMessage): Promise<DhcpMessage | null> {
   }
   return null;
 }
+/** DISCOVER then REQUEST; a NAK (the offer went to another client meanwhile) starts over, twice at most. */
 async function bind(i: number, want?: string): Promise<string | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const ip = await dora(i, want);
+    if (ip) return ip;
+  }
+  return null;
+}
+async function dora(i: number, want?: string): Promise<string | null> {
   const offer = await exchange(msg(MSG.DISCOVER, i, want ? [[OPT.REQUESTED_IP, optIp(want)]] : []));
   if (!offer || messageType(offer) !== MSG.OFFER) return null;
   const sid = readIp(offer, OPT.SERVER_ID) ?? server;
@@ -60,7 +74,7 @@ let out: object = {};
 if (mode === 'dora') {
   const n = Number(rest[0] ?? 1000);
   const window = Number(rest[1] ?? 64);
-  const base = Number(rest[2] ?? 1) * 1_000_000;
+  const base = (Number(rest[2] ?? 1) % 4000) * 1_000_000;
   const ips = new Set<string>();
   let next = 0;
   let leases = 0;
