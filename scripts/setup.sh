@@ -3,7 +3,7 @@
 # daemon and its tests use, then the npm packages (which build the native addon).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(iproute2 nftables util-linux busybox-static dnsutils iputils-ping procps python3 python3-docker make g++ socat arping conntrack runc libc6-dev docker-registry skopeo apache2-utils docker-compose tmux crun)
+pkgs=(iproute2 nftables util-linux busybox-static dnsutils iputils-ping procps python3 python3-docker make g++ socat arping conntrack runc libc6-dev docker-registry skopeo apache2-utils docker-compose tmux crun dnsmasq-base isc-dhcp-client etcd-server etcd-client containernetworking-plugins)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # The docker CLI suites (test/e2e/docker-cli, api-surface, unit cli-docker-diff)

@@ -112,6 +112,10 @@ function portsMap(ports: PortBinding[], requested: boolean): Record<string, Port
 
 const allocatedPorts = (state: State, sbx: SandboxRecord): PortBinding[] => state.endpointsOf(sbx.id).flatMap((e) => e.ports ?? []);
 
+/** Ports asked for but bound nowhere (no network could carry them): null, as Docker shows an unpublished port. */
+const requestedOnly = (sbx: SandboxRecord): Record<string, null> =>
+  Object.fromEntries(sbx.ports.map((p) => [`${p.containerPort}/${p.proto}`, null]));
+
 /** Docker's State.Status: "paused" is a running container whose cgroup is frozen. */
 export const statusOf = (sbx: SandboxRecord): 'created' | 'running' | 'paused' | 'exited' => (sbx.state === 'running' && sbx.paused ? 'paused' : sbx.state);
 
@@ -233,7 +237,7 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: running ? portsMap(allocatedPorts(state, sbx), false) : {},
+      Ports: running ? { ...requestedOnly(sbx), ...portsMap(allocatedPorts(state, sbx), false) } : {},
       Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? '') : '',
       IPAddress: addrOf(first?.ipv4),
       IPPrefixLen: prefixLen(first?.ipv4),

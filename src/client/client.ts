@@ -162,7 +162,7 @@ export class Client {
   containerList(all = false, filters?: FilterArg): Promise<ContainerSummaryWire[]> {
     return this.call('GET', `/containers/json${Client.q({ all: all ? 1 : undefined, filters })}`);
   }
-  containerCreate(name: string, req: ContainerCreateWire): Promise<{ Id: string }> {
+  containerCreate(name: string, req: ContainerCreateWire): Promise<{ Id: string; Warnings: string[] }> {
     return this.call('POST', `/containers/create${Client.q({ name: name || undefined })}`, req);
   }
   containerInspect(id: string): Promise<ContainerInspectWire> { return this.call('GET', `/containers/${encodeURIComponent(id)}/json`); }

@@ -106,7 +106,7 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId) },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()] },
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),
       lock: new Mutex(),
@@ -320,6 +320,20 @@ export class Controller {
 
   createSandbox(req: CreateSandboxRequest): Promise<SandboxRecord> {
     return this.ctx.lock.run(() => createSandbox(this.ctx, req));
+  }
+
+  /**
+   * The create response's warnings: published ports on networks whose
+   * driver cannot program them (macvlan, ipvlan). Docker accepts them and
+   * only logs; cnm accepts them too, so compose files written for Docker
+   * still run, and says so to the client.
+   */
+  createWarnings(sbx: SandboxRecord): string[] {
+    if (!sbx.ports.length && !sbx.publishAll) return [];
+    const nets = sbx.attachments.map((a) => this.ctx.state.networks.get(a.networkId)).filter((n) => n !== undefined);
+    if (!nets.length || nets.some((n) => this.ctx.drivers.get(n.driver).capabilities.portPublishing && !n.internal)) return [];
+    return nets.filter((n) => !this.ctx.drivers.get(n.driver).capabilities.portPublishing).map((n) =>
+      `Published ports are discarded: network ${n.name} (${n.driver}) does not support port mappings; reach the container at its own address`);
   }
 
   startSandbox(ref: string): Promise<'started' | 'already'> {

@@ -71,6 +71,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     predefined,
     driverState: {},
   };
+  if (driver.implicitInternal?.(net)) net.internal = true;
   const others = [...ctx.state.networks.values()];
   if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
   else if (req.ipamConfig.length && !driver.capabilities.endpoints) {

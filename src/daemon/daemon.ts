@@ -36,7 +36,7 @@ import { DriverRegistry } from '../drivers/registry.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
-import { dnsHooks } from './dns-hooks.ts';
+import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
 import { firewallHooks } from './firewall-hooks.ts';
 import { dhcpHooks } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
@@ -163,7 +163,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   // The DHCP servers take leases from the controller's IPAM (made below).
   const dhcp = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
   undo.push(() => dhcp.close());
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log), dhcp];
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcp];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.

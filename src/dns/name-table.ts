@@ -184,6 +184,17 @@ export class NameTable {
     return this.lookupInScope(scope, qname, qtype);
   }
 
+  /**
+   * lookupLower() for a listener that serves one sandbox only (inside its
+   * namespace, 127.0.0.11): every query it gets is that sandbox's, whatever
+   * its source address (127.0.0.1, or any of the sandbox's own).
+   */
+  lookupSandbox(sandboxId: string, qname: string, qtype: number): LookupResult {
+    const scope = this.scopeOfSandbox(sandboxId);
+    if (!scope) return UNKNOWN_CLIENT;
+    return this.lookupInScope(scope, qname, qtype);
+  }
+
   private lookupInScope(scope: Scope, name: string, qtype: number): LookupResult {
     let entry = scope.cache.get(name);
     if (!entry) {
@@ -204,15 +215,20 @@ export class NameTable {
 
   private scopeOf(clientIp: string): Scope | undefined {
     const owner = this.byIp.get(clientIp)?.[0];
-    if (!owner) return undefined;
-    let scope = this.scopes.get(owner.sandboxId);
+    return owner ? this.scopeOfSandbox(owner.sandboxId) : undefined;
+  }
+
+  /** The sandbox's scope, or undefined when it has no endpoint in the table. */
+  private scopeOfSandbox(sandboxId: string): Scope | undefined {
+    let scope = this.scopes.get(sandboxId);
     if (!scope) {
-      const eps = this.sandboxes.get(owner.sandboxId) ?? new Set<Endpoint>();
+      const eps = this.sandboxes.get(sandboxId);
+      if (!eps) return undefined;
       const networks = [...new Set([...eps].map((e) => this.networks.get(e.networkId)).filter((n) => n !== undefined))];
       // Docker forwards for a sandbox unless all its networks are internal.
       const forward = networks.some((n) => !n.internal);
-      scope = { sandboxId: owner.sandboxId, networks, notOurs: { status: 'not-ours', forward, sandboxId: owner.sandboxId }, cache: new Map() };
-      this.scopes.set(owner.sandboxId, scope);
+      scope = { sandboxId, networks, notOurs: { status: 'not-ours', forward, sandboxId }, cache: new Map() };
+      this.scopes.set(sandboxId, scope);
     }
     return scope;
   }

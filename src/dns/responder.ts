@@ -34,6 +34,16 @@ export class DnsResponder {
 
   /** `clientIp` as the socket reports it (canonical). */
   handle(query: Buffer, clientIp: string, transport: Transport): Buffer | null | Promise<Buffer | null> {
+    return this.respond(query, clientIp, false, transport);
+  }
+
+  /** The same answer for a listener of one sandbox: the query is `sandboxId`'s, whatever its source. */
+  handleAs(query: Buffer, sandboxId: string, transport: Transport): Buffer | null | Promise<Buffer | null> {
+    return this.respond(query, sandboxId, true, transport);
+  }
+
+  /** `who`: the client's address, or with `bySandbox` its sandbox's ID. */
+  private respond(query: Buffer, who: string, bySandbox: boolean, transport: Transport): Buffer | null | Promise<Buffer | null> {
     const q = parseQuery(query);
     if (!q) return null;
     const limit = transport === 'udp' ? udpLimit(q) : TCP_MAX;
@@ -43,7 +53,8 @@ export class DnsResponder {
     // Names with a '.' inside a label, and classes other than IN, are never
     // ours: they are looked up as a name no table holds.
     const local = q.qclass === CLASS_IN && !q.oddName;
-    const r = this.table.lookupLower(clientIp, local ? q.qname : '\0', q.qtype);
+    const qname = local ? q.qname : '\0';
+    const r = bySandbox ? this.table.lookupSandbox(who, qname, q.qtype) : this.table.lookupLower(who, qname, q.qtype);
     switch (r.status) {
       case 'answer':
         return buildResponse(query, q, RCODE_NOERROR, { aa: true, set: r.set, start: r.start, ttl: this.table.ttl, limit });

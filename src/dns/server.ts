@@ -2,11 +2,17 @@
 // address, in the namespace of the process (the daemon's "host" namespace).
 // Addresses come and go with networks at runtime.
 //
+// Sandboxes whose interfaces cannot reach the host (macvlan, ipvlan) get a
+// listener of their own instead, inside their namespace (127.0.0.11, as in
+// Docker): the daemon makes the sockets there and hands their fds to
+// addSandbox(); such a listener answers every query as its sandbox's.
+//
 // UDP goes through the native batched path (udp-batch.ts: recvmmsg/sendmmsg)
 // when build/udpbatch.node loads, else through node:dgram;
 // CNM_DNS_UDP=dgram forces dgram. Both hand each query to the same
 // responder, so answers are the same. TCP is always node:net.
 import { createSocket } from 'node:dgram';
+import { close as closeFd } from 'node:fs';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6 } from 'node:net';
 import type { Server as TcpServer, Socket } from 'node:net';
@@ -16,7 +22,7 @@ import type { DnsResponder } from './responder.ts';
 import { SourceScope } from './scope.ts';
 import { serveTcpConnection } from './tcp-conn.ts';
 import type { TcpLimits } from './tcp-conn.ts';
-import { BatchUdpListener, udpBatchAddon } from './udp-batch.ts';
+import { BatchUdpListener, udpBatchAddon, udpBatchAddonForFd } from './udp-batch.ts';
 import { DNS_PORT } from './upstream.ts';
 
 export interface DnsServerOptions {
@@ -44,6 +50,8 @@ export class DnsServer {
   private readonly udpRecvBuffer: number;
   private readonly listeners = new Map<string, Listener>();
   private readonly starting = new Map<string, Promise<void>>();
+  private readonly sandboxListeners = new Map<string, Listener>();
+  private readonly sandboxStarting = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(opts: DnsServerOptions) {
@@ -88,11 +96,74 @@ export class DnsServer {
     await closeListener(l);
   }
 
+  /** Sandboxes with a listener of their own (addSandbox). */
+  sandboxes(): string[] { return [...this.sandboxListeners.keys()]; }
+
+  /**
+   * Serves one sandbox on sockets made in its namespace: `udp` a bound UDP
+   * fd, `tcp` a bound TCP fd (not listening yet); this server owns both from
+   * now on, also when it throws. Every query is answered as `sandboxId`'s
+   * (responder.handleAs), so no source address scoping applies: only that
+   * namespace can reach these sockets. `address` names them in errors.
+   * A second call for the same sandbox closes the new fds and keeps the old.
+   */
+  async addSandbox(sandboxId: string, fds: { udp: number; tcp: number; address: string; port: number }): Promise<void> {
+    const before = this.sandboxStarting.get(sandboxId);
+    const p = (async () => {
+      await before?.catch(() => undefined);
+      await this.startSandbox(sandboxId, fds);
+    })();
+    const tracked = p.finally(() => { if (this.sandboxStarting.get(sandboxId) === tracked) this.sandboxStarting.delete(sandboxId); });
+    this.sandboxStarting.set(sandboxId, tracked);
+    return tracked;
+  }
+
+  private async startSandbox(sandboxId: string, fds: { udp: number; tcp: number; address: string; port: number }): Promise<void> {
+    const native = udpBatchAddonForFd();
+    const { address, port } = fds;
+    if (this.closed || this.sandboxListeners.has(sandboxId) || !native) {
+      closeFd(fds.udp, () => undefined);
+      closeFd(fds.tcp, () => undefined);
+      if (this.closed) throw new DnsError({ code: 'SERVER_CLOSED' });
+      if (!native) {
+        // node:dgram cannot adopt an fd; only the native path can.
+        throw new DnsError({ code: 'BIND', address, port, transport: 'udp' }, { cause: new Error('build/udpbatch.node is not built') });
+      }
+      return;
+    }
+    const inner = this.responder;
+    const responder: Handler = { handle: (q, _ip, t) => inner.handleAs(q, sandboxId, t) };
+    let udp: BatchUdpListener;
+    try {
+      udp = new BatchUdpListener(native, fds.udp, responder);
+    } catch (cause) {
+      closeFd(fds.tcp, () => undefined);
+      throw new DnsError({ code: 'BIND', address, port, transport: 'udp' }, { cause });
+    }
+    const listener = await this.serveTcp(udp, { fd: fds.tcp }, { address, port }, null, responder);
+    if (this.closed || this.sandboxListeners.has(sandboxId)) {
+      await closeListener(listener);
+      if (this.closed) throw new DnsError({ code: 'SERVER_CLOSED' });
+      return;
+    }
+    this.sandboxListeners.set(sandboxId, listener);
+  }
+
+  /** Stops serving a sandbox: closes its sockets (which hold its namespace) and open connections. */
+  async removeSandbox(sandboxId: string): Promise<void> {
+    await this.sandboxStarting.get(sandboxId)?.catch(() => undefined);
+    const l = this.sandboxListeners.get(sandboxId);
+    if (!l) return;
+    this.sandboxListeners.delete(sandboxId);
+    await closeListener(l);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.starting.values()]);
-    const all = [...this.listeners.values()];
+    await Promise.allSettled([...this.starting.values(), ...this.sandboxStarting.values()]);
+    const all = [...this.listeners.values(), ...this.sandboxListeners.values()];
     this.listeners.clear();
+    this.sandboxListeners.clear();
     await Promise.all(all.map(closeListener));
   }
 
@@ -105,11 +176,24 @@ export class DnsServer {
     let udp: UdpSocket | BatchUdpListener;
     try {
       udp = native
-        ? await bindRetrying(addr, () => new BatchUdpListener(native, addr, this.port, this.udpRecvBuffer, responder))
+        ? await bindRetrying(addr, () => new BatchUdpListener(native, { ip: addr, port: this.port, rcvbuf: this.udpRecvBuffer }, responder))
         : await bindDgram(addr, this.port, this.udpRecvBuffer, responder);
     } catch (cause) {
       throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'udp' }, { cause });
     }
+    const listener = await this.serveTcp(udp, { host: addr, port: this.port, exclusive: true }, { address: addr, port: this.port }, scope, responder);
+    if (this.closed) {
+      // close() ran while we were binding; it waits for us, so close here
+      // rather than through removeAddress (which would wait for us too).
+      await closeListener(listener);
+      throw new DnsError({ code: 'SERVER_CLOSED' });
+    }
+    this.listeners.set(addr, listener);
+  }
+
+  /** Listens for TCP (an address, or an fd made elsewhere) next to `udp`; closes `udp` when it cannot. */
+  private async serveTcp(udp: UdpSocket | BatchUdpListener, where: { host: string; port: number; exclusive: boolean } | { fd: number },
+    named: { address: string; port: number }, scope: SourceScope | null, responder: Handler): Promise<Listener> {
     // allowHalfOpen: a client may send its queries and shut its side (FIN)
     // before forwarded answers are ready; we end ours once they are sent.
     const tcp = createServer({ noDelay: true, allowHalfOpen: true });
@@ -117,11 +201,11 @@ export class DnsServer {
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
-        tcp.listen({ host: addr, port: this.port, exclusive: true, backlog: 511 }, () => { tcp.off('error', reject); resolve(); });
+        tcp.listen({ ...where, backlog: 511 }, () => { tcp.off('error', reject); resolve(); });
       });
     } catch (cause) {
       udp.close();
-      throw new DnsError({ code: 'BIND', address: addr, port: this.port, transport: 'tcp' }, { cause });
+      throw new DnsError({ code: 'BIND', ...named, transport: 'tcp' }, { cause });
     }
     tcp.maxConnections = this.maxConnections;
     const perSource = new Map<string, number>();
@@ -143,14 +227,7 @@ export class DnsServer {
       serveTcpConnection(sock, responder, this.limits);
     });
     tcp.on('error', () => undefined);
-    const listener = { udp, tcp, conns };
-    if (this.closed) {
-      // close() ran while we were binding; it waits for us, so close here
-      // rather than through removeAddress (which would wait for us too).
-      await closeListener(listener);
-      throw new DnsError({ code: 'SERVER_CLOSED' });
-    }
-    this.listeners.set(addr, listener);
+    return { udp, tcp, conns };
   }
 }
 

@@ -30,6 +30,18 @@ let addon: UdpBatchAddon | null | undefined;
 /** The addon, or null when it is not built or CNM_DNS_UDP=dgram. */
 export function udpBatchAddon(): UdpBatchAddon | null {
   if (process.env.CNM_DNS_UDP === 'dgram') return null;
+  return loadedAddon();
+}
+
+/**
+ * The addon whatever CNM_DNS_UDP says: the only way to serve a socket made
+ * in another namespace, since node:dgram cannot adopt an fd.
+ */
+export function udpBatchAddonForFd(): UdpBatchAddon | null {
+  return loadedAddon();
+}
+
+function loadedAddon(): UdpBatchAddon | null {
   if (addon === undefined) {
     try {
       addon = createRequire(import.meta.url)('../../build/udpbatch.node') as UdpBatchAddon;
@@ -55,11 +67,15 @@ export class BatchUdpListener {
    */
   private readonly v4Text = new Map<number, string>();
 
-  /** Binds ip:port (throws the addon's Error with `.code`, e.g. EADDRNOTAVAIL) and starts receiving. */
-  constructor(native: UdpBatchAddon, ip: string, port: number, rcvbuf: number, responder: Pick<DnsResponder, 'handle'>) {
+  /**
+   * Binds ip:port (throws the addon's Error with `.code`, e.g. EADDRNOTAVAIL)
+   * and starts receiving; or, given an fd (a bound non-blocking UDP socket,
+   * e.g. one made in a sandbox's namespace), adopts it: close() closes it.
+   */
+  constructor(native: UdpBatchAddon, socket: number | { ip: string; port: number; rcvbuf: number }, responder: Pick<DnsResponder, 'handle'>) {
     this.native = native;
     this.responder = responder;
-    this.fd = native.open(ip, port, rcvbuf);
+    this.fd = typeof socket === 'number' ? socket : native.open(socket.ip, socket.port, socket.rcvbuf);
     try {
       this.handle = native.start(this.fd, (packed) => this.onBatch(packed));
     } catch (e) {

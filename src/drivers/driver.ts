@@ -20,6 +20,8 @@ export interface DriverContext {
   hostNs: NetnsHandle;
   /** This daemon's part of the alias on links it creates (link-mark.ts). */
   owner: string;
+  /** The networks the daemon holds now (a parent link shared by several networks goes with the last). */
+  networks(): readonly NetworkInfo[];
 }
 
 export interface DriverCapabilities {
@@ -129,6 +131,11 @@ export interface NetworkDriver {
    * No kernel change.
    */
   validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[]): Promise<Record<string, string>>;
+  /**
+   * The network is internal whatever was asked (macvlan/ipvlan without a
+   * parent: a dummy link leads nowhere). Asked before IPAM plans it.
+   */
+  implicitInternal?(net: NetworkInfo): boolean;
   /**
    * Makes the network's kernel objects exist (idempotent). `fresh`: the
    * network is new, so nothing is read back first (on a host with thousands

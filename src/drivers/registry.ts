@@ -3,12 +3,13 @@ import { notFound } from '../model/errors.ts';
 import { bridgeDriver } from './bridge/driver.ts';
 import type { NetworkDriver } from './driver.ts';
 import { hostDriver } from './host.ts';
+import { ipvlanDriver, macvlanDriver } from './lan/driver.ts';
 import { nullDriver } from './null.ts';
 
 export class DriverRegistry {
   private readonly drivers = new Map<string, NetworkDriver>();
 
-  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver]) {
+  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver, macvlanDriver, ipvlanDriver]) {
     for (const d of drivers) this.drivers.set(d.name, d);
   }
 

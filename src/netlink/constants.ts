@@ -79,6 +79,8 @@ export const IFLA_VXLAN_GROUP6 = 16;
 export const IFLA_VXLAN_LOCAL6 = 17;
 export const IFLA_MACVLAN_MODE = 1;
 export const IFLA_IPVLAN_MODE = 1;
+export const IFLA_IPVLAN_FLAGS = 2;
+export const IFLA_VLAN_ID = 1;
 export const IFLA_BRPORT_MODE = 4; // hairpin
 export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_NEIGH_SUPPRESS = 32;
@@ -90,6 +92,8 @@ export const IFF_TAP = 0x2;
 
 export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8 } as const;
 export const IPVLAN_MODES = { l2: 0, l3: 1, l3s: 2 } as const;
+/** include/uapi/linux/if_link.h IPVLAN_F_PRIVATE, IPVLAN_F_VEPA; neither: bridge. */
+export const IPVLAN_FLAGS = { bridge: 0, private: 1, vepa: 2 } as const;
 // RFC 2863 operational states, indexed by IF_OPER_* (if.h).
 export const OPER_STATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
 

@@ -13,7 +13,7 @@ export interface VxlanInfo { vni: number; port: number; local?: string; group?: 
 export interface Link {
   index: number;
   name: string;
-  kind: string | null;       // IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'macvlan', 'tap', ... null for lo/physical
+  kind: string | null;       // IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'macvlan', 'vlan', 'dummy', 'tap', ... null for lo/physical
   mtu: number;
   mac: string;
   up: boolean;               // administratively up (IFF_UP)
@@ -25,6 +25,8 @@ export interface Link {
   vxlan?: VxlanInfo;
   macvlanMode?: string;
   ipvlanMode?: string;
+  ipvlanFlag?: string;
+  vlanId?: number;           // vlan (802.1Q): its id; parentIndex is the link it rides on
   bridgePort?: BridgePortFlags; // set when the link is a bridge port
   alias?: string;            // IFLA_IFALIAS, when set
 }
@@ -35,7 +37,9 @@ export type LinkSpec = Common & (
   | { kind: 'veth'; peer: { name: string; netns?: NetnsHandle; mac?: string; mtu?: number; up?: boolean } }
   | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: LinkRef; learning?: boolean; ttl?: number }
   | { kind: 'macvlan'; parent: LinkRef; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: NetnsHandle }
-  | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; netns?: NetnsHandle }
+  | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; flag?: 'bridge' | 'private' | 'vepa'; netns?: NetnsHandle }
+  | { kind: 'vlan'; parent: LinkRef; vlanId: number }
+  | { kind: 'dummy' }
   | { kind: 'tap' }
 );
 

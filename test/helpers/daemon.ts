@@ -70,7 +70,7 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
       if (proc.exitCode !== null || proc.signalCode) return 'exited';
       if (!existsSync(socket)) return false;
       return client.ping().then(() => 'up', () => false);
-    }, { what: () => `the daemon to answer on ${socket}:\n${out}`, timeoutMs: 15_000 });
+    }, { what: () => `the daemon to answer on ${socket}:\n${out}`, timeoutMs: Number(process.env.CNM_TEST_DAEMON_WAIT_MS ?? 15_000) });
     if (state === 'exited') throw new Error(`daemon exited ${proc.exitCode ?? proc.signalCode}:\n${out}`);
   };
   await launch();

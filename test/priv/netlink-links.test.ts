@@ -188,6 +188,63 @@ test('ipvlan (l2, born in another namespace)', { skip }, async (t) => {
   });
 });
 
+/** Creates a link of a kind this kernel may lack; false (and the test skips by name) when it does. */
+async function kernelHas(t: { skip(m: string): void }, make: () => Promise<unknown>, what: string): Promise<boolean> {
+  try {
+    await make();
+    return true;
+  } catch (e) {
+    if (e instanceof NetlinkError && e.code === 'EOPNOTSUPP') {
+      t.skip(`skipped: ${what} is missing in this kernel (the VM suite runs it)`);
+      return false;
+    }
+    throw e;
+  }
+}
+
+test('ipvlan flags (l3 private, l2 vepa) read back as iproute2 shows them', { skip }, async (t) => {
+  await inNamespaces(['ivf'], async ([ns], [tn]) => {
+    await ns!.rtnl.linkAdd({ kind: 'veth', name: 'lan0', peer: { name: 'lan1' } });
+    if (!await kernelHas(t, () => ns!.rtnl.linkAdd({ kind: 'ipvlan', name: 'iv0', parent: 'lan0', mode: 'l3', flag: 'private' }), 'ipvlan')) return;
+    const iv = await ns!.rtnl.linkGet('iv0');
+    assert.equal(iv?.ipvlanMode, 'l3');
+    assert.equal(iv?.ipvlanFlag, 'private');
+    const info = (ipJson(tn!, 'iv0').linkinfo as { info_data: { mode: string; flags?: string } }).info_data;
+    assert.equal(info.mode, 'l3');
+    assert.match(JSON.stringify(info), /private/);
+    await ns!.rtnl.linkAdd({ kind: 'ipvlan', name: 'iv1', parent: 'lan0', mode: 'l2', flag: 'vepa' });
+    assert.equal((await ns!.rtnl.linkGet('iv1'))?.ipvlanFlag, 'vepa');
+    await rejectsWith(ns!.rtnl.linkAdd({ kind: 'ipvlan', name: 'iv2', parent: 'lan0', mode: 'l2', flag: 'loud' as 'vepa' }), 'INVALID_VALUE', 'ipvlan flag');
+  });
+});
+
+test('vlan (802.1Q): a sub-interface with its id, on its master; ids outside 1-4094 never reach the kernel', { skip }, async (t) => {
+  await inNamespaces(['vlan'], async ([ns], [tn]) => {
+    await ns!.rtnl.linkAdd({ kind: 'veth', name: 'lan0', peer: { name: 'lan1' } });
+    await rejectsWith(ns!.rtnl.linkAdd({ kind: 'vlan', name: 'lan0.0', parent: 'lan0', vlanId: 0 }), 'INVALID_VALUE', 'VLAN id');
+    await rejectsWith(ns!.rtnl.linkAdd({ kind: 'vlan', name: 'lan0.4095', parent: 'lan0', vlanId: 4095 }), 'INVALID_VALUE', 'VLAN id');
+    if (!await kernelHas(t, () => ns!.rtnl.linkAdd({ kind: 'vlan', name: 'lan0.10', parent: 'lan0', vlanId: 10 }), '802.1Q (8021q)')) return;
+    const v = await ns!.rtnl.linkGet('lan0.10');
+    const lan0 = await ns!.rtnl.linkGet('lan0');
+    assert.equal(v?.kind, 'vlan');
+    assert.equal(v?.vlanId, 10);
+    assert.equal(v?.parentIndex, lan0?.index);
+    assert.equal((ipJson(tn!, 'lan0.10').linkinfo as { info_data: { id: number } }).info_data.id, 10);
+  });
+});
+
+test('dummy: created, raised, deleted', { skip }, async (t) => {
+  await inNamespaces(['dummy'], async ([ns]) => {
+    if (!await kernelHas(t, () => ns!.rtnl.linkAdd({ kind: 'dummy', name: 'dm-1' }), 'dummy')) return;
+    await ns!.rtnl.linkSet('dm-1', { up: true });
+    const l = await ns!.rtnl.linkGet('dm-1');
+    assert.equal(l?.kind, 'dummy');
+    assert.equal(l?.up, true);
+    await ns!.rtnl.linkDel('dm-1');
+    assert.equal(await ns!.rtnl.linkGet('dm-1'), null);
+  });
+});
+
 test('errors: EEXIST names the link, ENODEV names the missing one, bad names never reach the kernel', { skip }, async () => {
   await inNamespaces(['err', 'err2'], async ([ns, other]) => {
     await ns!.rtnl.linkAdd({ kind: 'bridge', name: 'br-1a2b' });

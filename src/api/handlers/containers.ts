@@ -148,7 +148,7 @@ export function containerRoutes(ctl: Controller): Route[] {
       method: 'POST', path: '/containers/create', handler: async (req) => {
         const w = parseBody<ContainerCreateWire>(req.body, CONTAINER_CREATE);
         const sbx = await ctl.createSandbox(createFromWire(w, req.query.get('name') ?? '', req.version));
-        return { status: 201, json: { Id: sbx.id, Warnings: [] } };
+        return { status: 201, json: { Id: sbx.id, Warnings: ctl.createWarnings(sbx) } };
       },
     },
     {

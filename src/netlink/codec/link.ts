@@ -1,9 +1,9 @@
 // An RTM_NEWLINK reply decoded into the domain type Link.
 import {
   IFF_UP, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_NEIGH_SUPPRESS,
-  IFLA_IFNAME, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU,
+  IFLA_IFNAME, IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU,
   IFLA_OPERSTATE, IFLA_TUN_TYPE, IFF_TAP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK,
-  IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TTL, IPVLAN_MODES, MACVLAN_MODES, OPER_STATES,
+  IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VLAN_ID, IFLA_VXLAN_TTL, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OPER_STATES,
 } from '../constants.ts';
 import { s32, str, u16, u16be, u32, u8 } from './attributes.ts';
 import type { AttrMap } from './attributes.ts';
@@ -86,6 +86,12 @@ export function decodeLink(payload: Buffer): Link {
   if (info.kind === 'ipvlan' && info.data) {
     const m = modeName(IPVLAN_MODES, u16(info.data.get(IFLA_IPVLAN_MODE)));
     if (m) link.ipvlanMode = m;
+    const f = modeName(IPVLAN_FLAGS, u16(info.data.get(IFLA_IPVLAN_FLAGS)) ?? 0);
+    if (f) link.ipvlanFlag = f;
+  }
+  if (info.kind === 'vlan' && info.data) {
+    const id = u16(info.data.get(IFLA_VLAN_ID));
+    if (id !== undefined) link.vlanId = id;
   }
   if (info.slaveKind === 'bridge' && info.slaveData) link.bridgePort = bridgePort(info.slaveData);
   const alias = str(attrs.get(IFLA_IFALIAS));

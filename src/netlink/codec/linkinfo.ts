@@ -3,7 +3,7 @@
 // for a port of a bridge the bridge's settings for it (IFLA_INFO_SLAVE_*).
 import {
   IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND,
-  IFLA_IPVLAN_MODE, IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6,
+  IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_LINKINFO, IFLA_VLAN_ID, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6,
   IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT,
   IFLA_VXLAN_TTL, VETH_INFO_PEER,
 } from '../constants.ts';
@@ -20,11 +20,14 @@ export type LinkInfoWire =
   | { kind: 'veth'; peer: VethPeerWire }
   | { kind: 'vxlan'; vni: number; local?: Ip; group?: Ip; port?: number; link?: number; learning?: boolean; ttl?: number }
   | { kind: 'macvlan'; mode: number }
-  | { kind: 'ipvlan'; mode: number };
+  | { kind: 'ipvlan'; mode: number; flags?: number }
+  | { kind: 'vlan'; id: number }
+  | { kind: 'dummy' };
 
 function infoData(s: LinkInfoWire): Buffer[] {
   switch (s.kind) {
     case 'bridge':
+    case 'dummy':
       return [];
     case 'veth': {
       // VETH_INFO_PEER holds a whole ifinfomsg plus link attributes for the
@@ -49,7 +52,11 @@ function infoData(s: LinkInfoWire): Buffer[] {
     case 'macvlan':
       return [attrU32(IFLA_MACVLAN_MODE, s.mode)];
     case 'ipvlan':
-      return [attrU16LE(IFLA_IPVLAN_MODE, s.mode)];
+      return [attrU16LE(IFLA_IPVLAN_MODE, s.mode), ...(s.flags ? [attrU16LE(IFLA_IPVLAN_FLAGS, s.flags)] : [])];
+    case 'vlan':
+      // Host order, like every netlink integer (the 802.1Q protocol
+      // attribute, which is network order, is left to its 802.1Q default).
+      return [attrU16LE(IFLA_VLAN_ID, s.id)];
   }
 }
 

@@ -1,6 +1,6 @@
 // Links: create (every kind), delete, read, change.
 import {
-  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_MODES,
+  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_FLAGS, IPVLAN_MODES,
   MACVLAN_MODES, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
 } from '../constants.ts';
 import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
@@ -18,7 +18,7 @@ import { getLinkMsg, linkIndex } from './lookup.ts';
 
 const MTU_MIN = 68; // the IPv4 minimum; kinds may ask more (the kernel says so)
 const MTU_MAX = 65535;
-const KINDS = ['bridge', 'veth', 'vxlan', 'macvlan', 'ipvlan', 'tap'] as const;
+const KINDS = ['bridge', 'veth', 'vxlan', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'tap'] as const;
 
 /** Checks a spec completely; returns the wire form minus what needs lookups. */
 function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWire | null; parent?: LinkRef; vxlanDev?: LinkRef; nsFd?: number } {
@@ -32,6 +32,10 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
   switch (s.kind) {
     case 'bridge':
       return { common, info: { kind: 'bridge' } };
+    case 'dummy':
+      return { common, info: { kind: 'dummy' } };
+    case 'vlan':
+      return { common, info: { kind: 'vlan', id: v.int(ctx, s.vlanId, 'VLAN id', 1, 4094) }, parent: v.linkRef(ctx, s.parent, 'parent') };
     case 'tap':
       return { common, info: null };
     case 'veth': {
@@ -65,7 +69,11 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
       const parent = v.linkRef(ctx, s.parent, 'parent');
       const info: LinkInfoWire = s.kind === 'macvlan'
         ? { kind: 'macvlan', mode: MACVLAN_MODES[v.oneOf(ctx, s.mode, 'macvlan mode', Object.keys(MACVLAN_MODES) as Array<keyof typeof MACVLAN_MODES>)] }
-        : { kind: 'ipvlan', mode: IPVLAN_MODES[v.oneOf(ctx, s.mode, 'ipvlan mode', Object.keys(IPVLAN_MODES) as Array<keyof typeof IPVLAN_MODES>)] };
+        : {
+          kind: 'ipvlan',
+          mode: IPVLAN_MODES[v.oneOf(ctx, s.mode, 'ipvlan mode', Object.keys(IPVLAN_MODES) as Array<keyof typeof IPVLAN_MODES>)],
+          flags: IPVLAN_FLAGS[v.oneOf(ctx, s.flag ?? 'bridge', 'ipvlan flag', Object.keys(IPVLAN_FLAGS) as Array<keyof typeof IPVLAN_FLAGS>)],
+        };
       const out: ReturnType<typeof checkSpec> = { common, info, parent };
       // Created beside its parent, then born in the target namespace.
       if (s.netns) out.nsFd = s.netns.fd;
