@@ -6,6 +6,7 @@
 // dhcp-leases/<network>/<client> (the store stays the source of truth: the
 // allocator is rebuilt from endpoints and these at start), and a client's
 // host name (option 12) is a name in the network's embedded DNS.
+import { createHash } from 'node:crypto';
 import type { Logger } from '../core/context.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { IpamManager } from '../core/ipam.ts';
@@ -22,7 +23,8 @@ import type { Store, TxnOp } from '../store/index.ts';
 
 const PREFIX = 'dhcp-leases/';
 const leasePrefix = (netId: string): string => `${PREFIX}${netId}/`;
-const leaseKey = (netId: string, client: string): string => `${leasePrefix(netId)}${Buffer.from(client).toString('hex')}`;
+/** A digest names the client: option 61 may be hundreds of bytes (RFC 3396 joins split ones). */
+const leaseKey = (netId: string, client: string): string => `${leasePrefix(netId)}${createHash('sha256').update(client).digest('hex')}`;
 /** The name table's id of a lease's name: unique per network and client. */
 const dnsId = (netId: string, client: string): string => `dhcp:${netId}:${client}`;
 

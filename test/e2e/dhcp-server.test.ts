@@ -171,12 +171,14 @@ describe(`dhcp server on a bridge${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
     }
   });
 
-  test('DECLINE keeps the address from the next client; a static endpoint\'s address is never offered', async () => {
+  test('DECLINE keeps the address from the next client; a long client id is served; a static endpoint\'s address is never offered', async () => {
     const ns = await client('dhx', '10.77.0.251/24');
     const r = await load(ns, ['decline', GW]);
     assert.match(String(r.declined), /^10\.77\.0\./);
     assert.match(String(r.next), /^10\.77\.0\./);
     assert.notEqual(r.next, r.declined);
+    const long = await load(ns, ['longid', GW]);
+    assert.match(String(long.ip), /^10\.77\.0\./, 'a client with a 600-byte client id is served');
     await runSandbox(d, 'static', { network: 'dhcpnet', networks: { dhcpnet: { IPAMConfig: { IPv4Address: '10.77.0.60' } } } });
     const a = await load(ns, ['ask', GW, '02:dc:00:00:0b:0b', '10.77.0.60']);
     assert.match(String(a.offered), /^10\.77\.0\./);

@@ -8,6 +8,7 @@
 //                                {leases, seconds, rate, ips}
 //   decline SERVER               one client binds an address, DECLINEs it; a
 //                                second asks for it (option 50): {declined, next}
+//   longid SERVER                a client with a 600-byte option 61 binds: {ip}
 //   ask SERVER MAC IP            a DISCOVER asking (option 50) for IP: {offered}
 //   fuzz SERVER N [SEED]         N random or mutated messages: {sent}
 import dgram from 'node:dgram';
@@ -55,18 +56,18 @@ async function exchange(m: DhcpMessage): Promise<DhcpMessage | null> {
   return null;
 }
 /** DISCOVER then REQUEST; a NAK (the offer went to another client meanwhile) starts over, twice at most. */
-async function bind(i: number, want?: string): Promise<string | null> {
+async function bind(i: number, want?: string, extra: [number, Buffer][] = []): Promise<string | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const ip = await dora(i, want);
+    const ip = await dora(i, want, extra);
     if (ip) return ip;
   }
   return null;
 }
-async function dora(i: number, want?: string): Promise<string | null> {
-  const offer = await exchange(msg(MSG.DISCOVER, i, want ? [[OPT.REQUESTED_IP, optIp(want)]] : []));
+async function dora(i: number, want?: string, extra: [number, Buffer][] = []): Promise<string | null> {
+  const offer = await exchange(msg(MSG.DISCOVER, i, [...extra, ...(want ? [[OPT.REQUESTED_IP, optIp(want)] as [number, Buffer]] : [])]));
   if (!offer || messageType(offer) !== MSG.OFFER) return null;
   const sid = readIp(offer, OPT.SERVER_ID) ?? server;
-  const ack = await exchange(msg(MSG.REQUEST, i, [[OPT.REQUESTED_IP, optIp(offer.yiaddr)], [OPT.SERVER_ID, optIp(sid)]]));
+  const ack = await exchange(msg(MSG.REQUEST, i, [...extra, [OPT.REQUESTED_IP, optIp(offer.yiaddr)], [OPT.SERVER_ID, optIp(sid)]]));
   return ack && messageType(ack) === MSG.ACK ? ack.yiaddr : null;
 }
 
@@ -92,6 +93,9 @@ if (mode === 'dora') {
   if (ip) send(msg(MSG.DECLINE, 7001, [[OPT.REQUESTED_IP, optIp(ip)], [OPT.SERVER_ID, optIp(server)]]));
   await new Promise((r) => setTimeout(r, 300));
   out = { declined: ip, next: await bind(7002, ip ?? undefined) };
+} else if (mode === 'longid') {
+  // Option 61 of 600 bytes: split over three TLVs (RFC 3396), joined by the server.
+  out = { ip: await bind(7100, undefined, [[OPT.CLIENT_ID, Buffer.alloc(600, 0x5a)]]) };
 } else if (mode === 'ask') {
   const i = parseInt((rest[0] ?? '').replaceAll(':', '').slice(-8), 16);
   const offer = await exchange(msg(MSG.DISCOVER, i, [[OPT.REQUESTED_IP, optIp(rest[1] ?? '0.0.0.0')]]));
