@@ -185,6 +185,18 @@ describe(`dhcp server on a bridge${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
     assert.notEqual(a.offered, '10.77.0.60');
   });
 
+  test('a lease not renewed expires and its address goes back to the pool', async () => {
+    const ns = await client('dhe');
+    const asker = await client('dhq', '10.77.0.253/24');
+    const { ip } = await udhcpc(ns, 'e1');
+    const held = await load(asker, ['ask', GW, '02:dc:00:00:0c:0c', ip!]);
+    assert.notEqual(held.offered, ip, 'a bound address is not offered to another client');
+    // udhcpc -q exits without renewing; the server's timer ends the lease.
+    await new Promise((r) => setTimeout(r, (LEASE + 2) * 1000));
+    const freed = await load(asker, ['ask', GW, '02:dc:00:00:0d:0d', ip!]);
+    assert.equal(freed.offered, ip);
+  });
+
   test('a returning client gets its address back after kill -9 and a restart', async () => {
     const ns = await client('dhk');
     const first = await udhcpc(ns, 'k1');
