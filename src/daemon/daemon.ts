@@ -38,7 +38,7 @@ import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
 import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
 import { firewallHooks } from './firewall-hooks.ts';
-import { dhcpHooks } from './dhcp-hooks.ts';
+import { dhcpHooks, sweepLeases } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
@@ -191,6 +191,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
+  const staleLeases = await sweepLeases(store, new Set(controller.state.networks.keys()));
+  if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {

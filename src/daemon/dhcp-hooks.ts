@@ -86,6 +86,19 @@ export function allocatorPool(a: SubnetAllocator, subnet: string, ipRange: strin
   };
 }
 
+/**
+ * Deletes the leases of networks the store no longer has (a removal that
+ * failed halfway, or a network removed by a daemon of another version).
+ * Returns how many were deleted.
+ */
+export async function sweepLeases(store: Store, networks: ReadonlySet<string>): Promise<number> {
+  const stale = (await store.list(PREFIX)).kvs.filter((kv) => !networks.has(kv.key.slice(PREFIX.length).split('/')[0] ?? ''));
+  for (let i = 0; i < stale.length; i += MAX_TXN_OPS) {
+    await store.txn({ compare: [], success: stale.slice(i, i + MAX_TXN_OPS).map((kv) => ({ type: 'delete', key: kv.key })) });
+  }
+  return stale.length;
+}
+
 export function dhcpHooks(o: DhcpHookOptions): DhcpHooks {
   const servers = new Map<string, DhcpServer>();
   const named = new Set<string>();

@@ -6,7 +6,8 @@ import { LeaseTable, destination } from '../../src/dhcp/server-logic.ts';
 import type { Outcome } from '../../src/dhcp/server-logic.ts';
 import { BOOTREQUEST, FLAG_BROADCAST, MSG, OPT, messageType, newMessage, optByte, optIp, optText, readIp, readU32 } from '../../src/dhcp/wire.ts';
 import type { DhcpMessage } from '../../src/dhcp/wire.ts';
-import { allocatorPool } from '../../src/daemon/dhcp-hooks.ts';
+import { allocatorPool, sweepLeases } from '../../src/daemon/dhcp-hooks.ts';
+import { openStore } from '../../src/store/index.ts';
 import { SubnetAllocator } from '../../src/ipam/index.ts';
 import { rng } from '../helpers/rng.ts';
 
@@ -189,4 +190,14 @@ test('random messages of every type never throw and never lease an address twice
     const last = Number(l.ip.split('.')[3]);
     assert.ok(l.ip.startsWith('10.9.0.') && last >= 2 && last < 64 && last !== 3, `${l.ip} in the range, not reserved`);
   }
+});
+
+test('the start-up sweep drops the leases of networks the store no longer has, and only those', async () => {
+  const store = await openStore({ kind: 'memory' });
+  await store.put('dhcp-leases/net1/aa', '{}');
+  await store.put('dhcp-leases/net2/bb', '{}');
+  await store.put('dhcp-leases/net2/cc', '{}');
+  assert.equal(await sweepLeases(store, new Set(['net1'])), 2);
+  assert.deepEqual((await store.list('dhcp-leases/')).kvs.map((kv) => kv.key), ['dhcp-leases/net1/aa']);
+  await store.close();
 });
