@@ -40,6 +40,7 @@ import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
 import { daemonDhcp } from './dhcp-service.ts';
 import type { DaemonDhcp } from './dhcp-service.ts';
 import { firewallHooks } from './firewall-hooks.ts';
+import { dhcpHooks, sweepLeases } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
@@ -161,7 +162,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
+  // The DHCP servers take leases from the controller's IPAM (made below).
+  const dhcp = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
+  undo.push(() => dhcp.close());
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcp];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.
@@ -193,6 +197,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
+  const staleLeases = await sweepLeases(store, new Set(controller.state.networks.keys()));
+  if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
   await resumeLeases(controller, dhcp, o.log);
   await fwHooks.start();
@@ -237,6 +243,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       // Timers stop, leases stay with the server: the next daemon resumes them.
       dhcp.close();
       await controller.close();
+      await dhcp.close();
       await firewall.close();
       await dns.close();
       imageStore.close();
