@@ -163,9 +163,9 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
   // The DHCP servers take leases from the controller's IPAM (made below).
-  const dhcp = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
-  undo.push(() => dhcp.close());
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcp];
+  const dhcpServers = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
+  undo.push(() => dhcpServers.close());
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcpServers];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.
@@ -176,7 +176,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
-  // The lease keeper reports renewals and expiries to the controller (made next).
+  // The DHCP client's lease keeper reports renewals and expiries to the controller (made next).
   const dhcp = daemonDhcp({ log: o.log, onLease: (id, lease) => controller.recordDhcpLease(id, lease), statePath: join(o.dataRoot, 'dhcp-addresses.json') });
   undo.push(() => dhcp.close());
   const controller: Controller = new Controller({
@@ -243,7 +243,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       // Timers stop, leases stay with the server: the next daemon resumes them.
       dhcp.close();
       await controller.close();
-      await dhcp.close();
+      await dhcpServers.close();
       await firewall.close();
       await dns.close();
       imageStore.close();
