@@ -192,6 +192,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     hostId: await hostId(o.dataRoot),
     keepUnknownNamespaces,
+    // CNM_REAP_DELAY_MS: how long doomed links wait (tests hold them to look).
+    ...(process.env.CNM_REAP_DELAY_MS ? { reaper: { quietMs: Number(process.env.CNM_REAP_DELAY_MS), maxDelayMs: Number(process.env.CNM_REAP_DELAY_MS) } } : {}),
     runtime,
     hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
