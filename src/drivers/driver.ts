@@ -12,7 +12,7 @@
 // rebuild missing objects at restart); leave/delete* are best effort.
 // docs/drivers.md explains each call and its arguments.
 import type { Address, Link, NetnsHandle } from '../netlink/index.ts';
-import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { EndpointRecord, NetworkRecord, PortBinding } from '../model/records.ts';
 import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
@@ -60,6 +60,8 @@ export interface SandboxInfo {
   netnsPath: string;
   /** Interface names already taken inside it. */
   ifNames: string[];
+  /** The sandbox's published ports (a remote plugin gets them in ProgramExternalConnectivity). */
+  ports?: readonly PortBinding[];
 }
 
 /** What createEndpoint decides: names and driver state, nothing made yet. */
