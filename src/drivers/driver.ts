@@ -46,6 +46,11 @@ export interface DriverCapabilities {
    * gateway on this host.
    */
   dnsInSandbox?: boolean;
+  /**
+   * Published ports are handed to the driver, which programs them itself
+   * (a remote plugin's ProgramExternalConnectivity): no "discarded" warning.
+   */
+  externalConnectivity?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */

@@ -39,6 +39,7 @@ ap.add_argument('--log', default='')
 ap.add_argument('--scope', default='local')
 ap.add_argument('--requires-mac', action='store_true')
 ap.add_argument('--replay', action='store_true')
+ap.add_argument('--state', default='', help='file its networks, endpoints and pools are kept in across restarts')
 ap.add_argument('--noop', action='store_true', help='no data plane (benchmarks of the call overhead)')
 args = ap.parse_args()
 
@@ -55,6 +56,28 @@ def ip(*cmd):
 
 def ip_quiet(*cmd):
     subprocess.run(['ip', *cmd], check=False, capture_output=True)
+
+
+def save():
+    if not args.state:
+        return
+    data = {'networks': networks, 'endpoints': endpoints, 'next_pool': next_pool[0],
+            'pools': {k: {'net': str(p['net']), 'used': sorted(str(a) for a in p['used']), 'refs': p['refs']} for k, p in pools.items()}}
+    with open(args.state + '.tmp', 'w') as f:
+        json.dump(data, f)
+    os.replace(args.state + '.tmp', args.state)
+
+
+def load():
+    if not args.state or not os.path.exists(args.state):
+        return
+    with open(args.state) as f:
+        data = json.load(f)
+    networks.update(data['networks'])
+    endpoints.update(data['endpoints'])
+    next_pool[0] = data['next_pool']
+    for k, p in data['pools'].items():
+        pools[k] = {'net': ipaddress.ip_network(p['net']), 'used': {ipaddress.ip_address(a) for a in p['used']}, 'refs': p['refs']}
 
 
 def control():
@@ -269,6 +292,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             with lock:
                 out = fn(body)
+                save()
             if fault == 'badaddr' and 'Address' in out:
                 out['Address'] = 'not-an-address'
             status = 200
@@ -291,6 +315,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 if __name__ == '__main__':
+    load()
     if os.path.exists(args.socket):
         os.unlink(args.socket)
     srv = Server(args.socket, Handler)

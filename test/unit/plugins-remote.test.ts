@@ -13,6 +13,7 @@ import { Plugins } from '../../src/drivers/remote/index.ts';
 import { callPlugin, PLUGIN_MIME } from '../../src/drivers/remote/client.ts';
 import { findPlugin, listPlugins, parseSpecUrl } from '../../src/drivers/remote/discovery.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
+import { dstName } from '../../src/drivers/remote/network-driver.ts';
 import { startPlugin } from '../helpers/plugins.ts';
 import type { TestPlugin } from '../helpers/plugins.ts';
 
@@ -38,6 +39,13 @@ describe('remote plugins: discovery', () => {
     assert.throws(() => findPlugin([etc], 'bad'), /Unknown protocol/);
     assert.throws(() => parseSpecUrl('x', 'https://h:1'), /TLS plugins are not supported/);
     assert.deepEqual(listPlugins([etc, join(dir, 'none')]), ['bad', 'ib', 'kuryr', 'weave']);
+  });
+
+  test('Docker\'s interface names: DstPrefix and the first free index for it; an endpoint keeps its own at a restart', () => {
+    assert.equal(dstName('eth', []), 'eth0');
+    assert.equal(dstName('eth', ['eth0', 'eth2']), 'eth1');
+    assert.equal(dstName('ethwe', ['eth0']), 'ethwe0');
+    assert.equal(dstName('eth', ['eth0', 'eth1'], 'eth1'), 'eth1');
   });
 
   test('an unknown driver name is Docker\'s 404', () => {

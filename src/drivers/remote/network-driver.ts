@@ -93,7 +93,7 @@ export class RemoteNetworkDriver implements NetworkDriver {
     // and hands published ports to the plugin (ProgramExternalConnectivity).
     return {
       scope: this.scope, ownNamespace: true, endpoints: true, singleton: false, combinable: true,
-      portPublishing: false, dns: true, dnsInSandbox: true,
+      portPublishing: false, dns: true, dnsInSandbox: true, externalConnectivity: true,
     };
   }
 
@@ -159,7 +159,9 @@ export class RemoteNetworkDriver implements NetworkDriver {
       const what = bad === 'MacAddress' ? 'MAC address' : 'address';
       throw new CnmError('INTERNAL', `plugin "${this.name}": NetworkDriver.CreateEndpoint: driver modified interface ${what} (${sent[bad] || 'none'} -> ${String(got[bad])}); cnm takes the endpoint's MAC and addresses from its IPAM`);
     }
-    return { ifName: dstName('eth', sandbox.ifNames), driverState: {} };
+    // The gateway and routes come with Join; that the embedded DNS serves
+    // the endpoint is known now, and the observers (run beside Join) need it.
+    return { ifName: dstName('eth', sandbox.ifNames), driverState: {}, expect: { gateway: { ipv4: null, ipv6: null }, routes: [], dns: true } };
   }
 
   async join(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, sandbox: SandboxInfo & { ns: NetnsHandle }, opts?: { fresh?: boolean }): Promise<JoinResult> {
