@@ -97,6 +97,8 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
               Networks: ctl.state.networks.size,
               Endpoints: ctl.state.endpoints.size,
               Memory: process.memoryUsage(),
+              // Legacy plugins: calls answered and the time cnm waited for them.
+              Plugins: ctl.ctx.drivers.plugins?.stats() ?? {},
             },
           },
         };

@@ -66,6 +66,11 @@ export class Plugins {
     return d;
   }
 
+  /** Calls per plugin and the time cnm waited for them (ms). */
+  stats(): Record<string, { calls: number; ms: number }> {
+    return Object.fromEntries([...this.plugins].map(([n, p]) => [n, { ...p.stats }]));
+  }
+
   /**
    * The plugins found, by what they implement (docker info). Each is asked
    * once, without Docker's retries: a plugin that is down is left out

@@ -15,6 +15,8 @@ export class Plugin {
   private activating: Promise<string[]> | null = null;
   /** Bumped at every handshake: drivers ask their capabilities again after one. */
   generation = 0;
+  /** Calls answered and the time they took as cnm saw it (ms), for the overhead benchmark. */
+  readonly stats = { calls: 0, ms: 0 };
 
   constructor(name: string, addr: PluginAddr, limits: CallLimits) {
     this.name = name;
@@ -58,14 +60,22 @@ export class Plugin {
    */
   async call(kind: PluginKind, method: string, payload: unknown): Promise<Record<string, unknown>> {
     await this.require(kind);
+    const t0 = performance.now();
     try {
-      return await callPlugin(this.name, this.addr, `${kind}.${method}`, payload, { ...this.limits, retryMs: 0 });
+      const r = await callPlugin(this.name, this.addr, `${kind}.${method}`, payload, { ...this.limits, retryMs: 0 });
+      this.count(t0);
+      return r;
     } catch (e) {
       if (!(e instanceof PluginCallError) || !e.unreachable) throw e;
       this.implementsList = null;
     }
     await this.require(kind);
     return callPlugin(this.name, this.addr, `${kind}.${method}`, payload, this.limits);
+  }
+
+  private count(t0: number): void {
+    this.stats.calls++;
+    this.stats.ms += performance.now() - t0;
   }
 }
 
