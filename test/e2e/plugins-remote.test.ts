@@ -274,6 +274,45 @@ describe(`remote plugins${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? f
     assert.match((await inSandbox(d, 'kc', 'ip -o link show eth1')).stdout, /eth1/);
   });
 
+  test('a hung plugin holds up its one operation only: the daemon answers meanwhile', async (t) => {
+    t.after(() => cleanup(['hc'], ['hn']));
+    await d.docker(['network', 'create', '-d', 'rnet', '--subnet', '10.68.0.0/24', 'hn']);
+    await d.docker(['run', '-d', '--name', 'hc', 'busybox', 'sleep', '100000']);
+    rnet.faults({ 'NetworkDriver.Join': 'timeout' });
+    let done = false;
+    const pending = d.docker(['network', 'connect', 'hn', 'hc'], { allowFail: true }).finally(() => { done = true; });
+    await d.docker(['ps']);
+    await d.docker(['network', 'inspect', 'hn']);
+    await d.docker(['info', '--format', '{{.Name}}']);
+    assert.equal(done, false, 'reads were answered while the plugin hung');
+    const r = await pending;
+    assert.match(r.stderr, /plugin "rnet": NetworkDriver\.Join: no answer within 2000 ms/);
+    await clean('hc', 'hn');
+  });
+
+  test('an IPAM plugin that asks for replay gets its pools, gateway and addresses again at daemon start', async (t) => {
+    const rrep = await startPlugin({ dir, name: 'rrep', kind: 'ipam', netns: d.ns.path, args: ['--replay'] });
+    t.after(async () => {
+      await cleanup(['rp1', 'rp2'], ['rpn']);
+      await rrep.kill();
+    });
+    await d.docker(['network', 'create', '--ipam-driver', 'rrep', '--subnet', '10.67.0.0/24', 'rpn']);
+    await run('rp1', 'rpn');
+    assert.equal(await ipOf(d, 'rp1', 'rpn'), '10.67.0.2');
+    await rrep.restart(); // its state is gone
+    const from = rrep.calls().length;
+    await d.stop();
+    await d.restart();
+    assert.deepEqual(rrep.calls().slice(from).filter((c) => c.method.endsWith('Pool') || c.method.endsWith('Address')).map((c) => [c.method, c.body.Pool ?? c.body.Address]), [
+      ['IpamDriver.RequestPool', '10.67.0.0/24'],
+      ['IpamDriver.RequestAddress', '10.67.0.1'],
+      ['IpamDriver.RequestAddress', '10.67.0.2'],
+    ]);
+    await d.docker(['rm', '-f', 'rp1']);
+    await run('rp2', 'rpn');
+    assert.equal(await ipOf(d, 'rp2', 'rpn'), '10.67.0.2', 'released and handed out again');
+  });
+
   test('network create fails on a plugin error and gives the IPAM pool back', async (t) => {
     t.after(() => cleanup([], ['cn']));
     rnet.faults({ 'NetworkDriver.CreateNetwork': 'error' });
