@@ -13,6 +13,7 @@ import { newId, randomMac } from '../model/ids.ts';
 import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 import { allocateAddress, releaseAddress } from './remote-ipam.ts';
+import { REAP_GROUP, reapName } from '../drivers/link-mark.ts';
 import { macProblem } from '../model/net.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
@@ -134,7 +135,16 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     // addresses are IPAM's).
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
     // The endpoint's MAC too (libnetwork sets the interface's configured MAC).
-    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name, mac: ep.mac });
+    const rename = (): Promise<void> => sbxNs.rtnl.linkSet(r.iface.moveFrom ?? '', { name: r.iface.name, mac: ep.mac });
+    try {
+      await rename();
+    } catch (e) {
+      // The name may still be held by the sandbox end of a disconnected
+      // endpoint that waits for the reaper: it moves aside.
+      const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAsideDoomed(sbxNs, r.iface.name)) throw e;
+      await rename();
+    }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
     if (ep.ipv6) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv6, { noDad: true });
     await sbxNs.rtnl.linkSet(r.iface.name, { up: true });
@@ -145,6 +155,15 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   if (sameJoin(ep, r)) return ep;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns } }]);
   return stored;
+}
+
+/** Renames a stale veth end out of the way, into the reaper's group; false when `name` is something else. */
+async function moveAsideDoomed(ns: NetnsHandle, name: string): Promise<boolean> {
+  const l = await ns.rtnl.linkGet(name);
+  if (!l || l.kind !== 'veth') return false;
+  await ns.rtnl.linkSet(l.index, { up: false });
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  return true;
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */

@@ -185,6 +185,21 @@ describe(`remote plugins${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? f
     await d.docker(['network', 'disconnect', 'wn2', 'wa']);
   });
 
+  test('a connect right after a bridge disconnect takes the interface name the reaper has not freed yet', async (t) => {
+    t.after(() => cleanup(['sc'], ['sbr', 'srn']));
+    await d.docker(['network', 'create', '--subnet', '10.69.0.0/24', 'sbr']);
+    await d.docker(['network', 'create', '-d', 'rnet', '--subnet', '10.70.0.0/24', 'srn']);
+    await d.docker(['run', '-d', '--name', 'sc', 'busybox', 'sleep', '100000']);
+    for (let i = 0; i < 3; i++) {
+      await d.client.networkConnect('sbr', 'sc');
+      await d.client.networkDisconnect('sbr', 'sc');
+      await d.client.networkConnect('srn', 'sc');
+      const eth1 = await inSandbox(d, 'sc', 'ip -o -4 addr show eth1');
+      assert.match(eth1.stdout, /inet 10\.70\.0\.\d+\/24/, 'eth1 is the plugin\'s link');
+      await d.client.networkDisconnect('srn', 'sc');
+    }
+  });
+
   test('unknown driver names give Docker\'s error', async () => {
     const r1 = await d.docker(['network', 'create', '-d', 'nosuch', 'un1'], { allowFail: true });
     assert.notEqual(r1.code, 0);
