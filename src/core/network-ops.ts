@@ -145,7 +145,11 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
   ctx.ipam.close(net.id);
   if (isRemoteIpam(net.ipamDriver)) {
     // As libnetwork: after the driver's DeleteNetwork; the record is gone, so a failure is logged.
-    await ctx.drivers.ipam(net.ipamDriver).releasePools(net).catch((e: unknown) => ctx.log.error(`IPAM release of ${net.name}: ${(e as Error).message}`));
+    try {
+      await ctx.drivers.ipam(net.ipamDriver).releasePools(net);
+    } catch (e) {
+      ctx.log.error(`IPAM release of ${net.name}: ${(e as Error).message}`);
+    }
   }
   ctx.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network removed', { id: shortId(net.id), name: net.name });

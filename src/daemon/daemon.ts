@@ -99,6 +99,8 @@ async function hostId(dataRoot: string): Promise<string> {
 /** Records in the store before the controller loads it (read only). */
 async function storedRecords(store: Store, drivers: DriverRegistry): Promise<{ bridges: Set<string>; netns: string[] }> {
   const nets = (await store.list(key.network(''))).kvs;
+  // Networks of plugin drivers stay usable when the plugin starts after the daemon.
+  for (const kv of nets) drivers.adopt((JSON.parse(kv.value) as NetworkRecord).driver);
   const sbxs = (await store.list(key.sandbox(''))).kvs;
   // The bridges cnm's firewall tables name: what each driver tells the firewall.
   const bridgeOf = (n: NetworkRecord): string | undefined => {

@@ -34,6 +34,16 @@ export class DriverRegistry {
     return d;
   }
 
+  /**
+   * The driver of a stored network: a name that is not built in is a plugin
+   * even when none answers to it now (it may start after the daemon); its
+   * calls fail with Docker's not-found error until it does.
+   */
+  adopt(name: string): void {
+    const d = this.drivers.has(name) ? null : this.plugins?.network(name, true);
+    if (d) this.drivers.set(name, d);
+  }
+
   /** A remote IPAM driver by name (`--ipam-driver`), with Docker's error when none has it. */
   ipam(name: string): RemoteIpam {
     const d = this.plugins?.ipam(name);

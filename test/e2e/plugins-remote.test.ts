@@ -8,7 +8,7 @@
 // mid-life; unknown driver names.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
@@ -198,6 +198,26 @@ describe(`remote plugins${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? f
       assert.match(eth1.stdout, /inet 10\.70\.0\.\d+\/24/, 'eth1 is the plugin\'s link');
       await d.client.networkDisconnect('srn', 'sc');
     }
+  });
+
+  test('a daemon restarts with networks whose plugin is not there; they work once it is', async (t) => {
+    t.after(async () => {
+      if (!existsSync(rnet.socket)) await rnet.restart();
+      await cleanup(['ac', 'ad'], ['an']);
+    });
+    await d.docker(['network', 'create', '-d', 'rnet', '--subnet', '10.71.0.0/24', 'an']);
+    await run('ac', 'an');
+    await d.docker(['run', '-d', '--name', 'ad', 'busybox', 'sleep', '100000']);
+    await d.stop();
+    await rnet.kill();
+    rmSync(rnet.socket);
+    await d.restart();
+    assert.equal(JSON.parse((await d.docker(['network', 'inspect', 'an'])).stdout)[0].Driver, 'rnet');
+    const r = await d.docker(['network', 'connect', 'an', 'ad'], { allowFail: true });
+    assert.match(r.stderr, /plugin "rnet" not found/);
+    await rnet.restart();
+    await d.docker(['network', 'connect', 'an', 'ad']);
+    assert.ok(await canPing(d, 'ad', await ipOf(d, 'ac', 'an')));
   });
 
   test('unknown driver names give Docker\'s error', async () => {

@@ -306,8 +306,9 @@ class Handler(BaseHTTPRequestHandler):
             out, status = {errfield: str(e)}, 500
         except Exception as e:  # noqa: BLE001 - the daemon gets the reason
             out, status = {errfield: '%s: %s' % (type(e).__name__, e)}, 500
-        self.answer(status, json.dumps(out))
+        # Logged before the answer: a test that has the answer finds the line.
         log_call(method, body, (time.perf_counter() - t0) * 1000)
+        self.answer(status, json.dumps(out))
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

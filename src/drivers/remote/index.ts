@@ -31,22 +31,29 @@ export class Plugins {
     this.limits = { timeoutMs: t, retryMs: t };
   }
 
-  /** The plugin of that name (not yet activated), or null when no directory has it. */
-  plugin(name: string): Plugin | null {
+  /**
+   * The plugin of that name (not yet activated), or null when no directory
+   * has it; `anyway`: also then (it is looked for again at its first call).
+   */
+  plugin(name: string, anyway = false): Plugin | null {
     const known = this.plugins.get(name);
     if (known) return known;
     const addr = findPlugin(this.dirs, name);
-    if (!addr) return null;
-    const p = new Plugin(name, addr, this.limits);
+    if (!addr && !anyway) return null;
+    const p = new Plugin(name, addr, this.dirs, this.limits);
     this.plugins.set(name, p);
     return p;
   }
 
-  /** A network driver for plugin `name`; it activates on its first call. */
-  network(name: string): RemoteNetworkDriver | null {
+  /**
+   * A network driver for plugin `name`; it activates on its first call.
+   * `anyway`: a driver even when the plugin is not there now (the networks
+   * a daemon restarts with: their plugin may start after it).
+   */
+  network(name: string, anyway = false): RemoteNetworkDriver | null {
     let d = this.networks.get(name);
     if (!d) {
-      const p = this.plugin(name);
+      const p = this.plugin(name, anyway);
       if (!p) return null;
       d = new RemoteNetworkDriver(p);
       this.networks.set(name, d);

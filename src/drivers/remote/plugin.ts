@@ -4,12 +4,15 @@
 import { CnmError, notFound } from '../../model/errors.ts';
 import { callPlugin, PluginCallError } from './client.ts';
 import type { CallLimits, PluginAddr } from './client.ts';
+import { findPlugin } from './discovery.ts';
 
 export type PluginKind = 'NetworkDriver' | 'IpamDriver';
 
 export class Plugin {
   readonly name: string;
-  readonly addr: PluginAddr;
+  /** Where it listens; null: looked for in `dirs` at the next handshake. */
+  private addr: PluginAddr | null;
+  private readonly dirs: readonly string[];
   private readonly limits: CallLimits;
   private implementsList: string[] | null = null;
   private activating: Promise<string[]> | null = null;
@@ -18,10 +21,18 @@ export class Plugin {
   /** Calls answered and the time they took as cnm saw it (ms), for the overhead benchmark. */
   readonly stats = { calls: 0, ms: 0 };
 
-  constructor(name: string, addr: PluginAddr, limits: CallLimits) {
+  constructor(name: string, addr: PluginAddr | null, dirs: readonly string[], limits: CallLimits) {
     this.name = name;
     this.addr = addr;
+    this.dirs = dirs;
     this.limits = limits;
+  }
+
+  /** The plugin's address, found again when it was lost (a plugin not running at daemon start, or moved). */
+  private where(): PluginAddr {
+    this.addr ??= findPlugin(this.dirs, this.name);
+    if (!this.addr) throw notFound(`plugin "${this.name}" not found`);
+    return this.addr;
   }
 
   /** What the last handshake said the plugin implements (null: none yet). */
@@ -32,19 +43,23 @@ export class Plugin {
   /** Plugin.Activate, with Docker's retries; `limits` overrides (docker info asks without waiting). */
   async activate(limits: CallLimits = this.limits): Promise<string[]> {
     if (this.implementsList) return this.implementsList;
-    this.activating ??= (async () => {
-      try {
-        const r = await callPlugin(this.name, this.addr, 'Plugin.Activate', undefined, limits);
-        const impl = Array.isArray(r.Implements) ? r.Implements.filter((x): x is string => typeof x === 'string') : null;
-        if (!impl) throw new PluginCallError(`plugin "${this.name}": Plugin.Activate: malformed answer: expected {"Implements":[...]}`, false);
-        this.implementsList = impl;
-        this.generation++;
-        return impl;
-      } finally {
-        this.activating = null;
-      }
-    })();
+    if (!this.activating) {
+      // Concurrent callers share one handshake; it is forgotten once settled
+      // (cleared after the assignment, even when it fails at once).
+      const p = this.handshake(limits);
+      this.activating = p;
+      p.then(() => { this.activating = null; }, () => { this.activating = null; });
+    }
     return this.activating;
+  }
+
+  private async handshake(limits: CallLimits): Promise<string[]> {
+    const r = await callPlugin(this.name, this.where(), 'Plugin.Activate', undefined, limits);
+    const impl = Array.isArray(r.Implements) ? r.Implements.filter((x): x is string => typeof x === 'string') : null;
+    if (!impl) throw new PluginCallError(`plugin "${this.name}": Plugin.Activate: malformed answer: expected {"Implements":[...]}`, false);
+    this.implementsList = impl;
+    this.generation++;
+    return impl;
   }
 
   /** Activates and checks the plugin offers `kind`. */
@@ -62,7 +77,7 @@ export class Plugin {
     await this.require(kind);
     const t0 = performance.now();
     try {
-      const r = await callPlugin(this.name, this.addr, `${kind}.${method}`, payload, { ...this.limits, retryMs: 0 });
+      const r = await callPlugin(this.name, this.where(), `${kind}.${method}`, payload, { ...this.limits, retryMs: 0 });
       this.count(t0);
       return r;
     } catch (e) {
@@ -70,7 +85,7 @@ export class Plugin {
       this.implementsList = null;
     }
     await this.require(kind);
-    return callPlugin(this.name, this.addr, `${kind}.${method}`, payload, this.limits);
+    return callPlugin(this.name, this.where(), `${kind}.${method}`, payload, this.limits);
   }
 
   private count(t0: number): void {
