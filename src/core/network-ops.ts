@@ -78,7 +78,8 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   const others = [...ctx.state.networks.values()];
   if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
     // libnetwork asks the IPAM plugin before the network driver sees the network.
-    const got = await remoteIpam.requestPools(net, req.ipamConfig);
+    const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
+    const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
     Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
   } else if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
   else if (req.ipamConfig.length && !driver.capabilities.endpoints) {

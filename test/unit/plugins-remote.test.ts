@@ -148,6 +148,19 @@ describe('remote plugins: calls', () => {
     assert.deepEqual(ip.methods(rel), ['IpamDriver.ReleaseAddress', 'IpamDriver.ReleaseAddress', 'IpamDriver.ReleasePool']);
   });
 
+  test('a pool the plugin chose that overlaps a network is held, another asked for, then released', async () => {
+    const ipam = plugins.ipam('pipam')!;
+    const from = ip.calls().length;
+    // The plugin hands out 10.199.0.0/24, 10.199.1.0/24, ... in turn.
+    const got = await ipam.requestPools(net, [], ['10.199.0.0/23']);
+    assert.equal(got.ipv4?.subnet, '10.199.2.0/24');
+    assert.deepEqual(ip.calls().slice(from).filter((c) => c.method.endsWith('Pool')).map((c) => [c.method, c.body.PoolID ?? c.body.Pool]), [
+      ['IpamDriver.RequestPool', ''], ['IpamDriver.RequestPool', ''], ['IpamDriver.RequestPool', ''],
+      ['IpamDriver.ReleasePool', 'pool-10.199.0.0/24'], ['IpamDriver.ReleasePool', 'pool-10.199.1.0/24'],
+    ]);
+    await ipam.releasePools({ ...net, ipamState: got.state });
+  });
+
   test('a failed step gives back what the IPAM plugin handed out', async () => {
     const ipam = plugins.ipam('pipam')!;
     ip.faults({ 'IpamDriver.RequestAddress': 'http500' });

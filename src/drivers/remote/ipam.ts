@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { CnmError, invalid } from '../../model/errors.ts';
 import type { SubnetConfig } from '../../model/records.ts';
+import { ipBytes } from '../../model/net.ts';
 import { notImplemented } from './client.ts';
 import { answerError } from './plugin.ts';
 import type { Plugin } from './plugin.ts';
@@ -36,6 +37,25 @@ export interface IpamNet {
 const cidrRe = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
 const ipOf = (cidr: string): string => cidr.split('/')[0] ?? '';
 const famOf = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
+
+/** Whether two prefixes (CIDR) share an address. */
+export function overlaps(a: string, b: string): boolean {
+  const [ia = '', la = ''] = a.split('/');
+  const [ib = '', lb = ''] = b.split('/');
+  const ba = ipBytes(ia);
+  const bb = ipBytes(ib);
+  if (!ba || !bb || ba.length !== bb.length) return false;
+  const len = Math.min(Number(la), Number(lb));
+  for (let bit = 0; bit < len; bit++) {
+    const byte = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    if (((ba[byte] ?? 0) & mask) !== ((bb[byte] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+/** How many pools that clash with existing networks are held before giving up. */
+const MAX_CLASHING_POOLS = 16;
 
 export class RemoteIpam {
   readonly name: string;
@@ -89,7 +109,7 @@ export class RemoteIpam {
    * asked for, the one the pool's Data names, or any), then each aux
    * address. What was obtained is released again when a step fails.
    */
-  async requestPools(net: IpamNet, requested: SubnetConfig[]): Promise<RemotePools> {
+  async requestPools(net: IpamNet, requested: SubnetConfig[], taken: readonly string[] = []): Promise<RemotePools> {
     const out: RemotePools = { state: {} };
     const wanted: { family: 4 | 6; cfg: SubnetConfig }[] = [];
     for (const r of requested) {
@@ -105,7 +125,7 @@ export class RemoteIpam {
       for (const { family, cfg } of wanted) {
         if (family === 6 && !net.enableIPv6) throw invalid(`an IPv6 subnet (${cfg.subnet}) needs --ipv6`);
         if (family === 4 && !net.enableIPv4) throw invalid(`an IPv4 subnet (${cfg.subnet}) needs IPv4 enabled`);
-        const got = await this.requestFamily(net, family, cfg, out.state);
+        const got = await this.requestFamily(net, family, cfg, out.state, taken);
         out[family === 4 ? 'ipv4' : 'ipv6'] = got;
       }
     } catch (e) {
@@ -115,16 +135,37 @@ export class RemoteIpam {
     return out;
   }
 
-  private async requestFamily(net: IpamNet, family: 4 | 6, cfg: SubnetConfig, state: Record<string, string>): Promise<SubnetConfig & { gateway: string }> {
+  /** RequestPool; a pool the plugin chose that clashes with a network's is held and another asked for (libnetwork). */
+  private async requestPool(net: IpamNet, family: 4 | 6, cfg: SubnetConfig, space: string, taken: readonly string[]): Promise<Record<string, unknown>> {
+    const held: string[] = [];
+    try {
+      for (;;) {
+        const r = await this.call('RequestPool', { AddressSpace: space, Pool: cfg.subnet, SubPool: cfg.ipRange ?? '', Options: { ...net.ipamOptions }, V6: family === 6 });
+        const poolId = typeof r.PoolID === 'string' ? r.PoolID : '';
+        const pool = typeof r.Pool === 'string' ? r.Pool : '';
+        if (!poolId) throw this.bad('RequestPool', 'no PoolID in the answer');
+        if (!cidrRe.test(pool) || isIP(ipOf(pool)) !== family) {
+          await this.call('ReleasePool', { PoolID: poolId }).catch(() => undefined);
+          throw this.bad('RequestPool', `invalid Pool "${pool}": expected an IPv${family} CIDR`);
+        }
+        const clash = cfg.subnet ? undefined : taken.find((t) => overlaps(t, pool));
+        if (!clash) return r;
+        held.push(poolId);
+        if (held.length >= MAX_CLASHING_POOLS) throw this.bad('RequestPool', `the pools it offers (${pool} the last) overlap existing networks' (${clash})`);
+      }
+    } finally {
+      for (const id of held) await this.call('ReleasePool', { PoolID: id }).catch(() => undefined);
+    }
+  }
+
+  private async requestFamily(net: IpamNet, family: 4 | 6, cfg: SubnetConfig, state: Record<string, string>, taken: readonly string[]): Promise<SubnetConfig & { gateway: string }> {
     const space = await this.addressSpace();
-    const r = await this.call('RequestPool', { AddressSpace: space, Pool: cfg.subnet, SubPool: cfg.ipRange ?? '', Options: { ...net.ipamOptions }, V6: family === 6 });
-    const poolId = typeof r.PoolID === 'string' ? r.PoolID : '';
-    const pool = typeof r.Pool === 'string' ? r.Pool : '';
-    if (!poolId) throw this.bad('RequestPool', 'no PoolID in the answer');
+    const r = await this.requestPool(net, family, cfg, space, taken);
+    const poolId = r.PoolID as string;
+    const pool = r.Pool as string;
     const k = `v${family}`;
     state[`${k}PoolID`] = poolId;
     state[`${k}AddressSpace`] = space;
-    if (!cidrRe.test(pool) || isIP(ipOf(pool)) !== family) throw this.bad('RequestPool', `invalid Pool "${pool}": expected an IPv${family} CIDR`);
     const len = pool.split('/')[1] ?? '';
     const data = (r.Data ?? {}) as Record<string, unknown>;
     // A gateway the pool's Data names is taken as it is (libnetwork does).
