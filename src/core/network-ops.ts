@@ -5,6 +5,7 @@ import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 import { isRemoteIpam } from './remote-ipam.ts';
+import { DHCP_IPAM, checkDhcpNetwork } from './dhcp-ipam.ts';
 
 export interface CreateNetworkRequest {
   name: string;
@@ -48,9 +49,10 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.capabilities.singleton && [...ctx.state.networks.values()].some((n) => n.driver === req.driver)) {
     throw forbidden(`only one instance of "${req.driver}" network is allowed`);
   }
-  // An IPAM driver that is not built in is a plugin (404 when none has the name).
+  // 'dhcp' is built in; any other name but 'default' is an IPAM plugin (404 when none has it).
   const remoteIpam = isRemoteIpam(req.ipamDriver) ? ctx.drivers.ipam(req.ipamDriver) : null;
-  if (!remoteIpam && req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
+  if (req.ipamDriver === DHCP_IPAM) checkDhcpNetwork(req);
+  else if (!remoteIpam && req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
   if (req.scope && req.scope !== 'local') throw invalid(`invalid scope "${req.scope}": expected "local"`);
   if (req.configFrom) throw invalid('config-from networks are not supported: expected no ConfigFrom');
   if (req.ingress) throw forbidden('ingress networks need swarm mode, which cnm does not provide');
@@ -66,7 +68,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     ingress: false,
     enableIPv4: req.enableIPv4,
     enableIPv6: req.enableIPv6,
-    ipamDriver: remoteIpam ? req.ipamDriver : 'default',
+    ipamDriver: remoteIpam || req.ipamDriver === DHCP_IPAM ? req.ipamDriver : 'default',
     ipamOptions: req.ipamOptions,
     ipamConfigRequested: req.ipamConfig,
     options: req.options,
@@ -81,8 +83,10 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
     const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
     Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
-  } else if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
-  else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
+  } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM) {
+    // A dhcp network has no subnet here: each endpoint's address is leased at join.
+    ctx.ipam.planNetwork(net, req.ipamConfig, others);
+  } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
     throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
   }
   try {
