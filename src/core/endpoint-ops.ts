@@ -10,8 +10,11 @@ import type { Change } from './state.ts';
 import { invalid } from '../model/errors.ts';
 import { chooseGateway } from './gateway.ts';
 import { newId, randomMac } from '../model/ids.ts';
-import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
+import { allocateAddress, releaseAddress } from './remote-ipam.ts';
+import { REAP_GROUP, reapName } from '../drivers/link-mark.ts';
 import { macProblem } from '../model/net.ts';
 import { CLAIM_RETRIES, lostClaim, requireCluster } from '../cluster/global-ops.ts';
 import { dropGwbridge, ensureGwbridge } from '../cluster/gwbridge.ts';
@@ -88,14 +91,14 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       undo.push('host ports', () => ctx.ports.releaseAll(draft.ports));
     }
     if (net.ipv4) {
-      draft.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
-      undo.push('IPv4 address', () => ctx.ipam.release(net, draft.ipv4));
+      draft.ipv4 = await allocateAddress(ctx, net, 4, att.ipv4Address, draft.mac);
+      undo.push('IPv4 address', () => releaseAddress(ctx, net, draft.ipv4));
     }
     if (net.ipv6) {
-      draft.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
-      undo.push('IPv6 address', () => ctx.ipam.release(net, draft.ipv6));
+      draft.ipv6 = await allocateAddress(ctx, net, 6, att.ipv6Address, draft.mac);
+      undo.push('IPv6 address', () => releaseAddress(ctx, net, draft.ipv6));
     }
-    const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used };
+    const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used, ports: sbx.ports };
     const plan = await driver.createEndpoint(net, draft, sandbox);
     let planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
     if (driver.deleteEndpoint) undo.push('driver endpoint', () => driver.deleteEndpoint?.(net, planned));
@@ -120,17 +123,27 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     }
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
-    // The kernel objects and the observers (firewall set elements keyed by
-    // interface name, DNS names) do not depend on each other: both at once.
-    const [joined, observed] = await Promise.allSettled([
-      driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true }),
-      ctx.hooks.endpointAdded(ep, net, sbx),
-    ]);
-    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
-    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
-    if (joined.status === 'rejected') throw joined.reason;
-    if (observed.status === 'rejected') throw observed.reason;
-    ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
+    if (net.ipamDriver === DHCP_IPAM) {
+      // The address comes from join (the LAN's DHCP server); the observers
+      // (DNS names) need it, so they follow.
+      const [joined] = await Promise.allSettled([join()]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (joined.status === 'rejected') throw joined.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+      const added = ep;
+      await ctx.hooks.endpointAdded(added, net, sbx);
+      undo.push('observers', () => ctx.hooks.endpointRemoved(added, net, sbx));
+    } else {
+      // The kernel objects and the observers (firewall set elements keyed by
+      // interface name, DNS names) do not depend on each other: both at once.
+      const [joined, observed] = await Promise.allSettled([join(), ctx.hooks.endpointAdded(ep, net, sbx)]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
+      if (joined.status === 'rejected') throw joined.reason;
+      if (observed.status === 'rejected') throw observed.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    }
     // An overlay endpoint reaches out through the host's cnm_gwbridge (Docker's docker_gwbridge).
     if (cluster) {
       const gw = await ensureGwbridge(ctx, sbx, sbxNs);
@@ -146,7 +159,8 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
 
 const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
-  && JSON.stringify(ep.routes) === JSON.stringify(r.routes);
+  && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
+  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -159,7 +173,17 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     // then given the endpoint's addresses (the plugin made the link; the
     // addresses are IPAM's).
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
-    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name });
+    // The endpoint's MAC too (libnetwork sets the interface's configured MAC).
+    const rename = (): Promise<void> => sbxNs.rtnl.linkSet(r.iface.moveFrom ?? '', { name: r.iface.name, mac: ep.mac });
+    try {
+      await rename();
+    } catch (e) {
+      // The name may still be held by the sandbox end of a disconnected
+      // endpoint that waits for the reaper: it moves aside.
+      const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAsideDoomed(sbxNs, r.iface.name)) throw e;
+      await rename();
+    }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
     if (ep.ipv6) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv6, { noDad: true });
     await sbxNs.rtnl.linkSet(r.iface.name, { up: true });
@@ -168,8 +192,40 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     await sbxNs.rtnl.routeReplace({ dst: route.dst, dev: r.iface.name, ...(route.gateway ? { gateway: route.gateway } : {}) });
   }
   if (sameJoin(ep, r)) return ep;
-  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns } }]);
+  const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
+  // Addresses the driver found (a DHCP lease) are the endpoint's, as IPAM's would be.
+  if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
+  if (r.lease) next.dhcpLease = r.lease;
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
+}
+
+/** Renames a stale veth end out of the way, into the reaper's group; false when `name` is something else. */
+async function moveAsideDoomed(ns: NetnsHandle, name: string): Promise<boolean> {
+  const l = await ns.rtnl.linkGet(name);
+  if (!l || l.kind !== 'veth') return false;
+  await ns.rtnl.linkSet(l.index, { up: false });
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  return true;
+}
+
+/**
+ * A DHCP lease was renewed or moved (`lease`) or ended (null: expired or
+ * refused, its address already off the interface): the endpoint's record,
+ * and the observers when its address changed, follow.
+ */
+export async function recordLease(ctx: Ctx, endpointId: string, lease: DhcpLeaseRecord | null): Promise<void> {
+  const ep = ctx.state.endpoints.get(endpointId);
+  if (!ep) return;
+  const { dhcpLease: _old, ipv4: _addr, ...rest } = ep;
+  const next: EndpointRecord = lease ? { ...rest, ipv4: `${lease.address}/${lease.prefix}`, dhcpLease: lease } : { ...rest, gateway: { ...ep.gateway, ipv4: null } };
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
+  if (stored.ipv4 === ep.ipv4) return;
+  const net = ctx.state.networks.get(ep.networkId);
+  const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  if (!net || !sbx) return;
+  await ctx.hooks.endpointRemoved(ep, net, sbx);
+  await ctx.hooks.endpointAdded(stored, net, sbx);
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
@@ -183,9 +239,11 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHandle | 
     if (sbx) {
       try { await ctx.hooks.endpointRemoved(ep, net, sbx); } catch (e) { errors.push(e as Error); }
     }
-    try { await ctx.drivers.get(net.driver).leave(ctx.driverCtx, net, ep, sbxNs); } catch (e) { errors.push(e as Error); }
-    ctx.ipam.release(net, ep.ipv4);
-    ctx.ipam.release(net, ep.ipv6);
+    const driver = ctx.drivers.get(net.driver);
+    try { await driver.leave(ctx.driverCtx, net, ep, sbxNs); } catch (e) { errors.push(e as Error); }
+    try { await driver.deleteEndpoint?.(net, ep); } catch (e) { errors.push(e as Error); }
+    await releaseAddress(ctx, net, ep.ipv4);
+    await releaseAddress(ctx, net, ep.ipv6);
   }
   ctx.ports.releaseAll(ep.ports ?? []);
   await ctx.state.commit([{ kind: 'endpoint', del: ep.id }]);
@@ -224,8 +282,11 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
   }
-  ctx.ipam.release(net, ep.ipv4);
-  ctx.ipam.release(net, ep.ipv6);
+  // The endpoint is gone from the record: what createEndpoint made outside
+  // the kernel goes too (a plugin's DeleteEndpoint); a failure is logged.
+  await driver.deleteEndpoint?.(net, ep).catch((e: unknown) => ctx.log.error(`delete endpoint ${ep.ifName} of ${sbx.name}: ${(e as Error).message}`));
+  await releaseAddress(ctx, net, ep.ipv4);
+  await releaseAddress(ctx, net, ep.ipv6);
   ctx.ports.releaseAll(ep.ports ?? []);
   if (net.scope === 'global') {
     await dropGwbridge(ctx, sbx, sbxNs).catch((e: unknown) => ctx.log.warn(`disconnect: the cnm_gwbridge endpoint of ${sbx.name}: ${(e as Error).message}`));
@@ -286,10 +347,14 @@ export async function writeSandboxFiles(ctx: Ctx, sbx: SandboxRecord): Promise<v
   // With the embedded DNS, --dns servers become its upstreams (Docker does
   // the same), so the sandbox still resolves its peers by name.
   const resolver = ctx.hooks.resolverFor(sbx, withNet);
+  // Without the embedded DNS, the DNS servers of a DHCP lease are the
+  // nameservers, as a DHCP client would write them (--dns still wins).
+  const leaseDns = resolver ? [] : [...new Set(eps.flatMap((e) => e.dhcpLease?.dns ?? []))];
+  const dns = sbx.dns.length ? sbx.dns : leaseDns;
   await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
     host: parseResolvConf(ctx.hostResolvConf),
     ...(resolver ? { resolver } : {}),
-    ...(sbx.dns.length ? { dns: sbx.dns } : {}),
+    ...(dns.length ? { dns } : {}),
     ...(sbx.dnsSearch.length ? { dnsSearch: sbx.dnsSearch } : {}),
     ...(sbx.dnsOptions.length ? { dnsOptions: sbx.dnsOptions } : {}),
   }));

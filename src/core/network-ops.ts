@@ -5,6 +5,8 @@ import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
 import { CLAIM_RETRIES, freeVni, lostClaim, nameTaken, requireCluster } from '../cluster/global-ops.ts';
+import { isRemoteIpam } from './remote-ipam.ts';
+import { DHCP_IPAM, checkDhcpNetwork } from './dhcp-ipam.ts';
 
 export interface CreateNetworkRequest {
   name: string;
@@ -48,10 +50,16 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.capabilities.singleton && [...ctx.state.networks.values()].some((n) => n.driver === req.driver)) {
     throw forbidden(`only one instance of "${req.driver}" network is allowed`);
   }
-  if (req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
-  const global = driver.capabilities.scope === 'global';
-  if (req.scope && req.scope !== (global ? 'global' : 'local') && !(global && req.scope === 'swarm')) {
-    throw invalid(`invalid scope "${req.scope}": expected "${global ? 'global' : 'local'}"`);
+  // 'dhcp' is built in; any other name but 'default' is an IPAM plugin (404 when none has it).
+  const remoteIpam = isRemoteIpam(req.ipamDriver) ? ctx.drivers.ipam(req.ipamDriver) : null;
+  if (req.ipamDriver === DHCP_IPAM) checkDhcpNetwork(req);
+  else if (!remoteIpam && req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
+  // Global scope lives in the cluster store: overlay always (it needs one),
+  // a global-scope plugin's networks when the daemon has one.
+  const scope = driver.capabilities.scope;
+  const global = scope === 'global' && (req.driver === 'overlay' || !!ctx.cluster);
+  if (req.scope && req.scope !== scope && !(scope === 'global' && req.scope === 'swarm')) {
+    throw invalid(`invalid scope "${req.scope}": expected "${scope}"`);
   }
   // Global (overlay): the cluster store must answer now (fail fast, docs/overlay.md).
   if (global) await requireCluster(ctx, `create network ${req.name}`);
@@ -69,7 +77,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     ingress: false,
     enableIPv4: req.enableIPv4,
     enableIPv6: req.enableIPv6,
-    ipamDriver: 'default',
+    ipamDriver: remoteIpam || req.ipamDriver === DHCP_IPAM ? req.ipamDriver : 'default',
     ipamOptions: req.ipamOptions,
     ipamConfigRequested: req.ipamConfig,
     options: req.options,
@@ -80,13 +88,27 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.implicitInternal?.(net)) net.internal = true;
   const plan = async (): Promise<void> => {
     const others = [...ctx.state.networks.values()];
-    if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
-    else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
+    if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
+      // libnetwork asks the IPAM plugin before the network driver sees the network.
+      const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
+      const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
+      Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
+    } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM) {
+      // A dhcp network has no subnet here: each endpoint's address is leased at join.
+      ctx.ipam.planNetwork(net, req.ipamConfig, others);
+    } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
       throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
     }
-    net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
+    try {
+      net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
+    } catch (e) {
+      await remoteIpam?.releasePools(net).catch((u: unknown) => ctx.log.error(`undo IPAM pools of ${net.name}: ${(u as Error).message}`));
+      throw e;
+    }
+    // A plugin says its scope (GetCapabilities); built-in drivers are local.
+    net.scope = driver.capabilities.scope;
     // One VXLAN id per overlay network, claimed with it (State: claims/vni/<n>).
-    if (global && !net.driverState.vni) net.driverState = { ...net.driverState, vni: freeVni(ctx) };
+    if (global && req.driver === 'overlay' && !net.driverState.vni) net.driverState = { ...net.driverState, vni: freeVni(ctx) };
   };
 
   // The record goes to the store first: whatever the kernel then gets is
@@ -96,6 +118,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   const asked = { subnet: req.ipamConfig.some((c) => c.subnet), vni: !!req.options['com.docker.network.driver.overlay.vxlanid_list'] };
   for (let attempt = 0; ; attempt++) {
     await plan();
+    if (attempt === 0 && remoteIpam && net.ipamState) undo.push('IPAM pools', () => remoteIpam.releasePools(net));
     try {
       await ctx.state.commit([{ kind: 'network', put: net }]);
       break;
@@ -162,6 +185,14 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
     throw e;
   }
   ctx.ipam.close(net.id);
+  if (isRemoteIpam(net.ipamDriver)) {
+    // As libnetwork: after the driver's DeleteNetwork; the record is gone, so a failure is logged.
+    try {
+      await ctx.drivers.ipam(net.ipamDriver).releasePools(net);
+    } catch (e) {
+      ctx.log.error(`IPAM release of ${net.name}: ${(e as Error).message}`);
+    }
+  }
   ctx.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network removed', { id: shortId(net.id), name: net.name });
 }

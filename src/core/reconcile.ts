@@ -12,6 +12,7 @@ import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import { applyGateway, applyJoin, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { replayRemoteIpam } from './remote-ipam.ts';
 import { cleanupExited } from './sandbox-ops.ts';
 import { logDirOf } from './process-ops.ts';
 import { unmountRootfs } from '../images/rootfs.ts';
@@ -50,6 +51,8 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     ep.ports ??= [];
     for (const b of ep.ports) ctx.ports.reserve(b);
   }
+  // IPAM plugins that forget at their restart are asked again (RequiresRequestReplay).
+  errors.push(...await replayRemoteIpam(ctx));
 
   // Sandboxes: running ones whose process lives are re-adopted; others are
   // cleaned up as if they had just exited. The kernel is read once per
@@ -74,11 +77,13 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         const net = state.networks.get(ep.networkId);
         if (!net) continue;
         const drv = ctx.drivers.get(net.driver);
+        let joined = ep;
         if (!drv.intact?.(net, ep, view, ctx.driverCtx.owner)) {
           const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: eps.map((e) => e.ifName), ns: opened };
-          await step(`endpoint ${ep.ifName} of ${sbx.name}`, async () => applyJoin(ctx, ep, await drv.join(ctx.driverCtx, net, ep, sandbox), opened));
+          await step(`endpoint ${ep.ifName} of ${sbx.name}`, async () => { joined = await applyJoin(ctx, ep, await drv.join(ctx.driverCtx, net, ep, sandbox), opened); });
         }
-        await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
+        // A join may have found new addresses (a DHCP lease): the observers get those.
+        await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(joined, net, sbx));
       }
       // Attachments recorded but whose endpoint never got written (a crash
       // in between) are attached again.

@@ -33,11 +33,15 @@ import type { NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
+import { Plugins } from '../drivers/remote/index.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
 import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
+import { daemonDhcp } from './dhcp-service.ts';
+import type { DaemonDhcp } from './dhcp-service.ts';
 import { firewallHooks } from './firewall-hooks.ts';
+import { dhcpHooks, sweepLeases } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
@@ -69,6 +73,10 @@ export interface DaemonOptions {
   insecureRegistries?: string[];
   /** --cluster-store, --cluster-store-opt, --cluster-advertise: overlay networks across hosts. */
   cluster?: ClusterFlags;
+  /** Where legacy plugins are looked for (Docker's three directories when empty). */
+  pluginDirs?: string[];
+  /** How long one plugin call may take and a connection is retried (ms; Docker: 30 s). */
+  pluginTimeoutMs?: number;
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -99,6 +107,8 @@ async function hostId(dataRoot: string): Promise<string> {
 /** Records in the store before the controller loads it (read only). */
 async function storedRecords(store: Store, drivers: DriverRegistry): Promise<{ bridges: Set<string>; netns: string[] }> {
   const nets = (await store.list(key.network(''))).kvs;
+  // Networks of plugin drivers stay usable when the plugin starts after the daemon.
+  for (const kv of nets) drivers.adopt((JSON.parse(kv.value) as NetworkRecord).driver);
   const sbxs = (await store.list(key.sandbox(''))).kvs;
   // The bridges cnm's firewall tables name: what each driver tells the firewall.
   const bridgeOf = (n: NetworkRecord): string | undefined => {
@@ -139,7 +149,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
-  const drivers = new DriverRegistry();
+  const drivers = new DriverRegistry(undefined, new Plugins({
+    ...(o.pluginDirs?.length ? { dirs: o.pluginDirs } : {}),
+    ...(o.pluginTimeoutMs ? { timeoutMs: o.pluginTimeoutMs } : {}),
+  }));
   const known = await storedRecords(store, drivers);
   const firewall = new NftFirewall({
     nsPath: `/proc/${process.pid}/ns/net`,
@@ -164,7 +177,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
+  // The DHCP servers take leases from the controller's IPAM (made below).
+  const dhcpServers = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
+  undo.push(() => dhcpServers.close());
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcpServers];
   const hid = await hostId(o.dataRoot);
   // The cluster (if any) first: State reads global records from it at load.
   const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, local: store, nodeId: hid, hostname: hostname(), dataRoot: o.dataRoot, log: o.log }) : null;
@@ -179,8 +195,12 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
+  // The DHCP client's lease keeper reports renewals and expiries to the controller (made next).
+  const dhcp = daemonDhcp({ log: o.log, onLease: (id, lease) => controller.recordDhcpLease(id, lease), statePath: join(o.dataRoot, 'dhcp-addresses.json') });
+  undo.push(() => dhcp.close());
   const controller: Controller = new Controller({
     images,
+    dhcp,
     store,
     hostNs,
     drivers,
@@ -192,13 +212,18 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     hostId: hid,
     keepUnknownNamespaces,
     ...(cluster ? { global: cluster.global } : {}),
+    // CNM_REAP_DELAY_MS: how long doomed links wait (tests hold them to look).
+    ...(process.env.CNM_REAP_DELAY_MS ? { reaper: { quietMs: Number(process.env.CNM_REAP_DELAY_MS), maxDelayMs: Number(process.env.CNM_REAP_DELAY_MS) } } : {}),
     runtime,
     hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   cluster?.bind(controller.ctx);
   await controller.init();
+  const staleLeases = await sweepLeases(store, new Set(controller.state.networks.keys()));
+  if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
+  await resumeLeases(controller, dhcp, o.log);
   // Remote endpoints' names into the DNS, their MAC/IP/VTEP into the overlay data plane.
   if (cluster) await cluster.follow(controller.ctx, dns.table, firewall);
   await fwHooks.start();
@@ -240,8 +265,11 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       endStreams(server);
       await closed;
       server.closeAllConnections();
+      // Timers stop, leases stay with the server: the next daemon resumes them.
+      dhcp.close();
       await controller.close();
       await cluster?.close();
+      await dhcpServers.close();
       await firewall.close();
       await dns.close();
       imageStore.close();
@@ -250,6 +278,19 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await lock.release();
     },
   };
+}
+
+/**
+ * The DHCP leases recorded with endpoints of running sandboxes: their
+ * timers carry on from where each lease stands (the restart did no DORA);
+ * one that ran out meanwhile is taken off its interface by the keeper.
+ */
+async function resumeLeases(controller: Controller, dhcp: DaemonDhcp, log: Logger): Promise<void> {
+  for (const ep of controller.state.endpoints.values()) {
+    const sbx = controller.state.sandboxes.get(ep.sandboxId);
+    if (!ep.dhcpLease || !sbx?.netnsPath || sbx.state !== 'running') continue;
+    await dhcp.resume(ep, sbx.netnsPath).catch((e: Error) => log.warn(`DHCP: cannot resume the lease of ${ep.dhcpLease?.address}: ${e.message}`, { endpoint: ep.id }));
+  }
 }
 
 /**

@@ -21,6 +21,8 @@ export interface NetworkRecord {
   enableIPv6: boolean;
   ipamDriver: string;
   ipamOptions: Record<string, string>;
+  /** A remote IPAM driver's pool ids and what was requested of it (released at network rm). */
+  ipamState?: Record<string, string>;
   /** Effective subnets (auto-chosen ones filled in), v4 first. */
   ipv4?: SubnetConfig & { gateway: string };
   ipv6?: SubnetConfig & { gateway: string };
@@ -54,6 +56,23 @@ export interface AttachmentConfig {
   driverOpts: Record<string, string>;
 }
 
+/**
+ * A DHCP lease an endpoint holds (the `dhcp` IPAM driver): kept with the
+ * endpoint so a restarted daemon resumes its timers instead of asking again.
+ * Times in seconds from obtainedAt (ms since the epoch), as the ACK gave them.
+ */
+export interface DhcpLeaseRecord {
+  address: string;
+  prefix: number;
+  gateway: string | null;
+  dns: string[];
+  serverId: string;
+  leaseTime: number;
+  t1: number;
+  t2: number;
+  obtainedAt: number;
+}
+
 export interface EndpointRecord {
   id: string;
   name: string; // the sandbox name, as Docker shows it
@@ -84,6 +103,8 @@ export interface EndpointRecord {
    * reach and name it without knowing its sandbox. Absent on local networks.
    */
   node?: { id: string; vtep: string; sandboxHostname: string };
+  /** The DHCP lease behind ipv4, on a network whose IPAM driver is dhcp. */
+  dhcpLease?: DhcpLeaseRecord;
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

@@ -56,7 +56,8 @@ async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
 async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
   const l = await ns.rtnl.linkGet(name);
   if (!l || l.group !== REAP_GROUP) return l;
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) });
+  // The reaper may take it first: then the name is free all the same.
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) }).catch((e: unknown) => { if (!isMissing(e)) throw e; });
   return null;
 }
 
@@ -68,9 +69,15 @@ async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
  */
 async function moveAside(ns: NetnsHandle, name: string): Promise<boolean> {
   const l = await ns.rtnl.linkGet(name);
-  if (!l || l.kind !== 'veth') return false;
-  await ns.rtnl.linkSet(l.index, { up: false });
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  if (!l) return true;
+  if (l.kind !== 'veth') return false;
+  try {
+    await ns.rtnl.linkSet(l.index, { up: false });
+    await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  } catch (e) {
+    // The reaper deleted its pair meanwhile: the name is free.
+    if (!isMissing(e)) throw e;
+  }
   return true;
 }
 
@@ -97,6 +104,17 @@ export const bridgeDriver: NetworkDriver = {
     if (clash) throw forbidden(`bridge name "${opts.bridgeName}" is already used by network ${clash.name}`);
     if ((opts.gatewayModeV4 === 'isolated' || opts.gatewayModeV6 === 'isolated') && !net.internal) {
       throw invalid("gateway mode 'isolated' can only be used for an internal network");
+    }
+    // The DHCP server answers from the bridge's IPv4 address (its server
+    // identifier) with addresses of the IPv4 subnet: it needs both. An
+    // internal network may have one: clients get no router, but the address,
+    // the mask and the embedded DNS (on the gateway, reachable there).
+    if (opts.dhcp && (!net.ipv4 || opts.inhibitIpv4 || opts.gatewayModeV4 === 'isolated')) {
+      throw invalid(`option ${OPT.dhcp}=true needs an IPv4 subnet with the gateway address on the bridge`
+        + ` (not IPv6-only, not ${OPT.inhibitIpv4}, not gateway mode isolated)`);
+    }
+    if (!opts.dhcp && net.options[OPT.dhcpLease] !== undefined) {
+      throw invalid(`option ${OPT.dhcpLease} needs ${OPT.dhcp}=true`);
     }
     // The bridge holds the gateway address. A /32 or /128 has no room for
     // one next to an endpoint (the kernel is handed an empty address).
