@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { run } from '../helpers/daemon.ts';
+import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startCluster, hostIp } from '../helpers/cluster.ts';
 import type { TestCluster } from '../helpers/cluster.ts';
 import { privilegedSkipReason } from '../helpers/netns.ts';
@@ -18,6 +24,7 @@ import { waitFor } from '../helpers/wait.ts';
 
 const execFileP = promisify(execFile);
 const skip = skipUnlessCI('overlay', privilegedSkipReason());
+const hasCompose = (): boolean => { try { execFileSync('docker-compose', ['version'], { stdio: 'ignore' }); return true; } catch { return false; } };
 
 /** Pings by name or address until one answer comes (the first ARP may be lost). */
 const ping = async (d: DaemonHandle, from: string, to: string): Promise<boolean> =>
@@ -116,6 +123,42 @@ describe('overlay networks across three hosts on etcd', { skip }, () => {
     assert.ok(!(await ping(A, 'la', lb1)), 'across hosts a local network does not reach');
     const ls = await C.docker(['network', 'ls', '--format', '{{.Name}}']);
     assert.ok(!ls.stdout.split('\n').includes('loc'), 'a local network is not on other hosts');
+  });
+
+  it('-o com.docker.network.driver.mtu sets the containers\' MTU; without it they get the underlay\'s minus 50', async () => {
+    await A.docker(['network', 'create', '-d', 'overlay', '-o', 'com.docker.network.driver.mtu=1300', 'small']);
+    await runSandbox(A, 'm1', { network: 'small' });
+    assert.match((await inSandbox(A, 'm1', 'cat /sys/class/net/eth0/mtu')).stdout.trim(), /^1300$/);
+    assert.match((await inSandbox(A, 'a1', 'cat /sys/class/net/eth0/mtu')).stdout.trim(), /^1450$/);
+  });
+
+  it('compose uses an overlay network declared external, from two hosts', { skip: hasCompose() ? false : 'needs docker-compose' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnmt-ovl-compose-'));
+    try {
+      writeFileSync(join(dir, 'busybox.tar'), (await makeBusyboxImage()).tar);
+      writeFileSync(join(dir, 'docker-compose.yml'), `version: "3.8"
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    networks: [ovl]
+networks:
+  ovl:
+    external: true
+`);
+      for (const [h, p] of [[A, 'pa'], [B, 'pb']] as const) {
+        await h.docker(['load', '-i', join(dir, 'busybox.tar')]);
+        const r = await run('docker-compose', ['--no-ansi', '-p', p, '-f', join(dir, 'docker-compose.yml'), 'up', '-d'], { ...process.env, DOCKER_HOST: h.host });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      await waitFor(() => ping(A, 'pa_app_1', 'pb_app_1'), { what: 'compose service on A -> compose service on B by name', timeoutMs: 15_000 });
+      for (const [h, p] of [[A, 'pa'], [B, 'pb']] as const) {
+        await run('docker-compose', ['--no-ansi', '-p', p, '-f', join(dir, 'docker-compose.yml'), 'down'], { ...process.env, DOCKER_HOST: h.host });
+      }
+      assert.ok((await B.client.networkList()).some((n) => n.Name === 'ovl'), 'down leaves an external network alone');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('20 concurrent creates and connects from all three hosts: no duplicate name, address or VNI', async () => {
