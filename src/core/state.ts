@@ -365,9 +365,14 @@ export class State {
     }
     const rev = { local: 0, global: 0 };
     if (groups.global.success.length && this.global) {
-      const r = await this.global.store.txn({ compare: groups.global.compare, success: groups.global.success });
-      if (!r.succeeded) throw await this.conflict(groups.global.compare, true);
-      rev.global = r.revision;
+      const g = groups.global;
+      const r = await this.global.store.txn({ compare: g.compare, success: g.success });
+      // etcd's client retries a txn whose answer was lost (a leader change):
+      // the first try may have been applied, and the retry then fails its
+      // compares against this txn's own writes.
+      const own = r.succeeded ? 0 : await this.appliedAlready(this.global.store, g.success);
+      if (!r.succeeded && !own) throw await this.conflict(g.compare, true);
+      rev.global = r.succeeded ? r.revision : own;
     }
     if (groups.local.success.length || !groups.global.success.length) {
       const r = await this.store.txn({ compare: groups.local.compare, success: groups.local.success });
@@ -395,6 +400,28 @@ export class State {
       this.globalKeys.delete(k);
     }
     return changes.map((c) => ('put' in c ? stored.get(key[c.kind](idOf(c.put))) ?? null : null)) as never;
+  }
+
+  /**
+   * The revision at which `ops` were all applied together, or 0: every put
+   * key holds its value, all at one revision, and every deleted key is
+   * gone. Values carry ids no other writer has, so only this txn can have
+   * written them.
+   */
+  private async appliedAlready(store: Store, ops: readonly TxnOp[]): Promise<number> {
+    let at = 0;
+    for (const op of ops) {
+      if (op.type === 'deletePrefix') return 0;
+      const kv = await store.get(op.key);
+      if (op.type === 'delete') {
+        if (kv) return 0;
+        continue;
+      }
+      if (!kv || kv.value !== op.value || (at && kv.modRevision !== at)) return 0;
+      at = kv.modRevision;
+    }
+    // Deletes only: the keys are gone, which is all this txn was for.
+    return at || (ops.length ? 1 : 0);
   }
 
   /** Re-reads every compared key, and says which compares no longer hold and why. */

@@ -104,4 +104,21 @@ describe('State with a global store', () => {
     assert.ok(b!.networks.has('n1'), 'the network stays: it has no lease');
     cancel();
   });
+
+  test('a txn applied but answered as failed (a client retry after a lost answer) counts as done, not as a conflict', async () => {
+    const global = new MemoryStore();
+    // Every txn runs twice, as etcd's client does when the first answer is lost: the second fails its compares.
+    const retrying = Object.assign(Object.create(global) as MemoryStore, {
+      txn: async (t: Parameters<MemoryStore['txn']>[0]) => { await global.txn(t); return global.txn(t); },
+    });
+    const lease = await global.grant(60);
+    const s = new State(new MemoryStore(), { store: retrying, lease: () => lease });
+    await s.load();
+    const [net] = await s.commit([{ kind: 'network', put: network('n1', 'ovl', 'global', '10.0.1.0/24', '256') }]);
+    assert.equal(net?.id, 'n1');
+    await s.commit([{ kind: 'endpoint', put: endpoint('e1', 'n1', '10.0.1.2/24', 'A') }]);
+    await s.commit([{ kind: 'endpoint', del: 'e1' }]);
+    assert.equal(await global.get(key.endpoint('e1')), null);
+    assert.ok(s.networks.has('n1'));
+  });
 });
