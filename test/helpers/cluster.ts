@@ -4,7 +4,7 @@
 // namespaces of their own on the same underlay. Nothing touches the root
 // namespace; etcd is killed by its PID, its data dir removed.
 import { startEtcd } from './etcd.ts';
-import type { EtcdHandle, EtcdMember } from './etcd.ts';
+import type { EtcdHandle, EtcdMember, EtcdTlsFiles } from './etcd.ts';
 import { startTestDaemon } from './daemon.ts';
 import type { DaemonHandle } from './daemon.ts';
 import { TestNetns } from './netns.ts';
@@ -35,7 +35,7 @@ async function plug(underlay: TestNetns, ns: TestNetns, port: string, ip: string
   await ns.sh(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up`);
 }
 
-export async function startCluster(n: number, o: { etcdMembers?: number } = {}): Promise<TestCluster> {
+export async function startCluster(n: number, o: { etcdMembers?: number; tls?: EtcdTlsFiles } = {}): Promise<TestCluster> {
   const made: TestNetns[] = [];
   const etcd: EtcdHandle[] = [];
   const hosts: DaemonHandle[] = [];
@@ -56,7 +56,7 @@ export async function startCluster(n: number, o: { etcdMembers?: number } = {}):
       members.push({ name: `m${j}`, ip: etcdIp(j), ns });
     }
     // Members of a cluster start together: each waits for the others' votes.
-    const started = await Promise.all(members.map((m) => startEtcd(m, { cluster: members, waitHealthy: members.length === 1 })));
+    const started = await Promise.all(members.map((m) => startEtcd(m, { cluster: members, waitHealthy: members.length === 1, ...(o.tls ? { tls: o.tls } : {}) })));
     etcd.push(...started);
     if (members.length > 1) {
       const { waitHealthy } = await import('./etcd.ts');
@@ -71,7 +71,8 @@ export async function startCluster(n: number, o: { etcdMembers?: number } = {}):
       hostNs.push(ns);
     }
     // Host 0 names its interface, the others their address: both forms of --cluster-advertise.
-    const args = (i: number): string[] => ['--cluster-store', store, '--cluster-advertise', i === 0 ? 'eth0' : hostIp(i)];
+    const tlsArgs = o.tls ? ['--cluster-store-opt', `kv.cacertfile=${o.tls.ca},kv.certfile=${o.tls.cert},kv.keyfile=${o.tls.key}`] : [];
+    const args = (i: number): string[] => ['--cluster-store', store, ...tlsArgs, '--cluster-advertise', i === 0 ? 'eth0' : hostIp(i)];
     for (let i = 0; i < n; i++) hosts.push(await startTestDaemon({ ns: hostNs[i]!, args: args(i) }));
     return {
       underlay, members, etcd, hostNs, hosts, store, args,

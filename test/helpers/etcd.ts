@@ -33,21 +33,26 @@ export interface EtcdHandle {
   stop: () => Promise<void>;
 }
 
-function url(ip: string, port: number): string { return `http://${ip}:${port}`; }
+function url(ip: string, port: number, scheme = 'http'): string { return `${scheme}://${ip}:${port}`; }
 
 /**
  * Starts one member. `cluster` lists every member of the initial cluster
  * (default: just this one). `dataDir` reuses a previous member's data (a
  * restart). Resolves once the client port answers /health.
  */
-export async function startEtcd(m: EtcdMember, opts: { cluster?: EtcdMember[]; dataDir?: string; token?: string; waitHealthy?: boolean } = {}): Promise<EtcdHandle> {
+export interface EtcdTlsFiles { ca: string; cert: string; key: string }
+
+export async function startEtcd(m: EtcdMember, opts: { cluster?: EtcdMember[]; dataDir?: string; token?: string; waitHealthy?: boolean; tls?: EtcdTlsFiles } = {}): Promise<EtcdHandle> {
   const clientPort = m.clientPort ?? 2379;
+  const scheme = opts.tls ? 'https' : 'http';
   const peerPort = m.peerPort ?? 2380;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'cnmt-etcd-'));
   const cluster = (opts.cluster ?? [m]).map((c) => `${c.name}=${url(c.ip, c.peerPort ?? 2380)}`).join(',');
   const args = [
     '--name', m.name, '--data-dir', dataDir,
-    '--listen-client-urls', url(m.ip, clientPort), '--advertise-client-urls', url(m.ip, clientPort),
+    '--listen-client-urls', url(m.ip, clientPort, scheme), '--advertise-client-urls', url(m.ip, clientPort, scheme),
+    // Clients must show a certificate signed by the CA (kv.certfile/kv.keyfile).
+    ...(opts.tls ? ['--cert-file', opts.tls.cert, '--key-file', opts.tls.key, '--trusted-ca-file', opts.tls.ca, '--client-cert-auth'] : []),
     '--listen-peer-urls', url(m.ip, peerPort), '--initial-advertise-peer-urls', url(m.ip, peerPort),
     '--initial-cluster', cluster, '--initial-cluster-token', opts.token ?? 'cnmt', '--initial-cluster-state', 'new',
     // Short election timing: tests wait for leader changes.
@@ -68,20 +73,21 @@ export async function startEtcd(m: EtcdMember, opts: { cluster?: EtcdMember[]; d
     }
   };
   const h: EtcdHandle = {
-    name: m.name, url: url(m.ip, clientPort), pid, dataDir, proc, log: () => log, kill,
+    name: m.name, url: url(m.ip, clientPort, scheme), pid, dataDir, proc, log: () => log, kill,
     stop: async () => { await kill(); rmSync(dataDir, { recursive: true, force: true }); },
   };
-  if (opts.waitHealthy ?? true) await waitHealthy(h, m.ns);
+  if (opts.waitHealthy ?? true) await waitHealthy(h, m.ns, 20, opts.tls);
   return h;
 }
 
 /** Polls etcd's /health from inside the member's namespace (or this one). */
-export async function waitHealthy(h: EtcdHandle, ns?: TestNetns, seconds = 20): Promise<void> {
+export async function waitHealthy(h: EtcdHandle, ns?: TestNetns, seconds = 20, tls?: EtcdTlsFiles): Promise<void> {
+  const curlTls = tls ? `--cacert ${tls.ca} --cert ${tls.cert} --key ${tls.key} ` : '';
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     if (h.proc.exitCode !== null) throw new Error(`etcd ${h.name} exited (${h.proc.exitCode}): ${h.log()}`);
     const ok = ns
-      ? (await ns.sh(`curl -sf -m 1 ${h.url}/health`, { allowFail: true })).stdout.includes('"true"')
+      ? (await ns.sh(`curl -sf -m 1 ${curlTls}${h.url}/health`, { allowFail: true })).stdout.includes('"true"')
       : await fetch(`${h.url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
