@@ -185,6 +185,12 @@ export interface NetworkDriver {
    * start-up; returns what it removed. Overlay: namespaces of gone networks.
    */
   sweep?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /**
+   * What differs from what should exist, outside the host namespace's
+   * links, for `cnm doctor` (read only): `live` are the driver's networks
+   * the daemon holds. Overlay: its namespaces and their devices.
+   */
+  check?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
   /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
   ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
   /** Host-side link names that must exist for the network (doctor). */

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { Netns } from '../../src/netlink/index.ts';
 import type { DriverContext, NetworkInfo } from '../../src/drivers/driver.ts';
 import type { EndpointRecord } from '../../src/model/records.ts';
-import { overlayDriver, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
+import { checkOverlay, overlayDriver, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
 import type { OverlayPeer } from '../../src/drivers/overlay/peers.ts';
 import { ovlPath } from '../../src/drivers/overlay/namespace.ts';
 import { privilegedSkipReason, TestNetns } from '../helpers/netns.ts';
@@ -134,6 +134,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.match((await hosts[0]!.t.sh('ss -ulnH "sport = :4789"')).stdout, /4789/, 'the VXLAN socket is on the underlay');
     // Again (a restart): nothing changes, nothing fails.
     await overlayDriver.createNetwork(hosts[0]!.ctx, net1);
+    for (const h of hosts) assert.deepEqual(await checkOverlay(h.ctx, [net1]), [], 'cnm doctor finds nothing amiss');
   });
 
   it('containers on three hosts ping each other over VXLAN; MTU is underlay - 50 on both veth ends', async () => {
@@ -246,6 +247,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     const path = ovlPath(h.ctx, net1.id);
     // Pieces lost (by hand): vxlan0 and the endpoint's port, then the whole namespace.
     await inNs(path, `ip link del vxlan0 && ip link del ${b.ep.driverState.ovlPort}`);
+    assert.deepEqual(await checkOverlay(h.ctx, [net1, net2]), [`network ov1: vxlan0 in ${path} is missing`]);
     await overlayDriver.createNetwork(h.ctx, net1);
     await overlayDriver.join(h.ctx, net1, b.ep, { id: b.t.name, netnsPath: b.t.path, ifNames: ['eth0'], ns: b.ns });
     assert.match(await inNs(path, 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst 192\.0\.2\.1/, 'peers re-applied');
@@ -264,6 +266,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     const h = hosts[2]!;
     const lone = network('lone', '10.78.0.0/24', 4300);
     await overlayDriver.createNetwork(h.ctx, lone, { fresh: true });
+    assert.deepEqual(await checkOverlay(h.ctx, [net1]), [`overlay namespace ${ovlPath(h.ctx, lone.id)} belongs to no network`]);
     const removed = await sweepOverlayNamespaces(h.ctx, []);
     assert.deepEqual(removed, [`overlay namespace ${ovlPath(h.ctx, lone.id)}`], 'net1 (an endpoint on it) stays');
     assert.equal(existsSync(ovlPath(h.ctx, net1.id)), true);
@@ -284,5 +287,29 @@ describe('overlay data plane across three hosts', { skip }, () => {
     }
     // Twice is fine.
     await overlayDriver.deleteNetwork(hosts[0]!.ctx, net1);
+  });
+});
+
+describe('cnm cleanup and overlay namespaces', { skip }, () => {
+  it('removes the overlay namespaces a stopped daemon left, and their VXLAN socket', async () => {
+    const runDir = await mkdtemp('/run/cnmt-ovl-');
+    const t = await TestNetns.create('ovcl');
+    const ns = await Netns.open(t.path);
+    const ctx: DriverContext = { hostNs: ns, owner: 'test', networks: () => [], execRoot: runDir, cluster: { vtep: '192.0.2.9', mtu: 1500 } };
+    try {
+      const net = network('cl', '10.79.0.0/24', 4400);
+      await overlayDriver.createNetwork(ctx, net, { fresh: true });
+      assert.equal(existsSync(ovlPath(ctx, net.id)), true);
+      const dry = await t.sh(`${process.cwd()}/bin/cnm cleanup --exec-root ${runDir} --dry-run`);
+      assert.match(dry.stdout, new RegExp(`ovl-${net.id.slice(0, 12)}`), 'the dry run lists it');
+      await t.sh(`${process.cwd()}/bin/cnm cleanup --exec-root ${runDir}`);
+      assert.deepEqual(await readdir(`${runDir}/overlay`), []);
+      await waitFor(async () => (await t.sh('ss -ulnH "sport = :4789"')).stdout.trim() === '', { what: 'the VXLAN socket to close', timeoutMs: 10_000 });
+    } finally {
+      ns.close();
+      await t.destroy();
+      await cleanupRunDir(runDir);
+      await rm(runDir, { recursive: true, force: true });
+    }
   });
 });

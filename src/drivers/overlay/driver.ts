@@ -158,6 +158,30 @@ export async function sweepOverlayNamespaces(ctx: DriverContext, liveIds: readon
   return removed;
 }
 
+/** `cnm doctor`: each network's namespace and devices as build makes them; namespaces of no network. */
+export async function checkOverlay(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const net of live) {
+    const path = ovlPath(ctx, net.id);
+    const ns = await openOvl(path);
+    if (!ns) { problems.push(`network ${net.name}: overlay namespace ${path} is missing`); continue; }
+    const links = new Map((await ns.rtnl.linkList()).map((l) => [l.name, l]));
+    const br = links.get(OVL_BRIDGE);
+    const vx = links.get(OVL_VXLAN);
+    if (!br || !br.up) problems.push(`network ${net.name}: ${OVL_BRIDGE} in ${path} is ${br ? 'down' : 'missing'}`);
+    if (!vx || !vx.up) { problems.push(`network ${net.name}: ${OVL_VXLAN} in ${path} is ${vx ? 'down' : 'missing'}`); continue; }
+    if (br && vx.master !== br.index) problems.push(`network ${net.name}: ${OVL_VXLAN} is not a port of ${OVL_BRIDGE}`);
+    const vni = net.driverState.vni;
+    if (String(vx.vxlan?.vni) !== vni) problems.push(`network ${net.name}: ${OVL_VXLAN} has VNI ${vx.vxlan?.vni}, the network ${vni ?? 'none'}`);
+    if (ctx.cluster && vx.vxlan?.local !== ctx.cluster.vtep) problems.push(`network ${net.name}: ${OVL_VXLAN} sends from ${vx.vxlan?.local ?? 'no address'}, this host's VTEP is ${ctx.cluster.vtep}`);
+  }
+  const ids = new Set(live.map((n) => n.id.slice(0, 12)));
+  for (const { path, idPrefix } of await listOvl(ctx)) {
+    if (!ids.has(idPrefix)) problems.push(`overlay namespace ${path} belongs to no network`);
+  }
+  return problems;
+}
+
 const joinInfo = (): Omit<JoinResult, 'iface'> => ({ gateway: { ipv4: null, ipv6: null }, routes: [], dns: true });
 
 function pickIfName(used: readonly string[], prefix: string): string {
@@ -262,6 +286,10 @@ export const overlayDriver: NetworkDriver = {
 
   async sweep(ctx, live) {
     return sweepOverlayNamespaces(ctx, live.map((n) => n.id));
+  },
+
+  async check(ctx, live) {
+    return checkOverlay(ctx, live);
   },
 
   // Nothing of an overlay network lives among the host's links.
