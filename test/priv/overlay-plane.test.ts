@@ -100,7 +100,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
       await underlay.sh(`ip link add u${i} type veth peer name eth0 netns ${t.name} && ip link set u${i} master ul0 up`);
       await t.sh(`ip addr add ${vtep}/24 dev eth0 && ip link set eth0 up`);
       const ns = await Netns.open(t.path);
-      hosts.push({ t, ns, vtep, ctx: { hostNs: ns, owner: 'test', networks: () => [], execRoot: `${runDir}/h${i}`, cluster: { vtep, mtu: 1500 } } });
+      hosts.push({ t, ns, vtep, ctx: { hostNs: ns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: `${runDir}/h${i}`, cluster: { vtep, mtu: 1500 } } });
     }
   });
 
@@ -295,7 +295,7 @@ describe('cnm cleanup and overlay namespaces', { skip }, () => {
     const runDir = await mkdtemp('/run/cnmt-ovl-');
     const t = await TestNetns.create('ovcl');
     const ns = await Netns.open(t.path);
-    const ctx: DriverContext = { hostNs: ns, owner: 'test', networks: () => [], execRoot: runDir, cluster: { vtep: '192.0.2.9', mtu: 1500 } };
+    const ctx: DriverContext = { hostNs: ns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: runDir, cluster: { vtep: '192.0.2.9', mtu: 1500 } };
     try {
       const net = network('cl', '10.79.0.0/24', 4400);
       await overlayDriver.createNetwork(ctx, net, { fresh: true });

@@ -16,7 +16,7 @@ const net = (options: Record<string, string>, driverState: Record<string, string
 });
 
 const ctx = (cluster?: { vtep: string; mtu: number }): DriverContext =>
-  ({ hostNs: null as never, owner: 'o', networks: () => [], ...(cluster ? { cluster } : {}) });
+  ({ hostNs: null as never, owner: 'o', networks: () => [], reap: () => undefined, ...(cluster ? { cluster } : {}) });
 
 const rejects = async (p: Promise<unknown>, code: string, re: RegExp): Promise<void> => {
   await assert.rejects(p, (e: unknown) => e instanceof CnmError && e.code === code && re.test(e.message));
