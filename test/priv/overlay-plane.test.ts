@@ -129,6 +129,8 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.equal(d.learning, false);
     assert.ok(!d.l2miss && !d.l3miss);
     assert.equal((await inNs(path, 'ip -4 addr show dev br0')).trim(), '', 'br0 has no address');
+    // No IP-layer hooks for frames bridged in the overlay namespace (when br_netfilter is there).
+    assert.match(await inNs(path, 'cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo 0'), /^0/);
     const hostLinks = await hosts[0]!.t.sh('ip -o link show');
     assert.doesNotMatch(hostLinks.stdout, /vxlan|br0/, 'no overlay link in the host namespace');
     assert.match((await hosts[0]!.t.sh('ss -ulnH "sport = :4789"')).stdout, /4789/, 'the VXLAN socket is on the underlay');
