@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { Netns } from '../../src/netlink/index.ts';
 import type { DriverContext, NetworkInfo } from '../../src/drivers/driver.ts';
 import type { EndpointRecord } from '../../src/model/records.ts';
-import { checkOverlay, overlayDriver, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
+import { checkOverlay, overlayDriver, overlayPeers, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
 import type { OverlayPeer } from '../../src/drivers/overlay/peers.ts';
 import { ovlPath } from '../../src/drivers/overlay/namespace.ts';
 import { privilegedSkipReason, TestNetns } from '../helpers/netns.ts';
@@ -205,6 +205,8 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.doesNotMatch(await inNs(path, 'ip neigh show dev vxlan0'), /10\.77\.0\.4/);
     assert.equal(await ping(boxes[0]!, '10.77.0.4'), false, 'host 3 is unreachable from host 1 now');
     assert.deepEqual(await setOverlayPeers(h.ctx, net1, without), { added: 0, removed: 0 });
+    await assert.rejects(setOverlayPeers(h.ctx, net1, [{ ip: '10.77.0.9', mac: 'nope', vtep: '192.0.2.2' }]), /peer 0 .*invalid mac/);
+    assert.deepEqual(overlayPeers(h.ctx, net1), without, 'a bad list is not remembered');
     await setOverlayPeers(h.ctx, net1, peersOf(net1));
     assert.ok(await ping(boxes[0]!, '10.77.0.4'));
   });
@@ -250,6 +252,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     // Pieces lost (by hand): vxlan0 and the endpoint's port, then the whole namespace.
     await inNs(path, `ip link del vxlan0 && ip link del ${b.ep.driverState.ovlPort}`);
     assert.deepEqual(await checkOverlay(h.ctx, [net1, net2]), [`network ov1: vxlan0 in ${path} is missing`]);
+    assert.deepEqual(await setOverlayPeers(h.ctx, net1, peersOf(net1)), { added: 0, removed: 0 }, 'remembered for the rebuild');
     await overlayDriver.createNetwork(h.ctx, net1);
     await overlayDriver.join(h.ctx, net1, b.ep, { id: b.t.name, netnsPath: b.t.path, ifNames: ['eth0'], ns: b.ns });
     assert.match(await inNs(path, 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst 192\.0\.2\.1/, 'peers re-applied');

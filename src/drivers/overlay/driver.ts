@@ -27,7 +27,7 @@ import type { Link, Netns } from '../../netlink/index.ts';
 import type { DriverContext, JoinResult, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { ensureOvl, listOvl, openOvl, ovlPath, removeOvl } from './namespace.ts';
 import { OVL_BRIDGE, OVL_VXLAN, VXLAN_PORT, ovlPortName, parseOverlayOptions, vniOf, vxlanOverhead } from './options.ts';
-import { programPeers } from './peers.ts';
+import { desiredTables, programPeers } from './peers.ts';
 import type { OverlayPeer } from './peers.ts';
 
 export const NO_CLUSTER_MSG = 'overlay networks need a cluster store: start the daemon with --cluster-store etcd://HOST:2379 and --cluster-advertise IP|IFACE';
@@ -125,10 +125,19 @@ export async function setOverlayPeers(ctx: DriverContext, net: NetworkInfo, peer
   const c = clusterOf(ctx);
   const path = ovlPath(ctx, net.id);
   return serial(path, async () => {
-    const ns = await openOvl(path);
-    const res = ns ? await programPeers(ns, peers, c.vtep) : { added: 0, removed: 0 };
+    // Checked before anything is remembered: a bad list changes nothing.
+    desiredTables(peers, c.vtep);
     peersOf.set(path, [...peers]);
-    return res;
+    const ns = await openOvl(path);
+    if (!ns) return { added: 0, removed: 0 };
+    try {
+      return await programPeers(ns, peers, c.vtep);
+    } catch (e) {
+      // vxlan0 gone (removed by hand): the next createNetwork or join makes
+      // it again and programs the peers remembered above.
+      if (isMissing(e)) return { added: 0, removed: 0 };
+      throw e;
+    }
   });
 }
 
