@@ -318,3 +318,53 @@ describe('cnm cleanup and overlay namespaces', { skip }, () => {
     }
   });
 });
+
+describe('overlay over an IPv6 underlay', { skip }, () => {
+  it('VTEPs with IPv6 addresses: MTU underlay - 70, peers with IPv6 destinations, containers ping', async () => {
+    const runDir = await mkdtemp('/run/cnmt-ovl-');
+    const made: TestNetns[] = [];
+    const handles: Netns[] = [];
+    const net = network('ov6', '10.80.0.0/24', 4500);
+    const ctxs: DriverContext[] = [];
+    try {
+      const ul = await TestNetns.create('ov6ul');
+      made.push(ul);
+      await ul.sh('ip link add ul0 type bridge && ip link set ul0 up');
+      const boxes: Array<{ t: TestNetns; ep: EndpointRecord; vtep: string }> = [];
+      for (const i of [1, 2]) {
+        const h = await TestNetns.create(`ov6h${i}`);
+        made.push(h);
+        const vtep = `fd00:192::${i}`;
+        await ul.sh(`ip link add u${i} type veth peer name eth0 netns ${h.name} && ip link set u${i} master ul0 up`);
+        await h.sh(`ip addr add ${vtep}/64 dev eth0 nodad && ip link set eth0 up`);
+        const hns = await Netns.open(h.path);
+        handles.push(hns);
+        const ctx: DriverContext = { hostNs: hns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: `${runDir}/h${i}`, cluster: { vtep, mtu: 1500 } };
+        ctxs.push(ctx);
+        await overlayDriver.createNetwork(ctx, net, { fresh: true });
+        const t = await TestNetns.create('ov6sb');
+        made.push(t);
+        const ns = await Netns.open(t.path);
+        handles.push(ns);
+        const ep: EndpointRecord = {
+          id: newId(), name: t.name, networkId: net.id, sandboxId: t.name, ifName: 'eth0', mac: `02:42:0a:50:00:0${i + 1}`, ipv4: `10.80.0.${i + 1}/24`,
+          aliases: [], gwPriority: 0, created: 0, ports: [], driverOpts: {}, driverState: {}, gateway: { ipv4: null, ipv6: null }, routes: [], dns: true,
+        };
+        ep.driverState = (await overlayDriver.createEndpoint(net, ep, { id: t.name, netnsPath: t.path, ifNames: [] })).driverState;
+        await overlayDriver.join(ctx, net, ep, { id: t.name, netnsPath: t.path, ifNames: [], ns }, { fresh: true });
+        boxes.push({ t, ep, vtep });
+      }
+      const peers = boxes.map((b) => ({ ip: b.ep.ipv4!, mac: b.ep.mac, vtep: b.vtep }));
+      for (const ctx of ctxs) await setOverlayPeers(ctx, net, peers);
+      assert.match((await boxes[0]!.t.sh('ip -o link show eth0')).stdout, /mtu 1430/);
+      assert.match(await inNs(ovlPath(ctxs[0]!, net.id), 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst fd00:192::2 /);
+      assert.ok((await boxes[0]!.t.sh('ping -c 3 -i 0.2 -W 1 10.80.0.3', { allowFail: true })).code === 0, 'across the IPv6 underlay');
+    } finally {
+      for (const ctx of ctxs) await overlayDriver.deleteNetwork(ctx, net).catch(() => undefined);
+      for (const h of handles) h.close();
+      for (const t of made.reverse()) await t.destroy();
+      for (const i of [1, 2]) await cleanupRunDir(`${runDir}/h${i}`);
+      await rm(runDir, { recursive: true, force: true });
+    }
+  });
+});
