@@ -339,7 +339,8 @@ describe('overlay over an IPv6 underlay', { skip }, () => {
         await h.sh(`ip addr add ${vtep}/64 dev eth0 nodad && ip link set eth0 up`);
         const hns = await Netns.open(h.path);
         handles.push(hns);
-        const ctx: DriverContext = { hostNs: hns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: `${runDir}/h${i}`, cluster: { vtep, mtu: 1500 } };
+        // Spelled otherwise than the kernel prints it: the same VTEP all the same.
+        const ctx: DriverContext = { hostNs: hns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: `${runDir}/h${i}`, cluster: { vtep: `FD00:192:0::${i}`, mtu: 1500 } };
         ctxs.push(ctx);
         await overlayDriver.createNetwork(ctx, net, { fresh: true });
         const t = await TestNetns.create('ov6sb');
@@ -359,6 +360,11 @@ describe('overlay over an IPv6 underlay', { skip }, () => {
       assert.match((await boxes[0]!.t.sh('ip -o link show eth0')).stdout, /mtu 1430/);
       assert.match(await inNs(ovlPath(ctxs[0]!, net.id), 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst fd00:192::2 /);
       assert.ok((await boxes[0]!.t.sh('ping -c 3 -i 0.2 -W 1 10.80.0.3', { allowFail: true })).code === 0, 'across the IPv6 underlay');
+      const index = async (): Promise<string> => inNs(ovlPath(ctxs[0]!, net.id), 'ip -o link show vxlan0 | cut -d: -f1');
+      const before = await index();
+      await overlayDriver.createNetwork(ctxs[0]!, net);
+      assert.equal(await index(), before, 'a restart keeps vxlan0 (its VTEP is unchanged)');
+      assert.deepEqual(await checkOverlay(ctxs[0]!, [net]), []);
     } finally {
       for (const ctx of ctxs) await overlayDriver.deleteNetwork(ctx, net).catch(() => undefined);
       for (const h of handles) h.close();

@@ -23,6 +23,7 @@
 // the store before createNetwork), this host's VTEP and underlay MTU
 // (ctx.cluster) and the remote endpoints (setOverlayPeers, peers.ts).
 import { forbidden, invalid } from '../../model/errors.ts';
+import { parseIp } from '../../netlink/index.ts';
 import type { Link, Netns } from '../../netlink/index.ts';
 import type { DriverContext, JoinResult, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { ensureOvl, listOvl, openOvl, ovlPath, removeOvl } from './namespace.ts';
@@ -33,6 +34,13 @@ import type { OverlayPeer } from './peers.ts';
 export const NO_CLUSTER_MSG = 'overlay networks need a cluster store: start the daemon with --cluster-store etcd://HOST:2379 and --cluster-advertise IP|IFACE';
 
 const isMissing = (e: unknown): boolean => ['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL'].includes((e as { code?: string }).code ?? '');
+
+/** Two spellings of one address ("fd00::1" and "FD00:0::1") are the same VTEP. */
+function sameIp(a: string | undefined, b: string): boolean {
+  const x = a === undefined ? null : parseIp(a);
+  const y = parseIp(b);
+  return !!x && !!y && x.bytes.equals(y.bytes);
+}
 
 function clusterOf(ctx: DriverContext | undefined): NonNullable<DriverContext['cluster']> {
   if (!ctx?.cluster?.vtep) throw forbidden(NO_CLUSTER_MSG);
@@ -93,7 +101,7 @@ async function build(ctx: DriverContext, net: NetworkInfo, fresh: boolean): Prom
   const br = links.get(OVL_BRIDGE);
   if (!br) await rtnl.linkAdd({ kind: 'bridge', name: OVL_BRIDGE, mtu });
   const vx = links.get(OVL_VXLAN);
-  const stale = vx && (vx.kind !== 'vxlan' || vx.vxlan?.vni !== vni || vx.vxlan.local !== c.vtep || vx.vxlan.port !== VXLAN_PORT || vx.vxlan.learning);
+  const stale = vx && (vx.kind !== 'vxlan' || vx.vxlan?.vni !== vni || !sameIp(vx.vxlan.local, c.vtep) || vx.vxlan.port !== VXLAN_PORT || vx.vxlan.learning);
   // A VTEP that changed (--cluster-advertise) needs a new device: local is fixed at creation.
   if (stale) await rtnl.linkDel(OVL_VXLAN);
   if (!vx || stale) {
@@ -182,7 +190,7 @@ export async function checkOverlay(ctx: DriverContext, live: readonly NetworkInf
     if (br && vx.master !== br.index) problems.push(`network ${net.name}: ${OVL_VXLAN} is not a port of ${OVL_BRIDGE}`);
     const vni = net.driverState.vni;
     if (String(vx.vxlan?.vni) !== vni) problems.push(`network ${net.name}: ${OVL_VXLAN} has VNI ${vx.vxlan?.vni}, the network ${vni ?? 'none'}`);
-    if (ctx.cluster && vx.vxlan?.local !== ctx.cluster.vtep) problems.push(`network ${net.name}: ${OVL_VXLAN} sends from ${vx.vxlan?.local ?? 'no address'}, this host's VTEP is ${ctx.cluster.vtep}`);
+    if (ctx.cluster && !sameIp(vx.vxlan?.local, ctx.cluster.vtep)) problems.push(`network ${net.name}: ${OVL_VXLAN} sends from ${vx.vxlan?.local ?? 'no address'}, this host's VTEP is ${ctx.cluster.vtep}`);
   }
   const ids = new Set(live.map((n) => n.id.slice(0, 12)));
   for (const { path, idPrefix } of await listOvl(ctx)) {
