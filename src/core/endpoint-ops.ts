@@ -10,7 +10,8 @@ import type { Change } from './state.ts';
 import { invalid } from '../model/errors.ts';
 import { chooseGateway } from './gateway.ts';
 import { newId, randomMac } from '../model/ids.ts';
-import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
 import { macProblem } from '../model/net.ts';
 
@@ -98,17 +99,27 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     let [ep] = await ctx.state.commit([{ kind: 'endpoint', put: planned }, ...also]);
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
-    // The kernel objects and the observers (firewall set elements keyed by
-    // interface name, DNS names) do not depend on each other: both at once.
-    const [joined, observed] = await Promise.allSettled([
-      driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true }),
-      ctx.hooks.endpointAdded(ep, net, sbx),
-    ]);
-    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
-    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
-    if (joined.status === 'rejected') throw joined.reason;
-    if (observed.status === 'rejected') throw observed.reason;
-    ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
+    if (net.ipamDriver === DHCP_IPAM) {
+      // The address comes from join (the LAN's DHCP server); the observers
+      // (DNS names) need it, so they follow.
+      const [joined] = await Promise.allSettled([join()]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (joined.status === 'rejected') throw joined.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+      const added = ep;
+      await ctx.hooks.endpointAdded(added, net, sbx);
+      undo.push('observers', () => ctx.hooks.endpointRemoved(added, net, sbx));
+    } else {
+      // The kernel objects and the observers (firewall set elements keyed by
+      // interface name, DNS names) do not depend on each other: both at once.
+      const [joined, observed] = await Promise.allSettled([join(), ctx.hooks.endpointAdded(ep, net, sbx)]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
+      if (joined.status === 'rejected') throw joined.reason;
+      if (observed.status === 'rejected') throw observed.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    }
     ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_and_observers_ms: (performance.now() - t1).toFixed(2) });
     return ep;
   } catch (e) {
@@ -119,7 +130,8 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
 
 const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
-  && JSON.stringify(ep.routes) === JSON.stringify(r.routes);
+  && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
+  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -141,8 +153,31 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     await sbxNs.rtnl.routeReplace({ dst: route.dst, dev: r.iface.name, ...(route.gateway ? { gateway: route.gateway } : {}) });
   }
   if (sameJoin(ep, r)) return ep;
-  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns } }]);
+  const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
+  // Addresses the driver found (a DHCP lease) are the endpoint's, as IPAM's would be.
+  if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
+  if (r.lease) next.dhcpLease = r.lease;
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
+}
+
+/**
+ * A DHCP lease was renewed or moved (`lease`) or ended (null: expired or
+ * refused, its address already off the interface): the endpoint's record,
+ * and the observers when its address changed, follow.
+ */
+export async function recordLease(ctx: Ctx, endpointId: string, lease: DhcpLeaseRecord | null): Promise<void> {
+  const ep = ctx.state.endpoints.get(endpointId);
+  if (!ep) return;
+  const { dhcpLease: _old, ipv4: _addr, ...rest } = ep;
+  const next: EndpointRecord = lease ? { ...rest, ipv4: `${lease.address}/${lease.prefix}`, dhcpLease: lease } : { ...rest, gateway: { ...ep.gateway, ipv4: null } };
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
+  if (stored.ipv4 === ep.ipv4) return;
+  const net = ctx.state.networks.get(ep.networkId);
+  const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  if (!net || !sbx) return;
+  await ctx.hooks.endpointRemoved(ep, net, sbx);
+  await ctx.hooks.endpointAdded(stored, net, sbx);
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
@@ -255,10 +290,14 @@ export async function writeSandboxFiles(ctx: Ctx, sbx: SandboxRecord): Promise<v
   // With the embedded DNS, --dns servers become its upstreams (Docker does
   // the same), so the sandbox still resolves its peers by name.
   const resolver = ctx.hooks.resolverFor(sbx, withNet);
+  // Without the embedded DNS, the DNS servers of a DHCP lease are the
+  // nameservers, as a DHCP client would write them (--dns still wins).
+  const leaseDns = resolver ? [] : [...new Set(eps.flatMap((e) => e.dhcpLease?.dns ?? []))];
+  const dns = sbx.dns.length ? sbx.dns : leaseDns;
   await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
     host: parseResolvConf(ctx.hostResolvConf),
     ...(resolver ? { resolver } : {}),
-    ...(sbx.dns.length ? { dns: sbx.dns } : {}),
+    ...(dns.length ? { dns } : {}),
     ...(sbx.dnsSearch.length ? { dnsSearch: sbx.dnsSearch } : {}),
     ...(sbx.dnsOptions.length ? { dnsOptions: sbx.dnsOptions } : {}),
   }));
