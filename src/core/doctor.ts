@@ -52,6 +52,10 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
     // failed or interrupted create, or a lost store.
     if (l.kind === 'bridge' && l.alias === undefined && STRAY_BRIDGE.test(l.name) && !owned.has(l.name)) problems.push(`bridge ${l.name} belongs to no network`);
   }
+  for (const name of ctx.drivers.names()) {
+    const drv = ctx.drivers.get(name);
+    if (drv.check) problems.push(...await drv.check(ctx.driverCtx, [...state.networks.values()].filter((n) => n.driver === name)));
+  }
   const dir = join(ctx.execRoot, 'netns');
   const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));
   for (const n of await readdir(dir).catch(() => [] as string[])) {
