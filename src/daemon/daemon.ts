@@ -33,6 +33,7 @@ import type { NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
+import { Plugins } from '../drivers/remote/index.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
@@ -67,6 +68,10 @@ export interface DaemonOptions {
   runtime?: string;
   /** Registries pulled from over plain HTTP besides loopback ones (--insecure-registry). */
   insecureRegistries?: string[];
+  /** Where legacy plugins are looked for (Docker's three directories when empty). */
+  pluginDirs?: string[];
+  /** How long one plugin call may take and a connection is retried (ms; Docker: 30 s). */
+  pluginTimeoutMs?: number;
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -97,6 +102,8 @@ async function hostId(dataRoot: string): Promise<string> {
 /** Records in the store before the controller loads it (read only). */
 async function storedRecords(store: Store, drivers: DriverRegistry): Promise<{ bridges: Set<string>; netns: string[] }> {
   const nets = (await store.list(key.network(''))).kvs;
+  // Networks of plugin drivers stay usable when the plugin starts after the daemon.
+  for (const kv of nets) drivers.adopt((JSON.parse(kv.value) as NetworkRecord).driver);
   const sbxs = (await store.list(key.sandbox(''))).kvs;
   // The bridges cnm's firewall tables name: what each driver tells the firewall.
   const bridgeOf = (n: NetworkRecord): string | undefined => {
@@ -137,7 +144,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
-  const drivers = new DriverRegistry();
+  const drivers = new DriverRegistry(undefined, new Plugins({
+    ...(o.pluginDirs?.length ? { dirs: o.pluginDirs } : {}),
+    ...(o.pluginTimeoutMs ? { timeoutMs: o.pluginTimeoutMs } : {}),
+  }));
   const known = await storedRecords(store, drivers);
   const firewall = new NftFirewall({
     nsPath: `/proc/${process.pid}/ns/net`,
@@ -192,6 +202,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     hostId: await hostId(o.dataRoot),
     keepUnknownNamespaces,
+    // CNM_REAP_DELAY_MS: how long doomed links wait (tests hold them to look).
+    ...(process.env.CNM_REAP_DELAY_MS ? { reaper: { quietMs: Number(process.env.CNM_REAP_DELAY_MS), maxDelayMs: Number(process.env.CNM_REAP_DELAY_MS) } } : {}),
     runtime,
     hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),

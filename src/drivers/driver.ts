@@ -12,7 +12,7 @@
 // rebuild missing objects at restart); leave/delete* are best effort.
 // docs/drivers.md explains each call and its arguments.
 import type { Address, Link, NetnsHandle } from '../netlink/index.ts';
-import type { DhcpLeaseRecord, EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { DhcpLeaseRecord, EndpointRecord, NetworkRecord, PortBinding } from '../model/records.ts';
 import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
@@ -85,6 +85,11 @@ export interface DriverCapabilities {
    * gateway on this host.
    */
   dnsInSandbox?: boolean;
+  /**
+   * Published ports are handed to the driver, which programs them itself
+   * (a remote plugin's ProgramExternalConnectivity): no "discarded" warning.
+   */
+  externalConnectivity?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */
@@ -99,6 +104,8 @@ export interface SandboxInfo {
   netnsPath: string;
   /** Interface names already taken inside it. */
   ifNames: string[];
+  /** The sandbox's published ports (a remote plugin gets them in ProgramExternalConnectivity). */
+  ports?: readonly PortBinding[];
 }
 
 /** What createEndpoint decides: names and driver state, nothing made yet. */
