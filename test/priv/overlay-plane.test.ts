@@ -211,6 +211,27 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.ok(await ping(boxes[0]!, '10.77.0.4'));
   });
 
+  it('a large peer set is programmed in batches and shrunk again', async () => {
+    const h = hosts[2]!;
+    const big = network('big', '10.81.0.0/16', 4600);
+    await overlayDriver.createNetwork(h.ctx, big, { fresh: true });
+    try {
+      const peers: OverlayPeer[] = Array.from({ length: 600 }, (_x, i) => ({
+        ip: `10.81.${(i >> 8) + 1}.${i & 255}`, mac: `02:42:0a:51:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, vtep: `192.0.2.${10 + (i % 3)}`,
+      }));
+      assert.deepEqual(await setOverlayPeers(h.ctx, big, peers), { added: 600 + 3 + 600, removed: 0 });
+      const path = ovlPath(h.ctx, big.id);
+      const count = async (cmd: string): Promise<number> => (await inNs(path, cmd)).split('\n').filter((l) => l.includes('PERMANENT') || l.includes(' dst ')).length;
+      assert.equal(await count('bridge fdb show dev vxlan0'), 603);
+      assert.equal(await count('ip neigh show dev vxlan0'), 600);
+      assert.deepEqual(await setOverlayPeers(h.ctx, big, peers.slice(0, 10)), { added: 0, removed: 590 + 590 });
+      assert.equal(await count('bridge fdb show dev vxlan0'), 13);
+      assert.equal(await count('ip neigh show dev vxlan0'), 10);
+    } finally {
+      await overlayDriver.deleteNetwork(h.ctx, big);
+    }
+  });
+
   it('two networks with the same subnet on different VNIs stay apart', async () => {
     for (const h of hosts.slice(0, 2)) await overlayDriver.createNetwork(h.ctx, net2, { fresh: true });
     const d = await box(hosts[0]!, net2, '10.77.0.2/24'); // the address of a container on net1
