@@ -14,7 +14,7 @@ import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, 
 import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
 import { allocateAddress, releaseAddress } from './remote-ipam.ts';
-import { REAP_GROUP, reapName } from '../drivers/link-mark.ts';
+import { moveAside } from '../drivers/reap.ts';
 import { macProblem } from '../model/net.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
@@ -154,7 +154,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
       // The name may still be held by the sandbox end of a disconnected
       // endpoint that waits for the reaper: it moves aside.
       const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
-      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAsideDoomed(sbxNs, r.iface.name)) throw e;
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAside(sbxNs, r.iface.name, ['veth'])) throw e;
       await rename();
     }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
@@ -171,15 +171,6 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   if (r.lease) next.dhcpLease = r.lease;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
-}
-
-/** Renames a stale veth end out of the way, into the reaper's group; false when `name` is something else. */
-async function moveAsideDoomed(ns: NetnsHandle, name: string): Promise<boolean> {
-  const l = await ns.rtnl.linkGet(name);
-  if (!l || l.kind !== 'veth') return false;
-  await ns.rtnl.linkSet(l.index, { up: false });
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
-  return true;
 }
 
 /**
