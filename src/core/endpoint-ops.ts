@@ -26,6 +26,8 @@ export function checkAttachment(ctx: Ctx, net: NetworkRecord, att: AttachmentCon
     const bad = dnsNameProblem(a);
     if (bad) throw invalid(`invalid Aliases entry ${quoteValue(a)}: ${bad}`);
   }
+  // Requested addresses on a network without a pool go to the driver (cni: the `ips` capability).
+  if (ctx.drivers.get(net.driver).capabilities.addressesFromJoin) return;
   if (att.ipv4Address && !net.ipv4) throw invalid(`no configured subnet contains IP address ${att.ipv4Address}`);
   if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
 }
@@ -90,6 +92,15 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       draft.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
       undo.push('IPv6 address', () => ctx.ipam.release(net, draft.ipv6));
     }
+    const fromJoin = driver.capabilities.addressesFromJoin === true;
+    if (fromJoin) {
+      // The driver asks for these itself (see addressesFromJoin).
+      draft.driverState = {
+        ...(att.ipv4Address ? { requestedIpv4: att.ipv4Address } : {}),
+        ...(att.ipv6Address ? { requestedIpv6: att.ipv6Address } : {}),
+        ...(att.macAddress ? { requestedMac: att.macAddress.toLowerCase() } : {}),
+      };
+    }
     const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used };
     const plan = await driver.createEndpoint(net, draft, sandbox);
     const planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
@@ -98,17 +109,26 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     let [ep] = await ctx.state.commit([{ kind: 'endpoint', put: planned }, ...also]);
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
-    // The kernel objects and the observers (firewall set elements keyed by
-    // interface name, DNS names) do not depend on each other: both at once.
-    const [joined, observed] = await Promise.allSettled([
-      driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true }),
-      ctx.hooks.endpointAdded(ep, net, sbx),
-    ]);
-    undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
-    if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
-    if (joined.status === 'rejected') throw joined.reason;
-    if (observed.status === 'rejected') throw observed.reason;
-    ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
+    if (fromJoin) {
+      // The addresses come from join; the observers (DNS names) need them, so they follow.
+      const [joined] = await Promise.allSettled([join()]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (joined.status === 'rejected') throw joined.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+      const added = ep;
+      await ctx.hooks.endpointAdded(added, net, sbx);
+      undo.push('observers', () => ctx.hooks.endpointRemoved(added, net, sbx));
+    } else {
+      // The kernel objects and the observers (firewall set elements keyed by
+      // interface name, DNS names) do not depend on each other: both at once.
+      const [joined, observed] = await Promise.allSettled([join(), ctx.hooks.endpointAdded(ep, net, sbx)]);
+      undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
+      if (observed.status === 'fulfilled') undo.push('observers', () => ctx.hooks.endpointRemoved(planned, net, sbx));
+      if (joined.status === 'rejected') throw joined.reason;
+      if (observed.status === 'rejected') throw observed.reason;
+      ep = await applyJoin(ctx, ep, joined.value, sbxNs);
+    }
     ctx.log.debug('attach', { sandbox: sbx.name, network: net.name, store_ms: (t1 - t0).toFixed(2), kernel_and_observers_ms: (performance.now() - t1).toFixed(2) });
     return ep;
   } catch (e) {
@@ -119,7 +139,9 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
 
 const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
-  && JSON.stringify(ep.routes) === JSON.stringify(r.routes);
+  && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
+  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.addresses?.ipv6 || r.addresses.ipv6 === ep.ipv6)
+  && (!r.addresses?.mac || r.addresses.mac === ep.mac);
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -141,7 +163,12 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     await sbxNs.rtnl.routeReplace({ dst: route.dst, dev: r.iface.name, ...(route.gateway ? { gateway: route.gateway } : {}) });
   }
   if (sameJoin(ep, r)) return ep;
-  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns } }]);
+  const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
+  // Addresses the driver found (a CNI result) are the endpoint's, as IPAM's would be.
+  if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
+  if (r.addresses?.ipv6) next.ipv6 = r.addresses.ipv6;
+  if (r.addresses?.mac) next.mac = r.addresses.mac;
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
 }
 

@@ -73,9 +73,11 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   };
   if (driver.implicitInternal?.(net)) net.internal = true;
   const others = [...ctx.state.networks.values()];
-  if (driver.capabilities.endpoints && !req.configOnly) ctx.ipam.planNetwork(net, req.ipamConfig, others);
-  else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
-    throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
+  // A driver whose join gives the addresses (cni) has no cnm pool.
+  const ownAddresses = driver.capabilities.addressesFromJoin === true;
+  if (driver.capabilities.endpoints && !req.configOnly && !ownAddresses) ctx.ipam.planNetwork(net, req.ipamConfig, others);
+  else if (req.ipamConfig.length && (!driver.capabilities.endpoints || ownAddresses)) {
+    throw invalid(`the ${req.driver} driver takes no IPAM configuration${ownAddresses ? ': its addresses come from the driver (a CNI conflist\'s ipam section)' : ''}`);
   }
   net.driverState = await driver.validateNetwork(net, others);
 

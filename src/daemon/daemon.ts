@@ -33,6 +33,8 @@ import type { NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
+import { CNI_OPT, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_TIMEOUT_MS, cniDriver } from '../drivers/cni/driver.ts';
+import { confDirNetworks } from '../drivers/cni/conf-dir.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
@@ -64,6 +66,8 @@ export interface DaemonOptions {
   runtime?: string;
   /** Registries pulled from over plain HTTP besides loopback ones (--insecure-registry). */
   insecureRegistries?: string[];
+  /** The cni driver: plugin directories, a conflist directory exposed as networks, the per-call timeout. */
+  cni?: { binDirs?: string[]; confDir?: string; timeoutMs?: number };
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -77,6 +81,22 @@ export interface Daemon {
   /** This daemon's instance id (data root, exec root, nft tables' comment). */
   instance: string;
   close(): Promise<void>;
+}
+
+/** The conflists of --cni-conf-dir that are not networks yet become networks (src/drivers/cni/conf-dir.ts). */
+async function addConfDirNetworks(controller: Controller, dir: string, log: Logger): Promise<void> {
+  for (const c of confDirNetworks(dir, [...controller.state.networks.values()], (m) => log.warn(m))) {
+    try {
+      await controller.createNetwork({
+        name: c.name, driver: 'cni', internal: false, attachable: true, ingress: false, configOnly: false, configFrom: '',
+        enableIPv4: true, enableIPv6: false, ipamDriver: 'default', ipamConfig: [], ipamOptions: {},
+        options: { [CNI_OPT.conflist]: c.path }, labels: {},
+      });
+      log.info('cni: network from conflist', { name: c.name, path: c.path });
+    } catch (e) {
+      log.warn(`cni: ${c.path}: ${(e as Error).message}; skipped`);
+    }
+  }
 }
 
 /** A stable host id (IPv6 ULA prefixes are derived from it). */
@@ -135,6 +155,12 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
   const drivers = new DriverRegistry();
+  drivers.register(cniDriver({
+    binDirs: o.cni?.binDirs?.length ? o.cni.binDirs : [DEFAULT_CNI_BIN_DIR],
+    cacheDir: join(o.dataRoot, 'cni'),
+    timeoutMs: o.cni?.timeoutMs ?? DEFAULT_CNI_TIMEOUT_MS,
+    onChain: (what, st) => o.log.debug('cni chain', { what, calls: st.calls, plugin_ms: st.pluginMs.toFixed(2), cnm_ms: (st.totalMs - st.pluginMs).toFixed(2) }),
+  }));
   const known = await storedRecords(store, drivers);
   const firewall = new NftFirewall({
     nsPath: `/proc/${process.pid}/ns/net`,
@@ -188,6 +214,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   });
   await controller.init();
   undo.push(() => controller.close());
+  if (o.cni?.confDir) await addConfDirNetworks(controller, o.cni.confDir, o.log);
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));

@@ -46,6 +46,14 @@ export interface DriverCapabilities {
    * gateway on this host.
    */
   dnsInSandbox?: boolean;
+  /**
+   * The endpoint's addresses come from the driver's join (a CNI chain's IPAM
+   * plugin), not from cnm's IPAM: its networks have no pool, and the core
+   * passes the attachment's requested --ip/--ip6/--mac-address to
+   * createEndpoint in `ep.driverState` (requestedIpv4, requestedIpv6,
+   * requestedMac) instead of allocating them.
+   */
+  addressesFromJoin?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */
@@ -97,6 +105,8 @@ export interface JoinResult {
   routes: JoinRoute[];
   /** Whether the embedded DNS serves this endpoint. */
   dns: boolean;
+  /** Addresses (CIDR) and MAC the driver found at join: the core records them as the endpoint's. */
+  addresses?: { ipv4?: string; ipv6?: string; mac?: string };
 }
 
 /** What the kernel holds, read once for a whole reconcile pass. */
@@ -159,6 +169,10 @@ export interface NetworkDriver {
   deleteEndpoint?(net: NetworkInfo, ep: EndpointInfo): Promise<void>;
   /** True when the endpoint's kernel objects are all in place (no calls). */
   intact?(net: NetworkInfo, ep: EndpointInfo, view: KernelView, owner: string): boolean;
+  /** Asks the driver's data plane whether the endpoint is whole (doctor): a problem, or null. */
+  check?(net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Promise<string | null>;
+  /** At start: releases what the driver keeps outside the store for endpoints of `net` not in `live`. */
+  gc?(ctx: DriverContext, net: NetworkInfo, live: readonly EndpointInfo[]): Promise<void>;
   /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
   ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
   /** Host-side link names that must exist for the network (doctor). */
