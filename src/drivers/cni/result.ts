@@ -45,13 +45,18 @@ export function addressingOf(r: CniResult, ifName: string): Addressing {
   const v4 = ips.find((ip) => !isV6(ip.address));
   const v6 = ips.find((ip) => isV6(ip.address));
   const routes = r.routes ?? [];
-  const dflt = (dst: string): string | null => routes.find((x) => x.dst === dst && x.gw)?.gw ?? null;
+  // A default route without `gw` goes through the IP's gateway (the
+  // plugins install it so: CP pkg/ipam ConfigureIface).
+  const dflt = (dst: string, ip: CniIp | undefined): string | null => {
+    const r = routes.find((x) => x.dst === dst);
+    return r ? (r.gw ?? ip?.gateway ?? null) : null;
+  };
   const mac = idx >= 0 ? ifs[idx]!.mac : undefined;
   return {
     ...(v4 ? { ipv4: v4.address } : {}),
     ...(v6 ? { ipv6: v6.address } : {}),
     ...(mac ? { mac: mac.toLowerCase() } : {}),
-    gateway: { ipv4: v4 ? dflt('0.0.0.0/0') : null, ipv6: v6 ? dflt('::/0') : null },
+    gateway: { ipv4: v4 ? dflt('0.0.0.0/0', v4) : null, ipv6: v6 ? dflt('::/0', v6) : null },
     dns: r.dns?.nameservers ?? [],
   };
 }
