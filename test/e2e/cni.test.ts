@@ -188,6 +188,39 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.ok(await canPing(d, 'ct', '10.89.4.1'));
   });
 
+  test('bandwidth: connect --driver-opt cni.bandwidth.* reaches the bandwidth plugin (a tbf on the host end)', async (t) => {
+    t.after(() => cleanup(['cw'], ['cbw']));
+    const path = conflist('cbw', [
+      { type: 'bridge', bridge: 'cni-t3', isGateway: true, ipam: hostLocal('10.89.6.0/24') },
+      { type: 'bandwidth', capabilities: { bandwidth: true } },
+    ]);
+    assert.equal((await create('cbw', path)).code, 0);
+    await runSandbox(d, 'cw', { network: 'bridge' });
+    const r = await d.docker(['network', 'connect', '--driver-opt', 'cni.bandwidth.ingress_rate=1000000', '--driver-opt', 'cni.bandwidth.ingress_burst=64000', 'cbw', 'cw'], { allowFail: true });
+    assert.equal(r.code, 0, r.stderr);
+    const [veth] = await vethsOn('cni-t3');
+    assert.ok(veth);
+    assert.match((await d.ns.sh(`tc qdisc show dev ${veth}`)).stdout, /qdisc tbf .*rate 1Mbit/);
+    await d.docker(['network', 'disconnect', 'cbw', 'cw']);
+    assert.deepEqual(await vethsOn('cni-t3'), []);
+    const bad = await d.docker(['network', 'connect', '--driver-opt', 'cni.bandwidth.ingress_rate=fast', 'cbw', 'cw'], { allowFail: true });
+    assert.match(bad.stderr, /cni\.bandwidth\.ingress_rate "fast": expected a positive whole number/);
+  });
+
+  test('cnm doctor runs CHECK through the chain: a lease taken away behind cnm\'s back is reported', async (t) => {
+    t.after(() => cleanup(['cc'], ['cchk']));
+    const path = conflist('cchk', [{ type: 'bridge', bridge: 'cni-t4', isGateway: true, ipam: hostLocal('10.89.7.0/24') }]);
+    assert.equal((await create('cchk', path)).code, 0);
+    await runSandbox(d, 'cc', { network: 'cchk' });
+    let r = await d.cli(['doctor'], { allowFail: true });
+    assert.doesNotMatch(r.stdout, /cchk/, r.stdout);
+    const ip = await ipOf(d, 'cc', 'cchk');
+    rmSync(join(ipamDir, 'cchk', ip));
+    r = await d.cli(['doctor'], { allowFail: true });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /endpoint eth0 on cchk: CNI plugin bridge failed \(CHECK\)/);
+  });
+
   test('a conflist in --cni-conf-dir is a network named after it', async (t) => {
     t.after(() => cleanup(['cd'], []));
     const net = JSON.parse((await d.docker(['network', 'inspect', 'dirnet'])).stdout)[0];
