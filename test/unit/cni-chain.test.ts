@@ -4,12 +4,12 @@
 // back for the endpoint. Plugins here are small shell scripts that log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConflist } from '../../src/drivers/cni/conflist.ts';
 import { addChain, delChain, pluginStdin } from '../../src/drivers/cni/chain.ts';
-import { readCache } from '../../src/drivers/cni/cache.ts';
+import { dropCache, listCache, readCache, writeProgress } from '../../src/drivers/cni/cache.ts';
 import { addressingOf } from '../../src/drivers/cni/result.ts';
 import { endpointOptions } from '../../src/drivers/cni/options.ts';
 import type { Attachment, CniConfList } from '../../src/drivers/cni/types.ts';
@@ -89,5 +89,19 @@ fi
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
     'ADD one 0 c1 eth0', 'ADD bad 1 c1 eth0', 'DEL two 1 c1 eth0', 'DEL bad 1 c1 eth0', 'DEL one 1 c1 eth0',
   ], 'everything DEL\'d, last first, with what the chain had added');
-  assert.equal(existsSync(join(env.cacheDir, 'results', 'net-c1-eth0')), false);
+  assert.deepEqual(readdirSync(join(env.cacheDir, 'results')), [], 'no cache entry, finished or not');
+});
+
+test('a chain that never finished is found by the cache (GC and a later DEL)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnm-cni-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const e = { kind: 'cniCacheV1' as const, containerId: 'c2', config: '', ifName: 'eth1', networkName: 'net', netns: '', cniArgs: [], capabilityArgs: {}, result: null };
+  writeProgress(dir, e, 0);
+  writeProgress(dir, { ...e, result: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }] } }, 1);
+  assert.deepEqual(readdirSync(join(dir, 'results')), ['net-c2-eth1.adding-1']);
+  assert.equal(readCache(dir, 'net', 'c2', 'eth1')?.result?.ips?.[0]?.address, '10.0.0.9/24');
+  assert.deepEqual(listCache(dir, 'net').map((x) => x.containerId), ['c2']);
+  assert.deepEqual(listCache(dir, 'ne'), [], 'another network\'s prefix is not this one');
+  dropCache(dir, 'net', 'c2', 'eth1');
+  assert.deepEqual(readdirSync(join(dir, 'results')), []);
 });

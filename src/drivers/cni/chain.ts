@@ -5,7 +5,7 @@
 // DELs the whole chain (DEL must be called even for the plugin that failed,
 // and every plugin's DEL tolerates what was never made), so nothing is left
 // half-made. The cache is written after every plugin that added something.
-import { dropCache, readCache, writeCache } from './cache.ts';
+import { dropCache, readCache, writeCache, writeProgress } from './cache.ts';
 import type { CacheEntry } from './cache.ts';
 import { pluginError, runPlugin } from './exec.ts';
 import type { CniCommand } from './exec.ts';
@@ -88,16 +88,18 @@ export async function addChain(env: ChainEnv, list: CniConfList, att: Attachment
   const stats: ChainStats = { calls: 0, pluginMs: 0, totalMs: 0 };
   let prev: CniResult | null = null;
   try {
-    // Written before the first plugin runs: a daemon killed mid-chain leaves
-    // the attachment findable, and GC at start DELs it.
-    writeCache(env.cacheDir, entryOf(list, att, null));
-    for (const p of list.plugins) {
+    // Progress is written before the first plugin runs and after each but
+    // the last: a daemon killed mid-chain leaves the attachment findable,
+    // and GC at start DELs it.
+    writeProgress(env.cacheDir, entryOf(list, att, null), 0);
+    for (const [i, p] of list.plugins.entries()) {
       const stdout = await call(env, stats, 'ADD', list, p, att, prev);
       const r = resultProblem(stdout);
       if ('problem' in r) throw pluginError(p.type, 'ADD', r.problem);
       prev = r.result;
-      writeCache(env.cacheDir, entryOf(list, att, prev));
+      if (i < list.plugins.length - 1) writeProgress(env.cacheDir, entryOf(list, att, prev), i + 1);
     }
+    writeCache(env.cacheDir, entryOf(list, att, prev));
   } catch (e) {
     const errs = await delAll(env, stats, list, att, prev);
     if (!errs.length) dropCache(env.cacheDir, list.name, att.containerId, att.ifName);
