@@ -10,7 +10,7 @@
 // write makes a new file and never replaces one: on ext4 (auto_da_alloc)
 // replacing a file by rename or truncation flushes its data first, about a
 // millisecond each, where creating one costs a twentieth of that.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapabilityArgs, CniResult } from './types.ts';
 
@@ -73,14 +73,15 @@ export function writeProgress(dir: string, e: CacheEntry, stage: number): void {
   if (stage > 0) rmSync(join(results(dir), `${base}${ADDING}${stage - 1}`), { force: true });
 }
 
-/** The final entry, whole through a rename (a kill -9 leaves the progress file or this); progress goes. */
-export function writeCache(dir: string, e: CacheEntry): void {
+/**
+ * The final entry, then the progress file of `stage` goes. Written in
+ * place (it is new): a kill -9 mid-write leaves a torn final entry, which
+ * readCache passes over for the progress file still beside it.
+ */
+export function writeCache(dir: string, e: CacheEntry, stage: number): void {
   const base = baseOf(e.networkName, e.containerId, e.ifName);
-  const p = join(results(dir), base);
-  mkdirSync(results(dir), { recursive: true, mode: 0o700 });
-  writeFileSync(`${p}.tmp`, JSON.stringify(e), { mode: 0o600 });
-  renameSync(`${p}.tmp`, p);
-  for (const n of progressOf(names(dir), base)) rmSync(join(results(dir), n), { force: true });
+  writeFileSync(join(results(dir), base), JSON.stringify(e), { mode: 0o600 });
+  rmSync(join(results(dir), `${base}${ADDING}${stage}`), { force: true });
 }
 
 export function dropCache(dir: string, net: string, containerId: string, ifName: string): void {

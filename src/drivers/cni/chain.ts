@@ -99,7 +99,7 @@ export async function addChain(env: ChainEnv, list: CniConfList, att: Attachment
       prev = r.result;
       if (i < list.plugins.length - 1) writeProgress(env.cacheDir, entryOf(list, att, prev), i + 1);
     }
-    writeCache(env.cacheDir, entryOf(list, att, prev));
+    writeCache(env.cacheDir, entryOf(list, att, prev), list.plugins.length - 1);
   } catch (e) {
     const errs = await delAll(env, stats, list, att, prev);
     if (!errs.length) dropCache(env.cacheDir, list.name, att.containerId, att.ifName);
