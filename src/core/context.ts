@@ -1,5 +1,6 @@
 // What the controller's operations share: state, dependencies and paths.
 import type { DriverRegistry } from '../drivers/registry.ts';
+import type { LinkReaper } from './reaper.ts';
 import type { DriverContext } from '../drivers/driver.ts';
 import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
 import type { EventBus } from './events.ts';
@@ -26,6 +27,8 @@ export interface Ctx {
   /** Makes, opens and removes sandbox namespaces (the kernel's; a fake in unit tests). */
   nsProvider: NetnsProvider;
   driverCtx: DriverContext;
+  /** Deletes links drivers are done with, off the request's path. */
+  reaper: LinkReaper;
   hooks: Required<ControllerHooks>;
   lock: Mutex;
   log: Logger;

@@ -32,6 +32,8 @@ import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/re
 import { Mutex } from './mutex.ts';
 import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
+import { LinkReaper } from './reaper.ts';
+import type { ReaperOptions } from './reaper.ts';
 import { cleanupExited, createSandbox, modeKind, netnsPathOf, removeSandboxRecord, startSandbox } from './sandbox-ops.ts';
 import { killProcess, logDirOf } from './process-ops.ts';
 import { mergedDirOf, mountRootfs, rootfsDirOf, unmountRootfs } from '../images/rootfs.ts';
@@ -81,6 +83,8 @@ export interface ControllerOptions {
   resolvConfPath?: string;
   /** See Ctx.keepUnknownNamespaces. */
   keepUnknownNamespaces?: boolean;
+  /** When doomed links are deleted (core/reaper.ts). */
+  reaper?: ReaperOptions;
 }
 
 export class Controller {
@@ -99,6 +103,7 @@ export class Controller {
     let hostResolvConf = '';
     try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }
     const events = new EventBus();
+    const reaper = new LinkReaper(o.hostNs, o.log, o.reaper);
     const ctx: Ctx = {
       state,
       events,
@@ -106,7 +111,8 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()] },
+      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule() },
+      reaper,
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),
       lock: new Mutex(),
@@ -160,6 +166,8 @@ export class Controller {
     await this.state.load();
     for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
+    // Links doomed before a crash go before the reconcile looks at the kernel.
+    await this.ctx.reaper.flush();
     // Rebuilding the kernel from the store is no news: no events for it.
     this.ctx.events.enabled = false;
     await this.ctx.lock.run(async () => {
@@ -199,6 +207,7 @@ export class Controller {
     if (this.adoptTimer) clearInterval(this.adoptTimer);
     for (const t of this.restartTimers.values()) clearTimeout(t);
     await this.ctx.lock.run(async () => {
+      await this.ctx.reaper.close();
       for (const ns of this.ctx.netns.values()) ns.close();
       this.ctx.netns.clear();
     });

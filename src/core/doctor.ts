@@ -3,7 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KernelView } from '../drivers/driver.ts';
-import { isOwnMark } from '../drivers/link-mark.ts';
+import { REAP_GROUP, isOwnMark } from '../drivers/link-mark.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Ctx } from './context.ts';
 
@@ -46,6 +46,8 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
     }
   }
   for (const l of hostLinks) {
+    // Links waiting for the reaper (core/reaper.ts) are on their way out.
+    if (l.group === REAP_GROUP) continue;
     // Only links cnm made count: a user's port on a bridge is theirs.
     if (isOwnMark(l.alias, ctx.driverCtx.owner) && !owned.has(l.name)) problems.push(`link ${l.name} made by cnm belongs to no network or endpoint`);
     // br-<12 hex> is the name cnm gives a network's bridge: an unmarked one

@@ -22,3 +22,18 @@ export function isOwnMark(alias: string | undefined, owner: string): boolean {
 export function markOwner(hostId: string): string {
   return hostId.slice(0, 12);
 }
+
+/**
+ * The device group (IFLA_GROUP) of links that are done with and wait for
+ * the reaper (core/reaper.ts): deleting a veth or a bridge costs the kernel
+ * 10-20 ms of RCU grace periods under the rtnl lock, so a disconnect or a
+ * network rm takes its link out of service at once (down, no traffic, its
+ * name free) and the reaper deletes all such links later in one request. A
+ * number no one uses by accident ("cnm" + 1); group 0 is every link's.
+ */
+export const REAP_GROUP = 0x636e6d01;
+
+/** The name a doomed link moves to when its own name is wanted again. */
+export function reapName(index: number): string {
+  return `cnmgc${index}`;
+}

@@ -62,6 +62,7 @@ export const IFLA_IFALIAS = 20;
 export const IFALIASZ = 256;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_FD = 28;
+export const IFLA_GROUP = 27;
 export const IFLA_LINK_NETNSID = 37;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;

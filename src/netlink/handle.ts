@@ -5,7 +5,7 @@ import type { Rtnl } from './rtnl.ts';
 
 /** The rtnetlink calls the core and the drivers make. */
 export type RtnlOps = Pick<Rtnl,
-  | 'linkAdd' | 'linkDel' | 'linkGet' | 'linkList' | 'linkSet'
+  | 'linkAdd' | 'linkDel' | 'linkDelGroup' | 'linkGet' | 'linkList' | 'linkSet'
   | 'addrAdd' | 'addrDel' | 'addrList'
   | 'routeList' | 'routeReplace' | 'routeDel'
   | 'bridgePortSet'>;

@@ -4,7 +4,7 @@
 import type { RtnlSocket } from './socket.ts';
 import type { OpContext } from './ops/context.ts';
 import type { Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkRef, LinkSpec, Neigh, NeighEntry, Route } from './types.ts';
-import { linkAdd, linkDel, linkGet, linkSet } from './ops/links.ts';
+import { linkAdd, linkDel, linkDelGroup, linkGet, linkSet } from './ops/links.ts';
 import { listLinks } from './ops/lookup.ts';
 import { addrAdd, addrDel, addrList } from './ops/addrs.ts';
 import { routeAdd, routeDel, routeList, routeReplace } from './ops/routes.ts';
@@ -25,6 +25,7 @@ export class Rtnl {
 
   linkAdd(spec: LinkSpec): Promise<Link> { return linkAdd(this.#o, spec); }
   linkDel(link: LinkRef): Promise<void> { return linkDel(this.#o, link); }
+  linkDelGroup(group: number): Promise<void> { return linkDelGroup(this.#o, group); }
   linkGet(link: LinkRef): Promise<Link | null> { return linkGet(this.#o, link); }
   linkList(): Promise<Link[]> { return listLinks(this.#o); }
   linkSet(link: LinkRef, change: LinkChange): Promise<void> { return linkSet(this.#o, link, change); }

@@ -29,6 +29,7 @@ export interface Link {
   vlanId?: number;           // vlan (802.1Q): its id; parentIndex is the link it rides on
   bridgePort?: BridgePortFlags; // set when the link is a bridge port
   alias?: string;            // IFLA_IFALIAS, when set
+  group?: number;            // IFLA_GROUP, when not the default 0
 }
 
 type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: string };
@@ -43,8 +44,8 @@ export type LinkSpec = Common & (
   | { kind: 'tap' }
 );
 
-/** alias '' clears the alias. */
-export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: NetnsHandle; alias?: string }
+/** alias '' clears it; group: the link's device group (IFLA_GROUP). */
+export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: NetnsHandle; alias?: string; group?: number }
 
 export interface Address { dev: string; family: Family; cidr: string }
 

@@ -11,7 +11,7 @@ import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
-import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
+import { canPing, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
 /** Whether this kernel makes ipvlan, vlan and dummy links (probed in a throwaway namespace). */
 function kernelLacks(): string | null {
@@ -36,6 +36,11 @@ const skip = skipUnlessCI('lan-kernel', privilegedSkipReason()) || kernelLacks()
 
 async function links(d: DaemonHandle): Promise<Array<{ ifname: string; ifalias?: string }>> {
   return JSON.parse((await d.ns.sh('ip -j link show')).stdout) as Array<{ ifname: string; ifalias?: string }>;
+}
+/** A command in the container's network namespace only, with this machine's tools (iproute2's `ip -d`). */
+async function inNet(d: DaemonHandle, name: string, cmd: string): Promise<string> {
+  const pid = (await d.client.containerInspect(name)).State.Pid;
+  return execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', `${cmd} 2>&1`], { encoding: 'utf8' });
 }
 const hasLink = async (d: DaemonHandle, name: string): Promise<boolean> => (await links(d)).some((l) => l.ifname === name);
 
@@ -66,13 +71,13 @@ describe(`ipvlan, 802.1Q and dummy parents${skip ? ` (skipped: ${skip})` : ''}`,
     await runSandbox(d, 'iva', { network: 'iv-l2' });
     await runSandbox(d, 'ivb', { network: 'iv-l2' });
     const b = await ipOf(d, 'ivb', 'iv-l2');
-    assert.match((await inSandbox(d, 'iva', 'ip -d link show eth0')).stdout, /ipvlan\s+mode l2 bridge/);
+    assert.match(await inNet(d, 'iva', 'ip -d link show eth0'), /ipvlan\s+mode l2 bridge/);
     const parentMac = (await links(d)).find((l) => l.ifname === lan.parent) as unknown as { address: string };
-    assert.match((await inSandbox(d, 'iva', 'cat /sys/class/net/eth0/address')).stdout, new RegExp(parentMac.address), 'children share the parent\'s MAC');
+    assert.match(await inNet(d, 'iva', 'ip -br link show eth0'), new RegExp(parentMac.address), 'children share the parent\'s MAC');
     assert.ok(await canPing(d, 'iva', lan.hostIp), 'LAN host');
     assert.ok(await canPing(d, 'iva', '192.168.78.1'), 'router');
     assert.ok(await canPing(d, 'iva', b), 'each other');
-    assert.match((await inSandbox(d, 'iva', 'ip route show default')).stdout, /default via 192\.168\.78\.1 dev eth0/);
+    assert.match(await inNet(d, 'iva', 'ip route show exact 0.0.0.0/0'), /default via 192\.168\.78\.1 dev eth0/);
   });
 
   for (const mode of ['l3', 'l3s']) {
@@ -81,8 +86,8 @@ describe(`ipvlan, 802.1Q and dummy parents${skip ? ` (skipped: ${skip})` : ''}`,
       await d.docker(['network', 'create', '-d', 'ipvlan', '--subnet', '10.90.0.0/24', '-o', `parent=${lan.parent}`, '-o', `ipvlan_mode=${mode}`, '-o', 'ipvlan_flag=private', `iv-${mode}`]);
       await runSandbox(d, `${mode}a`, { network: `iv-${mode}` });
       await runSandbox(d, `${mode}b`, { network: `iv-${mode}` });
-      assert.match((await inSandbox(d, `${mode}a`, 'ip -d link show eth0')).stdout, new RegExp(`ipvlan\\s+mode ${mode} private`));
-      assert.match((await inSandbox(d, `${mode}a`, 'ip route show default')).stdout, /^default dev eth0/m);
+      assert.match(await inNet(d, `${mode}a`, 'ip -d link show eth0'), new RegExp(`ipvlan\\s+mode ${mode} private`));
+      assert.match(await inNet(d, `${mode}a`, 'ip route show exact 0.0.0.0/0'), /^default dev eth0/m);
       const info = (await d.client.containerInspect(`${mode}a`)).NetworkSettings.Networks[`iv-${mode}`];
       assert.equal(info?.Gateway, '');
       assert.ok(await canPing(d, `${mode}a`, await ipOf(d, `${mode}b`, `iv-${mode}`)));
@@ -129,7 +134,7 @@ describe(`ipvlan, 802.1Q and dummy parents${skip ? ` (skipped: ${skip})` : ''}`,
     await runSandbox(d, 'da', { network: 'mv-dummy' });
     await runSandbox(d, 'db', { network: 'mv-dummy' });
     assert.ok(await canPing(d, 'da', await ipOf(d, 'db', 'mv-dummy')));
-    assert.equal((await inSandbox(d, 'da', 'ip route show default')).stdout.trim(), '', 'no default route');
+    assert.equal((await inNet(d, 'da', 'ip route show exact 0.0.0.0/0')).trim(), '', 'no default route');
     await d.docker(['network', 'create', '-d', 'ipvlan', '--subnet', '10.92.0.0/24', 'iv-dummy']);
     const iv = (await d.docker(['network', 'inspect', '-f', '{{.Id}}', 'iv-dummy'])).stdout.trim();
     assert.ok(await hasLink(d, `di-${iv.slice(0, 12)}`));

@@ -70,7 +70,7 @@ describe(`macvlan${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false },
       assert.ok(await canPing(d, `a-${mode}`, lan.hostIp), 'LAN host');
       assert.ok(await canPing(d, `a-${mode}`, '192.168.77.1'), 'router');
       assert.ok(await lan.host.ping(b), 'the LAN host reaches the container');
-      assert.match((await inSandbox(d, `a-${mode}`, 'ip route show default')).stdout, /default via 192\.168\.77\.1 dev eth0/);
+      assert.match((await inSandbox(d, `a-${mode}`, 'ip route show exact 0.0.0.0/0')).stdout, /default via 192\.168\.77\.1 dev eth0/);
       assert.equal(await canPing(d, `a-${mode}`, b), mode !== 'private', 'container to container');
     });
   }

@@ -131,7 +131,15 @@ export class World {
       hostId: HOST_ID,
       runtime: p.runtime,
       resolvConfPath: join(p.dir, 'no-resolv.conf'),
+      // Doomed links go when a test says so (settle()), never on a timer
+      // that would land between a test's injected failures.
+      reaper: { quietMs: 3_600_000, maxDelayMs: 3_600_000 },
     });
+  }
+
+  /** Deletes the links waiting for the reaper, as the daemon does moments after a disconnect or rm. */
+  async settle(): Promise<void> {
+    await this.controller.ctx.reaper.flush();
   }
 
   /** A fresh world, or a restarted daemon over the parts of an old one (same store, kernel, runtime, directories). */
@@ -170,6 +178,7 @@ export class World {
 
   /** Everything an operation changes: kernel, firewall, store, memory, IPAM, host ports, DNS, open handles. */
   async snapshot(): Promise<unknown> {
+    await this.settle();
     const ctx = this.controller.ctx;
     const byId = <T extends { id: string }>(m: Iterable<T>): T[] => [...m].sort((a, b) => a.id.localeCompare(b.id));
     const fwKernel = Object.fromEntries([...this.fw.kernel].map(([f, l]) => [f, l && {

@@ -36,6 +36,7 @@ interface FLink {
   up: boolean;
   master: FLink | null;
   alias?: string;
+  group?: number;
   peer?: FLink;
   parent?: FLink;
   bridgePort?: Required<BridgePortFlags>;
@@ -206,6 +207,7 @@ export class FakeKernel {
   toLink(l: FLink): Link {
     const out: Link = { index: l.index, name: l.name, kind: l.kind, mtu: l.mtu, mac: l.mac, up: l.up, master: l.master?.index ?? null, operState: l.up ? 'up' : 'down' };
     if (l.alias !== undefined) out.alias = l.alias;
+    if (l.group) out.group = l.group;
     if (l.peer) {
       out.peerIndex = l.peer.index;
       if (l.peer.ns !== l.ns) out.linkNetnsId = l.peer.ns.id;
@@ -340,7 +342,15 @@ export class FakeRtnl implements RtnlOps {
       if (ch.alias === '') delete l.alias;
       else l.alias = ch.alias;
     }
+    if (ch.group !== undefined) l.group = ch.group;
     if (ch.up !== undefined) l.up = ch.up;
+  }
+
+  async linkDelGroup(group: number): Promise<void> {
+    this.#k.hit(`${this.#ns.path} linkDelGroup ${group}`);
+    if (!Number.isInteger(group) || group < 1) fail('INVALID_VALUE', 'deleting', `links of group ${group}`);
+    // A veth goes with its peer: skip a link an earlier deletion already took.
+    for (const l of [...this.#ns.links.values()]) if (l.group === group && this.#ns.links.get(l.index) === l) this.#k.destroyLink(l);
   }
 
   async addrAdd(dev: LinkRef, cidr: string, _opts?: { noDad?: boolean }): Promise<void> {

@@ -16,6 +16,7 @@ const PORT = { proto: 'tcp' as const, containerPort: 80, hostIp: '', hostPort: 8
 /** Store, kernel, firewall, DNS and IPAM agree with each other (what doctor and drift check, and more). */
 async function assertWhole(w: World, when: string): Promise<void> {
   const { state, ipam } = w.controller.ctx;
+  await w.settle();
   const doctor = await w.controller.checkKernel();
   assert.deepEqual(doctor.problems, [], `${when}: doctor`);
   const drift = await w.fw.drift();

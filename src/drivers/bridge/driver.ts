@@ -4,7 +4,7 @@ import { forbidden, invalid } from '../../model/errors.ts';
 import { randomMac, shortId } from '../../model/ids.ts';
 import type { Link, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
-import { linkMark } from '../link-mark.ts';
+import { REAP_GROUP, linkMark, reapName } from '../link-mark.ts';
 import { OPT, parseBridgeOptions } from './options.ts';
 
 /** The predefined network's device; Docker's is docker0. */
@@ -48,6 +48,41 @@ async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
   }
 }
 
+/**
+ * A link with `name` that waits for the reaper gives its name up (renamed
+ * after its index; it is down, so the kernel allows it). Returns the link
+ * that is still live under that name, or null.
+ */
+async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
+  const l = await ns.rtnl.linkGet(name);
+  if (!l || l.group !== REAP_GROUP) return l;
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) });
+  return null;
+}
+
+/**
+ * Moves aside a link in the sandbox that holds a name no endpoint of the
+ * sandbox has: the sandbox end of a veth whose host end waits for the
+ * reaper (a reconnect right after a disconnect). Down first (its routes
+ * go, and a link must be down to be renamed), then renamed and doomed.
+ */
+async function moveAside(ns: NetnsHandle, name: string): Promise<boolean> {
+  const l = await ns.rtnl.linkGet(name);
+  if (!l || l.kind !== 'veth') return false;
+  await ns.rtnl.linkSet(l.index, { up: false });
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  return true;
+}
+
+/** Puts a link out of service for the reaper: down (no traffic, no routes) and in REAP_GROUP. */
+async function doom(ns: NetnsHandle, name: string): Promise<void> {
+  try {
+    await ns.rtnl.linkSet(name, { up: false, group: REAP_GROUP });
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
+}
+
 /** The host end of an endpoint's veth (kept in its driver state). */
 const hostIf = (ep: EndpointInfo): string => ep.driverState.hostIfName ?? hostIfNameFor(ep.id);
 
@@ -82,7 +117,8 @@ export const bridgeDriver: NetworkDriver = {
     const rtnl = ctx.hostNs.rtnl;
     const fresh = copts?.fresh ?? false;
     const mark = linkMark(ctx.owner, net.id);
-    const link = await rtnl.linkGet(name);
+    // A bridge of a removed network may still wait for the reaper under this name.
+    const link = await liveLink(ctx.hostNs, name);
     // A bridge without an address of its own takes the lowest MAC of its
     // ports (br_stp_recalculate_bridge_id), so its MAC, the sandboxes'
     // gateway MAC, would move whenever a port joins or leaves, and sandboxes
@@ -124,11 +160,11 @@ export const bridgeDriver: NetworkDriver = {
     const link = await rtnl.linkGet(name);
     if (!link || link.kind !== 'bridge') return;
     if (madeByCnm(link, net, linkMark(ctx.owner, net.id))) {
-      try {
-        await rtnl.linkDel(name);
-      } catch (e) {
-        if (!isMissing(e)) throw e;
-      }
+      // Down at once (its routes go, it carries nothing), deleted by the
+      // reaper off the request's path; a new network may take its name or
+      // its subnet right away.
+      await doom(ctx.hostNs, name);
+      ctx.reap();
       return;
     }
     // The user's bridge stays, as in Docker, with its ports and its own
@@ -161,15 +197,25 @@ export const bridgeDriver: NetworkDriver = {
     const inner = sandboxNs.rtnl;
     const fresh = jopts?.fresh ?? false;
     const existing = fresh ? null : await host.linkGet(hostIfName);
-    const peer = fresh ? null : await inner.linkGet(ep.ifName);
+    const peer = fresh ? null : await sandboxNs.rtnl.linkGet(ep.ifName);
     if (existing && !peer) await host.linkDel(hostIfName);
     if (!existing || !peer) {
       // The peer is created directly in the sandbox under its final name:
       // one request instead of create, move and rename.
-      await host.linkAdd({
+      const add = () => host.linkAdd({
         kind: 'veth', name: hostIfName, ...(opts.mtu ? { mtu: opts.mtu } : {}),
         peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
       });
+      try {
+        await add();
+      } catch (e) {
+        // A reconnect right after a disconnect: the old sandbox end still
+        // holds the name while its pair waits for the reaper. The core gave
+        // this endpoint a name none of the sandbox's endpoints has, so a
+        // link holding it is stale: moved aside once.
+        if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName)) throw e;
+        await add();
+      }
     }
     // Host end and sandbox end are configured concurrently: they live in
     // different namespaces, so their requests travel on different sockets.
@@ -179,7 +225,9 @@ export const bridgeDriver: NetworkDriver = {
     await Promise.all([
       (async () => {
         // The mark rides on the message that plugs the port in.
-        await host.linkSet(hostIfName, { master: opts.bridgeName, up: true, alias: linkMark(ctx.owner, ep.id) });
+        // A host end kept from before (restart, or an undone disconnect that
+        // doomed it) leaves the reaper's group.
+        await host.linkSet(hostIfName, { master: opts.bridgeName, up: true, alias: linkMark(ctx.owner, ep.id), ...(existing ? { group: 0 } : {}) });
         // Hairpin, as Docker without its userland proxy: a sandbox reaching
         // its own published port through a host address is bridged back out
         // of the port its packet came in by.
@@ -210,12 +258,12 @@ export const bridgeDriver: NetworkDriver = {
   },
 
   async leave(ctx, _net, ep) {
-    // Deleting one end of a veth pair deletes both.
-    try {
-      await ctx.hostNs.rtnl.linkDel(hostIf(ep));
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
+    // One request: the host end goes down, so the bridge port forwards
+    // nothing and the sandbox end loses its carrier. Deleting the pair (one
+    // end takes the other) is the reaper's job, off the request's path; a
+    // reconnect that wants the sandbox end's name moves it aside (join).
+    await doom(ctx.hostNs, hostIf(ep));
+    ctx.reap();
   },
 
   ownedLinks(net, eps) {

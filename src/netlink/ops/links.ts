@@ -1,6 +1,6 @@
 // Links: create (every kind), delete, read, change.
 import {
-  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_FLAGS, IPVLAN_MODES,
+  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_GROUP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_FLAGS, IPVLAN_MODES,
   MACVLAN_MODES, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
 } from '../constants.ts';
 import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
@@ -187,6 +187,19 @@ export async function linkDel(o: OpContext, ref: LinkRef): Promise<void> {
   await o.send({ type: RTM_DELLINK, payload: byRef(ref), ...ctx });
 }
 
+/**
+ * Deletes every link of device group `group` in this namespace in one
+ * request (rtnl_group_dellink: one unregister_netdevice_many, so the RCU
+ * grace periods a deletion waits for are paid once for all of them). A
+ * veth goes with its peer, wherever that is.
+ */
+export async function linkDelGroup(o: OpContext, group: number): Promise<void> {
+  const ctx: Ctx = { op: 'deleting', object: `links of group ${group}` };
+  // Group 0 is every link's default: never delete by it.
+  v.int(ctx, group, 'group', 1, 0xffffffff);
+  await o.send({ type: RTM_DELLINK, payload: encodeIfInfo({ family: AF_UNSPEC }, [attrU32(IFLA_GROUP, group)]), ...ctx });
+}
+
 export async function linkGet(o: OpContext, ref: LinkRef): Promise<Link | null> {
   v.linkRef({ op: 'reading', object: `link ${v.refText(ref)}` }, ref);
   const p = await getLinkMsg(o, ref);
@@ -209,6 +222,7 @@ async function change(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void>
   if (ch.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, v.int(ctx, ch.mtu, 'MTU', MTU_MIN, MTU_MAX)));
   if (ch.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, v.mac(ctx, ch.mac)));
   if (ch.alias !== undefined) attrs.push(attr(IFLA_IFALIAS, alias(ctx, ch.alias)));
+  if (ch.group !== undefined) attrs.push(attrU32(IFLA_GROUP, v.int(ctx, ch.group, 'group', 0, 0xffffffff)));
   const master = ch.master === undefined || ch.master === null ? ch.master : v.linkRef(ctx, ch.master, 'master');
   if (ch.up !== undefined) bool(ctx, ch.up, 'up');
   // IFLA_MASTER 0 detaches the link from its bridge.
