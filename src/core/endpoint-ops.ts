@@ -141,7 +141,8 @@ const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
   && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
   && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.addresses?.ipv6 || r.addresses.ipv6 === ep.ipv6)
-  && (!r.addresses?.mac || r.addresses.mac === ep.mac);
+  && (!r.addresses?.mac || r.addresses.mac === ep.mac)
+  && (!r.dnsServers?.length || JSON.stringify(r.dnsServers) === JSON.stringify(ep.dnsServers));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -168,6 +169,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
   if (r.addresses?.ipv6) next.ipv6 = r.addresses.ipv6;
   if (r.addresses?.mac) next.mac = r.addresses.mac;
+  if (r.dnsServers?.length) next.dnsServers = r.dnsServers;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
 }

@@ -110,6 +110,8 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger, sa
       addToTable(ep, net, sbx);
       // With the embedded DNS, --dns servers become the sandbox's upstreams.
       if (sbx.dns.length) dns.upstreams.setSandboxServers(sbx.id, sbx.dns);
+      // Else the servers the driver's join brought (a CNI result's dns).
+      else if (ep.dnsServers?.length) dns.upstreams.setSandboxServers(sbx.id, ep.dnsServers);
       const set = endpointsBySandbox.get(sbx.id) ?? new Set();
       set.add(ep.id);
       endpointsBySandbox.set(sbx.id, set);

@@ -112,6 +112,8 @@ export interface JoinResult {
   dns: boolean;
   /** Addresses (CIDR) and MAC the driver found at join: the core records them as the endpoint's. */
   addresses?: { ipv4?: string; ipv6?: string; mac?: string };
+  /** DNS servers that came with the addresses (a CNI result's dns): the sandbox's upstreams when --dns names none. */
+  dnsServers?: string[];
 }
 
 /** What the kernel holds, read once for a whole reconcile pass. */

@@ -78,6 +78,8 @@ export interface EndpointRecord {
   routes: { dst: string; gateway?: string }[];
   /** From the driver's join: the embedded DNS serves this endpoint. */
   dns: boolean;
+  /** From the driver's join: DNS servers that came with its addresses (a CNI result). */
+  dnsServers?: string[];
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

@@ -22,6 +22,18 @@ import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
 const skip = skipUnlessCI('cni', privilegedSkipReason());
 
+/** A resolver answering example.test with one address (argv: bind address, answer). */
+const FAKE_DNS = String.raw`
+import dgram from 'node:dgram'; import packet from 'dns-packet';
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => {
+  const q = packet.decode(m); const ok = q.questions[0].name.toLowerCase() === 'example.test';
+  u.send(packet.encode({ type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (ok ? 0 : 3), questions: q.questions,
+    answers: ok && q.questions[0].type === 'A' ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: process.argv[2] }] : [] }), r.port, r.address);
+});
+u.bind(53, process.argv[1], () => console.log('ready'));
+`;
+
 describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
   let lan: Lan;
@@ -111,6 +123,24 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.deepEqual(leases('cbr'), [], 'DEL released the addresses');
     assert.deepEqual(await vethsOn('cni-t0'), [], 'and the veths are gone');
     assert.deepEqual(readdirSync(join(d.dir, 'data', 'cni', 'results')).filter((f) => f.startsWith('cbr-')), [], 'and the cache entries');
+  });
+
+  test('the result\'s DNS servers (the bridge plugin\'s dns) are the sandbox\'s upstreams', async (t) => {
+    t.after(() => cleanup(['cn'], ['cdns']));
+    // A resolver on an address of the daemon's namespace, answering example.test.
+    await d.ns.sh('ip link add cdns0 type veth peer name cdns1 && ip addr add 10.96.0.53/32 dev cdns0 && ip link set cdns0 up && ip link set cdns1 up');
+    const fake = d.ns.spawn(process.execPath, ['--input-type=module', '-e', FAKE_DNS, '10.96.0.53', '203.0.113.9'], { cwd: process.cwd() });
+    t.after(async () => {
+      fake.kill();
+      await d.ns.sh('ip link del cdns0', { allowFail: true });
+    });
+    await new Promise((r) => fake.stdout?.once('data', r));
+    // CP 1.1.1's bridge answers with its own config's dns (not its IPAM's).
+    const path = conflist('cdns', [{ type: 'bridge', bridge: 'cni-t5', isGateway: true, dns: { nameservers: ['10.96.0.53'] }, ipam: hostLocal('10.89.8.0/24') }]);
+    assert.equal((await create('cdns', path)).code, 0);
+    await runSandbox(d, 'cn', { network: 'cdns' });
+    const r = await inSandbox(d, 'cn', 'getent ahostsv4 example.test | awk \'{print $1}\' | sort -u');
+    assert.equal(r.stdout.trim(), '203.0.113.9', 'forwarded to the result\'s nameserver (the daemon\'s own upstream, 192.0.2.53, answers nothing)');
   });
 
   test('DEL after a kill -9 of the daemon; a stale cached attachment is GC\'d at start', async (t) => {

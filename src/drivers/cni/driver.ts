@@ -152,6 +152,8 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
         routes: [],
         dns: true,
         addresses: { ...(a.ipv4 ? { ipv4: a.ipv4 } : {}), ...(a.ipv6 ? { ipv6: a.ipv6 } : {}), ...(a.mac ? { mac: a.mac } : {}) },
+        // The result's nameservers: the embedded DNS forwards to them for this sandbox.
+        ...(a.dns.length ? { dnsServers: a.dns } : {}),
       };
     },
 
