@@ -168,6 +168,25 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.deepEqual(await vethsOn('cni-t1'), []);
   });
 
+  test('stop gives the lease back (DEL), start takes one again (ADD); two CNI networks in one sandbox', async (t) => {
+    t.after(() => cleanup(['cs'], ['cstop', 'cstop2']));
+    assert.equal((await create('cstop', conflist('cstop', [{ type: 'bridge', bridge: 'cni-t6', isGateway: true, ipam: hostLocal('10.89.10.0/24') }]))).code, 0);
+    assert.equal((await create('cstop2', conflist('cstop2', [{ type: 'ptp', ipam: hostLocal('10.89.11.0/24', []) }]))).code, 0);
+    await runSandbox(d, 'cs', { network: 'cstop' });
+    await d.docker(['network', 'connect', 'cstop2', 'cs']);
+    assert.equal(leases('cstop').length, 1);
+    assert.equal(leases('cstop2').length, 1);
+    assert.match((await inSandbox(d, 'cs', 'ip -o -4 addr show eth1')).stdout, /10\.89\.11\./, 'the second network on eth1');
+    await d.docker(['stop', '-t', '1', 'cs']);
+    assert.deepEqual([...leases('cstop'), ...leases('cstop2')], []);
+    assert.deepEqual(await vethsOn('cni-t6'), []);
+    await d.docker(['start', 'cs']);
+    assert.match(await ipOf(d, 'cs', 'cstop'), /^10\.89\.10\.\d+$/);
+    assert.match(await ipOf(d, 'cs', 'cstop2'), /^10\.89\.11\.\d+$/);
+    assert.ok(await canPing(d, 'cs', '10.89.10.1'));
+    assert.equal((await d.docker(['network', 'rm', 'cstop'], { allowFail: true })).code !== 0, true, 'in use');
+  });
+
   test('ptp + host-local: the container reaches the host end of its point-to-point link', async (t) => {
     t.after(() => cleanup(['cp'], ['cptp']));
     const path = conflist('cptp', [{ type: 'ptp', ipMasq: false, ipam: hostLocal('10.89.3.0/24') }]);
