@@ -185,6 +185,16 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.match(await ipOf(d, 'cs', 'cstop2'), /^10\.89\.11\.\d+$/);
     assert.ok(await canPing(d, 'cs', '10.89.10.1'));
     assert.equal((await d.docker(['network', 'rm', 'cstop'], { allowFail: true })).code !== 0, true, 'in use');
+    // A second chain with a default route: the plugin keeps the first one
+    // (CP skips an existing route); cnm chooses among the endpoints as for
+    // any network (same priority: the network name first).
+    assert.equal((await create('cstop3', conflist('cstop3', [{ type: 'bridge', bridge: 'cni-t7', isGateway: true, ipam: hostLocal('10.89.12.0/24') }]))).code, 0);
+    t.after(() => cleanup([], ['cstop3']));
+    await d.docker(['network', 'connect', 'cstop3', 'cs']);
+    assert.equal(leases('cstop3').length, 1);
+    assert.match((await inSandbox(d, 'cs', 'ip route show default')).stdout, /^default via 10\.89\.10\.1 dev eth0/);
+    await d.docker(['network', 'disconnect', 'cstop', 'cs']);
+    assert.match((await inSandbox(d, 'cs', 'ip route show default')).stdout, /^default via 10\.89\.12\.1 dev eth2/, 'the other gateway once the first goes');
   });
 
   test('ptp + host-local: the container reaches the host end of its point-to-point link', async (t) => {
@@ -198,6 +208,7 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     const gw = (await d.client.containerInspect('cp')).NetworkSettings.Networks.cptp!.Gateway;
     assert.ok(gw, 'ptp routes through the host end: a default route with a gateway');
     assert.ok(await canPing(d, 'cp', gw));
+    assert.match((await inSandbox(d, 'cp', 'ip route show default')).stdout, new RegExp(`^default via ${gw.replaceAll('.', '\\.')} dev eth0`));
     assert.equal((await hostLinks()).length, before.length + 1, 'one host-side veth');
     await d.docker(['rm', '-f', 'cp']);
     assert.deepEqual((await hostLinks()).sort(), before.sort(), 'gone with DEL');

@@ -9,6 +9,7 @@
 // a chain may give the host no address its containers reach (macvlan, ptp).
 import { existsSync } from 'node:fs';
 import { conflict, invalid } from '../../model/errors.ts';
+import type { NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, JoinResult, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { dropCache, listCache, readCache } from './cache.ts';
 import { addChain, checkChain, delCached, delChain, lastStats } from './chain.ts';
@@ -88,6 +89,20 @@ function capabilityArgs(ep: EndpointInfo, list: CniConfList): CapabilityArgs {
   };
 }
 
+/**
+ * The default routes a plugin put on the interface. The sandbox's default
+ * route is the core's to choose among its endpoints (GwPriority, network
+ * name), from the gateway join reports; a plugin's would stand beside it
+ * (the kernel keeps both, the newest first) whatever the core chose.
+ */
+async function dropDefaultRoutes(ns: NetnsHandle, ifName: string): Promise<void> {
+  for (const family of [4, 6] as const) {
+    for (const r of await ns.rtnl.routeList({ family })) {
+      if (r.dst === 'default' && r.dev === ifName) await ns.rtnl.routeDel({ ...r, family });
+    }
+  }
+}
+
 export function cniDriver(o: CniDriverOptions): NetworkDriver {
   const env: ChainEnv = { binDirs: o.binDirs, cacheDir: o.cacheDir, timeoutMs: o.timeoutMs };
   const report = (what: string): void => o.onChain?.(what, { ...lastStats });
@@ -145,6 +160,7 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
       const result = await addChain(env, list, att);
       report(`ADD ${list.name} ${ep.ifName}`);
       const a = addressingOf(result, ep.ifName);
+      await dropDefaultRoutes(sandbox.ns, ep.ifName);
       return {
         iface: { name: ep.ifName },
         gateway: a.gateway,
