@@ -53,6 +53,19 @@ export function networkView(state: State, net: NetworkRecord, withContainers: bo
   return view;
 }
 
+/**
+ * The gateway inspect shows for an endpoint: the network's, as Docker shows
+ * it; none where the driver routes without one (ipvlan l3: default routes
+ * straight out of the interface); a dhcp IPAM network has no subnet, so
+ * the router comes with the lease.
+ */
+function gatewayShown(ep: EndpointRecord, net: NetworkRecord | undefined, family: 4 | 6): string {
+  if (ep.routes.some((r) => r.dst === (family === 4 ? '0.0.0.0/0' : '::/0') && !r.gateway)) return '';
+  // A network without a cnm pool (cni): the gateway the driver's join reported.
+  if (family === 6) return net?.ipv6?.gateway ?? ep.gateway.ipv6 ?? '';
+  return net?.ipv4?.gateway ?? ep.dhcpLease?.gateway ?? ep.gateway.ipv4 ?? '';
+}
+
 function endpointSettings(state: State, sbx: SandboxRecord, networkId: string, ep: EndpointRecord | undefined): EndpointSettingsWire {
   const att = sbx.attachments.find((a) => a.networkId === networkId);
   const net = state.networks.get(networkId);
@@ -66,11 +79,10 @@ function endpointSettings(state: State, sbx: SandboxRecord, networkId: string, e
     GwPriority: att?.gwPriority ?? 0,
     NetworkID: networkId,
     EndpointID: ep?.id ?? '',
-    // A network without a cnm pool (cni): the gateway the driver's join reported.
-    Gateway: ep?.ipv4 ? (net?.ipv4?.gateway ?? ep.gateway.ipv4 ?? '') : '',
+    Gateway: ep?.ipv4 ? gatewayShown(ep, net, 4) : '',
     IPAddress: addrOf(ep?.ipv4),
     IPPrefixLen: prefixLen(ep?.ipv4),
-    IPv6Gateway: ep?.ipv6 ? (net?.ipv6?.gateway ?? ep.gateway.ipv6 ?? '') : '',
+    IPv6Gateway: ep?.ipv6 ? gatewayShown(ep, net, 6) : '',
     GlobalIPv6Address: addrOf(ep?.ipv6),
     GlobalIPv6PrefixLen: prefixLen(ep?.ipv6),
     DNSNames: user && ep ? [sbx.name, shortId(sbx.id), ...(att?.aliases ?? [])] : null,
@@ -239,13 +251,13 @@ export function containerInspect(state: State, sbx: SandboxRecord, paths: Inspec
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       Ports: running ? { ...requestedOnly(sbx), ...portsMap(allocatedPorts(state, sbx), false) } : {},
-      Gateway: first?.ipv4 ? (firstNet?.ipv4?.gateway ?? first.gateway.ipv4 ?? '') : '',
+      Gateway: first?.ipv4 ? gatewayShown(first, firstNet, 4) : '',
       IPAddress: addrOf(first?.ipv4),
       IPPrefixLen: prefixLen(first?.ipv4),
       MacAddress: first?.mac ?? '',
       GlobalIPv6Address: addrOf(first?.ipv6),
       GlobalIPv6PrefixLen: prefixLen(first?.ipv6),
-      IPv6Gateway: first?.ipv6 ? (firstNet?.ipv6?.gateway ?? first.gateway.ipv6 ?? '') : '',
+      IPv6Gateway: first?.ipv6 ? gatewayShown(first, firstNet, 6) : '',
       Networks: networks,
     },
     Mounts: mountPoints(state, sbx),

@@ -8,7 +8,7 @@ import { parseResolvConf } from '../dns/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.ts';
-import type { NetworkDriver } from '../drivers/driver.ts';
+import type { DhcpLeaseService, NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
 import { kernelNetns } from '../netlink/index.ts';
 import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
@@ -18,7 +18,7 @@ import type { Store } from '../store/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ImageService } from './image-service.ts';
 import type { Ctx, Logger } from './context.ts';
-import { applyGateway, attach, checkAttachment, detach, detachWhole, writeSandboxFiles } from './endpoint-ops.ts';
+import { applyGateway, attach, checkAttachment, detach, detachWhole, recordLease, writeSandboxFiles } from './endpoint-ops.ts';
 import { CnmError, conflict, forbidden, invalid } from '../model/errors.ts';
 import { emitContainer, emitVolumeMounts, EventBus } from './events.ts';
 import { treeBytes } from './disk-usage.ts';
@@ -28,7 +28,7 @@ import type { ControllerHooks } from './hooks.ts';
 import { shortId } from '../model/ids.ts';
 import { IpamManager } from './ipam.ts';
 import type { PoolFlag } from './ipam.ts';
-import type { AttachmentConfig, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import type { AttachmentConfig, DhcpLeaseRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { Mutex } from './mutex.ts';
 import { createNetwork, labelMatches, pruneNetworks, removeNetwork } from './network-ops.ts';
 import type { CreateNetworkRequest, PruneFilter } from './network-ops.ts';
@@ -85,6 +85,8 @@ export interface ControllerOptions {
   keepUnknownNamespaces?: boolean;
   /** When doomed links are deleted (core/reaper.ts). */
   reaper?: ReaperOptions;
+  /** Leases for networks whose IPAM driver is dhcp (DriverContext.dhcp). */
+  dhcp?: DhcpLeaseService;
 }
 
 export class Controller {
@@ -111,7 +113,10 @@ export class Controller {
       drivers: o.drivers,
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
-      driverCtx: { hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule() },
+      driverCtx: {
+        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(),
+        ...(o.dhcp ? { dhcp: o.dhcp } : {}),
+      },
       reaper,
       // Last: an event goes out only once every other observer took the endpoint.
       hooks: combineHooks([...o.hooks, eventHooks(events)]),
@@ -343,6 +348,11 @@ export class Controller {
     if (!nets.length || nets.some((n) => this.ctx.drivers.get(n.driver).capabilities.portPublishing && !n.internal)) return [];
     return nets.filter((n) => !this.ctx.drivers.get(n.driver).capabilities.portPublishing).map((n) =>
       `Published ports are discarded: network ${n.name} (${n.driver}) does not support port mappings; reach the container at its own address`);
+  }
+
+  /** The lease keeper's news: a DHCP lease renewed, moved or ended (null). */
+  recordDhcpLease(endpointId: string, lease: DhcpLeaseRecord | null): Promise<void> {
+    return this.ctx.lock.run(() => recordLease(this.ctx, endpointId, lease));
   }
 
   startSandbox(ref: string): Promise<'started' | 'already'> {

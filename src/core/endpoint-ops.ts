@@ -10,7 +10,8 @@ import type { Change } from './state.ts';
 import { invalid } from '../model/errors.ts';
 import { chooseGateway } from './gateway.ts';
 import { newId, randomMac } from '../model/ids.ts';
-import type { AttachmentConfig, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
+import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
 import { macProblem } from '../model/net.ts';
 
@@ -110,8 +111,9 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
     const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
-    if (fromJoin) {
-      // The addresses come from join; the observers (DNS names) need them, so they follow.
+    if (fromJoin || net.ipamDriver === DHCP_IPAM) {
+      // The addresses come from join (the LAN's DHCP server, a CNI chain);
+      // the observers (DNS names) need them, so they follow.
       const [joined] = await Promise.allSettled([join()]);
       undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
       if (joined.status === 'rejected') throw joined.reason;
@@ -142,7 +144,8 @@ const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
   && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.addresses?.ipv6 || r.addresses.ipv6 === ep.ipv6)
   && (!r.addresses?.mac || r.addresses.mac === ep.mac)
-  && (!r.dnsServers?.length || JSON.stringify(r.dnsServers) === JSON.stringify(ep.dnsServers));
+  && (!r.dnsServers?.length || JSON.stringify(r.dnsServers) === JSON.stringify(ep.dnsServers))
+  && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -165,13 +168,33 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   }
   if (sameJoin(ep, r)) return ep;
   const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
-  // Addresses the driver found (a CNI result) are the endpoint's, as IPAM's would be.
+  // Addresses the driver found (a DHCP lease, a CNI result) are the endpoint's, as IPAM's would be.
   if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
   if (r.addresses?.ipv6) next.ipv6 = r.addresses.ipv6;
   if (r.addresses?.mac) next.mac = r.addresses.mac;
   if (r.dnsServers?.length) next.dnsServers = r.dnsServers;
+  if (r.lease) next.dhcpLease = r.lease;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
+}
+
+/**
+ * A DHCP lease was renewed or moved (`lease`) or ended (null: expired or
+ * refused, its address already off the interface): the endpoint's record,
+ * and the observers when its address changed, follow.
+ */
+export async function recordLease(ctx: Ctx, endpointId: string, lease: DhcpLeaseRecord | null): Promise<void> {
+  const ep = ctx.state.endpoints.get(endpointId);
+  if (!ep) return;
+  const { dhcpLease: _old, ipv4: _addr, ...rest } = ep;
+  const next: EndpointRecord = lease ? { ...rest, ipv4: `${lease.address}/${lease.prefix}`, dhcpLease: lease } : { ...rest, gateway: { ...ep.gateway, ipv4: null } };
+  const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
+  if (stored.ipv4 === ep.ipv4) return;
+  const net = ctx.state.networks.get(ep.networkId);
+  const sbx = ctx.state.sandboxes.get(ep.sandboxId);
+  if (!net || !sbx) return;
+  await ctx.hooks.endpointRemoved(ep, net, sbx);
+  await ctx.hooks.endpointAdded(stored, net, sbx);
 }
 
 /** Removes an endpoint: kernel, observers, addresses, record. Best effort. */
@@ -284,10 +307,14 @@ export async function writeSandboxFiles(ctx: Ctx, sbx: SandboxRecord): Promise<v
   // With the embedded DNS, --dns servers become its upstreams (Docker does
   // the same), so the sandbox still resolves its peers by name.
   const resolver = ctx.hooks.resolverFor(sbx, withNet);
+  // Without the embedded DNS, the DNS servers of a DHCP lease are the
+  // nameservers, as a DHCP client would write them (--dns still wins).
+  const leaseDns = resolver ? [] : [...new Set(eps.flatMap((e) => e.dhcpLease?.dns ?? []))];
+  const dns = sbx.dns.length ? sbx.dns : leaseDns;
   await writeInPlace(join(dir, 'resolv.conf'), renderResolvConf({
     host: parseResolvConf(ctx.hostResolvConf),
     ...(resolver ? { resolver } : {}),
-    ...(sbx.dns.length ? { dns: sbx.dns } : {}),
+    ...(dns.length ? { dns } : {}),
     ...(sbx.dnsSearch.length ? { dnsSearch: sbx.dnsSearch } : {}),
     ...(sbx.dnsOptions.length ? { dnsOptions: sbx.dnsOptions } : {}),
   }));

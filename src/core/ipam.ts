@@ -107,6 +107,14 @@ export class IpamManager {
     return new Map([...this.allocators].map(([id, a]) => [id, { v4: a.v4?.stats().used ?? 0, v6: a.v6?.stats().used ?? 0 }]));
   }
 
+  /**
+   * The IPv4 allocator of a network: the bridge's DHCP server takes its
+   * leases from it, so leases and endpoints share one set of used addresses.
+   */
+  allocatorV4(netId: string): SubnetAllocator | undefined {
+    return this.allocators.get(netId)?.v4;
+  }
+
   /** Marks an address used while rebuilding from the store. */
   markUsed(net: NetworkRecord, cidr: string | undefined): void {
     if (!cidr) return;

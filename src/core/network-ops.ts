@@ -4,6 +4,7 @@ import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { DHCP_IPAM, checkDhcpNetwork } from './dhcp-ipam.ts';
 
 export interface CreateNetworkRequest {
   name: string;
@@ -47,7 +48,8 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.capabilities.singleton && [...ctx.state.networks.values()].some((n) => n.driver === req.driver)) {
     throw forbidden(`only one instance of "${req.driver}" network is allowed`);
   }
-  if (req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
+  if (req.ipamDriver === DHCP_IPAM) checkDhcpNetwork(req);
+  else if (req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
   if (req.scope && req.scope !== 'local') throw invalid(`invalid scope "${req.scope}": expected "local"`);
   if (req.configFrom) throw invalid('config-from networks are not supported: expected no ConfigFrom');
   if (req.ingress) throw forbidden('ingress networks need swarm mode, which cnm does not provide');
@@ -63,7 +65,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     ingress: false,
     enableIPv4: req.enableIPv4,
     enableIPv6: req.enableIPv6,
-    ipamDriver: 'default',
+    ipamDriver: req.ipamDriver === DHCP_IPAM ? DHCP_IPAM : 'default',
     ipamOptions: req.ipamOptions,
     ipamConfigRequested: req.ipamConfig,
     options: req.options,
@@ -73,9 +75,10 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   };
   if (driver.implicitInternal?.(net)) net.internal = true;
   const others = [...ctx.state.networks.values()];
-  // A driver whose join gives the addresses (cni) has no cnm pool.
+  // A dhcp network has no subnet here: each endpoint's address is leased at
+  // join; nor has a driver whose join gives the addresses (cni).
   const ownAddresses = driver.capabilities.addressesFromJoin === true;
-  if (driver.capabilities.endpoints && !req.configOnly && !ownAddresses) ctx.ipam.planNetwork(net, req.ipamConfig, others);
+  if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) ctx.ipam.planNetwork(net, req.ipamConfig, others);
   else if (req.ipamConfig.length && (!driver.capabilities.endpoints || ownAddresses)) {
     throw invalid(`the ${req.driver} driver takes no IPAM configuration${ownAddresses ? ': its addresses come from the driver (a CNI conflist\'s ipam section)' : ''}`);
   }

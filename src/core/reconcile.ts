@@ -72,11 +72,13 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
         const net = state.networks.get(ep.networkId);
         if (!net) continue;
         const drv = ctx.drivers.get(net.driver);
+        let joined = ep;
         if (!drv.intact?.(net, ep, view, ctx.driverCtx.owner)) {
           const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: eps.map((e) => e.ifName), ns: opened };
-          await step(`endpoint ${ep.ifName} of ${sbx.name}`, async () => applyJoin(ctx, ep, await drv.join(ctx.driverCtx, net, ep, sandbox), opened));
+          await step(`endpoint ${ep.ifName} of ${sbx.name}`, async () => { joined = await applyJoin(ctx, ep, await drv.join(ctx.driverCtx, net, ep, sandbox), opened); });
         }
-        await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(ep, net, sbx));
+        // A join may have found new addresses (a DHCP lease): the observers get those.
+        await step(`endpoint ${ep.ifName} observers`, async () => ctx.hooks.endpointAdded(joined, net, sbx));
       }
       // Attachments recorded but whose endpoint never got written (a crash
       // in between) are attached again.

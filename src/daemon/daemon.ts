@@ -39,7 +39,10 @@ import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
 import { dnsHooks, kernelSandboxSockets } from './dns-hooks.ts';
+import { daemonDhcp } from './dhcp-service.ts';
+import type { DaemonDhcp } from './dhcp-service.ts';
 import { firewallHooks } from './firewall-hooks.ts';
+import { dhcpHooks, sweepLeases } from './dhcp-hooks.ts';
 import { NftFirewall } from '../firewall/index.ts';
 import type { Store } from '../store/index.ts';
 import { claimExecRoot, dataInstanceId, describeForeign, execRootState } from './instance.ts';
@@ -185,7 +188,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
   const fwHooks = firewallHooks(firewall, drivers, o.log);
-  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets)];
+  // The DHCP servers take leases from the controller's IPAM (made below).
+  const dhcpServers = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
+  undo.push(() => dhcpServers.close());
+  const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcpServers];
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());
   // The image service asks the controller (made next) which containers use an image.
@@ -196,8 +202,12 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     onEvent: (action, id, attributes) => controller.ctx.events.emit('image', action, id, attributes),
   });
+  // The DHCP client's lease keeper reports renewals and expiries to the controller (made next).
+  const dhcp = daemonDhcp({ log: o.log, onLease: (id, lease) => controller.recordDhcpLease(id, lease), statePath: join(o.dataRoot, 'dhcp-addresses.json') });
+  undo.push(() => dhcp.close());
   const controller: Controller = new Controller({
     images,
+    dhcp,
     store,
     hostNs,
     drivers,
@@ -213,7 +223,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   await controller.init();
+  const staleLeases = await sweepLeases(store, new Set(controller.state.networks.keys()));
+  if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
+  await resumeLeases(controller, dhcp, o.log);
   if (o.cni?.confDir) await addConfDirNetworks(controller, o.cni.confDir, o.log);
   await fwHooks.start();
   const foreignNow = async (): Promise<string[]> => {
@@ -254,7 +267,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       endStreams(server);
       await closed;
       server.closeAllConnections();
+      // Timers stop, leases stay with the server: the next daemon resumes them.
+      dhcp.close();
       await controller.close();
+      await dhcpServers.close();
       await firewall.close();
       await dns.close();
       imageStore.close();
@@ -263,6 +279,19 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
       await lock.release();
     },
   };
+}
+
+/**
+ * The DHCP leases recorded with endpoints of running sandboxes: their
+ * timers carry on from where each lease stands (the restart did no DORA);
+ * one that ran out meanwhile is taken off its interface by the keeper.
+ */
+async function resumeLeases(controller: Controller, dhcp: DaemonDhcp, log: Logger): Promise<void> {
+  for (const ep of controller.state.endpoints.values()) {
+    const sbx = controller.state.sandboxes.get(ep.sandboxId);
+    if (!ep.dhcpLease || !sbx?.netnsPath || sbx.state !== 'running') continue;
+    await dhcp.resume(ep, sbx.netnsPath).catch((e: Error) => log.warn(`DHCP: cannot resume the lease of ${ep.dhcpLease?.address}: ${e.message}`, { endpoint: ep.id }));
+  }
 }
 
 /**

@@ -12,7 +12,7 @@
 // rebuild missing objects at restart); leave/delete* are best effort.
 // docs/drivers.md explains each call and its arguments.
 import type { Address, Link, NetnsHandle } from '../netlink/index.ts';
-import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { DhcpLeaseRecord, EndpointRecord, NetworkRecord } from '../model/records.ts';
 import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
@@ -27,6 +27,20 @@ export interface DriverContext {
    * off the request's path (deleting a veth or bridge costs 10-20 ms).
    */
   reap(): void;
+  /** Leases from the LAN's DHCP server, for networks whose IPAM driver is `dhcp` (the daemon's; absent in unit tests). */
+  dhcp?: DhcpLeaseService;
+}
+
+/**
+ * The `dhcp` IPAM driver as drivers see it (src/daemon/dhcp-service.ts
+ * implements it): a lease for an interface that is already up in the
+ * sandbox, its address put on the interface and kept renewed, until release.
+ */
+export interface DhcpLeaseService {
+  /** The lease the endpoint holds while still valid (a restart), else a new one by DORA; throws when no server answers in time. */
+  acquire(req: { ns: NetnsHandle; ifName: string; network: NetworkInfo; endpoint: EndpointInfo }): Promise<DhcpLeaseRecord>;
+  /** Stops renewing and gives the address back (RELEASE); best effort. `ns` null: the sandbox is gone. */
+  release(req: { ns: NetnsHandle | null; ifName: string; network: NetworkInfo; endpoint: EndpointInfo }): Promise<void>;
 }
 
 export interface DriverCapabilities {
@@ -110,10 +124,12 @@ export interface JoinResult {
   routes: JoinRoute[];
   /** Whether the embedded DNS serves this endpoint. */
   dns: boolean;
-  /** Addresses (CIDR) and MAC the driver found at join: the core records them as the endpoint's. */
+  /** Addresses (CIDR) and MAC the driver found at join (a DHCP lease, a CNI result): the core records them as the endpoint's. */
   addresses?: { ipv4?: string; ipv6?: string; mac?: string };
-  /** DNS servers that came with the addresses (a CNI result's dns): the sandbox's upstreams when --dns names none. */
+  /** DNS servers that came with the addresses: the embedded DNS's upstreams for the sandbox when --dns names none. */
   dnsServers?: string[];
+  /** The DHCP lease behind `addresses`, kept with the endpoint so a restarted daemon resumes it. */
+  lease?: DhcpLeaseRecord;
 }
 
 /** What the kernel holds, read once for a whole reconcile pass. */

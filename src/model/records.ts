@@ -54,6 +54,23 @@ export interface AttachmentConfig {
   driverOpts: Record<string, string>;
 }
 
+/**
+ * A DHCP lease an endpoint holds (the `dhcp` IPAM driver): kept with the
+ * endpoint so a restarted daemon resumes its timers instead of asking again.
+ * Times in seconds from obtainedAt (ms since the epoch), as the ACK gave them.
+ */
+export interface DhcpLeaseRecord {
+  address: string;
+  prefix: number;
+  gateway: string | null;
+  dns: string[];
+  serverId: string;
+  leaseTime: number;
+  t1: number;
+  t2: number;
+  obtainedAt: number;
+}
+
 export interface EndpointRecord {
   id: string;
   name: string; // the sandbox name, as Docker shows it
@@ -78,6 +95,8 @@ export interface EndpointRecord {
   routes: { dst: string; gateway?: string }[];
   /** From the driver's join: the embedded DNS serves this endpoint. */
   dns: boolean;
+  /** The DHCP lease behind ipv4, on a network whose IPAM driver is dhcp. */
+  dhcpLease?: DhcpLeaseRecord;
   /** From the driver's join: DNS servers that came with its addresses (a CNI result). */
   dnsServers?: string[];
 }

@@ -107,6 +107,27 @@ test('a socket bound inside a namespace listens there, not in the root namespace
   });
 });
 
+test('sockets bound to devices share a port, one per device; a 15-character device name (IFNAMSIZ - 1) is accepted', { skip }, async () => {
+  await withNetns(['dev'], async ([t]) => {
+    const ns = await Netns.open(t!.path);
+    const fds: number[] = [];
+    try {
+      // cnm's bridges are br-<12 hex>: 15 characters, the kernel's longest.
+      for (const name of ['br-0123456789ab', 'br-0123456789ac']) {
+        await ns.rtnl.linkAdd({ kind: 'bridge', name });
+        fds.push(await ns.socket(4, 'udp', '0.0.0.0', 6700, { device: name, broadcast: true }));
+      }
+      const listening = (await t!.sh('ss -Hlun')).stdout;
+      assert.match(listening, /0\.0\.0\.0%br-0123456789ab:6700/);
+      assert.match(listening, /0\.0\.0\.0%br-0123456789ac:6700/);
+      await assert.rejects(ns.socket(4, 'udp', '0.0.0.0', 6701, { device: 'br-0123456789abc', broadcast: false }), /interface name/);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+      ns.close();
+    }
+  });
+});
+
 test('Node servers adopt those sockets: dgram bind({ fd }) and net listen({ fd })', { skip }, async () => {
   await withNetns(['srv'], async ([t]) => {
     const ns = await Netns.open(t!.path);

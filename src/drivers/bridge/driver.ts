@@ -98,6 +98,17 @@ export const bridgeDriver: NetworkDriver = {
     if ((opts.gatewayModeV4 === 'isolated' || opts.gatewayModeV6 === 'isolated') && !net.internal) {
       throw invalid("gateway mode 'isolated' can only be used for an internal network");
     }
+    // The DHCP server answers from the bridge's IPv4 address (its server
+    // identifier) with addresses of the IPv4 subnet: it needs both. An
+    // internal network may have one: clients get no router, but the address,
+    // the mask and the embedded DNS (on the gateway, reachable there).
+    if (opts.dhcp && (!net.ipv4 || opts.inhibitIpv4 || opts.gatewayModeV4 === 'isolated')) {
+      throw invalid(`option ${OPT.dhcp}=true needs an IPv4 subnet with the gateway address on the bridge`
+        + ` (not IPv6-only, not ${OPT.inhibitIpv4}, not gateway mode isolated)`);
+    }
+    if (!opts.dhcp && net.options[OPT.dhcpLease] !== undefined) {
+      throw invalid(`option ${OPT.dhcpLease} needs ${OPT.dhcp}=true`);
+    }
     // The bridge holds the gateway address. A /32 or /128 has no room for
     // one next to an endpoint (the kernel is handed an empty address).
     if (net.ipv4 && !net.ipv4.gateway && !opts.inhibitIpv4 && opts.gatewayModeV4 !== 'isolated') {

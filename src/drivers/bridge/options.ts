@@ -18,7 +18,15 @@ export const OPT = {
   mtu: 'com.docker.network.driver.mtu',
   ifacePrefix: 'com.docker.network.container_iface_prefix',
   antiSpoof: 'cnm.bridge.anti_spoofing',
+  dhcp: 'cnm.bridge.dhcp',
+  dhcpLease: 'cnm.bridge.dhcp_lease',
 } as const;
+
+/** Lease time of the bridge's DHCP server when cnm.bridge.dhcp_lease is not given: one hour. */
+export const DHCP_LEASE_DEFAULT = 3600;
+const DHCP_LEASE_MIN = 2;
+/** 2^31-1 s: lease times beyond it overflow clients' signed timers. */
+const DHCP_LEASE_MAX = 0x7fffffff;
 
 const KNOWN = new Set<string>(Object.values(OPT));
 export type { GatewayMode };
@@ -35,6 +43,10 @@ export interface BridgeOptions {
   mtu: number;
   ifacePrefix: string;
   antiSpoof: boolean;
+  /** cnm answers DHCP on the bridge (cnm.bridge.dhcp). */
+  dhcp: boolean;
+  /** Its lease time in seconds (cnm.bridge.dhcp_lease). */
+  dhcpLease: number;
 }
 
 const IFNAME = IFNAME_RE;
@@ -79,6 +91,14 @@ export function parseBridgeOptions(net: Pick<NetworkRecord, 'id' | 'options' | '
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,10}$/.test(prefix)) {
     throw invalid(`invalid interface prefix "${prefix}" for option ${OPT.ifacePrefix}: expected up to 11 letters, digits, '_' or '-'`);
   }
+  let dhcpLease = DHCP_LEASE_DEFAULT;
+  const lease = o[OPT.dhcpLease];
+  if (lease !== undefined && lease !== '') {
+    dhcpLease = /^\d+$/.test(lease) ? Number(lease) : NaN;
+    if (!(dhcpLease >= DHCP_LEASE_MIN && dhcpLease <= DHCP_LEASE_MAX)) {
+      throw invalid(`invalid value "${lease}" for option ${OPT.dhcpLease}: expected a lease time in seconds from ${DHCP_LEASE_MIN} to ${DHCP_LEASE_MAX}`);
+    }
+  }
   return {
     bridgeName,
     icc: bool(o, OPT.icc, true),
@@ -91,5 +111,7 @@ export function parseBridgeOptions(net: Pick<NetworkRecord, 'id' | 'options' | '
     mtu,
     ifacePrefix: prefix,
     antiSpoof: bool(o, OPT.antiSpoof, true),
+    dhcp: bool(o, OPT.dhcp, false),
+    dhcpLease,
   };
 }

@@ -151,6 +151,16 @@ function joinInfo(kind: LanKind, net: NetworkInfo, o: LanOptions, ep: Pick<Endpo
   return { gateway: gw, routes: [], dns: true };
 }
 
+/** Join on a `dhcp` IPAM network: the address, gateway and DNS servers are the LAN DHCP server's lease. */
+async function dhcpJoin(ctx: DriverContext, net: NetworkInfo, ep: EndpointInfo, ns: NetnsHandle): Promise<Omit<JoinResult, 'iface'>> {
+  if (!ctx.dhcp) throw invalid('the dhcp IPAM driver is not available in this daemon');
+  const lease = await ctx.dhcp.acquire({ ns, ifName: ep.ifName, network: net, endpoint: ep });
+  return {
+    gateway: { ipv4: net.internal ? null : lease.gateway, ipv6: null }, routes: [], dns: true,
+    addresses: { ipv4: `${lease.address}/${lease.prefix}` }, dnsServers: lease.dns, lease,
+  };
+}
+
 function pickIfName(used: readonly string[], prefix: string): string {
   for (let i = 0; ; i++) if (!used.includes(`${prefix}${i}`)) return `${prefix}${i}`;
 }
@@ -234,11 +244,13 @@ function lanDriver(kind: LanKind): NetworkDriver {
       if (ep.ipv4) await ensureAddr(sandbox.ns, ep.ifName, ep.ipv4, false, fresh || !have);
       if (ep.ipv6) await ensureAddr(sandbox.ns, ep.ifName, ep.ipv6, true, fresh || !have);
       await inner.linkSet(ep.ifName, { up: true });
+      if (net.ipamDriver === 'dhcp') return { iface: { name: ep.ifName }, ...await dhcpJoin(ctx, net, ep, sandbox.ns) };
       return { iface: { name: ep.ifName }, ...joinInfo(kind, net, o, ep) };
     },
 
-    async leave(_ctx, _net, ep, ns) {
+    async leave(ctx, net, ep, ns) {
       // A child lives only in the sandbox: gone with its namespace.
+      if (net.ipamDriver === 'dhcp') await ctx.dhcp?.release({ ns, ifName: ep.ifName, network: net, endpoint: ep });
       if (!ns) return;
       try {
         await ns.rtnl.linkDel(ep.ifName);

@@ -16,7 +16,9 @@
 struct sock_data {
   int ns_fd, family, type, port, fd, broadcast;
   char addr[64];
-  char device[IFNAMSIZ];
+  // One byte more than IFNAMSIZ: arg_string refuses a string that fills its
+  // buffer, and a 15-character name (br-<12 hex>) is valid.
+  char device[IFNAMSIZ + 1];
 };
 
 static int sock_in_ns(job *j, void *arg) {

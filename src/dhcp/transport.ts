@@ -1,0 +1,98 @@
+// The client's UDP port 68 on one interface of one namespace. The socket is
+// made inside the namespace (Netns.socket: bound to 0.0.0.0:68, SO_BINDTODEVICE
+// so several interfaces of a sandbox each have their own, SO_BROADCAST for
+// 255.255.255.255), and read and written through the udpbatch addon: Node's
+// dgram cannot adopt an fd made elsewhere. The record layout is the one
+// udpbatch.c packs: u8 family, u8 0, u16 port, 16 bytes address, u16 length, payload.
+import { createRequire } from 'node:module';
+import { decodeDhcp, encodeDhcp } from './wire.ts';
+import type { DhcpMessage } from './wire.ts';
+
+interface UdpBatchAddon {
+  start(fd: number, onBatch: (packed: Buffer) => void): unknown;
+  stop(handle: unknown): void;
+  close(fd: number): void;
+  sendBatch(fd: number, packed: Buffer): number;
+}
+
+/** What the client needs of a namespace: a socket made inside it (Netns.socket). */
+export interface SocketSource {
+  socket(family: 4, protocol: 'udp', address: string, port: number, opts: { device?: string; broadcast?: boolean }): Promise<number>;
+}
+
+const HDR = 22;
+const LEN_AT = 20;
+const ADDR_AT = 4;
+const FAMILY_V4 = 4;
+export const CLIENT_PORT = 68;
+export const SERVER_PORT = 67;
+export const BROADCAST = '255.255.255.255';
+
+let addon: UdpBatchAddon | undefined;
+function udpbatch(): UdpBatchAddon {
+  addon ??= createRequire(import.meta.url)('../../build/udpbatch.node') as UdpBatchAddon;
+  return addon;
+}
+
+export class DhcpPort {
+  private readonly native: UdpBatchAddon;
+  private readonly fd: number;
+  private readonly handle: unknown;
+  private closed = false;
+  private listener: ((m: DhcpMessage, from: string) => void) | null = null;
+
+  private constructor(native: UdpBatchAddon, fd: number) {
+    this.native = native;
+    this.fd = fd;
+    try {
+      this.handle = native.start(fd, (packed) => this.onBatch(packed));
+    } catch (e) {
+      native.close(fd);
+      throw e;
+    }
+  }
+
+  /** Binds 0.0.0.0:68 on `ifName` inside the namespace and starts receiving. */
+  static async open(ns: SocketSource, ifName: string): Promise<DhcpPort> {
+    const native = udpbatch();
+    const fd = await ns.socket(4, 'udp', '0.0.0.0', CLIENT_PORT, { device: ifName, broadcast: true });
+    return new DhcpPort(native, fd);
+  }
+
+  /** Well-formed DHCP replies go to `fn`; anything else is dropped. */
+  onMessage(fn: (m: DhcpMessage, from: string) => void): void {
+    this.listener = fn;
+  }
+
+  /** Sends one message to `to`:67; false when the kernel refused it (no route, buffer full). */
+  send(m: DhcpMessage, to: string): boolean {
+    if (this.closed) return false;
+    const payload = encodeDhcp(m);
+    const rec = Buffer.alloc(HDR + payload.length);
+    rec[0] = FAMILY_V4;
+    rec.writeUInt16BE(SERVER_PORT, 2);
+    to.split('.').forEach((p, i) => { rec[ADDR_AT + i] = Number(p); });
+    rec.writeUInt16BE(payload.length, LEN_AT);
+    payload.copy(rec, HDR);
+    return this.native.sendBatch(this.fd, rec) === 1;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.stop(this.handle);
+    this.native.close(this.fd);
+  }
+
+  private onBatch(packed: Buffer): void {
+    for (let off = 0; off + HDR <= packed.length;) {
+      const len = packed.readUInt16BE(off + LEN_AT);
+      if (!this.closed && packed[off] === FAMILY_V4 && packed.readUInt16BE(off + 2) === SERVER_PORT) {
+        const m = decodeDhcp(packed.subarray(off + HDR, off + HDR + len));
+        const a = off + ADDR_AT;
+        if (m) this.listener?.(m, `${packed[a]}.${packed[a + 1]}.${packed[a + 2]}.${packed[a + 3]}`);
+      }
+      off += HDR + len;
+    }
+  }
+}
