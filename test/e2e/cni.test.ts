@@ -197,6 +197,27 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.match((await inSandbox(d, 'cs', 'ip route show default')).stdout, /^default via 10\.89\.12\.1 dev eth2/, 'the other gateway once the first goes');
   });
 
+  test('a restart rebuilds an endpoint whose interface went away (DEL and ADD again, the same address)', async (t) => {
+    t.after(() => cleanup(['cr'], ['crej']));
+    const path = conflist('crej', [{ type: 'bridge', bridge: 'cni-t8', isGateway: true, capabilities: { ips: true, mac: true }, ipam: hostLocal('10.89.13.0/24') },
+      { type: 'tuning', capabilities: { mac: true } }]);
+    assert.equal((await create('crej', path)).code, 0);
+    await runSandbox(d, 'cr', { network: 'crej' });
+    const ip = await ipOf(d, 'cr', 'crej');
+    const info = await d.client.containerInspect('cr');
+    const mac = info.NetworkSettings.Networks.crej!.MacAddress;
+    await d.stop('SIGKILL');
+    // The interface goes behind cnm's back, with the daemon down.
+    const del = await run('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, 'ip', 'link', 'del', 'eth0'], process.env);
+    assert.equal(del.code, 0, del.stderr);
+    await d.restart();
+    assert.equal(await ipOf(d, 'cr', 'crej'), ip, 'the same address');
+    assert.match((await inSandbox(d, 'cr', 'ip -o link show eth0')).stdout, new RegExp(mac ?? '-'), 'and MAC');
+    assert.ok(await canPing(d, 'cr', '10.89.13.1'));
+    assert.deepEqual(leases('crej'), [ip], 'one lease: the old attachment was DEL\'d first');
+    assert.equal((await vethsOn('cni-t8')).length, 1);
+  });
+
   test('ptp + host-local: the container reaches the host end of its point-to-point link', async (t) => {
     t.after(() => cleanup(['cp'], ['cptp']));
     const path = conflist('cptp', [{ type: 'ptp', ipMasq: false, ipam: hostLocal('10.89.3.0/24') }]);

@@ -76,9 +76,13 @@ function v4Contains(cidr: string, ip: string): boolean {
 }
 
 /** The runtime values of the capabilities (each plugin gets those it declares). */
-function capabilityArgs(ep: EndpointInfo, list: CniConfList): CapabilityArgs {
-  const ips = [ep.driverState[REQUESTED.ipv4], ep.driverState[REQUESTED.ipv6]].filter((x): x is string => !!x).map((ip) => withPrefix(ip, list));
-  const mac = ep.driverState[REQUESTED.mac];
+function capabilityArgs(ep: EndpointInfo, list: CniConfList, again: boolean): CapabilityArgs {
+  // Joined again (a restart found the endpoint incomplete, an undone
+  // disconnect): the addresses and MAC it had, so its DNS names and peers' caches stay right.
+  const v4 = ep.driverState[REQUESTED.ipv4] ?? (again ? ep.ipv4 : undefined);
+  const v6 = ep.driverState[REQUESTED.ipv6] ?? (again ? ep.ipv6 : undefined);
+  const ips = [v4, v6].filter((x): x is string => !!x).map((ip) => withPrefix(ip, list));
+  const mac = ep.driverState[REQUESTED.mac] ?? (again && ep.mac ? ep.mac : undefined);
   const { bandwidth } = endpointOptions(ep.driverOpts);
   const ports = (ep.ports ?? []).map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.proto, ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
   return {
@@ -106,12 +110,12 @@ async function dropDefaultRoutes(ns: NetnsHandle, ifName: string): Promise<void>
 export function cniDriver(o: CniDriverOptions): NetworkDriver {
   const env: ChainEnv = { binDirs: o.binDirs, cacheDir: o.cacheDir, timeoutMs: o.timeoutMs };
   const report = (what: string): void => o.onChain?.(what, { ...lastStats });
-  const attachment = (net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Attachment => ({
+  const attachment = (net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }, again = false): Attachment => ({
     containerId: sandbox.id,
     netns: sandbox.netnsPath,
     ifName: ep.ifName,
     args: endpointOptions(ep.driverOpts).args,
-    capabilityArgs: capabilityArgs(ep, listOf(net)),
+    capabilityArgs: capabilityArgs(ep, listOf(net), again),
   });
   return {
     name: 'cni',
@@ -151,7 +155,7 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
 
     async join(_ctx, net, ep, sandbox, jopts): Promise<JoinResult> {
       const list = listOf(net);
-      const att = attachment(net, ep, sandbox);
+      const att = attachment(net, ep, sandbox, !jopts?.fresh);
       // Joined before (a restart found it incomplete): ADD is not repeatable
       // without a DEL in between (SPEC.md), so the old attachment goes first.
       if (!jopts?.fresh && readCache(o.cacheDir, list.name, att.containerId, att.ifName)) {
