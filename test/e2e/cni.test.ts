@@ -302,6 +302,28 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.match(r.stdout, /endpoint eth0 on cchk: CNI plugin bridge failed \(CHECK\)/);
   });
 
+  test('-p through a portmap plugin (portMappings): the host port reaches the container', async (t) => {
+    t.after(async () => {
+      await cleanup(['cpm'], ['cport']);
+      await d.ns.sh(`ip addr del 192.168.78.2/24 dev ${lan.parent}`, { allowFail: true });
+    });
+    const path = conflist('cport', [
+      { type: 'bridge', bridge: 'cni-t9', isGateway: true, ipam: hostLocal('10.89.14.0/24') },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ]);
+    assert.equal((await create('cport', path)).code, 0);
+    await d.docker(['run', '-d', '--name', 'cpm', '--network', 'cport', '-p', '18080:80', 'busybox', 'sh', '-c', 'while true; do echo hello-from-cni | nc -l -p 80; done']);
+    // From another namespace plugged into the daemon's: a remote client of the published port.
+    const client = await lan.addHost('cnicli', '192.168.78.60/24');
+    await d.ns.sh(`ip addr add 192.168.78.2/24 dev ${lan.parent}`, { allowFail: true });
+    const got = await client.sh('busybox nc -w 2 192.168.78.2 18080 </dev/null', { allowFail: true });
+    assert.match(got.stdout, /hello-from-cni/, JSON.stringify(got));
+    // portmap's rules (iptables, in the daemon's namespace) go with DEL.
+    assert.match((await d.ns.sh('iptables-save -t nat')).stdout, /--dport 18080/);
+    await d.docker(['rm', '-f', 'cpm']);
+    assert.doesNotMatch((await d.ns.sh('iptables-save -t nat')).stdout, /--dport 18080/);
+  });
+
   test('a conflist in --cni-conf-dir is a network named after it', async (t) => {
     t.after(() => cleanup(['cd'], []));
     const net = JSON.parse((await d.docker(['network', 'inspect', 'dirnet'])).stdout)[0];
