@@ -19,6 +19,7 @@ import type { DaemonHandle } from '../helpers/daemon.ts';
 import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
 import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const skip = skipUnlessCI('cni', privilegedSkipReason());
 
@@ -218,6 +219,20 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     assert.equal((await vethsOn('cni-t8')).length, 1);
   });
 
+  test('network rm DELs what the cache still holds for it (a DEL that had failed)', async () => {
+    const path = conflist('cgone', [{ type: 'bridge', bridge: 'cni-t10', isGateway: true, ipam: hostLocal('10.89.15.0/24') }]);
+    assert.equal((await create('cgone', path)).code, 0);
+    const id = 'e'.repeat(64);
+    const add = await d.ns.sh(`echo '${JSON.stringify({ cniVersion: '1.0.0', name: 'cgone', ipam: hostLocal('10.89.15.0/24') })}' | CNI_COMMAND=ADD CNI_CONTAINERID=${id} CNI_NETNS=/x CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/host-local`);
+    const config = { cniVersion: '1.0.0', name: 'cgone', plugins: [{ type: 'host-local', ipam: hostLocal('10.89.15.0/24') }] };
+    mkdirSync(join(d.dir, 'data', 'cni', 'results'), { recursive: true });
+    writeFileSync(join(d.dir, 'data', 'cni', 'results', `cgone-${id}-eth0`), JSON.stringify({ kind: 'cniCacheV1', containerId: id, config: Buffer.from(JSON.stringify(config)).toString('base64'), ifName: 'eth0', networkName: 'cgone', netns: '', cniArgs: [], capabilityArgs: {}, result: JSON.parse(add.stdout) }));
+    assert.equal(leases('cgone').length, 1);
+    await d.docker(['network', 'rm', 'cgone']);
+    assert.deepEqual(leases('cgone'), []);
+    assert.deepEqual(readdirSync(join(d.dir, 'data', 'cni', 'results')).filter((f) => f.startsWith('cgone-')), []);
+  });
+
   test('ptp + host-local: the container reaches the host end of its point-to-point link', async (t) => {
     t.after(() => cleanup(['cp'], ['cptp']));
     const path = conflist('cptp', [{ type: 'ptp', ipMasq: false, ipam: hostLocal('10.89.3.0/24') }]);
@@ -316,8 +331,12 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     // From another namespace plugged into the daemon's: a remote client of the published port.
     const client = await lan.addHost('cnicli', '192.168.78.60/24');
     await d.ns.sh(`ip addr add 192.168.78.2/24 dev ${lan.parent}`, { allowFail: true });
-    const got = await client.sh('busybox nc -w 2 192.168.78.2 18080 </dev/null', { allowFail: true });
-    assert.match(got.stdout, /hello-from-cni/, JSON.stringify(got));
+    // The container's nc may not listen yet when run returns: asked until it answers.
+    const got = await waitFor(async () => {
+      const r = await client.sh('busybox nc -w 2 192.168.78.2 18080 </dev/null', { allowFail: true });
+      return /hello-from-cni/.test(r.stdout) ? r.stdout : false;
+    }, { what: () => 'the published port to answer', timeoutMs: 10_000 });
+    assert.match(got, /hello-from-cni/);
     // portmap's rules (iptables, in the daemon's namespace) go with DEL.
     assert.match((await d.ns.sh('iptables-save -t nat')).stdout, /--dport 18080/);
     await d.docker(['rm', '-f', 'cpm']);

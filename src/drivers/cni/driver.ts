@@ -142,8 +142,15 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
       // The plugins make what they need at the first ADD (a bridge, ...).
     },
 
-    async deleteNetwork() {
-      // What the plugins made for the network is theirs (CNI has no network DEL).
+    async deleteNetwork(_ctx, net) {
+      // What the plugins made for the network is theirs (CNI has no network
+      // DEL). A cached attachment left now (a DEL that failed) is tried once
+      // more, then forgotten with the network: no GC would find it later.
+      const list = listOf(net);
+      for (const e of listCache(o.cacheDir, list.name)) {
+        await delCached(env, e, !!e.netns && existsSync(e.netns)).catch(() => undefined);
+        dropCache(o.cacheDir, list.name, e.containerId, e.ifName);
+      }
     },
 
     async createEndpoint(net, ep, sandbox) {
