@@ -345,8 +345,12 @@ export class Controller {
   createWarnings(sbx: SandboxRecord): string[] {
     if (!sbx.ports.length && !sbx.publishAll) return [];
     const nets = sbx.attachments.map((a) => this.ctx.state.networks.get(a.networkId)).filter((n) => n !== undefined);
-    if (!nets.length || nets.some((n) => this.ctx.drivers.get(n.driver).capabilities.portPublishing && !n.internal)) return [];
-    return nets.filter((n) => !this.ctx.drivers.get(n.driver).capabilities.portPublishing).map((n) =>
+    const ports = (n: NetworkRecord): boolean => {
+      const c = this.ctx.drivers.get(n.driver).capabilities;
+      return c.portPublishing || c.externalConnectivity === true;
+    };
+    if (!nets.length || nets.some((n) => ports(n) && !n.internal)) return [];
+    return nets.filter((n) => !ports(n)).map((n) =>
       `Published ports are discarded: network ${n.name} (${n.driver}) does not support port mappings; reach the container at its own address`);
   }
 

@@ -13,6 +13,8 @@ import { newId, randomMac } from '../model/ids.ts';
 import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
+import { allocateAddress, releaseAddress } from './remote-ipam.ts';
+import { REAP_GROUP, reapName } from '../drivers/link-mark.ts';
 import { macProblem } from '../model/net.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
@@ -86,12 +88,12 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       undo.push('host ports', () => ctx.ports.releaseAll(draft.ports));
     }
     if (net.ipv4) {
-      draft.ipv4 = ctx.ipam.allocate(net, 4, att.ipv4Address);
-      undo.push('IPv4 address', () => ctx.ipam.release(net, draft.ipv4));
+      draft.ipv4 = await allocateAddress(ctx, net, 4, att.ipv4Address, draft.mac);
+      undo.push('IPv4 address', () => releaseAddress(ctx, net, draft.ipv4));
     }
     if (net.ipv6) {
-      draft.ipv6 = ctx.ipam.allocate(net, 6, att.ipv6Address);
-      undo.push('IPv6 address', () => ctx.ipam.release(net, draft.ipv6));
+      draft.ipv6 = await allocateAddress(ctx, net, 6, att.ipv6Address, draft.mac);
+      undo.push('IPv6 address', () => releaseAddress(ctx, net, draft.ipv6));
     }
     const fromJoin = driver.capabilities.addressesFromJoin === true;
     if (fromJoin) {
@@ -102,7 +104,7 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
         ...(att.macAddress ? { requestedMac: att.macAddress.toLowerCase() } : {}),
       };
     }
-    const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used };
+    const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used, ports: sbx.ports };
     const plan = await driver.createEndpoint(net, draft, sandbox);
     const planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
     if (driver.deleteEndpoint) undo.push('driver endpoint', () => driver.deleteEndpoint?.(net, planned));
@@ -158,7 +160,17 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
     // then given the endpoint's addresses (the plugin made the link; the
     // addresses are IPAM's).
     await ctx.hostNs.rtnl.linkSet(r.iface.moveFrom, { netns: sbxNs });
-    await sbxNs.rtnl.linkSet(r.iface.moveFrom, { name: r.iface.name });
+    // The endpoint's MAC too (libnetwork sets the interface's configured MAC).
+    const rename = (): Promise<void> => sbxNs.rtnl.linkSet(r.iface.moveFrom ?? '', { name: r.iface.name, mac: ep.mac });
+    try {
+      await rename();
+    } catch (e) {
+      // The name may still be held by the sandbox end of a disconnected
+      // endpoint that waits for the reaper: it moves aside.
+      const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAsideDoomed(sbxNs, r.iface.name)) throw e;
+      await rename();
+    }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
     if (ep.ipv6) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv6, { noDad: true });
     await sbxNs.rtnl.linkSet(r.iface.name, { up: true });
@@ -176,6 +188,15 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   if (r.lease) next.dhcpLease = r.lease;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
+}
+
+/** Renames a stale veth end out of the way, into the reaper's group; false when `name` is something else. */
+async function moveAsideDoomed(ns: NetnsHandle, name: string): Promise<boolean> {
+  const l = await ns.rtnl.linkGet(name);
+  if (!l || l.kind !== 'veth') return false;
+  await ns.rtnl.linkSet(l.index, { up: false });
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  return true;
 }
 
 /**
@@ -208,9 +229,11 @@ export async function detach(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHandle | 
     if (sbx) {
       try { await ctx.hooks.endpointRemoved(ep, net, sbx); } catch (e) { errors.push(e as Error); }
     }
-    try { await ctx.drivers.get(net.driver).leave(ctx.driverCtx, net, ep, sbxNs); } catch (e) { errors.push(e as Error); }
-    ctx.ipam.release(net, ep.ipv4);
-    ctx.ipam.release(net, ep.ipv6);
+    const driver = ctx.drivers.get(net.driver);
+    try { await driver.leave(ctx.driverCtx, net, ep, sbxNs); } catch (e) { errors.push(e as Error); }
+    try { await driver.deleteEndpoint?.(net, ep); } catch (e) { errors.push(e as Error); }
+    await releaseAddress(ctx, net, ep.ipv4);
+    await releaseAddress(ctx, net, ep.ipv6);
   }
   ctx.ports.releaseAll(ep.ports ?? []);
   await ctx.state.commit([{ kind: 'endpoint', del: ep.id }]);
@@ -248,8 +271,11 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;
   }
-  ctx.ipam.release(net, ep.ipv4);
-  ctx.ipam.release(net, ep.ipv6);
+  // The endpoint is gone from the record: what createEndpoint made outside
+  // the kernel goes too (a plugin's DeleteEndpoint); a failure is logged.
+  await driver.deleteEndpoint?.(net, ep).catch((e: unknown) => ctx.log.error(`delete endpoint ${ep.ifName} of ${sbx.name}: ${(e as Error).message}`));
+  await releaseAddress(ctx, net, ep.ipv4);
+  await releaseAddress(ctx, net, ep.ipv6);
   ctx.ports.releaseAll(ep.ports ?? []);
 }
 

@@ -4,6 +4,7 @@ import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
+import { isRemoteIpam } from './remote-ipam.ts';
 import { DHCP_IPAM, checkDhcpNetwork } from './dhcp-ipam.ts';
 
 export interface CreateNetworkRequest {
@@ -48,8 +49,10 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.capabilities.singleton && [...ctx.state.networks.values()].some((n) => n.driver === req.driver)) {
     throw forbidden(`only one instance of "${req.driver}" network is allowed`);
   }
+  // 'dhcp' is built in; any other name but 'default' is an IPAM plugin (404 when none has it).
+  const remoteIpam = isRemoteIpam(req.ipamDriver) ? ctx.drivers.ipam(req.ipamDriver) : null;
   if (req.ipamDriver === DHCP_IPAM) checkDhcpNetwork(req);
-  else if (req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
+  else if (!remoteIpam && req.ipamDriver !== 'default') throw notFound(`plugin "${req.ipamDriver}" not found`);
   if (req.scope && req.scope !== 'local') throw invalid(`invalid scope "${req.scope}": expected "local"`);
   if (req.configFrom) throw invalid('config-from networks are not supported: expected no ConfigFrom');
   if (req.ingress) throw forbidden('ingress networks need swarm mode, which cnm does not provide');
@@ -65,7 +68,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     ingress: false,
     enableIPv4: req.enableIPv4,
     enableIPv6: req.enableIPv6,
-    ipamDriver: req.ipamDriver === DHCP_IPAM ? DHCP_IPAM : 'default',
+    ipamDriver: remoteIpam || req.ipamDriver === DHCP_IPAM ? req.ipamDriver : 'default',
     ipamOptions: req.ipamOptions,
     ipamConfigRequested: req.ipamConfig,
     options: req.options,
@@ -75,18 +78,35 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   };
   if (driver.implicitInternal?.(net)) net.internal = true;
   const others = [...ctx.state.networks.values()];
-  // A dhcp network has no subnet here: each endpoint's address is leased at
-  // join; nor has a driver whose join gives the addresses (cni).
+  // A driver whose join gives the addresses (cni) has no pool, from cnm or a plugin.
   const ownAddresses = driver.capabilities.addressesFromJoin === true;
-  if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) ctx.ipam.planNetwork(net, req.ipamConfig, others);
-  else if (req.ipamConfig.length && (!driver.capabilities.endpoints || ownAddresses)) {
-    throw invalid(`the ${req.driver} driver takes no IPAM configuration${ownAddresses ? ': its addresses come from the driver (a CNI conflist\'s ipam section)' : ''}`);
+  if (ownAddresses && (req.ipamConfig.length || remoteIpam)) {
+    throw invalid(`the ${req.driver} driver takes no IPAM configuration: its addresses come from the driver (a CNI conflist's ipam section)`);
   }
-  net.driverState = await driver.validateNetwork(net, others);
+  if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
+    // libnetwork asks the IPAM plugin before the network driver sees the network.
+    const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
+    const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
+    Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
+  } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) {
+    // A dhcp network has no subnet here: each endpoint's address is leased at join.
+    ctx.ipam.planNetwork(net, req.ipamConfig, others);
+  } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
+    throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
+  }
+  try {
+    net.driverState = await driver.validateNetwork(net, others);
+  } catch (e) {
+    await remoteIpam?.releasePools(net).catch((u: unknown) => ctx.log.error(`undo IPAM pools of ${net.name}: ${(u as Error).message}`));
+    throw e;
+  }
+  // A plugin says its scope (GetCapabilities); built-in drivers are local.
+  net.scope = driver.capabilities.scope;
 
   // The record goes to the store first: whatever the kernel then gets is
   // known, so a crash at any point leaves nothing that a restart cannot find.
   const undo = new UndoStack();
+  if (remoteIpam && net.ipamState) undo.push('IPAM pools', () => remoteIpam.releasePools(net));
   await ctx.state.commit([{ kind: 'network', put: net }]);
   undo.push('store record', () => ctx.state.commit([{ kind: 'network', del: net.id }]));
   try {
@@ -133,6 +153,14 @@ export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
     throw e;
   }
   ctx.ipam.close(net.id);
+  if (isRemoteIpam(net.ipamDriver)) {
+    // As libnetwork: after the driver's DeleteNetwork; the record is gone, so a failure is logged.
+    try {
+      await ctx.drivers.ipam(net.ipamDriver).releasePools(net);
+    } catch (e) {
+      ctx.log.error(`IPAM release of ${net.name}: ${(e as Error).message}`);
+    }
+  }
   ctx.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network removed', { id: shortId(net.id), name: net.name });
 }

@@ -11,6 +11,7 @@ import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
 import type { SandboxRecord } from '../model/records.ts';
 import { applyGateway, applyJoin, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
+import { replayRemoteIpam } from './remote-ipam.ts';
 import { cleanupExited } from './sandbox-ops.ts';
 import { logDirOf } from './process-ops.ts';
 import { unmountRootfs } from '../images/rootfs.ts';
@@ -48,6 +49,8 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     ep.ports ??= [];
     for (const b of ep.ports) ctx.ports.reserve(b);
   }
+  // IPAM plugins that forget at their restart are asked again (RequiresRequestReplay).
+  errors.push(...await replayRemoteIpam(ctx));
 
   // Sandboxes: running ones whose process lives are re-adopted; others are
   // cleaned up as if they had just exited. The kernel is read once per

@@ -33,6 +33,7 @@ import type { NetworkRecord, SandboxRecord } from '../model/records.ts';
 import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
+import { Plugins } from '../drivers/remote/index.ts';
 import { CNI_OPT, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_TIMEOUT_MS, cniDriver } from '../drivers/cni/driver.ts';
 import { confDirNetworks } from '../drivers/cni/conf-dir.ts';
 import { Netns } from '../netlink/index.ts';
@@ -69,6 +70,10 @@ export interface DaemonOptions {
   runtime?: string;
   /** Registries pulled from over plain HTTP besides loopback ones (--insecure-registry). */
   insecureRegistries?: string[];
+  /** Where legacy plugins are looked for (Docker's three directories when empty). */
+  pluginDirs?: string[];
+  /** How long one plugin call may take and a connection is retried (ms; Docker: 30 s). */
+  pluginTimeoutMs?: number;
   /** The cni driver: plugin directories, a conflist directory exposed as networks, the per-call timeout. */
   cni?: { binDirs?: string[]; confDir?: string; timeoutMs?: number };
 }
@@ -117,6 +122,8 @@ async function hostId(dataRoot: string): Promise<string> {
 /** Records in the store before the controller loads it (read only). */
 async function storedRecords(store: Store, drivers: DriverRegistry): Promise<{ bridges: Set<string>; netns: string[] }> {
   const nets = (await store.list(key.network(''))).kvs;
+  // Networks of plugin drivers stay usable when the plugin starts after the daemon.
+  for (const kv of nets) drivers.adopt((JSON.parse(kv.value) as NetworkRecord).driver);
   const sbxs = (await store.list(key.sandbox(''))).kvs;
   // The bridges cnm's firewall tables name: what each driver tells the firewall.
   const bridgeOf = (n: NetworkRecord): string | undefined => {
@@ -157,7 +164,10 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const store = await openStore({ kind: 'sqlite', path: join(o.dataRoot, 'cnm.db') });
   undo.push(() => store.close());
   const instance = await dataInstanceId(o.dataRoot);
-  const drivers = new DriverRegistry();
+  const drivers = new DriverRegistry(undefined, new Plugins({
+    ...(o.pluginDirs?.length ? { dirs: o.pluginDirs } : {}),
+    ...(o.pluginTimeoutMs ? { timeoutMs: o.pluginTimeoutMs } : {}),
+  }));
   drivers.register(cniDriver({
     binDirs: o.cni?.binDirs?.length ? o.cni.binDirs : [DEFAULT_CNI_BIN_DIR],
     cacheDir: join(o.dataRoot, 'cni'),
@@ -218,6 +228,8 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     log: o.log,
     hostId: await hostId(o.dataRoot),
     keepUnknownNamespaces,
+    // CNM_REAP_DELAY_MS: how long doomed links wait (tests hold them to look).
+    ...(process.env.CNM_REAP_DELAY_MS ? { reaper: { quietMs: Number(process.env.CNM_REAP_DELAY_MS), maxDelayMs: Number(process.env.CNM_REAP_DELAY_MS) } } : {}),
     runtime,
     hiddenPaths: [socketPathOf(o.host)],
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),

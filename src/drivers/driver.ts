@@ -12,7 +12,7 @@
 // rebuild missing objects at restart); leave/delete* are best effort.
 // docs/drivers.md explains each call and its arguments.
 import type { Address, Link, NetnsHandle } from '../netlink/index.ts';
-import type { DhcpLeaseRecord, EndpointRecord, NetworkRecord } from '../model/records.ts';
+import type { DhcpLeaseRecord, EndpointRecord, NetworkRecord, PortBinding } from '../model/records.ts';
 import type { GatewayMode } from '../model/net.ts';
 
 export interface DriverContext {
@@ -66,6 +66,11 @@ export interface DriverCapabilities {
    */
   dnsInSandbox?: boolean;
   /**
+   * Published ports are handed to the driver, which programs them itself
+   * (a remote plugin's ProgramExternalConnectivity): no "discarded" warning.
+   */
+  externalConnectivity?: boolean;
+  /**
    * The endpoint's addresses come from the driver's join (a CNI chain's IPAM
    * plugin), not from cnm's IPAM: its networks have no pool, and the core
    * passes the attachment's requested --ip/--ip6/--mac-address to
@@ -87,6 +92,8 @@ export interface SandboxInfo {
   netnsPath: string;
   /** Interface names already taken inside it. */
   ifNames: string[];
+  /** The sandbox's published ports (a remote plugin gets them in ProgramExternalConnectivity). */
+  ports?: readonly PortBinding[];
 }
 
 /** What createEndpoint decides: names and driver state, nothing made yet. */

@@ -21,6 +21,8 @@ export interface NetworkRecord {
   enableIPv6: boolean;
   ipamDriver: string;
   ipamOptions: Record<string, string>;
+  /** A remote IPAM driver's pool ids and what was requested of it (released at network rm). */
+  ipamState?: Record<string, string>;
   /** Effective subnets (auto-chosen ones filled in), v4 first. */
   ipv4?: SubnetConfig & { gateway: string };
   ipv6?: SubnetConfig & { gateway: string };

@@ -11,6 +11,7 @@ import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { canPing, inSandbox, runSandbox } from '../helpers/sandbox.ts';
 
 const skip = skipUnlessCI('bridge', privilegedSkipReason());
@@ -64,7 +65,8 @@ describe(`bridge device${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     await d.client.containerRemove('asker', true);
     await d.client.containerRemove('comer', true);
     await d.client.networkRemove('macnet');
-    assert.equal(await link(d, br), null, 'the bridge cnm made is deleted with its network');
+    // Down at once, deleted by the reaper moments later (core/reaper.ts).
+    await waitFor(async () => (await link(d, br)) === null, { what: () => 'the bridge cnm made to be deleted with its network', timeoutMs: 10_000 });
   });
 
   test('a bridge from before a restart gets its current MAC fixed', async () => {

@@ -6,6 +6,7 @@ import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
 const skip = skipUnlessCI('connectivity', privilegedSkipReason());
@@ -94,7 +95,8 @@ describe(`sandbox connectivity${skip ? ` (skipped: ${skip})` : ''}`, { skip: ski
     await d.client.containerStop('st', 1);
     const net = await d.client.networkInspect('alpha');
     assert.ok(!Object.values(net.Containers ?? {}).some((c) => c.Name === 'st'));
-    assert.notEqual((await d.ns.sh(`ip link show ${veth}`, { allowFail: true })).code, 0, 'the host end is gone');
+    // Down at once, deleted by the reaper moments later (core/reaper.ts).
+    await waitFor(async () => (await d.ns.sh(`ip link show ${veth}`, { allowFail: true })).code !== 0, { what: () => 'the host end to be gone', timeoutMs: 10_000 });
     await d.client.containerStart('st');
     assert.equal(await ipOf(d, 'st', 'alpha'), '10.1.0.77');
     assert.ok(await canPing(d, 'a1', '10.1.0.77'));

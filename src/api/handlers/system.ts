@@ -60,7 +60,9 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
     { method: 'HEAD', path: '/_ping', handler: ping },
     { method: 'GET', path: '/version', handler: () => ({ status: 200, json: version() }) },
     {
-      method: 'GET', path: '/info', handler: () => {
+      method: 'GET', path: '/info', handler: async () => {
+        // Legacy plugins found in the plugin directories, by what they implement.
+        const plugins = await ctl.ctx.drivers.plugins?.info() ?? { network: [], ipam: [] };
         const sbx = [...ctl.state.sandboxes.values()];
         return {
           status: 200,
@@ -86,7 +88,7 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
             LoggingDriver: 'json-file',
             Debug: false,
             NFd: openFds(),
-            Plugins: { Network: ctl.ctx.drivers.names(), Volume: [], Log: [] },
+            Plugins: { Network: [...new Set([...ctl.ctx.drivers.names(), ...plugins.network])], IPAM: ['default', ...plugins.ipam], Volume: [], Log: [] },
             Swarm: { LocalNodeState: 'inactive' },
             SecurityOptions: [],
             Warnings: [],
@@ -95,6 +97,8 @@ export function systemRoutes(ctl: Controller, info: { name: string; dataRoot: st
               Networks: ctl.state.networks.size,
               Endpoints: ctl.state.endpoints.size,
               Memory: process.memoryUsage(),
+              // Legacy plugins: calls answered and the time cnm waited for them.
+              Plugins: ctl.ctx.drivers.plugins?.stats() ?? {},
             },
           },
         };

@@ -56,7 +56,8 @@ async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
 async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
   const l = await ns.rtnl.linkGet(name);
   if (!l || l.group !== REAP_GROUP) return l;
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) });
+  // The reaper may take it first: then the name is free all the same.
+  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) }).catch((e: unknown) => { if (!isMissing(e)) throw e; });
   return null;
 }
 
@@ -68,9 +69,15 @@ async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
  */
 async function moveAside(ns: NetnsHandle, name: string): Promise<boolean> {
   const l = await ns.rtnl.linkGet(name);
-  if (!l || l.kind !== 'veth') return false;
-  await ns.rtnl.linkSet(l.index, { up: false });
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  if (!l) return true;
+  if (l.kind !== 'veth') return false;
+  try {
+    await ns.rtnl.linkSet(l.index, { up: false });
+    await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
+  } catch (e) {
+    // The reaper deleted its pair meanwhile: the name is free.
+    if (!isMissing(e)) throw e;
+  }
   return true;
 }
 
