@@ -16,13 +16,12 @@ export interface ChainEnv {
   binDirs: readonly string[];
   cacheDir: string;
   timeoutMs: number;
+  /** Each chain's figures when it ends (the daemon's debug log, the benchmark). */
+  onStats?: (what: string, s: ChainStats) => void;
 }
 
 /** Time spent per chain: in the plugins' processes, and in all (the difference is cnm's). */
 export interface ChainStats { calls: number; pluginMs: number; totalMs: number }
-
-/** The last chain's figures, for the debug log and the benchmark. */
-export const lastStats: ChainStats = { calls: 0, pluginMs: 0, totalMs: 0 };
 
 /**
  * One plugin's stdin: its config with the list's cniVersion and name, the
@@ -105,7 +104,7 @@ export async function addChain(env: ChainEnv, list: CniConfList, att: Attachment
     if (!errs.length) dropCache(env.cacheDir, list.name, att.containerId, att.ifName);
     throw e;
   } finally {
-    Object.assign(lastStats, stats, { totalMs: performance.now() - t0 });
+    env.onStats?.(`ADD ${list.name} ${att.ifName}`, { ...stats, totalMs: performance.now() - t0 });
   }
   return prev!;
 }
@@ -123,7 +122,7 @@ export async function delChain(env: ChainEnv, list: CniConfList, att: Attachment
   const useList = cached ? JSON.parse(Buffer.from(cached.config, 'base64').toString()) as CniConfList : list;
   const useAtt = cached ? { ...att, capabilityArgs: cached.capabilityArgs } : att;
   const errs = await delAll(env, stats, useList, useAtt, cached?.result ?? null);
-  Object.assign(lastStats, stats, { totalMs: performance.now() - t0 });
+  env.onStats?.(`DEL ${list.name} ${att.ifName}`, { ...stats, totalMs: performance.now() - t0 });
   if (errs.length) throw errs[0]!;
   dropCache(env.cacheDir, list.name, att.containerId, att.ifName);
 }

@@ -12,7 +12,7 @@ import { conflict, invalid } from '../../model/errors.ts';
 import type { NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, JoinResult, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { dropCache, listCache, readCache } from './cache.ts';
-import { addChain, checkChain, delCached, delChain, lastStats } from './chain.ts';
+import { addChain, checkChain, delCached, delChain } from './chain.ts';
 import type { ChainEnv } from './chain.ts';
 import { loadConflist } from './conflist.ts';
 import { CNI_OPT, REQUESTED, checkNetworkOptions, endpointOptions } from './options.ts';
@@ -108,8 +108,7 @@ async function dropDefaultRoutes(ns: NetnsHandle, ifName: string): Promise<void>
 }
 
 export function cniDriver(o: CniDriverOptions): NetworkDriver {
-  const env: ChainEnv = { binDirs: o.binDirs, cacheDir: o.cacheDir, timeoutMs: o.timeoutMs };
-  const report = (what: string): void => o.onChain?.(what, { ...lastStats });
+  const env: ChainEnv = { binDirs: o.binDirs, cacheDir: o.cacheDir, timeoutMs: o.timeoutMs, ...(o.onChain ? { onStats: o.onChain } : {}) };
   const attachment = (net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }, again = false): Attachment => ({
     containerId: sandbox.id,
     netns: sandbox.netnsPath,
@@ -169,7 +168,6 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
         await delChain(env, list, att);
       }
       const result = await addChain(env, list, att);
-      report(`ADD ${list.name} ${ep.ifName}`);
       const a = addressingOf(result, ep.ifName);
       await dropDefaultRoutes(sandbox.ns, ep.ifName);
       return {
@@ -191,7 +189,6 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
       // lives outside it (IPAM leases, host-side state) (SPEC.md: DEL).
       const att = { ...attachment(net, ep, { id: ep.sandboxId, netnsPath: '' }), netns: ns && cached ? cached.netns : '' };
       await delChain(env, list, att);
-      report(`DEL ${list.name} ${ep.ifName}`);
     },
 
     intact(_net, ep, view) {
@@ -214,13 +211,15 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
     async gc(_ctx: DriverContext, net, live) {
       const list = listOf(net);
       const keep = new Set(live.map((ep) => `${ep.sandboxId}/${ep.ifName}`));
+      const errors: Error[] = [];
       for (const e of listCache(o.cacheDir, list.name)) {
         if (keep.has(`${e.containerId}/${e.ifName}`)) continue;
         // An attachment whose endpoint is gone (a crash between ADD and the
         // store write, or before DEL finished): DEL it from what was cached.
-        await delCached(env, e, !!e.netns && existsSync(e.netns));
-        dropCache(o.cacheDir, list.name, e.containerId, e.ifName);
+        // One that fails stays cached for the next start; the others go on.
+        await delCached(env, e, !!e.netns && existsSync(e.netns)).catch((err: Error) => errors.push(err));
       }
+      if (errors.length) throw errors[0]!;
     },
 
     ownedLinks() {
