@@ -12,6 +12,8 @@ import { addChain, delChain, pluginStdin } from '../../src/drivers/cni/chain.ts'
 import { dropCache, listCache, readCache, writeProgress } from '../../src/drivers/cni/cache.ts';
 import { addressingOf } from '../../src/drivers/cni/result.ts';
 import { endpointOptions } from '../../src/drivers/cni/options.ts';
+import { confDirNetworks } from '../../src/drivers/cni/conf-dir.ts';
+import type { NetworkRecord } from '../../src/model/records.ts';
 import type { Attachment, CniConfList } from '../../src/drivers/cni/types.ts';
 
 test('a bare network config is a list of one; bad ones name what is wrong', () => {
@@ -104,4 +106,28 @@ test('a chain that never finished is found by the cache (GC and a later DEL)', a
   assert.deepEqual(listCache(dir, 'ne'), [], 'another network\'s prefix is not this one');
   dropCache(dir, 'net', 'c2', 'eth1');
   assert.deepEqual(readdirSync(join(dir, 'results')), []);
+});
+
+test('a conflist directory: new lists become networks named after them; bad ones, clashes and lists already run are skipped', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnm-cni-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const put = (f: string, v: unknown): void => writeFileSync(join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
+  put('10-a.conflist', { cniVersion: '1.0.0', name: 'a', plugins: [{ type: 'bridge' }] });
+  put('20-b.conf', { cniVersion: '1.0.0', name: 'b', type: 'ptp' });
+  put('30-bad.conflist', '{');
+  put('40-taken.conflist', { cniVersion: '1.0.0', name: 'taken', plugins: [{ type: 'bridge' }] });
+  put('50-run.conflist', { cniVersion: '1.0.0', name: 'running', plugins: [{ type: 'bridge' }] });
+  put('README', 'not a conflist');
+  const existing = [
+    { name: 'taken', driver: 'bridge', driverState: {}, options: {} },
+    { name: 'other', driver: 'cni', driverState: { cniName: 'running' }, options: {} },
+  ] as unknown as NetworkRecord[];
+  const warnings: string[] = [];
+  const got = confDirNetworks(dir, existing, (m) => warnings.push(m));
+  assert.deepEqual(got.map((c) => c.name), ['a', 'b']);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings.join('\n'), /30-bad\.conflist: not JSON/);
+  assert.match(warnings.join('\n'), /a network named taken already exists/);
+  assert.deepEqual(confDirNetworks(join(dir, 'nope'), [], (m) => warnings.push(m)), []);
+  assert.match(warnings.at(-1) ?? '', /cannot read conflist directory .*ENOENT/);
 });
