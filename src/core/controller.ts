@@ -114,7 +114,7 @@ export class Controller {
       hostNs: o.hostNs,
       nsProvider: o.netnsProvider ?? kernelNetns,
       driverCtx: {
-        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(),
+        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(), execRoot: o.execRoot,
         ...(o.dhcp ? { dhcp: o.dhcp } : {}),
       },
       reaper,

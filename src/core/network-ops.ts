@@ -95,7 +95,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
   }
   try {
-    net.driverState = await driver.validateNetwork(net, others);
+    net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
   } catch (e) {
     await remoteIpam?.releasePools(net).catch((u: unknown) => ctx.log.error(`undo IPAM pools of ${net.name}: ${(u as Error).message}`));
     throw e;

@@ -142,7 +142,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // result cache: a crash between ADD and the store write) is released.
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
-    if (drv.gc) await step(`network ${net.name} stale attachments`, () => drv.gc!(ctx.driverCtx, net, state.endpointsOn(net.id)));
+    if (drv.sweepEndpoints) await step(`network ${net.name} stale attachments`, () => drv.sweepEndpoints!(ctx.driverCtx, net, state.endpointsOn(net.id)));
   }
 
   // Links cnm made (they carry its mark, link-mark.ts) that no record owns
@@ -163,6 +163,17 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // Namespace files no sandbox owns: leftovers of this daemon's own crashes.
   // In an exec root that holds another instance's state they are that
   // instance's, and are reported instead (cnm doctor).
+  // Drivers' own leftovers (overlay: namespaces of networks that are gone).
+  if (!ctx.keepUnknownNamespaces) {
+    for (const name of ctx.drivers.names()) {
+      const drv = ctx.drivers.get(name);
+      if (!drv.sweep) continue;
+      const live = [...state.networks.values()].filter((n) => n.driver === name);
+      await step(`${name} leftovers`, async () => {
+        for (const what of await drv.sweep!(ctx.driverCtx, live)) ctx.log.info(`reconcile: removed ${what}`);
+      });
+    }
+  }
   if (!ctx.keepUnknownNamespaces) await step('orphan namespaces', async () => {
     const dir = join(ctx.execRoot, 'netns');
     const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));

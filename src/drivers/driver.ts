@@ -27,8 +27,28 @@ export interface DriverContext {
    * off the request's path (deleting a veth or bridge costs 10-20 ms).
    */
   reap(): void;
+  /**
+   * The daemon's exec root (runtime files, gone after a reboot): drivers
+   * that keep namespaces of their own put them under it (overlay:
+   * <execRoot>/overlay/ovl-<network id[:12]>).
+   */
+  execRoot?: string;
+  /**
+   * This daemon's place in a cluster, when it runs with a cluster store;
+   * absent otherwise. The cluster code sets it (the object may be filled in
+   * after start) before any overlay network is created or joined.
+   */
+  cluster?: ClusterInfo;
   /** Leases from the LAN's DHCP server, for networks whose IPAM driver is `dhcp` (the daemon's; absent in unit tests). */
   dhcp?: DhcpLeaseService;
+}
+
+/** What the overlay data plane needs of the cluster (docs/overlay.md). */
+export interface ClusterInfo {
+  /** This host's VTEP: its underlay address (--cluster-advertise), the VXLAN source. */
+  vtep: string;
+  /** The underlay's MTU; overlay links get it minus the VXLAN overhead (50 over IPv4, 70 over IPv6). */
+  mtu: number;
 }
 
 /**
@@ -170,7 +190,7 @@ export interface NetworkDriver {
    * host; returns the driver state to keep with the network (device names).
    * No kernel change.
    */
-  validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[]): Promise<Record<string, string>>;
+  validateNetwork(net: NetworkInfo, others: readonly NetworkInfo[], ctx?: DriverContext): Promise<Record<string, string>>;
   /**
    * The network is internal whatever was asked (macvlan/ipvlan without a
    * parent: a dummy link leads nowhere). Asked before IPAM plans it.
@@ -199,10 +219,22 @@ export interface NetworkDriver {
   deleteEndpoint?(net: NetworkInfo, ep: EndpointInfo): Promise<void>;
   /** True when the endpoint's kernel objects are all in place (no calls). */
   intact?(net: NetworkInfo, ep: EndpointInfo, view: KernelView, owner: string): boolean;
-  /** Asks the driver's data plane whether the endpoint is whole (doctor): a problem, or null. */
-  check?(net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Promise<string | null>;
-  /** At start: releases what the driver keeps outside the store for endpoints of `net` not in `live`. */
-  gc?(ctx: DriverContext, net: NetworkInfo, live: readonly EndpointInfo[]): Promise<void>;
+  /**
+   * Removes what the driver keeps outside the host namespace's links for
+   * networks no longer in `live` (its own networks the daemon holds), at
+   * start-up; returns what it removed. Overlay: namespaces of gone networks.
+   */
+  sweep?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /**
+   * What differs from what should exist, outside the host namespace's
+   * links, for `cnm doctor` (read only): `live` are the driver's networks
+   * the daemon holds. Overlay: its namespaces and their devices.
+   */
+  check?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /** Asks the driver's data plane whether one endpoint is whole (doctor; cni: CHECK): a problem, or null. */
+  checkEndpoint?(net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Promise<string | null>;
+  /** At start: releases what the driver keeps outside the store for endpoints of `net` not in `live` (cni: cached attachments). */
+  sweepEndpoints?(ctx: DriverContext, net: NetworkInfo, live: readonly EndpointInfo[]): Promise<void>;
   /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
   ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
   /** Host-side link names that must exist for the network (doctor). */

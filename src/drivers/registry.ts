@@ -6,6 +6,7 @@ import type { NetworkDriver } from './driver.ts';
 import { hostDriver } from './host.ts';
 import { ipvlanDriver, macvlanDriver } from './lan/driver.ts';
 import { nullDriver } from './null.ts';
+import { overlayDriver } from './overlay/driver.ts';
 import type { Plugins, RemoteIpam } from './remote/index.ts';
 
 export class DriverRegistry {
@@ -13,7 +14,7 @@ export class DriverRegistry {
   /** Legacy plugins (remote network and IPAM drivers); null: none looked for. */
   readonly plugins: Plugins | null;
 
-  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver, macvlanDriver, ipvlanDriver], plugins: Plugins | null = null) {
+  constructor(drivers: NetworkDriver[] = [bridgeDriver, hostDriver, nullDriver, macvlanDriver, ipvlanDriver, overlayDriver], plugins: Plugins | null = null) {
     for (const d of drivers) this.drivers.set(d.name, d);
     this.plugins = plugins;
   }

@@ -31,6 +31,9 @@ export const DNAT6_ANY = 'dnat6-any';
 export const ROUTED4 = 'routed4';       // ctr addr . proto . port open to direct routing
 export const ROUTED6 = 'routed6';
 export const LOOPBACK4 = 'lo4';         // 127.x . proto . port published on a loopback address
+export const VXLAN_PORTS = 'vxlan-ports'; // the VXLAN port, while the guard is on (vxlan-guard.ts)
+export const VTEPS4 = 'vteps4';         // the cluster's VTEPs: the only senders of VXLAN accepted
+export const VTEPS6 = 'vteps6';
 
 // Set names (bridge cnm).
 export const GUARDED = 'guarded';       // bridge ports with anti-spoofing
@@ -70,6 +73,9 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: ROUTED4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
       { family: 'inet', name: ROUTED6, decl: 'type ipv6_addr . inet_proto . inet_service;' },
       { family: 'inet', name: LOOPBACK4, decl: 'type ipv4_addr . inet_proto . inet_service;' },
+      { family: 'inet', name: VXLAN_PORTS, decl: 'type inet_service;' },
+      { family: 'inet', name: VTEPS4, decl: 'type ipv4_addr;' },
+      { family: 'inet', name: VTEPS6, decl: 'type ipv6_addr;' },
       { family: 'bridge', name: GUARDED, decl: 'type ifname;' },
       { family: 'bridge', name: NO_ICC, decl: 'type ifname;' },
       { family: 'bridge', name: PORT_MAC, decl: 'type ifname . ether_addr;' },
@@ -111,7 +117,12 @@ export function baseTables(): BaseTables {
       },
       {
         family: 'inet', name: 'filter-input', base: 'type filter hook input priority filter + 10; policy accept;',
-        rules: [`iifname @${INTERNAL} jump internal-input`],
+        rules: [
+          `iifname @${INTERNAL} jump internal-input`,
+          // VXLAN is unauthenticated: only the cluster's hosts may send it.
+          `udp dport @${VXLAN_PORTS} ip saddr != @${VTEPS4} drop comment "VXLAN from an unknown host"`,
+          `udp dport @${VXLAN_PORTS} ip6 saddr != @${VTEPS6} drop comment "VXLAN from an unknown host"`,
+        ],
       },
       {
         // Docker leaves the host reachable through the gateway address of an

@@ -13,8 +13,9 @@ import { elementCanon, mergeFragments, TABLES } from './model.ts';
 import type { Fragment, TableFamily } from './model.ts';
 import { endpointFragment } from './endpoint-rules.ts';
 import { networkFragment, validateNetwork } from './network-rules.ts';
-import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildRemoveNetwork, buildSetEndpoint, stateFragment } from './ruleset.ts';
-import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
+import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildRemoveNetwork, buildSetEndpoint, buildSetVxlanGuard, stateFragment } from './ruleset.ts';
+import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw, VxlanGuard } from './types.ts';
+import { validateVxlanGuard, vxlanFragment } from './vxlan-guard.ts';
 
 export interface FakeFirewallOptions {
   localAddresses?: string[];
@@ -39,6 +40,7 @@ export class FakeFirewall implements Firewall {
   private readonly fault: (op: string) => void;
   private networks = new Map<string, NetworkFw>();
   private endpoints = new Map<string, EndpointFw>();
+  private vxlan: VxlanGuard | undefined;
   initialized = false;
   closed = false;
 
@@ -48,16 +50,29 @@ export class FakeFirewall implements Firewall {
   }
 
   state(): FirewallState {
-    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
+    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], ...(this.vxlan ? { vxlan: this.vxlan } : {}) };
+  }
+
+  async setVxlanGuard(g: VxlanGuard | null): Promise<void> {
+    const next = g ? validateVxlanGuard(g) : undefined;
+    this.fault('set VXLAN guard');
+    this.scripts.push(buildSetVxlanGuard(this.vxlan, next));
+    const prev = this.vxlan;
+    this.vxlan = next;
+    this.apply(() => {
+      this.installRemove(vxlanFragment(prev));
+      this.installAdd(vxlanFragment(next));
+    });
   }
 
   async init(state?: FirewallState): Promise<void> {
     const next = state
-      ? { networks: state.networks.map(validateNetwork), endpoints: state.endpoints.map(validateEndpoint) }
-      : this.state();
+      ? { networks: state.networks.map(validateNetwork), endpoints: state.endpoints.map(validateEndpoint), vxlan: state.vxlan ? validateVxlanGuard(state.vxlan) : undefined }
+      : { ...this.state(), vxlan: this.vxlan };
     this.fault('init');
     this.networks = new Map(next.networks.map((n) => [n.id, n]));
     this.endpoints = new Map(next.endpoints.map((e) => [e.id, e]));
+    this.vxlan = next.vxlan;
     this.initialized = true;
     this.scripts.push(buildFullScript(this.state()));
     this.installFull(this.state());
@@ -117,6 +132,7 @@ export class FakeFirewall implements Firewall {
     this.fault('restore');
     this.networks = new Map(networks.map((n) => [n.id, n]));
     this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
+    if ('vxlan' in state) this.vxlan = state.vxlan ? validateVxlanGuard(state.vxlan) : undefined;
     this.scripts.push(buildFullScript(this.state()));
     this.installFull(this.state());
   }

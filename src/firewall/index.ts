@@ -1,4 +1,4 @@
-export type { Drift, EndpointFw, Firewall, FirewallState, GatewayMode, NetworkFw, PortBinding, Proto, SubnetFw } from './types.ts';
+export type { Drift, EndpointFw, Firewall, FirewallState, GatewayMode, NetworkFw, PortBinding, Proto, SubnetFw, VxlanGuard } from './types.ts';
 export { FirewallError } from './errors.ts';
 export type { FirewallErrorCode, FirewallErrorInfo } from './errors.ts';
 export { parsePortSpec } from './port-spec.ts';

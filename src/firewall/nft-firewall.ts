@@ -15,10 +15,11 @@ import { isDestructiveEvent, MonitorBatcher, NftMonitor } from './monitor.ts';
 import { validateNetwork } from './network-rules.ts';
 import { openRunner } from './nft-runner.ts';
 import type { NftRunner } from './nft-runner.ts';
-import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildRemoveNetwork, buildSetEndpoint, stateFragment } from './ruleset.ts';
+import { buildAddNetwork, buildFullScript, buildRemoveEndpoint, buildRemoveNetwork, buildSetEndpoint, buildSetVxlanGuard, stateFragment } from './ruleset.ts';
 import { IPV4_FORWARD, IPV6_FORWARD, routeLocalnet, runnerSysctl } from './sysctl.ts';
 import type { SysctlSet } from './sysctl.ts';
-import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw } from './types.ts';
+import type { Drift, EndpointFw, Firewall, FirewallState, NetworkFw, VxlanGuard } from './types.ts';
+import { validateVxlanGuard } from './vxlan-guard.ts';
 
 const MONITOR_DEBOUNCE_MS = 10;
 const INSTANCE_COMMENT = 'cnm instance ';
@@ -70,6 +71,7 @@ export class NftFirewall implements Firewall {
   private readonly base = baseTables();
   private networks = new Map<string, NetworkFw>();
   private endpoints = new Map<string, EndpointFw>();
+  private vxlan: VxlanGuard | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private monitor: NftMonitor | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
@@ -91,7 +93,7 @@ export class NftFirewall implements Firewall {
   }
 
   state(): FirewallState {
-    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
+    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], ...(this.vxlan ? { vxlan: this.vxlan } : {}) };
   }
 
   /**
@@ -100,7 +102,10 @@ export class NftFirewall implements Firewall {
    * are async so that a validation error rejects, never throws.)
    */
   async init(state?: FirewallState): Promise<void> {
-    const s = { networks: (state?.networks ?? []).map(validateNetwork), endpoints: (state?.endpoints ?? []).map(validateEndpoint) };
+    const s = {
+      networks: (state?.networks ?? []).map(validateNetwork), endpoints: (state?.endpoints ?? []).map(validateEndpoint),
+      vxlan: state?.vxlan ? validateVxlanGuard(state.vxlan) : undefined,
+    };
     return this.serial(async () => {
       await this.sysctl(IPV4_FORWARD, '1');
       // A kernel booted with ipv6.disable=1 has no net/ipv6 sysctls (the
@@ -109,6 +114,7 @@ export class NftFirewall implements Firewall {
       await this.applyFull(s);
       this.networks = new Map(s.networks.map((n) => [n.id, n]));
       this.endpoints = new Map(s.endpoints.map((e) => [e.id, e]));
+      this.vxlan = s.vxlan;
       if (this.opts.watch !== false) {
         const batcher = new MonitorBatcher((pid) => this.runner.committedBy(pid));
         this.monitor = new NftMonitor(this.opts.nsPath, (line) => {
@@ -196,13 +202,23 @@ export class NftFirewall implements Firewall {
     });
   }
 
+  async setVxlanGuard(g: VxlanGuard | null): Promise<void> {
+    const next = g ? validateVxlanGuard(g) : undefined;
+    return this.serial(async () => {
+      await this.apply(buildSetVxlanGuard(this.vxlan, next), { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], vxlan: next }, 'set VXLAN guard');
+      this.vxlan = next;
+    });
+  }
+
   async restoreAll(state: FirewallState): Promise<void> {
     const networks = state.networks.map(validateNetwork);
     const endpoints = state.endpoints.map(validateEndpoint);
+    const vxlan = 'vxlan' in state ? (state.vxlan ? validateVxlanGuard(state.vxlan) : undefined) : this.vxlan;
     return this.serial(async () => {
-      await this.applyFull({ networks, endpoints });
+      await this.applyFull({ networks, endpoints, vxlan });
       this.networks = new Map(networks.map((n) => [n.id, n]));
       this.endpoints = new Map(endpoints.map((e) => [e.id, e]));
+      this.vxlan = vxlan;
       await this.routeLocalnetAll(networks);
     });
   }
@@ -308,7 +324,9 @@ export class NftFirewall implements Firewall {
     return computeDrift(this.base, stateFragment(this.state()), kernel);
   }
 
-  private async applyFull(state: FirewallState): Promise<void> {
+  /** A state that names no guard keeps the current one. */
+  private async applyFull(given: FirewallState): Promise<void> {
+    const state = 'vxlan' in given ? given : { ...given, ...(this.vxlan ? { vxlan: this.vxlan } : {}) };
     await this.runner.run(buildFullScript(state, this.base, this.opts.instance ? `${INSTANCE_COMMENT}${this.opts.instance}` : ''));
   }
 

@@ -1,11 +1,12 @@
 // Desired state -> nftables objects (pure; unit-tested without a kernel).
 import { baseTables } from './base-tables.ts';
 import { endpointFragment } from './endpoint-rules.ts';
-import { mergeFragments } from './model.ts';
-import type { BaseTables, Fragment } from './model.ts';
+import { elementText, mergeFragments } from './model.ts';
+import type { BaseTables, ElementDef, Fragment } from './model.ts';
 import { networkFragment } from './network-rules.ts';
 import { addScript, fullScript, removeScript } from './render.ts';
-import type { EndpointFw, FirewallState, NetworkFw } from './types.ts';
+import { vxlanFragment } from './vxlan-guard.ts';
+import type { EndpointFw, FirewallState, NetworkFw, VxlanGuard } from './types.ts';
 
 export function stateFragment(state: FirewallState): Fragment {
   const nets = new Map(state.networks.map((n) => [n.id, n]));
@@ -14,6 +15,7 @@ export function stateFragment(state: FirewallState): Fragment {
     const n = nets.get(e.networkId);
     if (n) frags.push(endpointFragment(n, e));
   }
+  frags.push(vxlanFragment(state.vxlan));
   return mergeFragments(frags);
 }
 
@@ -38,4 +40,15 @@ export function buildSetEndpoint(n: NetworkFw, e: EndpointFw, old?: { n: Network
 
 export function buildRemoveEndpoint(n: NetworkFw, e: EndpointFw): string {
   return removeScript(endpointFragment(n, e));
+}
+
+/** Swaps one VXLAN guard for another in one transaction: elements no longer wanted go, new ones come. */
+export function buildSetVxlanGuard(prev: VxlanGuard | undefined, next: VxlanGuard | undefined): string {
+  const key = (e: ElementDef): string => `${e.set} ${elementText(e)}`;
+  const before = vxlanFragment(prev).elements;
+  const after = vxlanFragment(next).elements;
+  const keep = new Set(after.map(key));
+  const had = new Set(before.map(key));
+  return removeScript({ chains: [], elements: before.filter((e) => !keep.has(key(e))) })
+    + addScript({ chains: [], elements: after.filter((e) => !had.has(key(e))) });
 }

@@ -67,10 +67,22 @@ export interface EndpointFw {
   ports: PortBinding[];
 }
 
+/**
+ * VXLAN from known hosts only (vxlan-guard.ts): UDP to `port` is accepted
+ * from these VTEPs (the cluster's nodes, this host's own included) and
+ * dropped from anyone else.
+ */
+export interface VxlanGuard {
+  port: number;
+  vteps: string[];
+}
+
 /** Everything the firewall should hold, as the daemon knows it. */
 export interface FirewallState {
   networks: NetworkFw[];
   endpoints: EndpointFw[];
+  /** Absent: no guard (a daemon outside a cluster), nothing dropped. */
+  vxlan?: VxlanGuard;
 }
 
 /** Desired state compared with what the kernel holds. */
@@ -98,7 +110,12 @@ export interface Firewall {
   /** Adding an endpoint id again replaces it (one transaction). */
   addEndpoint(e: EndpointFw): Promise<void>;
   removeEndpoint(id: string): Promise<void>;
-  /** Replaces the whole desired state and re-applies it in one transaction. */
+  /**
+   * Sets (or with null lifts) the VXLAN guard, in one transaction; the
+   * cluster code calls it with the node set after every change.
+   */
+  setVxlanGuard(g: VxlanGuard | null): Promise<void>;
+  /** Replaces the whole desired state and re-applies it in one transaction (the guard stays unless `state` names one). */
   restoreAll(state: FirewallState): Promise<void>;
   /** Re-applies the current desired state when the kernel drifted from it; true when it did. */
   repair(): Promise<boolean>;

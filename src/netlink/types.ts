@@ -36,7 +36,8 @@ type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: 
 export type LinkSpec = Common & (
   | { kind: 'bridge' }
   | { kind: 'veth'; peer: { name: string; netns?: NetnsHandle; mac?: string; mtu?: number; up?: boolean } }
-  | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: LinkRef; learning?: boolean; ttl?: number }
+  // netns: born there, while its UDP socket stays in the creating namespace (the underlay).
+  | { kind: 'vxlan'; vni: number; local?: string; group?: string; port?: number; dev?: LinkRef; learning?: boolean; ttl?: number; netns?: NetnsHandle }
   | { kind: 'macvlan'; parent: LinkRef; mode: 'bridge' | 'private' | 'vepa' | 'passthru'; netns?: NetnsHandle }
   | { kind: 'ipvlan'; parent: LinkRef; mode: 'l2' | 'l3' | 'l3s'; flag?: 'bridge' | 'private' | 'vepa'; netns?: NetnsHandle }
   | { kind: 'vlan'; parent: LinkRef; vlanId: number }

@@ -131,8 +131,12 @@ export async function startTestDaemon(opts: { args?: string[]; resolvConf?: stri
   return h;
 }
 
-/** Kills processes left in sandbox namespaces under runDir and unmounts them. */
+/** Kills processes left in sandbox namespaces under runDir and unmounts them (overlay namespaces too). */
 export async function cleanupRunDir(runDir: string): Promise<void> {
+  const ovlDir = join(runDir, 'overlay');
+  if (existsSync(ovlDir)) {
+    await run('sh', ['-c', `for f in "${ovlDir}"/*; do [ -e "$f" ] || continue; umount -l "$f" 2>/dev/null; rm -f "$f"; done; umount -l "${ovlDir}" 2>/dev/null; true`], process.env);
+  }
   const nsDir = join(runDir, 'netns');
   if (!existsSync(nsDir)) return;
   await run('sh', ['-c', `for f in "${nsDir}"/*; do [ -e "$f" ] || continue; ino=$(stat -L -c %i "$f" 2>/dev/null); for p in /proc/[0-9]*; do [ "$(stat -L -c %i $p/ns/net 2>/dev/null)" = "$ino" ] && kill -9 \${p#/proc/} 2>/dev/null; done; umount -l "$f" 2>/dev/null; rm -f "$f"; done; umount -l "${nsDir}" 2>/dev/null; true`], process.env);

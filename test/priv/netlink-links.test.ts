@@ -138,6 +138,22 @@ test('vxlan: VNI, local, remote, port, learning, TTL and underlay device read ba
   });
 });
 
+test('vxlan born in another namespace: the device lives there, its UDP socket stays in the creating one', { skip }, async () => {
+  await inNamespaces(['vxu', 'vxo'], async ([under, ovl], [tu, to]) => {
+    await under!.rtnl.linkAdd({ kind: 'vxlan', name: 'vxlan0', vni: 4100, local: '192.0.2.1', port: 4789, learning: false, netns: ovl!, mtu: 1450 });
+    assert.equal(await under!.rtnl.linkGet('vxlan0'), null, 'not in the creating namespace');
+    const vx = await ovl!.rtnl.linkGet('vxlan0');
+    assert.equal(vx?.kind, 'vxlan');
+    assert.equal(vx?.vxlan?.vni, 4100);
+    assert.equal(vx?.mtu, 1450);
+    // The socket opens when the device goes up, in the device's source namespace.
+    await ovl!.rtnl.linkSet('vxlan0', { up: true });
+    const udp = (t: TestNetns) => execFileSync('ip', ['netns', 'exec', t.name, 'ss', '-ulnH', 'sport = :4789'], { encoding: 'utf8' }).trim();
+    assert.notEqual(udp(tu!), '', 'UDP 4789 is bound in the creating namespace');
+    assert.equal(udp(to!), '', 'and not where the device lives');
+  });
+});
+
 test('macvlan: bridge mode born in another namespace, private mode beside its parent', { skip }, async () => {
   await inNamespaces(['mvh', 'mvs'], async ([host, sbx]) => {
     await host!.rtnl.linkAdd({ kind: 'veth', name: 'lan0', peer: { name: 'lan1' } });

@@ -198,7 +198,7 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
       return (!ep.ipv4 || have.has(ep.ipv4)) && (!ep.ipv6 || have.has(ep.ipv6));
     },
 
-    async check(net, ep, sandbox) {
+    async checkEndpoint(net, ep, sandbox) {
       const list = listOf(net);
       try {
         await checkChain(env, list, attachment(net, ep, sandbox));
@@ -208,7 +208,7 @@ export function cniDriver(o: CniDriverOptions): NetworkDriver {
       }
     },
 
-    async gc(_ctx: DriverContext, net, live) {
+    async sweepEndpoints(_ctx: DriverContext, net, live) {
       const list = listOf(net);
       const keep = new Set(live.map((ep) => `${ep.sandboxId}/${ep.ifName}`));
       const errors: Error[] = [];

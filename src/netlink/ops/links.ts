@@ -62,6 +62,9 @@ function checkSpec(ctx: Ctx, s: LinkSpec): { common: Buffer[]; info: LinkInfoWir
       info.learning = s.learning ?? true;
       const out: ReturnType<typeof checkSpec> = { common, info };
       if (s.dev !== undefined) out.vxlanDev = v.linkRef(ctx, s.dev, 'underlay device');
+      // The kernel keeps the creating namespace as the device's "source"
+      // one: its UDP socket lives there, wherever the device itself goes.
+      if (s.netns) out.nsFd = s.netns.fd;
       return out;
     }
     case 'macvlan':
@@ -104,7 +107,7 @@ function describe(s: LinkSpec): string {
  *  and for a veth the peer's index). */
 export async function linkAdd(o: OpContext, s: LinkSpec): Promise<Link> {
   // Another namespace's fd travels in the request: keep it open until done.
-  const other = s?.kind === 'veth' ? s.peer?.netns : s?.kind === 'macvlan' || s?.kind === 'ipvlan' ? s.netns : undefined;
+  const other = s?.kind === 'veth' ? s.peer?.netns : s?.kind === 'macvlan' || s?.kind === 'ipvlan' || s?.kind === 'vxlan' ? s.netns : undefined;
   return other ? other.use(() => create(o, s)) : create(o, s);
 }
 
@@ -123,8 +126,8 @@ async function create(o: OpContext, s: LinkSpec): Promise<Link> {
   // NLM_F_ECHO: the kernel (6.1+) sends the new link back, which saves a
   // lookup for callers that go on by index; older kernels: read it back.
   const echo = await o.sock.run({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, payload: encodeIfInfo({ family: AF_UNSPEC, ...up }, attrs), ...ctx });
-  // A macvlan/ipvlan born in another namespace is announced there, not here.
-  const home = (s.kind === 'macvlan' || s.kind === 'ipvlan') && s.netns ? s.netns.rtnl : null;
+  // A macvlan/ipvlan/vxlan born in another namespace is announced there, not here.
+  const home = (s.kind === 'macvlan' || s.kind === 'ipvlan' || s.kind === 'vxlan') && s.netns ? s.netns.rtnl : null;
   const made = echo.filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload)).findLast((l) => l.name === s.name)
     ?? await (home ? home.linkGet(s.name) : linkGet(o, s.name));
   if (!made) throw new NetlinkError({ code: 'ENODEV', ...ctx, detail: 'the link vanished right after creation' });
