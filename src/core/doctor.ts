@@ -40,6 +40,9 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
       if (!net) continue;
       const drv = ctx.drivers.get(net.driver);
       if (drv.intact && !drv.intact(net, ep, view, ctx.driverCtx.owner)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${drv.hostInterface?.(ep) ?? '-'} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
+      // A driver with a check of its own (cni: CHECK through the chain) is asked too.
+      const why = await drv.checkEndpoint?.(net, ep, { id: sbx.id, netnsPath: sbx.netnsPath });
+      if (why) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name}: ${why}`);
     }
   }
   for (const l of hostLinks) {

@@ -29,6 +29,8 @@ export function checkAttachment(ctx: Ctx, net: NetworkRecord, att: AttachmentCon
     const bad = dnsNameProblem(a);
     if (bad) throw invalid(`invalid Aliases entry ${quoteValue(a)}: ${bad}`);
   }
+  // Requested addresses on a network without a pool go to the driver (cni: the `ips` capability).
+  if (ctx.drivers.get(net.driver).capabilities.addressesFromJoin) return;
   if (att.ipv4Address && !net.ipv4) throw invalid(`no configured subnet contains IP address ${att.ipv4Address}`);
   if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
 }
@@ -93,6 +95,15 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       draft.ipv6 = await allocateAddress(ctx, net, 6, att.ipv6Address, draft.mac);
       undo.push('IPv6 address', () => releaseAddress(ctx, net, draft.ipv6));
     }
+    const fromJoin = driver.capabilities.addressesFromJoin === true;
+    if (fromJoin) {
+      // The driver asks for these itself (see addressesFromJoin).
+      draft.driverState = {
+        ...(att.ipv4Address ? { requestedIpv4: att.ipv4Address } : {}),
+        ...(att.ipv6Address ? { requestedIpv6: att.ipv6Address } : {}),
+        ...(att.macAddress ? { requestedMac: att.macAddress.toLowerCase() } : {}),
+      };
+    }
     const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used, ports: sbx.ports };
     const plan = await driver.createEndpoint(net, draft, sandbox);
     const planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
@@ -102,9 +113,9 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
     const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
-    if (net.ipamDriver === DHCP_IPAM) {
-      // The address comes from join (the LAN's DHCP server); the observers
-      // (DNS names) need it, so they follow.
+    if (fromJoin || net.ipamDriver === DHCP_IPAM) {
+      // The addresses come from join (the LAN's DHCP server, a CNI chain);
+      // the observers (DNS names) need them, so they follow.
       const [joined] = await Promise.allSettled([join()]);
       undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
       if (joined.status === 'rejected') throw joined.reason;
@@ -133,7 +144,10 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
 const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
   && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
-  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
+  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.addresses?.ipv6 || r.addresses.ipv6 === ep.ipv6)
+  && (!r.addresses?.mac || r.addresses.mac === ep.mac)
+  && (!r.dnsServers?.length || JSON.stringify(r.dnsServers) === JSON.stringify(ep.dnsServers))
+  && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -166,8 +180,11 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   }
   if (sameJoin(ep, r)) return ep;
   const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
-  // Addresses the driver found (a DHCP lease) are the endpoint's, as IPAM's would be.
+  // Addresses the driver found (a DHCP lease, a CNI result) are the endpoint's, as IPAM's would be.
   if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
+  if (r.addresses?.ipv6) next.ipv6 = r.addresses.ipv6;
+  if (r.addresses?.mac) next.mac = r.addresses.mac;
+  if (r.dnsServers?.length) next.dnsServers = r.dnsServers;
   if (r.lease) next.dhcpLease = r.lease;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;

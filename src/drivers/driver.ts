@@ -91,6 +91,14 @@ export interface DriverCapabilities {
    * (a remote plugin's ProgramExternalConnectivity): no "discarded" warning.
    */
   externalConnectivity?: boolean;
+  /**
+   * The endpoint's addresses come from the driver's join (a CNI chain's IPAM
+   * plugin), not from cnm's IPAM: its networks have no pool, and the core
+   * passes the attachment's requested --ip/--ip6/--mac-address to
+   * createEndpoint in `ep.driverState` (requestedIpv4, requestedIpv6,
+   * requestedMac) instead of allocating them.
+   */
+  addressesFromJoin?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */
@@ -144,9 +152,9 @@ export interface JoinResult {
   routes: JoinRoute[];
   /** Whether the embedded DNS serves this endpoint. */
   dns: boolean;
-  /** Addresses the driver found at join (a DHCP lease): the core records them as the endpoint's. */
-  addresses?: { ipv4?: string };
-  /** DNS servers that came with the addresses: the embedded DNS's upstreams for the sandbox. */
+  /** Addresses (CIDR) and MAC the driver found at join (a DHCP lease, a CNI result): the core records them as the endpoint's. */
+  addresses?: { ipv4?: string; ipv6?: string; mac?: string };
+  /** DNS servers that came with the addresses: the embedded DNS's upstreams for the sandbox when --dns names none. */
   dnsServers?: string[];
   /** The DHCP lease behind `addresses`, kept with the endpoint so a restarted daemon resumes it. */
   lease?: DhcpLeaseRecord;
@@ -224,6 +232,10 @@ export interface NetworkDriver {
    * the daemon holds. Overlay: its namespaces and their devices.
    */
   check?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /** Asks the driver's data plane whether one endpoint is whole (doctor; cni: CHECK): a problem, or null. */
+  checkEndpoint?(net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Promise<string | null>;
+  /** At start: releases what the driver keeps outside the store for endpoints of `net` not in `live` (cni: cached attachments). */
+  sweepEndpoints?(ctx: DriverContext, net: NetworkInfo, live: readonly EndpointInfo[]): Promise<void>;
   /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
   ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
   /** Host-side link names that must exist for the network (doctor). */
