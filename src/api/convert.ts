@@ -67,8 +67,9 @@ export function networkView(state: State, net: NetworkRecord, withContainers: bo
  */
 function gatewayShown(ep: EndpointRecord, net: NetworkRecord | undefined, family: 4 | 6): string {
   if (ep.routes.some((r) => r.dst === (family === 4 ? '0.0.0.0/0' : '::/0') && !r.gateway)) return '';
-  if (family === 6) return net?.ipv6?.gateway ?? '';
-  return net?.ipv4?.gateway ?? ep.dhcpLease?.gateway ?? '';
+  // A network without a cnm pool (cni): the gateway the driver's join reported.
+  if (family === 6) return net?.ipv6?.gateway ?? ep.gateway.ipv6 ?? '';
+  return net?.ipv4?.gateway ?? ep.dhcpLease?.gateway ?? ep.gateway.ipv4 ?? '';
 }
 
 function endpointSettings(state: State, sbx: SandboxRecord, networkId: string, ep: EndpointRecord | undefined): EndpointSettingsWire {

@@ -26,20 +26,26 @@ export function registerDaemon(program: Command): void {
     .option('--cluster-advertise <IP|IFACE>', "this host's address on the underlay (the VTEP); an interface means its first IPv4 address")
     .option('--plugin-dir <dir>', 'where legacy network and IPAM plugins are found: <name>.sock, <name>.spec, <name>.json (repeatable; default /run/docker/plugins, /etc/docker/plugins, /usr/lib/docker/plugins)', collect, [])
     .option('--plugin-timeout <seconds>', 'how long one plugin call may take, and how long a plugin that cannot be reached is retried (Docker: 30)', '30')
+    .option('--cni-bin-dir <dir>', 'where CNI plugin executables are looked up (repeatable; default /usr/lib/cni)', collect, [])
+    .option('--cni-conf-dir <dir>', 'a directory of CNI conflists, each exposed as a network named after it at start')
+    .option('--cni-timeout <seconds>', 'how long one CNI plugin call may take before it is killed', '30')
     .option('--clean-orphans', "remove cnm state no record of this daemon names (another instance's, or one whose data root was deleted) instead of refusing to start or leaving it alone")
     .action(async (_opts: unknown, cmd: Command) => {
       // -H may come before `daemon` (global) or after it (like dockerd -H).
-      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string; cleanOrphans?: boolean; runtime: string; insecureRegistry: string[]; pluginDir: string[]; pluginTimeout: string; clusterStore?: string; clusterStoreOpt: string[]; clusterAdvertise?: string }>();
+      const o = cmd.optsWithGlobals<{ host?: string; dataRoot: string; execRoot: string; defaultAddressPool: string[]; dns: string[]; resolvConf: string; logLevel: string; cleanOrphans?: boolean; runtime: string; insecureRegistry: string[]; pluginDir: string[]; pluginTimeout: string; cniBinDir: string[]; cniConfDir?: string; cniTimeout: string; clusterStore?: string; clusterStoreOpt: string[]; clusterAdvertise?: string }>();
       const host = o.host ?? process.env.CNM_HOST ?? DEFAULT_HOST;
       const log = createLogger(parseLevel(o.logLevel));
       const pluginTimeout = Number(o.pluginTimeout);
       if (!(pluginTimeout > 0)) throw new Error(`invalid --plugin-timeout "${o.pluginTimeout}": expected a number of seconds greater than 0`);
+      const cniTimeout = Number(o.cniTimeout);
+      if (!(cniTimeout > 0)) throw new Error(`invalid --cni-timeout "${o.cniTimeout}": expected a number of seconds greater than 0`);
+      const cni = { binDirs: o.cniBinDir, timeoutMs: cniTimeout * 1000, ...(o.cniConfDir ? { confDir: o.cniConfDir } : {}) };
       const pools = o.defaultAddressPool.length ? o.defaultAddressPool.map((p) => parsePoolFlag(p)) : null;
       const cluster = clusterFlags(o);
       // Loaded here, not at the top: the other commands are API clients and
       // must not load the kernel, firewall and SQLite addons the daemon uses.
       const { startDaemon } = await import('../daemon/daemon.ts');
-      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans, runtime: o.runtime, insecureRegistries: o.insecureRegistry, pluginDirs: o.pluginDir, pluginTimeoutMs: pluginTimeout * 1000, ...(cluster ? { cluster } : {}) });
+      const d = await startDaemon({ host, dataRoot: o.dataRoot, execRoot: o.execRoot, pools, dns: o.dns, log, resolvConfPath: o.resolvConf, cleanOrphans: !!o.cleanOrphans, runtime: o.runtime, insecureRegistries: o.insecureRegistry, pluginDirs: o.pluginDir, pluginTimeoutMs: pluginTimeout * 1000, cni, ...(cluster ? { cluster } : {}) });
       let closing = false;
       const stop = (sig: string) => {
         if (closing) return;

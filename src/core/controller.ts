@@ -108,16 +108,17 @@ export class Controller {
     let hostResolvConf = '';
     try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }
     const events = new EventBus();
-    const reaper = new LinkReaper(o.hostNs, o.log, o.reaper);
+    const nsProvider = o.netnsProvider ?? kernelNetns;
+    const reaper = new LinkReaper(o.hostNs, (path) => nsProvider.open(path), o.log, o.reaper);
     const ctx: Ctx = {
       state,
       events,
       ipam: null as unknown as IpamManager,
       drivers: o.drivers,
       hostNs: o.hostNs,
-      nsProvider: o.netnsProvider ?? kernelNetns,
+      nsProvider,
       driverCtx: {
-        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(), execRoot: o.execRoot,
+        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: (ns) => reaper.schedule(ns), execRoot: o.execRoot,
         ...(o.dhcp ? { dhcp: o.dhcp } : {}),
       },
       reaper,

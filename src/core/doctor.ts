@@ -40,6 +40,9 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
       if (!net) continue;
       const drv = ctx.drivers.get(net.driver);
       if (drv.intact && !drv.intact(net, ep, view, ctx.driverCtx.owner)) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name} is incomplete (${drv.hostInterface?.(ep) ?? '-'} / ${ep.ipv4 ?? ep.ipv6 ?? ''})`);
+      // A driver with a check of its own (cni: CHECK through the chain) is asked too.
+      const why = await drv.checkEndpoint?.(net, ep, { id: sbx.id, netnsPath: sbx.netnsPath });
+      if (why) problems.push(`sandbox ${sbx.name}: endpoint ${ep.ifName} on ${net.name}: ${why}`);
     }
   }
   for (const l of hostLinks) {
@@ -51,6 +54,10 @@ export async function checkKernel(ctx: Ctx): Promise<KernelReport> {
     // (made before cnm marked its links) that no record owns is left from a
     // failed or interrupted create, or a lost store.
     if (l.kind === 'bridge' && l.alias === undefined && STRAY_BRIDGE.test(l.name) && !owned.has(l.name)) problems.push(`bridge ${l.name} belongs to no network`);
+  }
+  for (const name of ctx.drivers.names()) {
+    const drv = ctx.drivers.get(name);
+    if (drv.check) problems.push(...await drv.check(ctx.driverCtx, [...state.networks.values()].filter((n) => n.driver === name)));
   }
   const dir = join(ctx.execRoot, 'netns');
   const live = new Set([...state.sandboxes.values()].map((s) => s.netnsPath).filter(Boolean));

@@ -14,7 +14,7 @@ import type { AttachmentConfig, DhcpLeaseRecord, EndpointRecord, NetworkRecord, 
 import { DHCP_IPAM } from './dhcp-ipam.ts';
 import { UndoStack } from './mutex.ts';
 import { allocateAddress, releaseAddress } from './remote-ipam.ts';
-import { REAP_GROUP, reapName } from '../drivers/link-mark.ts';
+import { moveAside } from '../drivers/reap.ts';
 import { macProblem } from '../model/net.ts';
 import { CLAIM_RETRIES, lostClaim, requireCluster } from '../cluster/global-ops.ts';
 import { dropGwbridge, ensureGwbridge } from '../cluster/gwbridge.ts';
@@ -31,6 +31,8 @@ export function checkAttachment(ctx: Ctx, net: NetworkRecord, att: AttachmentCon
     const bad = dnsNameProblem(a);
     if (bad) throw invalid(`invalid Aliases entry ${quoteValue(a)}: ${bad}`);
   }
+  // Requested addresses on a network without a pool go to the driver (cni: the `ips` capability).
+  if (ctx.drivers.get(net.driver).capabilities.addressesFromJoin) return;
   if (att.ipv4Address && !net.ipv4) throw invalid(`no configured subnet contains IP address ${att.ipv4Address}`);
   if (att.ipv6Address && !net.ipv6) throw invalid(`no configured subnet contains IP address ${att.ipv6Address}`);
 }
@@ -98,6 +100,15 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
       draft.ipv6 = await allocateAddress(ctx, net, 6, att.ipv6Address, draft.mac);
       undo.push('IPv6 address', () => releaseAddress(ctx, net, draft.ipv6));
     }
+    const fromJoin = driver.capabilities.addressesFromJoin === true;
+    if (fromJoin) {
+      // The driver asks for these itself (see addressesFromJoin).
+      draft.driverState = {
+        ...(att.ipv4Address ? { requestedIpv4: att.ipv4Address } : {}),
+        ...(att.ipv6Address ? { requestedIpv6: att.ipv6Address } : {}),
+        ...(att.macAddress ? { requestedMac: att.macAddress.toLowerCase() } : {}),
+      };
+    }
     const sandbox = { id: sbx.id, netnsPath: sbx.netnsPath, ifNames: used, ports: sbx.ports };
     const plan = await driver.createEndpoint(net, draft, sandbox);
     let planned: EndpointRecord = { ...draft, ifName: plan.ifName, driverState: plan.driverState, ...(plan.expect ?? {}) };
@@ -124,9 +135,9 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
     undo.push('store record', () => ctx.state.commit([{ kind: 'endpoint', del: planned.id }]));
     const t1 = performance.now();
     const join = (): Promise<JoinResult> => driver.join(ctx.driverCtx, net, ep, { ...sandbox, ns: sbxNs }, { fresh: true });
-    if (net.ipamDriver === DHCP_IPAM) {
-      // The address comes from join (the LAN's DHCP server); the observers
-      // (DNS names) need it, so they follow.
+    if (fromJoin || net.ipamDriver === DHCP_IPAM) {
+      // The addresses come from join (the LAN's DHCP server, a CNI chain);
+      // the observers (DNS names) need them, so they follow.
       const [joined] = await Promise.allSettled([join()]);
       undo.push('kernel objects', () => driver.leave(ctx.driverCtx, net, planned, sbxNs));
       if (joined.status === 'rejected') throw joined.reason;
@@ -160,7 +171,10 @@ export async function attach(ctx: Ctx, sbx: SandboxRecord, att: AttachmentConfig
 const sameJoin = (ep: EndpointRecord, r: JoinResult): boolean =>
   ep.ifName === r.iface.name && ep.dns === r.dns && ep.gateway.ipv4 === r.gateway.ipv4 && ep.gateway.ipv6 === r.gateway.ipv6
   && JSON.stringify(ep.routes) === JSON.stringify(r.routes)
-  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
+  && (!r.addresses?.ipv4 || r.addresses.ipv4 === ep.ipv4) && (!r.addresses?.ipv6 || r.addresses.ipv6 === ep.ipv6)
+  && (!r.addresses?.mac || r.addresses.mac === ep.mac)
+  && (!r.dnsServers?.length || JSON.stringify(r.dnsServers) === JSON.stringify(ep.dnsServers))
+  && (!r.lease || JSON.stringify(r.lease) === JSON.stringify(ep.dhcpLease));
 
 /**
  * What the core does with join's answer: moves and renames a link the
@@ -181,7 +195,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
       // The name may still be held by the sandbox end of a disconnected
       // endpoint that waits for the reaper: it moves aside.
       const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
-      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAsideDoomed(sbxNs, r.iface.name)) throw e;
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAside(sbxNs, r.iface.name, ['veth'])) throw e;
       await rename();
     }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
@@ -193,20 +207,14 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
   }
   if (sameJoin(ep, r)) return ep;
   const next: EndpointRecord = { ...ep, ifName: r.iface.name, gateway: r.gateway, routes: r.routes, dns: r.dns };
-  // Addresses the driver found (a DHCP lease) are the endpoint's, as IPAM's would be.
+  // Addresses the driver found (a DHCP lease, a CNI result) are the endpoint's, as IPAM's would be.
   if (r.addresses?.ipv4) next.ipv4 = r.addresses.ipv4;
+  if (r.addresses?.ipv6) next.ipv6 = r.addresses.ipv6;
+  if (r.addresses?.mac) next.mac = r.addresses.mac;
+  if (r.dnsServers?.length) next.dnsServers = r.dnsServers;
   if (r.lease) next.dhcpLease = r.lease;
   const [stored] = await ctx.state.commit([{ kind: 'endpoint', put: next }]);
   return stored;
-}
-
-/** Renames a stale veth end out of the way, into the reaper's group; false when `name` is something else. */
-async function moveAsideDoomed(ns: NetnsHandle, name: string): Promise<boolean> {
-  const l = await ns.rtnl.linkGet(name);
-  if (!l || l.kind !== 'veth') return false;
-  await ns.rtnl.linkSet(l.index, { up: false });
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
-  return true;
 }
 
 /**

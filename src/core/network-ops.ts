@@ -88,12 +88,17 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   if (driver.implicitInternal?.(net)) net.internal = true;
   const plan = async (): Promise<void> => {
     const others = [...ctx.state.networks.values()];
+    // A driver whose join gives the addresses (cni) has no pool, from cnm or a plugin.
+    const ownAddresses = driver.capabilities.addressesFromJoin === true;
+    if (ownAddresses && (req.ipamConfig.length || remoteIpam)) {
+      throw invalid(`the ${req.driver} driver takes no IPAM configuration: its addresses come from the driver (a CNI conflist's ipam section)`);
+    }
     if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
       // libnetwork asks the IPAM plugin before the network driver sees the network.
       const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
       const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
       Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
-    } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM) {
+    } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) {
       // A dhcp network has no subnet here: each endpoint's address is leased at join.
       ctx.ipam.planNetwork(net, req.ipamConfig, others);
     } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {

@@ -141,6 +141,13 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
   }
 
+  // What drivers keep outside the store for endpoints that are gone (a CNI
+  // result cache: a crash between ADD and the store write) is released.
+  for (const net of state.networks.values()) {
+    const drv = ctx.drivers.get(net.driver);
+    if (drv.sweepEndpoints) await step(`network ${net.name} stale attachments`, () => drv.sweepEndpoints!(ctx.driverCtx, net, state.endpointsOn(net.id)));
+  }
+
   // Links cnm made (they carry its mark, link-mark.ts) that no record owns
   // any more. A link without the mark is someone else's, even on a bridge
   // of cnm's: it is never touched.

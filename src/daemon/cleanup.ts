@@ -2,7 +2,7 @@
 // namespace and its exec root: its sandboxes still running under the OCI
 // runtime, cnm's nftables tables, the links cnm made (those carrying its
 // alias mark; bridges cnm's tables name, and the default `cnm0`, from before
-// marks), and the namespace files of its sandboxes. A user's link, even on a
+// marks), and the namespace files of its sandboxes and overlay networks. A user's link, even on a
 // cnm bridge, stays. It holds the namespace's daemon lock
 // while it works, so it refuses while a daemon runs here and no daemon can
 // start halfway through.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { NftFirewall } from '../firewall/index.ts';
 import { Netns } from '../netlink/index.ts';
 import { acquireNetnsLock } from './netns-lock.ts';
+import { removeOvl } from '../drivers/overlay/namespace.ts';
 import { findRuntimeBinary, RuncRuntime } from '../runtime/runc.ts';
 import { existsSync } from 'node:fs';
 
@@ -77,6 +78,14 @@ export async function cleanup(o: { execRoot: string; dryRun?: boolean }): Promis
       const p = join(dir, n);
       report.namespaces.push(p);
       if (!o.dryRun) await Netns.remove(p).catch(fail(`namespace ${p}`));
+    }
+    // Overlay networks' namespaces (src/drivers/overlay): their vxlan0 goes
+    // first, so its VNI and UDP socket are freed at once.
+    const ovl = join(o.execRoot, 'overlay');
+    for (const n of await readdir(ovl).catch(() => [] as string[])) {
+      const p = join(ovl, n);
+      report.namespaces.push(p);
+      if (!o.dryRun) await removeOvl(p).catch(fail(`namespace ${p}`));
     }
     if (!o.dryRun) await rm(join(o.execRoot, 'instance-id'), { force: true }).catch(fail('exec root id'));
   } finally {

@@ -34,6 +34,8 @@ import type { ControllerHooks } from '../core/hooks.ts';
 import type { PoolFlag } from '../core/ipam.ts';
 import { DriverRegistry } from '../drivers/registry.ts';
 import { Plugins } from '../drivers/remote/index.ts';
+import { CNI_OPT, DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_TIMEOUT_MS, cniDriver } from '../drivers/cni/driver.ts';
+import { confDirNetworks } from '../drivers/cni/conf-dir.ts';
 import { Netns } from '../netlink/index.ts';
 import { openStore } from '../store/index.ts';
 import { createResolver } from '../dns/index.ts';
@@ -77,6 +79,8 @@ export interface DaemonOptions {
   pluginDirs?: string[];
   /** How long one plugin call may take and a connection is retried (ms; Docker: 30 s). */
   pluginTimeoutMs?: number;
+  /** The cni driver: plugin directories, a conflist directory exposed as networks, the per-call timeout. */
+  cni?: { binDirs?: string[]; confDir?: string; timeoutMs?: number };
 }
 
 /** cnm's monitor (and sandbox init), built from src/native/monitor. */
@@ -90,6 +94,22 @@ export interface Daemon {
   /** This daemon's instance id (data root, exec root, nft tables' comment). */
   instance: string;
   close(): Promise<void>;
+}
+
+/** The conflists of --cni-conf-dir that are not networks yet become networks (src/drivers/cni/conf-dir.ts). */
+async function addConfDirNetworks(controller: Controller, dir: string, log: Logger): Promise<void> {
+  for (const c of confDirNetworks(dir, [...controller.state.networks.values()], (m) => log.warn(m))) {
+    try {
+      await controller.createNetwork({
+        name: c.name, driver: 'cni', internal: false, attachable: true, ingress: false, configOnly: false, configFrom: '',
+        enableIPv4: true, enableIPv6: false, ipamDriver: 'default', ipamConfig: [], ipamOptions: {},
+        options: { [CNI_OPT.conflist]: c.path }, labels: {},
+      });
+      log.info('cni: network from conflist', { name: c.name, path: c.path });
+    } catch (e) {
+      log.warn(`cni: ${c.path}: ${(e as Error).message}; skipped`);
+    }
+  }
 }
 
 /** A stable host id (IPv6 ULA prefixes are derived from it). */
@@ -152,6 +172,12 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const drivers = new DriverRegistry(undefined, new Plugins({
     ...(o.pluginDirs?.length ? { dirs: o.pluginDirs } : {}),
     ...(o.pluginTimeoutMs ? { timeoutMs: o.pluginTimeoutMs } : {}),
+  }));
+  drivers.register(cniDriver({
+    binDirs: o.cni?.binDirs?.length ? o.cni.binDirs : [DEFAULT_CNI_BIN_DIR],
+    cacheDir: join(o.dataRoot, 'cni'),
+    timeoutMs: o.cni?.timeoutMs ?? DEFAULT_CNI_TIMEOUT_MS,
+    onChain: (what, st) => o.log.debug('cni chain', { what, calls: st.calls, plugin_ms: st.pluginMs.toFixed(2), cnm_ms: (st.totalMs - st.pluginMs).toFixed(2) }),
   }));
   const known = await storedRecords(store, drivers);
   const firewall = new NftFirewall({
@@ -224,6 +250,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
   await resumeLeases(controller, dhcp, o.log);
+  if (o.cni?.confDir) await addConfDirNetworks(controller, o.cni.confDir, o.log);
   // Remote endpoints' names into the DNS, their MAC/IP/VTEP into the overlay data plane.
   if (cluster) await cluster.follow(controller.ctx, dns.table, firewall);
   await fwHooks.start();

@@ -112,6 +112,8 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger, sa
       if (sbx.dns.length) dns.upstreams.setSandboxServers(sbx.id, sbx.dns);
       // Else the DNS servers of a DHCP lease (the dhcp IPAM driver), as a DHCP client would use them.
       else if (ep.dhcpLease?.dns.length) dns.upstreams.setSandboxServers(sbx.id, ep.dhcpLease.dns);
+      // Else the servers the driver's join brought (a CNI result's dns).
+      else if (ep.dnsServers?.length) dns.upstreams.setSandboxServers(sbx.id, ep.dnsServers);
       const set = endpointsBySandbox.get(sbx.id) ?? new Set();
       set.add(ep.id);
       endpointsBySandbox.set(sbx.id, set);

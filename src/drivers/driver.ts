@@ -23,10 +23,11 @@ export interface DriverContext {
   /** The networks the daemon holds now (a parent link shared by several networks goes with the last). */
   networks(): readonly NetworkInfo[];
   /**
-   * Links the driver put into REAP_GROUP (link-mark.ts) are deleted soon,
-   * off the request's path (deleting a veth or bridge costs 10-20 ms).
+   * Links the driver put into REAP_GROUP (reap.ts doom) are deleted soon,
+   * off the request's path (deleting a veth, bridge or macvlan costs the
+   * kernel 10-20 ms). `ns`: they are in that sandbox namespace, not the host's.
    */
-  reap(): void;
+  reap(ns?: NetnsHandle): void;
   /**
    * The daemon's exec root (runtime files, gone after a reboot): drivers
    * that keep namespaces of their own put them under it (overlay:
@@ -90,6 +91,14 @@ export interface DriverCapabilities {
    * (a remote plugin's ProgramExternalConnectivity): no "discarded" warning.
    */
   externalConnectivity?: boolean;
+  /**
+   * The endpoint's addresses come from the driver's join (a CNI chain's IPAM
+   * plugin), not from cnm's IPAM: its networks have no pool, and the core
+   * passes the attachment's requested --ip/--ip6/--mac-address to
+   * createEndpoint in `ep.driverState` (requestedIpv4, requestedIpv6,
+   * requestedMac) instead of allocating them.
+   */
+  addressesFromJoin?: boolean;
 }
 
 /** A network as drivers see it: the record, plain data. */
@@ -143,9 +152,9 @@ export interface JoinResult {
   routes: JoinRoute[];
   /** Whether the embedded DNS serves this endpoint. */
   dns: boolean;
-  /** Addresses the driver found at join (a DHCP lease): the core records them as the endpoint's. */
-  addresses?: { ipv4?: string };
-  /** DNS servers that came with the addresses: the embedded DNS's upstreams for the sandbox. */
+  /** Addresses (CIDR) and MAC the driver found at join (a DHCP lease, a CNI result): the core records them as the endpoint's. */
+  addresses?: { ipv4?: string; ipv6?: string; mac?: string };
+  /** DNS servers that came with the addresses: the embedded DNS's upstreams for the sandbox when --dns names none. */
   dnsServers?: string[];
   /** The DHCP lease behind `addresses`, kept with the endpoint so a restarted daemon resumes it. */
   lease?: DhcpLeaseRecord;
@@ -217,6 +226,16 @@ export interface NetworkDriver {
    * start-up; returns what it removed. Overlay: namespaces of gone networks.
    */
   sweep?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /**
+   * What differs from what should exist, outside the host namespace's
+   * links, for `cnm doctor` (read only): `live` are the driver's networks
+   * the daemon holds. Overlay: its namespaces and their devices.
+   */
+  check?(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]>;
+  /** Asks the driver's data plane whether one endpoint is whole (doctor; cni: CHECK): a problem, or null. */
+  checkEndpoint?(net: NetworkInfo, ep: EndpointInfo, sandbox: { id: string; netnsPath: string }): Promise<string | null>;
+  /** At start: releases what the driver keeps outside the store for endpoints of `net` not in `live` (cni: cached attachments). */
+  sweepEndpoints?(ctx: DriverContext, net: NetworkInfo, live: readonly EndpointInfo[]): Promise<void>;
   /** Host-side links this driver made for the network and its endpoints (orphan sweep). */
   ownedLinks(net: NetworkInfo, eps: readonly EndpointInfo[]): string[];
   /** Host-side link names that must exist for the network (doctor). */

@@ -105,6 +105,8 @@ export interface EndpointRecord {
   node?: { id: string; vtep: string; sandboxHostname: string };
   /** The DHCP lease behind ipv4, on a network whose IPAM driver is dhcp. */
   dhcpLease?: DhcpLeaseRecord;
+  /** From the driver's join: DNS servers that came with its addresses (a CNI result). */
+  dnsServers?: string[];
 }
 
 export type SandboxState = 'created' | 'running' | 'exited';

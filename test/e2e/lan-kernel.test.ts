@@ -80,17 +80,19 @@ describe(`ipvlan, 802.1Q and dummy parents${skip ? ` (skipped: ${skip})` : ''}`,
     assert.match(await inNet(d, 'iva', 'ip route show exact 0.0.0.0/0'), /default via 192\.168\.78\.1 dev eth0/);
   });
 
-  for (const mode of ['l3', 'l3s']) {
-    test(`ipvlan ${mode}: no gateway, default routes straight out of the interface; containers reach each other`, async (t) => {
+  // l3 with the private flag: slaves may not talk to each other; l3s with
+  // the default (bridge) flag: they may.
+  for (const [mode, flag] of [['l3', 'private'], ['l3s', 'bridge']] as const) {
+    test(`ipvlan ${mode} (${flag}): no gateway, default routes straight out of the interface; containers ${flag === 'private' ? 'kept apart' : 'reach each other'}`, async (t) => {
       t.after(() => cleanup([`${mode}a`, `${mode}b`], [`iv-${mode}`]));
-      await d.docker(['network', 'create', '-d', 'ipvlan', '--subnet', '10.90.0.0/24', '-o', `parent=${lan.parent}`, '-o', `ipvlan_mode=${mode}`, '-o', 'ipvlan_flag=private', `iv-${mode}`]);
+      await d.docker(['network', 'create', '-d', 'ipvlan', '--subnet', '10.90.0.0/24', '-o', `parent=${lan.parent}`, '-o', `ipvlan_mode=${mode}`, '-o', `ipvlan_flag=${flag}`, `iv-${mode}`]);
       await runSandbox(d, `${mode}a`, { network: `iv-${mode}` });
       await runSandbox(d, `${mode}b`, { network: `iv-${mode}` });
-      assert.match(await inNet(d, `${mode}a`, 'ip -d link show eth0'), new RegExp(`ipvlan\\s+mode ${mode} private`));
+      assert.match(await inNet(d, `${mode}a`, 'ip -d link show eth0'), new RegExp(`ipvlan\\s+mode ${mode} ${flag}`));
       assert.match(await inNet(d, `${mode}a`, 'ip route show exact 0.0.0.0/0'), /^default dev eth0/m);
       const info = (await d.client.containerInspect(`${mode}a`)).NetworkSettings.Networks[`iv-${mode}`];
       assert.equal(info?.Gateway, '');
-      assert.ok(await canPing(d, `${mode}a`, await ipOf(d, `${mode}b`, `iv-${mode}`)));
+      assert.equal(await canPing(d, `${mode}a`, await ipOf(d, `${mode}b`, `iv-${mode}`)), flag !== 'private');
     });
   }
 

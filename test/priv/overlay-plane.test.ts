@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { Netns } from '../../src/netlink/index.ts';
 import type { DriverContext, NetworkInfo } from '../../src/drivers/driver.ts';
 import type { EndpointRecord } from '../../src/model/records.ts';
-import { overlayDriver, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
+import { checkOverlay, overlayDriver, overlayPeers, setOverlayPeers, sweepOverlayNamespaces } from '../../src/drivers/overlay/driver.ts';
 import type { OverlayPeer } from '../../src/drivers/overlay/peers.ts';
 import { ovlPath } from '../../src/drivers/overlay/namespace.ts';
 import { privilegedSkipReason, TestNetns } from '../helpers/netns.ts';
@@ -129,11 +129,14 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.equal(d.learning, false);
     assert.ok(!d.l2miss && !d.l3miss);
     assert.equal((await inNs(path, 'ip -4 addr show dev br0')).trim(), '', 'br0 has no address');
+    // No IP-layer hooks for frames bridged in the overlay namespace (when br_netfilter is there).
+    assert.match(await inNs(path, 'cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo 0'), /^0/);
     const hostLinks = await hosts[0]!.t.sh('ip -o link show');
     assert.doesNotMatch(hostLinks.stdout, /vxlan|br0/, 'no overlay link in the host namespace');
     assert.match((await hosts[0]!.t.sh('ss -ulnH "sport = :4789"')).stdout, /4789/, 'the VXLAN socket is on the underlay');
     // Again (a restart): nothing changes, nothing fails.
     await overlayDriver.createNetwork(hosts[0]!.ctx, net1);
+    for (const h of hosts) assert.deepEqual(await checkOverlay(h.ctx, [net1]), [], 'cnm doctor finds nothing amiss');
   });
 
   it('containers on three hosts ping each other over VXLAN; MTU is underlay - 50 on both veth ends', async () => {
@@ -202,8 +205,31 @@ describe('overlay data plane across three hosts', { skip }, () => {
     assert.doesNotMatch(await inNs(path, 'ip neigh show dev vxlan0'), /10\.77\.0\.4/);
     assert.equal(await ping(boxes[0]!, '10.77.0.4'), false, 'host 3 is unreachable from host 1 now');
     assert.deepEqual(await setOverlayPeers(h.ctx, net1, without), { added: 0, removed: 0 });
+    await assert.rejects(setOverlayPeers(h.ctx, net1, [{ ip: '10.77.0.9', mac: 'nope', vtep: '192.0.2.2' }]), /peer 0 .*invalid mac/);
+    assert.deepEqual(overlayPeers(h.ctx, net1), without, 'a bad list is not remembered');
     await setOverlayPeers(h.ctx, net1, peersOf(net1));
     assert.ok(await ping(boxes[0]!, '10.77.0.4'));
+  });
+
+  it('a large peer set is programmed in batches and shrunk again', async () => {
+    const h = hosts[2]!;
+    const big = network('big', '10.81.0.0/16', 4600);
+    await overlayDriver.createNetwork(h.ctx, big, { fresh: true });
+    try {
+      const peers: OverlayPeer[] = Array.from({ length: 600 }, (_x, i) => ({
+        ip: `10.81.${(i >> 8) + 1}.${i & 255}`, mac: `02:42:0a:51:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, vtep: `192.0.2.${10 + (i % 3)}`,
+      }));
+      assert.deepEqual(await setOverlayPeers(h.ctx, big, peers), { added: 600 + 3 + 600, removed: 0 });
+      const path = ovlPath(h.ctx, big.id);
+      const count = async (cmd: string): Promise<number> => (await inNs(path, cmd)).split('\n').filter((l) => l.includes('PERMANENT') || l.includes(' dst ')).length;
+      assert.equal(await count('bridge fdb show dev vxlan0'), 603);
+      assert.equal(await count('ip neigh show dev vxlan0'), 600);
+      assert.deepEqual(await setOverlayPeers(h.ctx, big, peers.slice(0, 10)), { added: 0, removed: 590 + 590 });
+      assert.equal(await count('bridge fdb show dev vxlan0'), 13);
+      assert.equal(await count('ip neigh show dev vxlan0'), 10);
+    } finally {
+      await overlayDriver.deleteNetwork(h.ctx, big);
+    }
   });
 
   it('two networks with the same subnet on different VNIs stay apart', async () => {
@@ -246,6 +272,8 @@ describe('overlay data plane across three hosts', { skip }, () => {
     const path = ovlPath(h.ctx, net1.id);
     // Pieces lost (by hand): vxlan0 and the endpoint's port, then the whole namespace.
     await inNs(path, `ip link del vxlan0 && ip link del ${b.ep.driverState.ovlPort}`);
+    assert.deepEqual(await checkOverlay(h.ctx, [net1, net2]), [`network ov1: vxlan0 in ${path} is missing`]);
+    assert.deepEqual(await setOverlayPeers(h.ctx, net1, peersOf(net1)), { added: 0, removed: 0 }, 'remembered for the rebuild');
     await overlayDriver.createNetwork(h.ctx, net1);
     await overlayDriver.join(h.ctx, net1, b.ep, { id: b.t.name, netnsPath: b.t.path, ifNames: ['eth0'], ns: b.ns });
     assert.match(await inNs(path, 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst 192\.0\.2\.1/, 'peers re-applied');
@@ -264,6 +292,7 @@ describe('overlay data plane across three hosts', { skip }, () => {
     const h = hosts[2]!;
     const lone = network('lone', '10.78.0.0/24', 4300);
     await overlayDriver.createNetwork(h.ctx, lone, { fresh: true });
+    assert.deepEqual(await checkOverlay(h.ctx, [net1]), [`overlay namespace ${ovlPath(h.ctx, lone.id)} belongs to no network`]);
     const removed = await sweepOverlayNamespaces(h.ctx, []);
     assert.deepEqual(removed, [`overlay namespace ${ovlPath(h.ctx, lone.id)}`], 'net1 (an endpoint on it) stays');
     assert.equal(existsSync(ovlPath(h.ctx, net1.id)), true);
@@ -284,5 +313,85 @@ describe('overlay data plane across three hosts', { skip }, () => {
     }
     // Twice is fine.
     await overlayDriver.deleteNetwork(hosts[0]!.ctx, net1);
+  });
+});
+
+describe('cnm cleanup and overlay namespaces', { skip }, () => {
+  it('removes the overlay namespaces a stopped daemon left, and their VXLAN socket', async () => {
+    const runDir = await mkdtemp('/run/cnmt-ovl-');
+    const t = await TestNetns.create('ovcl');
+    const ns = await Netns.open(t.path);
+    const ctx: DriverContext = { hostNs: ns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: runDir, cluster: { vtep: '192.0.2.9', mtu: 1500 } };
+    try {
+      const net = network('cl', '10.79.0.0/24', 4400);
+      await overlayDriver.createNetwork(ctx, net, { fresh: true });
+      assert.equal(existsSync(ovlPath(ctx, net.id)), true);
+      const dry = await t.sh(`${process.cwd()}/bin/cnm cleanup --exec-root ${runDir} --dry-run`);
+      assert.match(dry.stdout, new RegExp(`ovl-${net.id.slice(0, 12)}`), 'the dry run lists it');
+      await t.sh(`${process.cwd()}/bin/cnm cleanup --exec-root ${runDir}`);
+      assert.deepEqual(await readdir(`${runDir}/overlay`), []);
+      await waitFor(async () => (await t.sh('ss -ulnH "sport = :4789"')).stdout.trim() === '', { what: 'the VXLAN socket to close', timeoutMs: 10_000 });
+    } finally {
+      ns.close();
+      await t.destroy();
+      await cleanupRunDir(runDir);
+      await rm(runDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('overlay over an IPv6 underlay', { skip }, () => {
+  it('VTEPs with IPv6 addresses: MTU underlay - 70, peers with IPv6 destinations, containers ping', async () => {
+    const runDir = await mkdtemp('/run/cnmt-ovl-');
+    const made: TestNetns[] = [];
+    const handles: Netns[] = [];
+    const net = network('ov6', '10.80.0.0/24', 4500);
+    const ctxs: DriverContext[] = [];
+    try {
+      const ul = await TestNetns.create('ov6ul');
+      made.push(ul);
+      await ul.sh('ip link add ul0 type bridge && ip link set ul0 up');
+      const boxes: Array<{ t: TestNetns; ep: EndpointRecord; vtep: string }> = [];
+      for (const i of [1, 2]) {
+        const h = await TestNetns.create(`ov6h${i}`);
+        made.push(h);
+        const vtep = `fd00:192::${i}`;
+        await ul.sh(`ip link add u${i} type veth peer name eth0 netns ${h.name} && ip link set u${i} master ul0 up`);
+        await h.sh(`ip addr add ${vtep}/64 dev eth0 nodad && ip link set eth0 up`);
+        const hns = await Netns.open(h.path);
+        handles.push(hns);
+        // Spelled otherwise than the kernel prints it: the same VTEP all the same.
+        const ctx: DriverContext = { hostNs: hns, owner: 'test', networks: () => [], reap: () => undefined, execRoot: `${runDir}/h${i}`, cluster: { vtep: `FD00:192:0::${i}`, mtu: 1500 } };
+        ctxs.push(ctx);
+        await overlayDriver.createNetwork(ctx, net, { fresh: true });
+        const t = await TestNetns.create('ov6sb');
+        made.push(t);
+        const ns = await Netns.open(t.path);
+        handles.push(ns);
+        const ep: EndpointRecord = {
+          id: newId(), name: t.name, networkId: net.id, sandboxId: t.name, ifName: 'eth0', mac: `02:42:0a:50:00:0${i + 1}`, ipv4: `10.80.0.${i + 1}/24`,
+          aliases: [], gwPriority: 0, created: 0, ports: [], driverOpts: {}, driverState: {}, gateway: { ipv4: null, ipv6: null }, routes: [], dns: true,
+        };
+        ep.driverState = (await overlayDriver.createEndpoint(net, ep, { id: t.name, netnsPath: t.path, ifNames: [] })).driverState;
+        await overlayDriver.join(ctx, net, ep, { id: t.name, netnsPath: t.path, ifNames: [], ns }, { fresh: true });
+        boxes.push({ t, ep, vtep });
+      }
+      const peers = boxes.map((b) => ({ ip: b.ep.ipv4!, mac: b.ep.mac, vtep: b.vtep }));
+      for (const ctx of ctxs) await setOverlayPeers(ctx, net, peers);
+      assert.match((await boxes[0]!.t.sh('ip -o link show eth0')).stdout, /mtu 1430/);
+      assert.match(await inNs(ovlPath(ctxs[0]!, net.id), 'bridge fdb show dev vxlan0'), /00:00:00:00:00:00 dst fd00:192::2 /);
+      assert.ok((await boxes[0]!.t.sh('ping -c 3 -i 0.2 -W 1 10.80.0.3', { allowFail: true })).code === 0, 'across the IPv6 underlay');
+      const index = async (): Promise<string> => inNs(ovlPath(ctxs[0]!, net.id), 'ip -o link show vxlan0 | cut -d: -f1');
+      const before = await index();
+      await overlayDriver.createNetwork(ctxs[0]!, net);
+      assert.equal(await index(), before, 'a restart keeps vxlan0 (its VTEP is unchanged)');
+      assert.deepEqual(await checkOverlay(ctxs[0]!, [net]), []);
+    } finally {
+      for (const ctx of ctxs) await overlayDriver.deleteNetwork(ctx, net).catch(() => undefined);
+      for (const h of handles) h.close();
+      for (const t of made.reverse()) await t.destroy();
+      for (const i of [1, 2]) await cleanupRunDir(`${runDir}/h${i}`);
+      await rm(runDir, { recursive: true, force: true });
+    }
   });
 });

@@ -66,3 +66,53 @@ test('a driver that knows only the API: options, names, link move, routes, no ga
     await w.close();
   }
 });
+
+test('a driver whose join gives the addresses (cni): no pool, requested values passed in, the answer recorded, observers after join', async () => {
+  const w = await World.start();
+  const asked: Record<string, string>[] = [];
+  let namedBeforeJoin = false;
+  const ownAddresses: NetworkDriver = {
+    name: 'own',
+    capabilities: { scope: 'local', ownNamespace: true, endpoints: true, singleton: false, combinable: true, portPublishing: false, dns: true, addressesFromJoin: true },
+    async validateNetwork() { return {}; },
+    async createNetwork() {},
+    async deleteNetwork() {},
+    async createEndpoint(_net, ep, sandbox) {
+      return { ifName: `eth${sandbox.ifNames.length}`, driverState: { ...ep.driverState } };
+    },
+    async join(_ctx, _net, ep, sandbox) {
+      asked.push(ep.driverState);
+      namedBeforeJoin ||= w.dns.names.has(ep.id);
+      await sandbox.ns.rtnl.linkAdd({ kind: 'veth', name: ep.ifName, peer: { name: `${ep.ifName}p` } });
+      await sandbox.ns.rtnl.addrAdd(ep.ifName, '10.77.0.9/24', { noDad: true });
+      await sandbox.ns.rtnl.linkSet(ep.ifName, { up: true });
+      return {
+        iface: { name: ep.ifName }, gateway: { ipv4: '10.77.0.1', ipv6: null }, routes: [], dns: true,
+        addresses: { ipv4: '10.77.0.9/24', mac: '02:00:00:00:77:09' }, dnsServers: ['10.77.0.53'],
+      };
+    },
+    async leave() {},
+    ownedLinks: () => [],
+  };
+  try {
+    w.controller.ctx.drivers.register(ownAddresses);
+    await assert.rejects(w.controller.createNetwork(networkRequest('o2', { driver: 'own', ipamConfig: [{ subnet: '10.77.0.0/24' }] })), /takes no IPAM configuration/);
+    const net = await w.controller.createNetwork(networkRequest('o', { driver: 'own' }));
+    assert.equal(net.ipv4, undefined, 'no cnm pool');
+    const sbx = await w.controller.createSandbox(sandboxRequest('s2', {
+      networkMode: 'o', networks: [{ ref: 'o', att: { aliases: [], gwPriority: 0, driverOpts: {}, ipv4Address: '10.77.0.9', macAddress: '02:00:00:00:77:09' } }],
+    }));
+    await w.controller.startSandbox(sbx.id);
+    assert.deepEqual(asked, [{ requestedIpv4: '10.77.0.9', requestedMac: '02:00:00:00:77:09' }]);
+    const ep = [...w.controller.state.endpoints.values()].find((e) => e.networkId === net.id);
+    assert.ok(ep);
+    assert.equal(ep.ipv4, '10.77.0.9/24');
+    assert.equal(ep.mac, '02:00:00:00:77:09');
+    assert.deepEqual(ep.gateway, { ipv4: '10.77.0.1', ipv6: null });
+    assert.deepEqual(ep.dnsServers, ['10.77.0.53']);
+    assert.equal(namedBeforeJoin, false, 'the DNS names come after join, with the address');
+    assert.ok(w.dns.names.has(ep.id));
+  } finally {
+    await w.close();
+  }
+});

@@ -4,7 +4,8 @@ import { forbidden, invalid } from '../../model/errors.ts';
 import { randomMac, shortId } from '../../model/ids.ts';
 import type { Link, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
-import { REAP_GROUP, linkMark, reapName } from '../link-mark.ts';
+import { linkMark } from '../link-mark.ts';
+import { doom, liveLink, moveAside } from '../reap.ts';
 import { OPT, parseBridgeOptions } from './options.ts';
 
 /** The predefined network's device; Docker's is docker0. */
@@ -43,48 +44,6 @@ const gatewayCidrs = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptio
 async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
   try {
     await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
-  } catch (e) {
-    if (!isMissing(e)) throw e;
-  }
-}
-
-/**
- * A link with `name` that waits for the reaper gives its name up (renamed
- * after its index; it is down, so the kernel allows it). Returns the link
- * that is still live under that name, or null.
- */
-async function liveLink(ns: NetnsHandle, name: string): Promise<Link | null> {
-  const l = await ns.rtnl.linkGet(name);
-  if (!l || l.group !== REAP_GROUP) return l;
-  // The reaper may take it first: then the name is free all the same.
-  await ns.rtnl.linkSet(l.index, { name: reapName(l.index) }).catch((e: unknown) => { if (!isMissing(e)) throw e; });
-  return null;
-}
-
-/**
- * Moves aside a link in the sandbox that holds a name no endpoint of the
- * sandbox has: the sandbox end of a veth whose host end waits for the
- * reaper (a reconnect right after a disconnect). Down first (its routes
- * go, and a link must be down to be renamed), then renamed and doomed.
- */
-async function moveAside(ns: NetnsHandle, name: string): Promise<boolean> {
-  const l = await ns.rtnl.linkGet(name);
-  if (!l) return true;
-  if (l.kind !== 'veth') return false;
-  try {
-    await ns.rtnl.linkSet(l.index, { up: false });
-    await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });
-  } catch (e) {
-    // The reaper deleted its pair meanwhile: the name is free.
-    if (!isMissing(e)) throw e;
-  }
-  return true;
-}
-
-/** Puts a link out of service for the reaper: down (no traffic, no routes) and in REAP_GROUP. */
-async function doom(ns: NetnsHandle, name: string): Promise<void> {
-  try {
-    await ns.rtnl.linkSet(name, { up: false, group: REAP_GROUP });
   } catch (e) {
     if (!isMissing(e)) throw e;
   }
@@ -231,7 +190,7 @@ export const bridgeDriver: NetworkDriver = {
         // holds the name while its pair waits for the reaper. The core gave
         // this endpoint a name none of the sandbox's endpoints has, so a
         // link holding it is stale: moved aside once.
-        if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName)) throw e;
+        if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName, ['veth'])) throw e;
         await add();
       }
     }

@@ -14,6 +14,7 @@ import { forbidden, invalid } from '../../model/errors.ts';
 import type { Link, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, JoinResult, JoinRoute, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { linkMark } from '../link-mark.ts';
+import { doom, moveAside } from '../reap.ts';
 import { LAN_OPT, parseLanOptions, shimName } from './options.ts';
 import type { LanKind, LanOptions } from './options.ts';
 
@@ -231,11 +232,19 @@ function lanDriver(kind: LanKind): NetworkDriver {
         // A parent the network needs but that went away (a VLAN link
         // deleted by hand, a restart): made again as at network create.
         if (o.parentKind !== 'link' && !(await ctx.hostNs.rtnl.linkGet(o.parent))) await ensureParent(ctx, o);
+        // Made beside the parent and born in the sandbox under its final name.
+        const add = () => ctx.hostNs.rtnl.linkAdd(kind === 'macvlan'
+          ? { kind, name: ep.ifName, parent: o.parent, mode: o.macvlanMode, mac: ep.mac, netns: sandbox.ns }
+          : { kind, name: ep.ifName, parent: o.parent, mode: o.ipvlanMode, flag: o.ipvlanFlag, netns: sandbox.ns });
         try {
-          // Made beside the parent and born in the sandbox under its final name.
-          await ctx.hostNs.rtnl.linkAdd(kind === 'macvlan'
-            ? { kind, name: ep.ifName, parent: o.parent, mode: o.macvlanMode, mac: ep.mac, netns: sandbox.ns }
-            : { kind, name: ep.ifName, parent: o.parent, mode: o.ipvlanMode, flag: o.ipvlanFlag, netns: sandbox.ns });
+          try {
+            await add();
+          } catch (e) {
+            // A reconnect right after a disconnect: the doomed child still
+            // holds the name (the core chose it as free): moved aside once.
+            if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandbox.ns, ep.ifName, ['macvlan', 'ipvlan'])) throw e;
+            await add();
+          }
         } catch (e) {
           if ((e as { code?: string }).code === 'ENODEV') throw invalid(`the requested parent interface ${o.parent} was not found on the host`);
           throw invalid(`failed to create the ${kind} port: ${(e as Error).message}`);
@@ -249,14 +258,12 @@ function lanDriver(kind: LanKind): NetworkDriver {
     },
 
     async leave(ctx, net, ep, ns) {
-      // A child lives only in the sandbox: gone with its namespace.
       if (net.ipamDriver === 'dhcp') await ctx.dhcp?.release({ ns, ifName: ep.ifName, network: net, endpoint: ep });
+      // A child lives only in the sandbox: gone with its namespace. Else
+      // down at once (no traffic), deleted by the reaper off the request's path.
       if (!ns) return;
-      try {
-        await ns.rtnl.linkDel(ep.ifName);
-      } catch (e) {
-        if (!isMissing(e)) throw e;
-      }
+      await doom(ns, ep.ifName);
+      ctx.reap(ns);
     },
 
     intact(_net, ep, view) {

@@ -23,16 +23,24 @@
 // the store before createNetwork), this host's VTEP and underlay MTU
 // (ctx.cluster) and the remote endpoints (setOverlayPeers, peers.ts).
 import { forbidden, invalid } from '../../model/errors.ts';
+import { parseIp } from '../../netlink/index.ts';
 import type { Link, Netns } from '../../netlink/index.ts';
 import type { DriverContext, JoinResult, NetworkDriver, NetworkInfo } from '../driver.ts';
 import { ensureOvl, listOvl, openOvl, ovlPath, removeOvl } from './namespace.ts';
 import { OVL_BRIDGE, OVL_VXLAN, VXLAN_PORT, ovlPortName, parseOverlayOptions, vniOf, vxlanOverhead } from './options.ts';
-import { programPeers } from './peers.ts';
+import { desiredTables, programPeers } from './peers.ts';
 import type { OverlayPeer } from './peers.ts';
 
 export const NO_CLUSTER_MSG = 'overlay networks need a cluster store: start the daemon with --cluster-store etcd://HOST:2379 and --cluster-advertise IP|IFACE';
 
 const isMissing = (e: unknown): boolean => ['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL'].includes((e as { code?: string }).code ?? '');
+
+/** Two spellings of one address ("fd00::1" and "FD00:0::1") are the same VTEP. */
+function sameIp(a: string | undefined, b: string): boolean {
+  const x = a === undefined ? null : parseIp(a);
+  const y = parseIp(b);
+  return !!x && !!y && x.bytes.equals(y.bytes);
+}
 
 function clusterOf(ctx: DriverContext | undefined): NonNullable<DriverContext['cluster']> {
   if (!ctx?.cluster?.vtep) throw forbidden(NO_CLUSTER_MSG);
@@ -93,7 +101,7 @@ async function build(ctx: DriverContext, net: NetworkInfo, fresh: boolean): Prom
   const br = links.get(OVL_BRIDGE);
   if (!br) await rtnl.linkAdd({ kind: 'bridge', name: OVL_BRIDGE, mtu });
   const vx = links.get(OVL_VXLAN);
-  const stale = vx && (vx.kind !== 'vxlan' || vx.vxlan?.vni !== vni || vx.vxlan.local !== c.vtep || vx.vxlan.port !== VXLAN_PORT || vx.vxlan.learning);
+  const stale = vx && (vx.kind !== 'vxlan' || vx.vxlan?.vni !== vni || !sameIp(vx.vxlan.local, c.vtep) || vx.vxlan.port !== VXLAN_PORT || vx.vxlan.learning);
   // A VTEP that changed (--cluster-advertise) needs a new device: local is fixed at creation.
   if (stale) await rtnl.linkDel(OVL_VXLAN);
   if (!vx || stale) {
@@ -125,10 +133,19 @@ export async function setOverlayPeers(ctx: DriverContext, net: NetworkInfo, peer
   const c = clusterOf(ctx);
   const path = ovlPath(ctx, net.id);
   return serial(path, async () => {
-    const ns = await openOvl(path);
-    const res = ns ? await programPeers(ns, peers, c.vtep) : { added: 0, removed: 0 };
+    // Checked before anything is remembered: a bad list changes nothing.
+    desiredTables(peers, c.vtep);
     peersOf.set(path, [...peers]);
-    return res;
+    const ns = await openOvl(path);
+    if (!ns) return { added: 0, removed: 0 };
+    try {
+      return await programPeers(ns, peers, c.vtep);
+    } catch (e) {
+      // vxlan0 gone (removed by hand): the next createNetwork or join makes
+      // it again and programs the peers remembered above.
+      if (isMissing(e)) return { added: 0, removed: 0 };
+      throw e;
+    }
   });
 }
 
@@ -156,6 +173,30 @@ export async function sweepOverlayNamespaces(ctx: DriverContext, liveIds: readon
     });
   }
   return removed;
+}
+
+/** `cnm doctor`: each network's namespace and devices as build makes them; namespaces of no network. */
+export async function checkOverlay(ctx: DriverContext, live: readonly NetworkInfo[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const net of live) {
+    const path = ovlPath(ctx, net.id);
+    const ns = await openOvl(path);
+    if (!ns) { problems.push(`network ${net.name}: overlay namespace ${path} is missing`); continue; }
+    const links = new Map((await ns.rtnl.linkList()).map((l) => [l.name, l]));
+    const br = links.get(OVL_BRIDGE);
+    const vx = links.get(OVL_VXLAN);
+    if (!br || !br.up) problems.push(`network ${net.name}: ${OVL_BRIDGE} in ${path} is ${br ? 'down' : 'missing'}`);
+    if (!vx || !vx.up) { problems.push(`network ${net.name}: ${OVL_VXLAN} in ${path} is ${vx ? 'down' : 'missing'}`); continue; }
+    if (br && vx.master !== br.index) problems.push(`network ${net.name}: ${OVL_VXLAN} is not a port of ${OVL_BRIDGE}`);
+    const vni = net.driverState.vni;
+    if (String(vx.vxlan?.vni) !== vni) problems.push(`network ${net.name}: ${OVL_VXLAN} has VNI ${vx.vxlan?.vni}, the network ${vni ?? 'none'}`);
+    if (ctx.cluster && !sameIp(vx.vxlan?.local, ctx.cluster.vtep)) problems.push(`network ${net.name}: ${OVL_VXLAN} sends from ${vx.vxlan?.local ?? 'no address'}, this host's VTEP is ${ctx.cluster.vtep}`);
+  }
+  const ids = new Set(live.map((n) => n.id.slice(0, 12)));
+  for (const { path, idPrefix } of await listOvl(ctx)) {
+    if (!ids.has(idPrefix)) problems.push(`overlay namespace ${path} belongs to no network`);
+  }
+  return problems;
 }
 
 const joinInfo = (): Omit<JoinResult, 'iface'> => ({ gateway: { ipv4: null, ipv6: null }, routes: [], dns: true });
@@ -262,6 +303,10 @@ export const overlayDriver: NetworkDriver = {
 
   async sweep(ctx, live) {
     return sweepOverlayNamespaces(ctx, live.map((n) => n.id));
+  },
+
+  async check(ctx, live) {
+    return checkOverlay(ctx, live);
   },
 
   // Nothing of an overlay network lives among the host's links.

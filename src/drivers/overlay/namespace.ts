@@ -73,6 +73,13 @@ export async function ensureOvl(path: string): Promise<{ ns: Netns; made: boolea
     // enabled on them: disable_ipv6 would refuse vxlan0's IPv6 neighbour
     // entries ("IPv6 is disabled on this device").
     await ns.sysctlSet('net/ipv6/conf/default/addr_gen_mode', '1').catch((e: unknown) => { if (!isMissing(e)) throw e; });
+    // With br_netfilter loaded (cnm's bridge firewall needs it), frames
+    // bridged on br0 would also run the IP-layer hooks of this namespace,
+    // a per-packet cost for nothing: no firewall lives here. Per namespace
+    // since Linux 5.3; absent without br_netfilter.
+    for (const f of ['iptables', 'ip6tables', 'arptables']) {
+      await ns.sysctlSet(`net/bridge/bridge-nf-call-${f}`, '0').catch((e: unknown) => { if (!isMissing(e)) throw e; });
+    }
     handles.set(path, ns);
     return ns;
   })();

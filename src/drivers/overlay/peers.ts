@@ -13,7 +13,7 @@
 // change and after a resync.
 import { invalid } from '../../model/errors.ts';
 import { formatIp, parseIp, parseMac } from '../../netlink/index.ts';
-import type { Netns } from '../../netlink/index.ts';
+import type { Netns, RtnlBatch } from '../../netlink/index.ts';
 import { OVL_VXLAN } from './options.ts';
 
 /** One remote endpoint, plain data (what the cluster store holds for it). */
@@ -69,14 +69,34 @@ export function desiredTables(peers: readonly OverlayPeer[], ownVtep: string): {
   return { fdb, neigh };
 }
 
-/** Makes vxlan0's FDB and neighbour tables in `ns` match `peers`. */
+/** Changes per sendmsg: one round trip each, the acknowledgements well inside a socket buffer. */
+const BATCH = 256;
+
+type Change = (b: RtnlBatch) => RtnlBatch;
+
+/** Runs the changes in batches; `tolerant`: entries already gone are fine (deletions). */
+async function run(ns: Netns, changes: readonly Change[], tolerant: boolean): Promise<void> {
+  for (let i = 0; i < changes.length; i += BATCH) {
+    try {
+      await ns.rtnl.batch((b) => { for (const c of changes.slice(i, i + BATCH)) c(b); });
+    } catch (e) {
+      const errors = e instanceof AggregateError ? e.errors : [e];
+      const real = errors.filter((x) => !(tolerant && isMissing(x)));
+      if (real.length) throw real.length === 1 ? real[0] : new AggregateError(real, (e as Error).message);
+    }
+  }
+}
+
+/**
+ * Makes vxlan0's FDB and neighbour tables in `ns` match `peers`: one dump
+ * of each, then the removals and the additions, each in as few requests as
+ * possible (a full resync of a large network is a handful of round trips).
+ */
 export async function programPeers(ns: Netns, peers: readonly OverlayPeer[], ownVtep: string): Promise<{ added: number; removed: number }> {
   const want = desiredTables(peers, ownVtep);
-  const rtnl = ns.rtnl;
-  const [fdb, neigh] = await Promise.all([rtnl.fdbList(OVL_VXLAN), rtnl.neighList(OVL_VXLAN)]);
-  let added = 0;
-  let removed = 0;
-  const ignoreMissing = (e: unknown): void => { if (!isMissing(e)) throw e; };
+  const [fdb, neigh] = await Promise.all([ns.rtnl.fdbList(OVL_VXLAN), ns.rtnl.neighList(OVL_VXLAN)]);
+  const dels: Change[] = [];
+  const adds: Change[] = [];
   // The device's own remote entries carry a destination; the bridge's
   // entries for the vxlan0 port (learned MACs) do not, and are the bridge's.
   const haveFdb = new Set<string>();
@@ -85,28 +105,26 @@ export async function programPeers(ns: Netns, peers: readonly OverlayPeer[], own
     const key = `${e.mac}|${e.dst}`;
     if (want.fdb.has(key)) { haveFdb.add(key); continue; }
     // With dst: only that remote goes (a MAC can have several).
-    await rtnl.fdbDel({ dev: OVL_VXLAN, mac: e.mac, dst: e.dst, self: true }).catch(ignoreMissing);
-    removed++;
+    dels.push((b) => b.fdbDel({ dev: OVL_VXLAN, mac: e.mac, dst: e.dst, self: true }));
   }
   const haveNeigh = new Map<string, string>();
   for (const n of neigh) {
     if (!n.permanent) continue;
     if (want.neigh.get(n.ip) === n.mac) { haveNeigh.set(n.ip, n.mac); continue; }
     if (want.neigh.has(n.ip)) continue; // replaced below
-    await rtnl.neighDel({ dev: OVL_VXLAN, ip: n.ip }).catch(ignoreMissing);
-    removed++;
+    dels.push((b) => b.neighDel({ dev: OVL_VXLAN, ip: n.ip }));
   }
   for (const [key, f] of want.fdb) {
     if (haveFdb.has(key)) continue;
     // append: the flood list (all zeros) holds one remote per VTEP, and a
-    // moved MAC briefly has its old remote (removed above) and the new one.
-    await rtnl.fdbAdd({ dev: OVL_VXLAN, mac: f.mac, dst: f.dst, self: true, permanent: true, append: true });
-    added++;
+    // moved MAC briefly has its old remote (removed first) and the new one.
+    adds.push((b) => b.fdbAdd({ dev: OVL_VXLAN, mac: f.mac, dst: f.dst, self: true, permanent: true, append: true }));
   }
   for (const [ip, mac] of want.neigh) {
     if (haveNeigh.get(ip) === mac) continue;
-    await rtnl.neighAdd({ dev: OVL_VXLAN, ip, mac, replace: true });
-    added++;
+    adds.push((b) => b.neighAdd({ dev: OVL_VXLAN, ip, mac, replace: true }));
   }
-  return { added, removed };
+  await run(ns, dels, true);
+  await run(ns, adds, false);
+  return { added: adds.length, removed: dels.length };
 }
