@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { run } from '../helpers/daemon.ts';
 import { makeBusyboxImage } from '../../scripts/make-busybox-image.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -158,6 +158,16 @@ networks:
       assert.ok((await B.client.networkList()).some((n) => n.Name === 'ovl'), 'down leaves an external network alone');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a network removed on one host goes from every host, with its namespace and links', async () => {
+    const id = (await A.docker(['network', 'create', '-d', 'overlay', 'gone'])).stdout.trim();
+    const nsFile = (h: DaemonHandle): string => `${h.dir}/run/overlay/ovl-${id.slice(0, 12)}`;
+    await waitFor(() => existsSync(nsFile(C)), { what: 'the overlay namespace on C' });
+    await B.docker(['network', 'rm', 'gone']);
+    for (const h of [A, B, C]) {
+      await waitFor(async () => !existsSync(nsFile(h)) && !(await h.client.networkList()).some((n) => n.Name === 'gone'), { what: `the network and its namespace gone from ${h.dir}` });
     }
   });
 
