@@ -6,7 +6,6 @@ import type { Ctx, Logger } from '../core/context.ts';
 import type { GlobalStore } from '../core/state.ts';
 import type { NetnsHandle } from '../netlink/index.ts';
 import { EtcdStore } from '../store/etcd-store.ts';
-import { CNM_VERSION } from '../api/handlers/system.ts';
 import { Cluster } from './cluster.ts';
 import type { ClusterSinks } from './cluster.ts';
 import { setOverlayPeers } from '../drivers/overlay/driver.ts';
@@ -33,7 +32,7 @@ export interface ClusterHandle {
 }
 
 
-export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; local: Store; nodeId: string; hostname: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
+export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle; local: Store; nodeId: string; hostname: string; version: string; dataRoot: string; log: Logger }): Promise<ClusterHandle> {
   const cfg = parseClusterStore(flags.store, flags.storeOpts);
   const adv = await resolveAdvertise(flags.advertise, o.hostNs);
   const tls = await readTls(cfg);
@@ -42,7 +41,7 @@ export async function startCluster(flags: ClusterFlags, o: { hostNs: NetnsHandle
     store: new PrefixedStore(etcd, ETCD_PREFIX),
     display: cfg.display,
     nodeId: o.nodeId,
-    node: { vtep: adv.vtep, hostname: o.hostname, mtu: adv.mtu, version: CNM_VERSION },
+    node: { vtep: adv.vtep, hostname: o.hostname, mtu: adv.mtu, version: o.version },
     leaseFile: join(o.dataRoot, 'cluster-lease'),
     local: o.local,
     log: o.log,

@@ -16,8 +16,8 @@ import { UndoStack } from './mutex.ts';
 import { allocateAddress, releaseAddress } from './remote-ipam.ts';
 import { moveAside } from '../drivers/reap.ts';
 import { macProblem } from '../model/net.ts';
-import { CLAIM_RETRIES, lostClaim, requireCluster } from '../cluster/global-ops.ts';
-import { dropGwbridge, ensureGwbridge } from '../cluster/gwbridge.ts';
+import { CLAIM_RETRIES, lostClaim, requireCluster } from './global-scope.ts';
+import { dropGwbridge, ensureGwbridge } from './gwbridge.ts';
 
 export const runDirOf = (ctx: Ctx, sbx: SandboxRecord): string => join(ctx.execRoot, 'sandboxes', sbx.id);
 

@@ -4,7 +4,7 @@ import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
 import { UndoStack } from './mutex.ts';
-import { CLAIM_RETRIES, freeVni, lostClaim, nameTaken, requireCluster } from '../cluster/global-ops.ts';
+import { CLAIM_RETRIES, freeVni, lostClaim, nameTaken, requireCluster } from './global-scope.ts';
 import { isRemoteIpam } from './remote-ipam.ts';
 import { DHCP_IPAM, checkDhcpNetwork } from './dhcp-ipam.ts';
 

@@ -2,7 +2,7 @@
 // made to match. Missing objects are recreated, objects we own (marked as
 // ours, link-mark.ts) that the store does not know are removed, and nothing
 // we do not own is touched.
-import { isRemote } from '../cluster/global-ops.ts';
+import { isRemote } from './global-scope.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetnsHandle } from '../netlink/index.ts';

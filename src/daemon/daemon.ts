@@ -19,7 +19,7 @@ import { ImageService } from '../core/image-service.ts';
 import type { ImageUser } from '../core/image-service.ts';
 import { ImageStore } from '../images/index.ts';
 import { networkRoutes } from '../api/handlers/networks.ts';
-import { systemRoutes } from '../api/handlers/system.ts';
+import { CNM_VERSION, systemRoutes } from '../api/handlers/system.ts';
 import { doctorRoutes } from '../api/handlers/doctor.ts';
 import { unimplementedRoutes } from '../api/handlers/unimplemented.ts';
 import { Router } from '../api/router.ts';
@@ -209,7 +209,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const hooks: ControllerHooks[] = [fwHooks, dnsHooks(dns, drivers, o.log, kernelSandboxSockets), dhcpServers];
   const hid = await hostId(o.dataRoot);
   // The cluster (if any) first: State reads global records from it at load.
-  const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, local: store, nodeId: hid, hostname: hostname(), dataRoot: o.dataRoot, log: o.log }) : null;
+  const cluster = o.cluster ? await startCluster(o.cluster, { hostNs, local: store, nodeId: hid, hostname: hostname(), version: CNM_VERSION, dataRoot: o.dataRoot, log: o.log }) : null;
   if (cluster) undo.push(() => cluster.close());
   const imageStore = await ImageStore.open(o.dataRoot);
   undo.push(() => imageStore.close());

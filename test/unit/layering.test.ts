@@ -26,15 +26,19 @@ const ALLOWED: Record<string, string[]> = {
   // DHCP: the wire format, the server on bridges, the client for LAN leases.
   dhcp: ['model', 'netlink'],
   core: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'images', 'dhcp'],
-  // The API maps every layer's errors to HTTP statuses (api/status.ts).
-  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'images', 'dhcp'],
+  // A daemon's place in a cluster of hosts (overlay on etcd): follows the
+  // global store and feeds the core's state, the DNS, the overlay data plane.
+  cluster: ['model', 'netlink', 'store', 'dns', 'firewall', 'drivers', 'core'],
+  // The API maps every layer's errors to HTTP statuses (api/status.ts); /info and doctor show the cluster.
+  api: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'images', 'dhcp', 'cluster'],
   // The client speaks the API's wire types, nothing else.
   client: ['api'],
   // The composition root.
-  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client', 'images', 'dhcp'],
+  daemon: ['model', 'netlink', 'ipam', 'store', 'dns', 'firewall', 'logs', 'runtime', 'sandbox', 'drivers', 'core', 'api', 'client', 'images', 'dhcp', 'cluster'],
   // images: reference.ts alone (names as Docker normalises them); the
   // addon-free check below keeps the rest of the image store out.
-  cli: ['model', 'ipam', 'runtime', 'api', 'client', 'daemon', 'images'],
+  // cluster: config.ts alone (the --cluster-* flags are checked before the daemon loads).
+  cli: ['model', 'ipam', 'runtime', 'api', 'client', 'daemon', 'images', 'cluster'],
   walkthrough: ['client', 'cli', 'api', 'model'],
   native: [],
 };

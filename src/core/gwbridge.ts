@@ -7,9 +7,9 @@
 // runs. It is not one of the sandbox's attachments (inspect does not list
 // it, as Docker hides docker_gwbridge's), and it goes when the sandbox's
 // last overlay endpoint goes.
-import type { Ctx } from '../core/context.ts';
-import { attach, detachWhole } from '../core/endpoint-ops.ts';
-import { createNetwork } from '../core/network-ops.ts';
+import type { Ctx } from './context.ts';
+import { attach, detachWhole } from './endpoint-ops.ts';
+import { createNetwork } from './network-ops.ts';
 import type { NetnsHandle } from '../netlink/index.ts';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/records.ts';
 

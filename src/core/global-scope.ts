@@ -4,8 +4,8 @@
 // a VXLAN id, an endpoint records its node, and a claim lost to another
 // host's race for an auto-chosen subnet, VNI or address is retried with the
 // next one (the claims themselves are in State's create-if-absent txn).
-import type { Ctx } from '../core/context.ts';
-import { claimKey } from '../core/state.ts';
+import type { Ctx } from './context.ts';
+import { claimKey } from './state.ts';
 import { CnmError, forbidden } from '../model/errors.ts';
 import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
 
