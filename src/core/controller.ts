@@ -109,7 +109,7 @@ export class Controller {
     try { hostResolvConf = readFileSync(resolvPath, 'utf8'); } catch { /* no resolver configured */ }
     const events = new EventBus();
     const nsProvider = o.netnsProvider ?? kernelNetns;
-    const reaper = new LinkReaper(o.hostNs, (path) => nsProvider.open(path), o.log, o.reaper);
+    const reaper = new LinkReaper(o.hostNs, o.log, o.reaper);
     const ctx: Ctx = {
       state,
       events,
@@ -118,7 +118,7 @@ export class Controller {
       hostNs: o.hostNs,
       nsProvider,
       driverCtx: {
-        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: (ns) => reaper.schedule(ns), execRoot: o.execRoot,
+        hostNs: o.hostNs, owner: markOwner(o.hostId), networks: () => [...state.networks.values()], reap: () => reaper.schedule(), execRoot: o.execRoot,
         ...(o.dhcp ? { dhcp: o.dhcp } : {}),
       },
       reaper,

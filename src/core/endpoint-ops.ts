@@ -195,7 +195,7 @@ export async function applyJoin(ctx: Ctx, ep: EndpointRecord, r: JoinResult, sbx
       // The name may still be held by the sandbox end of a disconnected
       // endpoint that waits for the reaper: it moves aside.
       const taken = ctx.state.endpointsOf(ep.sandboxId).some((o) => o.id !== ep.id && o.ifName === r.iface.name);
-      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAside(sbxNs, r.iface.name, ['veth'])) throw e;
+      if ((e as { code?: string }).code !== 'EEXIST' || taken || !await moveAside(sbxNs, r.iface.name)) throw e;
       await rename();
     }
     if (ep.ipv4) await sbxNs.rtnl.addrAdd(r.iface.name, ep.ipv4, { noDad: false });
@@ -276,16 +276,22 @@ export async function detachWhole(ctx: Ctx, ep: EndpointRecord, sbxNs: NetnsHand
       forgetRoutes(ctx, sbx.id);
       return applyGateway(ctx, sbx, sbxNs);
     });
+    const t0 = performance.now();
     await applyGateway(ctx, sbx, sbxNs, ep.id);
     // Pushed first: an observer may have removed part of its state when it fails.
     undo.push('observers', () => ctx.hooks.endpointAdded(ep, net, sbx));
+    const t1 = performance.now();
     await ctx.hooks.endpointRemoved(ep, net, sbx);
+    const t2 = performance.now();
     await driver.leave(ctx.driverCtx, net, ep, sbxNs);
+    const t3 = performance.now();
     undo.push('kernel objects', async () => {
       const ifNames = ctx.state.endpointsOf(sbx.id).map((e) => e.ifName);
       await driver.join(ctx.driverCtx, net, ep, { id: sbx.id, netnsPath: sbx.netnsPath, ifNames, ns: sbxNs });
     });
     await ctx.state.commit([{ kind: 'endpoint', del: ep.id }, ...also]);
+    const ms = (a: number, b: number): string => (b - a).toFixed(2);
+    ctx.log.debug('detach', { sandbox: sbx.name, network: net.name, gateway_ms: ms(t0, t1), observers_ms: ms(t1, t2), kernel_ms: ms(t2, t3), store_ms: ms(t3, performance.now()) });
   } catch (e) {
     for (const u of await undo.unwind()) ctx.log.error(u.message);
     throw e;

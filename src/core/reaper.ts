@@ -3,9 +3,7 @@
 // the whole group in the host namespace in one request once the daemon has
 // been quiet for a moment (so the deletion's hold on the kernel's rtnl lock
 // does not land on the next connect), or at the latest after maxDelayMs.
-// A veth goes with its peer, so the sandbox ends go too. Links doomed in
-// a sandbox's namespace (a macvlan child) are deleted there, by path; a
-// namespace gone meanwhile took its links with it.
+// A veth goes with its peer, so the sandbox ends go too.
 //
 // Nothing is lost in a crash: a doomed link keeps its cnm mark, and at start
 // the reaper deletes what the group still holds (flush) before the orphan
@@ -23,9 +21,6 @@ export interface ReaperOptions {
 
 export class LinkReaper {
   private readonly ns: NetnsHandle;
-  private readonly open: (path: string) => Promise<NetnsHandle>;
-  /** Sandbox namespaces holding doomed links, by path. */
-  private readonly others = new Set<string>();
   private readonly log: Logger;
   private readonly quietMs: number;
   private readonly maxDelayMs: number;
@@ -34,18 +29,16 @@ export class LinkReaper {
   private running: Promise<void> | null = null;
   private closed = false;
 
-  constructor(ns: NetnsHandle, open: (path: string) => Promise<NetnsHandle>, log: Logger, o: ReaperOptions = {}) {
+  constructor(ns: NetnsHandle, log: Logger, o: ReaperOptions = {}) {
     this.ns = ns;
-    this.open = open;
     this.log = log;
     this.quietMs = o.quietMs ?? 150;
     this.maxDelayMs = Math.max(o.maxDelayMs ?? 2000, this.quietMs);
   }
 
-  /** A link was put into REAP_GROUP (in the sandbox namespace `ns`, else the host's): delete it (with any others) soon. */
-  schedule(ns?: NetnsHandle): void {
+  /** A link was put into REAP_GROUP: delete it (with any others) soon. */
+  schedule(): void {
     if (this.closed) return;
-    if (ns && ns !== this.ns) this.others.add(ns.path);
     const now = Date.now();
     if (!this.timer) this.firstAt = now;
     else clearTimeout(this.timer);
@@ -60,31 +53,10 @@ export class LinkReaper {
     this.timer = null;
     // One deletion at a time; a flush during one waits for it and runs again.
     while (this.running) await this.running;
-    const paths = [...this.others];
-    this.others.clear();
-    this.running = this.reap(paths).finally(() => { this.running = null; });
-    await this.running;
-  }
-
-  private async reap(paths: string[]): Promise<void> {
-    await this.ns.rtnl.linkDelGroup(REAP_GROUP).catch((e: unknown) => {
+    this.running = this.ns.rtnl.linkDelGroup(REAP_GROUP).catch((e: unknown) => {
       this.log.warn(`reaper: deleting links of group ${REAP_GROUP}: ${(e as Error).message}`);
-    });
-    for (const path of paths) {
-      let ns: NetnsHandle;
-      try {
-        ns = await this.open(path);
-      } catch {
-        continue; // the sandbox's namespace is gone, and its links with it
-      }
-      try {
-        await ns.rtnl.linkDelGroup(REAP_GROUP);
-      } catch (e) {
-        this.log.warn(`reaper: deleting links of group ${REAP_GROUP} in ${path}: ${(e as Error).message}`);
-      } finally {
-        ns.close();
-      }
-    }
+    }).finally(() => { this.running = null; });
+    await this.running;
   }
 
   /** Deletes what is pending and stops scheduling. */

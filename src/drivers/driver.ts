@@ -23,11 +23,11 @@ export interface DriverContext {
   /** The networks the daemon holds now (a parent link shared by several networks goes with the last). */
   networks(): readonly NetworkInfo[];
   /**
-   * Links the driver put into REAP_GROUP (reap.ts doom) are deleted soon,
-   * off the request's path (deleting a veth, bridge or macvlan costs the
-   * kernel 10-20 ms). `ns`: they are in that sandbox namespace, not the host's.
+   * Links the driver put into REAP_GROUP in the host namespace (reap.ts
+   * doom) are deleted soon, off the request's path (deleting a veth or a
+   * bridge costs the kernel 10-20 ms).
    */
-  reap(ns?: NetnsHandle): void;
+  reap(): void;
   /**
    * The daemon's exec root (runtime files, gone after a reboot): drivers
    * that keep namespaces of their own put them under it (overlay:

@@ -27,18 +27,20 @@ export async function liveLink(ns: NetnsHandle, name: string): Promise<Link | nu
   return null;
 }
 
+/** The kinds of link cnm's drivers put into sandboxes. */
+const SANDBOX_KINDS = ['veth', 'macvlan', 'ipvlan'];
+
 /**
  * Frees `name` in a sandbox where no endpoint has it (the core chose it as
  * free): the link holding it is stale, e.g. the sandbox end of a veth whose
- * host end waits for the reaper, or a macvlan child doomed by a disconnect
- * just before this reconnect. Down first (a link must be down to be
- * renamed), then renamed and doomed. False when the link is of a kind the
- * caller does not make (`kinds`): not ours to move.
+ * host end waits for the reaper (a disconnect just before). Down first (a
+ * link must be down to be renamed), then renamed and doomed. False when the
+ * link is of a kind cnm never puts there (the container's own): not ours.
  */
-export async function moveAside(ns: NetnsHandle, name: string, kinds: readonly string[]): Promise<boolean> {
+export async function moveAside(ns: NetnsHandle, name: string): Promise<boolean> {
   const l = await ns.rtnl.linkGet(name);
   if (!l) return true;
-  if (!kinds.includes(l.kind ?? '')) return false;
+  if (l.group !== REAP_GROUP && !SANDBOX_KINDS.includes(l.kind ?? '')) return false;
   try {
     await ns.rtnl.linkSet(l.index, { up: false });
     await ns.rtnl.linkSet(l.index, { name: reapName(l.index), group: REAP_GROUP });

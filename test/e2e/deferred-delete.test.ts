@@ -76,6 +76,25 @@ describe(`deferred link deletion${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     await d.docker(['network', 'rm', 'dd2']);
   });
 
+  test('a bridge disconnect, then at once a macvlan connect that wants the same interface name', async (t) => {
+    await settled();
+    t.after(async () => {
+      await d.docker(['rm', '-f', 'dd-e'], { allowFail: true });
+      for (const n of ['dd4', 'dd-mv']) await d.docker(['network', 'rm', n], { allowFail: true });
+      await d.ns.sh('ip link del ddp0', { allowFail: true });
+    });
+    await d.ns.sh('ip link add ddp0 type veth peer name ddp1 && ip link set ddp0 up && ip link set ddp1 up');
+    await d.docker(['network', 'create', '--subnet', '10.74.0.0/24', 'dd4']);
+    await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', '10.75.0.0/24', '-o', 'parent=ddp0', 'dd-mv']);
+    await runSandbox(d, 'dd-e', { network: 'bridge' });
+    await d.docker(['network', 'connect', 'dd4', 'dd-e']);
+    await d.docker(['network', 'disconnect', 'dd4', 'dd-e']);
+    await d.docker(['network', 'connect', 'dd-mv', 'dd-e']);
+    const pid = (await d.client.containerInspect('dd-e')).State.Pid;
+    const eth1 = await d.ns.sh(`nsenter -t ${pid} -n ip -d link show eth1`);
+    assert.match(eth1.stdout, /macvlan mode bridge/, 'eth1 is the macvlan child');
+  });
+
   test('kill -9 before the reaper ran: after the restart nothing doomed or orphaned is left', async () => {
     await settled();
     await d.docker(['network', 'create', '--subnet', '10.73.0.0/24', 'dd3']);

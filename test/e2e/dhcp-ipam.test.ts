@@ -124,7 +124,9 @@ describe(`dhcp IPAM driver${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ??
     await d.docker(['network', 'disconnect', 'dh', 'c1']);
     await waitFor('the RELEASE', () => !dhcp.leases().some((l) => l.ip === ip), 5000);
     assert.match(dhcp.log, new RegExp(`DHCPRELEASE\\(sw0\\) ${ip.replaceAll('.', '\\.')} `));
-    assert.doesNotMatch((await inSandbox(d, 'c1', 'ip -o link show')).stdout, /eth0@/);
+    // Down at once, deleted by the reaper moments later (core/reaper.ts).
+    assert.doesNotMatch((await inSandbox(d, 'c1', 'ip -o link show up')).stdout, /eth0@/);
+    await waitFor('the reaper to delete the link', async () => !/eth0@/.test((await inSandbox(d, 'c1', 'ip -o link show')).stdout), 10_000);
   });
 
   test('bad input: the dhcp IPAM driver only on macvlan/ipvlan l2 with a parent and no subnet; others stay unknown', async () => {

@@ -94,6 +94,21 @@ describe(`macvlan${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false },
     await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', '10.77.9.0/24', '-o', `parent=${lan.parent}`, 'mv-two']);
   });
 
+  test('IPv6: a dual-stack macvlan network; the container reaches the LAN host over both families', async (t) => {
+    t.after(async () => {
+      await cleanup(['v6box'], ['mv-v6']);
+      await lan.host.sh('ip addr del fd77::100/64 dev eth0', { allowFail: true });
+    });
+    await lan.host.sh('ip addr add fd77::100/64 dev eth0 nodad');
+    await d.docker(['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '192.168.77.0/24', '--ip-range', '192.168.77.128/25',
+      '--subnet', 'fd77::/64', '-o', `parent=${lan.parent}`, 'mv-v6']);
+    await runSandbox(d, 'v6box', { network: 'mv-v6' });
+    const info = (await d.client.containerInspect('v6box')).NetworkSettings.Networks['mv-v6'];
+    assert.match(info?.GlobalIPv6Address ?? '', /^fd77::/);
+    assert.ok(await canPing(d, 'v6box', lan.hostIp));
+    assert.equal((await inSandbox(d, 'v6box', 'ping -6 -c 1 -W 2 fd77::100')).code, 0, 'IPv6 to the LAN host');
+  });
+
   test('host shim: the host reaches its own macvlan containers; the shim goes with the network', async (t) => {
     t.after(() => cleanup(['shimmed'], ['mv-shim']));
     await create('mv-shim', 'bridge', ['-o', 'cnm.macvlan.host_shim=192.168.77.50']);

@@ -190,7 +190,7 @@ export const bridgeDriver: NetworkDriver = {
         // holds the name while its pair waits for the reaper. The core gave
         // this endpoint a name none of the sandbox's endpoints has, so a
         // link holding it is stale: moved aside once.
-        if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName, ['veth'])) throw e;
+        if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName)) throw e;
         await add();
       }
     }
