@@ -90,7 +90,8 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger, sa
   };
   return {
     async networkAdded(net) {
-      if (!servesDns(drivers, net)) return;
+      // Drivers served inside the sandbox have no gateway on this host to listen on.
+      if (!servesDns(drivers, net) || drivers.get(net.driver).capabilities.dnsInSandbox) return;
       for (const gw of gatewaysOf(net)) {
         try {
           await dns.server.addAddress(gw, { subnets: subnetsOf(net) });
@@ -101,7 +102,7 @@ export function dnsHooks(dns: Resolver, drivers: DriverRegistry, log: Logger, sa
       }
     },
     async networkRemoved(net) {
-      if (!servesDns(drivers, net)) return;
+      if (!servesDns(drivers, net) || drivers.get(net.driver).capabilities.dnsInSandbox) return;
       for (const gw of gatewaysOf(net)) await dns.server.removeAddress(gw).catch(() => undefined);
     },
     async endpointAdded(ep: EndpointRecord, net: NetworkRecord, sbx: SandboxRecord) {
