@@ -278,6 +278,11 @@ export const overlayDriver: NetworkDriver = {
     const addrs = whole ? new Set((await inner.addrList(ep.ifName)).map((a) => a.cidr)) : new Set<string>();
     if (ep.ipv4 && !addrs.has(ep.ipv4)) await inner.addrAdd(ep.ifName, ep.ipv4);
     if (ep.ipv6 && !addrs.has(ep.ipv6)) await inner.addrAdd(ep.ifName, ep.ipv6, { noDad: true });
+    // A gratuitous ARP when the link comes up: a peer on another host that
+    // already asked for this address (its entry INCOMPLETE, retried only
+    // every second) or still holds an old MAC for it learns the new one at
+    // once, over the head-end replication to every VTEP with members.
+    if (ep.ipv4) await sandbox.ns.sysctlSet(`net/ipv4/conf/${ep.ifName}/arp_notify`, '1');
     await inner.linkSet(ep.ifName, { up: true });
     return { iface: { name: ep.ifName }, ...joinInfo() };
   },
