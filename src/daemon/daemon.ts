@@ -202,7 +202,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   const dns = createResolver({ resolvConfPath: o.resolvConfPath ?? '/etc/resolv.conf', ...(o.dnsPort ? { port: o.dnsPort } : {}) });
   undo.push(() => dns.close());
   if (o.dns.length) dns.upstreams.setDaemonServers(o.dns);
-  const fwHooks = firewallHooks(firewall, drivers, o.log);
+  const fwHooks = firewallHooks(firewall, drivers, o.log, dns.server.port);
   // The DHCP servers take leases from the controller's IPAM (made below).
   const dhcpServers = dhcpHooks({ store, ns: hostNs, ipam: () => controller.ctx.ipam, dns, log: o.log });
   undo.push(() => dhcpServers.close());

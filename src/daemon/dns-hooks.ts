@@ -47,7 +47,7 @@ export const kernelSandboxSockets: SandboxSockets = async (sbx, address, port) =
 };
 
 /** Docker: user-defined networks only (not the default bridge). */
-function servesDns(drivers: DriverRegistry, net: NetworkRecord): boolean {
+export function servesDns(drivers: DriverRegistry, net: NetworkRecord): boolean {
   return !net.predefined && drivers.get(net.driver).capabilities.dns;
 }
 

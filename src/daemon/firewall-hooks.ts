@@ -8,12 +8,19 @@ import type { ControllerHooks } from '../core/hooks.ts';
 import type { EndpointRecord, NetworkRecord } from '../model/records.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import type { EndpointFw, Firewall, FirewallState, NetworkFw } from '../firewall/index.ts';
+import { servesDns } from './dns-hooks.ts';
 
 const addr = (cidr?: string): string | undefined => cidr?.split('/')[0];
 
-/** The firewall filters networks whose driver describes them (bridge). */
-export function networkFw(drivers: DriverRegistry, net: NetworkRecord): NetworkFw | null {
-  return drivers.get(net.driver).firewall?.(net) ?? null;
+/**
+ * The firewall filters networks whose driver describes them (bridge).
+ * `dnsPort`: the embedded DNS's port, for networks it listens on (their
+ * gateway; dns-hooks.ts servesDns).
+ */
+export function networkFw(drivers: DriverRegistry, net: NetworkRecord, dnsPort?: number): NetworkFw | null {
+  const n = drivers.get(net.driver).firewall?.(net) ?? null;
+  if (!n || dnsPort === undefined || !servesDns(drivers, net)) return n;
+  return { ...n, dnsPort };
 }
 
 export function endpointFw(drivers: DriverRegistry, net: NetworkRecord, ep: EndpointRecord): EndpointFw {
@@ -33,7 +40,7 @@ export interface FirewallHooks extends ControllerHooks {
   start(): Promise<void>;
 }
 
-export function firewallHooks(fw: Firewall, drivers: DriverRegistry, log: Logger): FirewallHooks {
+export function firewallHooks(fw: Firewall, drivers: DriverRegistry, log: Logger, dnsPort?: number): FirewallHooks {
   let live = false;
   const pending: FirewallState = { networks: [], endpoints: [] };
   const bridgeNets = new Set<string>();
@@ -44,7 +51,7 @@ export function firewallHooks(fw: Firewall, drivers: DriverRegistry, log: Logger
       log.info('firewall ready', { networks: pending.networks.length, endpoints: pending.endpoints.length });
     },
     async networkAdded(net) {
-      const n = networkFw(drivers, net);
+      const n = networkFw(drivers, net, dnsPort);
       if (!n) return;
       bridgeNets.add(net.id);
       if (!live) pending.networks.push(n);

@@ -1,7 +1,8 @@
 // UDP for the resolver through build/udpbatch.node (src/native/udpbatch/):
-// a native reader thread receives up to 64 datagrams with one recvmmsg and
-// hands them to this file in one call; their answers go back with one
-// sendmmsg. Node's dgram costs one callback and one send request per
+// when libuv says the socket is readable, the addon receives up to 32
+// datagrams with one recvmmsg (on the JS thread: no hand-off between
+// threads) and hands them to this file in one call; their answers go back
+// with one sendmmsg. Node's dgram costs one callback and one send request per
 // datagram, which capped the resolver at about Node's bare echo rate.
 //
 // server.ts falls back to node:dgram when the addon does not load, or when
@@ -85,8 +86,8 @@ export class BatchUdpListener {
   }
 
   /**
-   * Stops the reader thread (batches still queued are dropped), then closes
-   * the socket. Forwarded answers that arrive later are dropped too: the fd
+   * Stops polling (datagrams still in the socket buffer are dropped), then
+   * closes the socket. Forwarded answers that arrive later are dropped too: the fd
    * number may already belong to another socket.
    */
   close(): void {

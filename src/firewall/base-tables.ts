@@ -34,6 +34,8 @@ export const LOOPBACK4 = 'lo4';         // 127.x . proto . port published on a l
 export const VXLAN_PORTS = 'vxlan-ports'; // the VXLAN port, while the guard is on (vxlan-guard.ts)
 export const VTEPS4 = 'vteps4';         // the cluster's VTEPs: the only senders of VXLAN accepted
 export const VTEPS6 = 'vteps6';
+export const DNS4 = 'dns4';             // br . gateway . port of the embedded DNS: UDP not tracked
+export const DNS6 = 'dns6';
 
 // Set names (bridge cnm).
 export const GUARDED = 'guarded';       // bridge ports with anti-spoofing
@@ -76,6 +78,8 @@ export function baseTables(): BaseTables {
       { family: 'inet', name: VXLAN_PORTS, decl: 'type inet_service;' },
       { family: 'inet', name: VTEPS4, decl: 'type ipv4_addr;' },
       { family: 'inet', name: VTEPS6, decl: 'type ipv6_addr;' },
+      { family: 'inet', name: DNS4, decl: 'type ifname . ipv4_addr . inet_service;' },
+      { family: 'inet', name: DNS6, decl: 'type ifname . ipv6_addr . inet_service;' },
       { family: 'bridge', name: GUARDED, decl: 'type ifname;' },
       { family: 'bridge', name: NO_ICC, decl: 'type ifname;' },
       { family: 'bridge', name: PORT_MAC, decl: 'type ifname . ether_addr;' },
@@ -187,6 +191,26 @@ export function baseTables(): BaseTables {
           // would also let a neighbour send to 127.0.0.1: drop that for
           // ports published on loopback (Docker, CVE-2020-8558).
           `iifname != "lo" ip daddr . meta l4proto . th dport @${LOOPBACK4} drop`,
+          // The embedded DNS's UDP queries on a network's own gateway: each
+          // new source port would cost a conntrack entry (created, hashed,
+          // timed out 30 s later), the largest per-query cost in the kernel
+          // under load. The listener needs no state (it scopes by source
+          // address); the input filter never matches ct state for them, so
+          // it drops what it dropped. Queries from another bridge to this
+          // gateway do not match the key and stay tracked. (Untracked
+          // packets skip nat too: a published host port 53 no longer
+          // shadows the resolver on the gateway.)
+          `meta l4proto udp iifname . ip daddr . udp dport @${DNS4} notrack`,
+          `meta l4proto udp iifname . ip6 daddr . udp dport @${DNS6} notrack`,
+        ],
+      },
+      {
+        // Their answers: without this each answer would open a conntrack
+        // entry of its own in the output path.
+        family: 'inet', name: 'raw-output', base: 'type filter hook output priority raw; policy accept;',
+        rules: [
+          `meta l4proto udp oifname . ip saddr . udp sport @${DNS4} notrack`,
+          `meta l4proto udp oifname . ip6 saddr . udp sport @${DNS6} notrack`,
         ],
       },
       {

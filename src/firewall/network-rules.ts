@@ -32,6 +32,9 @@ export function validateNetwork(n: NetworkFw): NetworkFw {
   if (v4) copy.v4 = v4; else delete copy.v4;
   if (v6) copy.v6 = v6; else delete copy.v6;
   if (n.hostIpv4 !== undefined) copy.hostIpv4 = checkIp(n.hostIpv4, 4, 'host_ipv4');
+  if (n.dnsPort !== undefined && (!Number.isInteger(n.dnsPort) || n.dnsPort < 1 || n.dnsPort > 65535)) {
+    throw new FirewallError({ code: 'INVALID_CONFIG', field: 'DNS port', value: String(n.dnsPort), expected: 'a port 1-65535' });
+  }
   return copy;
 }
 
@@ -65,6 +68,9 @@ export function networkFragment(n: NetworkFw): Fragment {
   el(B.SAME_BRIDGE, [br, br]);
   if (n.icc) el(B.ICC, [br, br]);
   const fams = families(n);
+  if (n.dnsPort !== undefined) {
+    for (const x of fams) if (x.s.gateway) el(x.f === 4 ? B.DNS4 : B.DNS6, [br, x.s.gateway, String(n.dnsPort)]);
+  }
   if (n.internal) {
     el(B.INTERNAL, [br]);
     for (const x of fams) {

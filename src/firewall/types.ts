@@ -42,6 +42,12 @@ export interface NetworkFw {
   gatewayModeV6: GatewayMode;
   /** Drop frames whose source MAC/IP is not the endpoint's own (cnm option, default true). */
   antiSpoof: boolean;
+  /**
+   * The embedded DNS's UDP port on this network's gateway addresses, when it
+   * listens there (user-defined networks): its queries and answers bypass
+   * conntrack (base-tables.ts, DNS4/DNS6).
+   */
+  dnsPort?: number;
 }
 
 /**

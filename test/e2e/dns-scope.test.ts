@@ -11,7 +11,7 @@ import { privilegedSkipReason } from '../helpers/netns.ts';
 import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
-import { inSandbox, runSandbox } from '../helpers/sandbox.ts';
+import { inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 
 const skip = skipUnlessCI('dns-scope', privilegedSkipReason());
 const GW_B = '10.72.0.1';
@@ -81,4 +81,19 @@ describe(`DNS listener scope${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip 
       }
     });
   }
+
+  // The resolver's UDP on a network's own gateway bypasses conntrack (one
+  // entry per query source port otherwise); the scope above must not
+  // depend on it, and queries from another network stay tracked.
+  test('UDP queries to the own gateway leave no conntrack entry; from another network they are tracked', async () => {
+    const insider = await ipOf(d, 'insider', 'netb');
+    const outsider = await ipOf(d, 'outsider', 'neta');
+    const own = await inSandbox(d, 'insider', `dig +tries=1 +time=2 +short @${GW_B} hog`);
+    assert.equal(own.code, 0, 'control: a member is answered');
+    await inSandbox(d, 'outsider', `dig +tries=1 +time=1 @${GW_B} insider`);
+    // Nor for its answer (the output path would open one of its own).
+    const ct = await d.ns.sh('conntrack -L -p udp 2>/dev/null', { allowFail: true });
+    assert.doesNotMatch(ct.stdout, new RegExp(`(src|dst)=${insider.replace(/\./g, '\\.')} `), `no entry for a member's query or its answer:\n${ct.stdout}`);
+    assert.match(ct.stdout, new RegExp(`src=${outsider.replace(/\./g, '\\.')} `), `an outsider's query is tracked:\n${ct.stdout}`);
+  });
 });
