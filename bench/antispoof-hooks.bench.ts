@@ -1,9 +1,8 @@
 // Where the anti-spoofing checks cost least: the same per-port checks on the
-// bridge family's prerouting hook (cnm's design until now), on a netdev
-// ingress chain per port, or on one netdev ingress chain for many devices
-// (and two ways around the inet hooks: no conntrack within a bridge, no
-// br_netfilter); against a bare veth pair and a bridge without rules, in one
-// run with the
+// bridge family's prerouting hook (cnm's design), on a netdev ingress chain
+// per port, or on one netdev ingress chain for many devices (and two ways
+// around the inet hooks: no conntrack within a bridge, no br_netfilter);
+// against a bare veth pair and a bridge without rules, in one run with the
 // variants interleaved round by round (the machine's noise hits them all
 // alike). Then what each costs per connect: one add + one remove transaction
 // with 200 other endpoints present, through libnftables in-process.
