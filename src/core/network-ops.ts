@@ -3,6 +3,8 @@ import type { Ctx } from './context.ts';
 import { conflict, forbidden, invalid, notFound } from '../model/errors.ts';
 import { newId, rfc3339Nano, shortId } from '../model/ids.ts';
 import type { NetworkRecord, SubnetConfig } from '../model/records.ts';
+import type { NetworkDriver } from '../drivers/driver.ts';
+import type { RemoteIpam } from '../drivers/remote/index.ts';
 import { UndoStack } from './mutex.ts';
 import { CLAIM_RETRIES, freeVni, lostClaim, nameTaken, requireCluster } from './global-scope.ts';
 import { isRemoteIpam } from './remote-ipam.ts';
@@ -86,35 +88,7 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
     driverState: {},
   };
   if (driver.implicitInternal?.(net)) net.internal = true;
-  const plan = async (): Promise<void> => {
-    const others = [...ctx.state.networks.values()];
-    // A driver whose join gives the addresses (cni) has no pool, from cnm or a plugin.
-    const ownAddresses = driver.capabilities.addressesFromJoin === true;
-    if (ownAddresses && (req.ipamConfig.length || remoteIpam)) {
-      throw invalid(`the ${req.driver} driver takes no IPAM configuration: its addresses come from the driver (a CNI conflist's ipam section)`);
-    }
-    if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
-      // libnetwork asks the IPAM plugin before the network driver sees the network.
-      const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
-      const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
-      Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
-    } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) {
-      // A dhcp network has no subnet here: each endpoint's address is leased at join.
-      ctx.ipam.planNetwork(net, req.ipamConfig, others);
-    } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
-      throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
-    }
-    try {
-      net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
-    } catch (e) {
-      await remoteIpam?.releasePools(net).catch((u: unknown) => ctx.log.error(`undo IPAM pools of ${net.name}: ${(u as Error).message}`));
-      throw e;
-    }
-    // A plugin says its scope (GetCapabilities); built-in drivers are local.
-    net.scope = driver.capabilities.scope;
-    // One VXLAN id per overlay network, claimed with it (State: claims/vni/<n>).
-    if (global && req.driver === 'overlay' && !net.driverState.vni) net.driverState = { ...net.driverState, vni: freeVni(ctx) };
-  };
+  const plan = (): Promise<void> => planNetwork(ctx, driver, net, req, remoteIpam, global);
 
   // The record goes to the store first: whatever the kernel then gets is
   // known, so a crash at any point leaves nothing that a restart cannot find.
@@ -162,6 +136,42 @@ export async function createNetwork(ctx: Ctx, req: CreateNetworkRequest, predefi
   ctx.events.emit('network', 'create', net.id, { name: net.name, type: net.driver });
   ctx.log.info('network created', { id: shortId(net.id), name: net.name, driver: net.driver });
   return net;
+}
+
+/**
+ * Fills a new network's addresses and driver state: its pools from the IPAM
+ * its driver uses (cnm's, a plugin's, none for drivers whose join gives the
+ * addresses or for dhcp), the driver's checks, and an overlay's VXLAN id.
+ * Runs again when another host took an auto-chosen value first.
+ */
+async function planNetwork(ctx: Ctx, driver: NetworkDriver, net: NetworkRecord, req: CreateNetworkRequest, remoteIpam: RemoteIpam | null, global: boolean): Promise<void> {
+  const others = [...ctx.state.networks.values()];
+  // A driver whose join gives the addresses (cni) has no pool, from cnm or a plugin.
+  const ownAddresses = driver.capabilities.addressesFromJoin === true;
+  if (ownAddresses && (req.ipamConfig.length || remoteIpam)) {
+    throw invalid(`the ${req.driver} driver takes no IPAM configuration: its addresses come from the driver (a CNI conflist's ipam section)`);
+  }
+  if (driver.capabilities.endpoints && !req.configOnly && remoteIpam) {
+    // libnetwork asks the IPAM plugin before the network driver sees the network.
+    const taken = others.flatMap((o) => [o.ipv4?.subnet, o.ipv6?.subnet]).filter((s): s is string => !!s);
+    const got = await remoteIpam.requestPools(net, req.ipamConfig, taken);
+    Object.assign(net, { ipamState: got.state }, got.ipv4 ? { ipv4: got.ipv4 } : {}, got.ipv6 ? { ipv6: got.ipv6 } : {});
+  } else if (driver.capabilities.endpoints && !req.configOnly && net.ipamDriver !== DHCP_IPAM && !ownAddresses) {
+    // A dhcp network has no subnet here: each endpoint's address is leased at join.
+    ctx.ipam.planNetwork(net, req.ipamConfig, others);
+  } else if (req.ipamConfig.length && !driver.capabilities.endpoints) {
+    throw invalid(`the ${req.driver} driver takes no IPAM configuration`);
+  }
+  try {
+    net.driverState = await driver.validateNetwork(net, others, ctx.driverCtx);
+  } catch (e) {
+    await remoteIpam?.releasePools(net).catch((u: unknown) => ctx.log.error(`undo IPAM pools of ${net.name}: ${(u as Error).message}`));
+    throw e;
+  }
+  // A plugin says its scope (GetCapabilities); built-in drivers are local.
+  net.scope = driver.capabilities.scope;
+  // One VXLAN id per overlay network, claimed with it (State: claims/vni/<n>).
+  if (global && req.driver === 'overlay' && !net.driverState.vni) net.driverState = { ...net.driverState, vni: freeVni(ctx) };
 }
 
 export async function removeNetwork(ctx: Ctx, ref: string): Promise<void> {
