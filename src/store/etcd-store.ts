@@ -102,13 +102,21 @@ const isCompactedMsg = (e: unknown): boolean => e instanceof Error && /has been 
 const isFutureRev = (e: unknown): boolean => e instanceof Error && /future revision/i.test(e.message);
 
 interface ActiveWatch {
-  /** the highest revision this watch is known to have caught up with */
+  prefix: string;
+  /** the highest revision of an event this watch delivered */
   seen: number;
+  /** the newest revision at which this client changed a key under `prefix` while the watch ran */
+  want: number;
+  /** called after each answer on the watch's stream */
   onProgress: (() => void) | null;
-  /** asks etcd for a progress notification (etcd >= 3.4 WatchProgressRequest) */
-  requestProgress: () => void;
   cancel: () => void;
 }
+
+/** What a write changed: keys, and prefixes (deletePrefix); null when unknown (a lease's keys). */
+type Touched = { keys: string[]; prefixes: string[] } | null;
+
+const touches = (w: ActiveWatch, t: NonNullable<Touched>): boolean =>
+  t.keys.some((k) => k.startsWith(w.prefix)) || t.prefixes.some((p) => p.startsWith(w.prefix) || w.prefix.startsWith(p));
 
 export class EtcdStore implements Store {
   readonly endpoints: string;
@@ -118,8 +126,6 @@ export class EtcdStore implements Store {
   private closed = false;
   /** highest revision seen in any answer: a watch from "now" starts after it */
   private lastKnown = 0;
-  /** highest revision this client wrote: close() lets watches catch up to it */
-  private lastWritten = 0;
   /** compaction mark (cnm revisions): history is kept only above it */
   private compacted = 0;
   private readonly watches = new Set<ActiveWatch>();
@@ -179,9 +185,10 @@ export class EtcdStore implements Store {
     throw e;
   }
 
-  private async wrote(h: IResponseHeader, changed: boolean): Promise<number> {
+  private async wrote(h: IResponseHeader, changed: boolean, touched: Touched): Promise<number> {
     const r = this.seen(h);
-    if (changed && r > this.lastWritten) this.lastWritten = r;
+    // Watches that will see this write: close() waits for them to deliver it.
+    if (changed && touched) for (const w of this.watches) if (touches(w, touched) && r > w.want) w.want = r;
     if (changed && this.history !== undefined && r - this.history > this.compacted) await this.compact(r - this.history);
     return r;
   }
@@ -213,7 +220,7 @@ export class EtcdStore implements Store {
     const lease = options?.lease === undefined ? 0 : checkLease(options.lease);
     try {
       const res = await this.client.kv.put({ key: utf8(key), value: utf8(value), lease });
-      return await this.wrote(res.header, true);
+      return await this.wrote(res.header, true, { keys: [key], prefixes: [] });
     } catch (e) { return this.fail('put', e, lease); }
   }
 
@@ -223,7 +230,7 @@ export class EtcdStore implements Store {
     try {
       const res = await this.client.kv.deleteRange({ key: utf8(key) });
       const existed = Number(res.deleted) > 0;
-      await this.wrote(res.header, existed);
+      await this.wrote(res.header, existed, { keys: [key], prefixes: [] });
       return existed;
     } catch (e) { return this.fail('delete', e); }
   }
@@ -239,7 +246,11 @@ export class EtcdStore implements Store {
         failure: (t.failure ?? []).map(toOp),
       });
       const revision = revOf(res.header);
-      await this.wrote(res.header, revision > before);
+      const ops = res.succeeded ? t.success : (t.failure ?? []);
+      await this.wrote(res.header, revision > before, {
+        keys: ops.flatMap((op) => (op.type === 'deletePrefix' ? [] : [op.key])),
+        prefixes: ops.flatMap((op) => (op.type === 'deletePrefix' ? [op.prefix] : [])),
+      });
       return { succeeded: res.succeeded, revision };
     } catch (e) {
       if (isLeaseNotFound(e)) return this.fail('txn', e, await this.missingLease(t));
@@ -283,9 +294,10 @@ export class EtcdStore implements Store {
     const from = fromRevision ?? this.lastKnown;
     let stream: Awaited<ReturnType<Etcd3['watchClient']['watch']>> | null = null;
     const active: ActiveWatch = {
+      prefix,
       seen: from,
+      want: 0,
       onProgress: null,
-      requestProgress: () => { stream?.write({ progress_request: {} }); },
       cancel: () => {
         done = true;
         this.watches.delete(active);
@@ -320,11 +332,6 @@ export class EtcdStore implements Store {
           : { type: 'delete', key: ev.kv.key.toString('utf8'), value: null, revision: toCnm(ev.kv.mod_revision) };
         if (out.revision > active.seen) active.seen = out.revision;
         try { cb(out); } catch (e) { queueMicrotask(() => { throw e; }); }
-      }
-      // An answer without events (a progress notification) says the watch is level with its header.
-      if (res.events.length === 0 && res.header && !res.created) {
-        const r = revOf(res.header);
-        if (r > active.seen) active.seen = r;
       }
       active.onProgress?.();
     };
@@ -383,7 +390,8 @@ export class EtcdStore implements Store {
     checkLease(lease);
     try {
       const res = await this.client.leaseClient.leaseRevoke({ ID: lease });
-      await this.wrote(res.header, true);
+      // Which keys the lease held is etcd's to know: not waited for at close.
+      await this.wrote(res.header, true, null);
     } catch (e) { this.fail('revoke', e, lease); }
   }
 
@@ -409,14 +417,14 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     // Events this client committed are delivered before close returns (as the
-    // embedded stores do): each watch behind the last write asks etcd for a
-    // progress notification, which comes after every pending event.
-    const target = this.lastWritten;
+    // embedded stores do): each watch waits for the event of this client's
+    // last write under its prefix. (A progress notification cannot say so:
+    // etcd 3.4 drops the request while a watch catches up, and may answer
+    // with a revision whose event is still on its way.)
     await Promise.all([...this.watches].map((w) => new Promise<void>((resolve) => {
-      if (w.seen >= target) { resolve(); return; }
+      if (w.seen >= w.want) { resolve(); return; }
       const timer = setTimeout(resolve, this.timeoutMs);
-      w.onProgress = () => { if (w.seen >= target || !this.watches.has(w)) { clearTimeout(timer); resolve(); } };
-      w.requestProgress();
+      w.onProgress = () => { if (w.seen >= w.want || !this.watches.has(w)) { clearTimeout(timer); resolve(); } };
     })));
     this.closed = true;
     for (const w of [...this.watches]) w.cancel();
