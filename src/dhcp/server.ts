@@ -1,22 +1,16 @@
 // A DHCP server on one bridge: UDP 0.0.0.0:67 bound to the bridge device
 // (SO_BINDTODEVICE, so each bridge has its own socket on the same port, and
 // SO_BROADCAST for replies to 255.255.255.255), read and written through the
-// native batched UDP addon (build/udpbatch.node: recvmmsg on a reader thread,
-// sendmmsg from here). The decisions are server-logic.ts's; this file moves
+// native batched UDP addon (src/udp/batch-addon.ts: recvmmsg when the socket
+// is readable, sendmmsg from here). The decisions are server-logic.ts's; this file moves
 // bytes, keeps the clock and hands lease changes to the caller to persist
 // before the replies that announce them go out.
-import { createRequire } from 'node:module';
 import type { Neigh } from '../netlink/types.ts';
+import { REC, loadUdpBatch, packV4 } from '../udp/batch-addon.ts';
+import type { UdpBatchAddon } from '../udp/batch-addon.ts';
 import { LeaseTable } from './server-logic.ts';
 import type { AddressPool, Lease, LeaseChange, Reply, ServerConfig } from './server-logic.ts';
 import { decodeDhcp, encodeDhcp } from './wire.ts';
-
-interface UdpBatchAddon {
-  start(fd: number, onBatch: (packed: Buffer) => void): unknown;
-  stop(handle: unknown): void;
-  close(fd: number): void;
-  sendBatch(fd: number, packed: Buffer): number;
-}
 
 /** What the server needs of the namespace the bridge lives in (Netns). */
 export interface DhcpNamespace {
@@ -37,8 +31,7 @@ export interface DhcpServerOptions {
   now?: () => number;
 }
 
-// Record layout of udpbatch.c: u8 family, u8 0, u16 port, 16 bytes address, u16 length, payload.
-const HDR = 22;
+const { HDR } = REC;
 const EXPIRE_EVERY_MS = 1000;
 /** Lease changes gather this long (or up to GATHER_MAX) into one store write. */
 const GATHER_MS = 2;
@@ -46,15 +39,8 @@ const GATHER_MAX = 1024;
 /** A neighbour entry added for a unicast reply is not added again for this long. */
 const NEIGH_FRESH_MS = 30_000;
 
-let addon: UdpBatchAddon | null | undefined;
 function udpBatch(): UdpBatchAddon {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)('../../build/udpbatch.node') as UdpBatchAddon;
-    } catch {
-      addon = null;
-    }
-  }
+  const addon = loadUdpBatch();
   if (!addon) throw new Error('the udpbatch addon is not built (npm run build:native)');
   return addon;
 }
@@ -133,7 +119,7 @@ export class DhcpServer {
     const changes: LeaseChange[] = [];
     const now = this.now();
     for (let off = 0; off + HDR <= packed.length;) {
-      const len = packed.readUInt16BE(off + HDR - 2);
+      const len = packed.readUInt16BE(off + REC.LEN_AT);
       const payload = packed.subarray(off + HDR, off + HDR + len);
       off += HDR + len;
       this.stats.received++;
@@ -204,18 +190,7 @@ export class DhcpServer {
       }
     }));
     if (this.closed) return;
-    const bufs = replies.map((r) => encodeDhcp(r.msg));
-    const out = Buffer.alloc(bufs.reduce((s, b) => s + HDR + b.length, 0));
-    let p = 0;
-    replies.forEach((r, i) => {
-      const b = bufs[i]!;
-      out[p] = 4;
-      out.writeUInt16BE(r.to.port, p + 2);
-      r.to.ip.split('.').forEach((x, k) => { out[p + 4 + k] = Number(x); });
-      out.writeUInt16BE(b.length, p + HDR - 2);
-      b.copy(out, p + HDR);
-      p += HDR + b.length;
-    });
+    const out = Buffer.concat(replies.map((r) => packV4(r.to.ip, r.to.port, encodeDhcp(r.msg))));
     const sent = this.native.sendBatch(this.fd, out);
     this.stats.replies += sent;
     this.stats.dropped += replies.length - sent;

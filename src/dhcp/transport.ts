@@ -2,35 +2,25 @@
 // made inside the namespace (Netns.socket: bound to 0.0.0.0:68, SO_BINDTODEVICE
 // so several interfaces of a sandbox each have their own, SO_BROADCAST for
 // 255.255.255.255), and read and written through the udpbatch addon: Node's
-// dgram cannot adopt an fd made elsewhere. The record layout is the one
-// udpbatch.c packs: u8 family, u8 0, u16 port, 16 bytes address, u16 length, payload.
-import { createRequire } from 'node:module';
+// dgram cannot adopt an fd made elsewhere.
+import { REC, loadUdpBatch, packV4 } from '../udp/batch-addon.ts';
+import type { UdpBatchAddon } from '../udp/batch-addon.ts';
 import { decodeDhcp, encodeDhcp } from './wire.ts';
 import type { DhcpMessage } from './wire.ts';
-
-interface UdpBatchAddon {
-  start(fd: number, onBatch: (packed: Buffer) => void): unknown;
-  stop(handle: unknown): void;
-  close(fd: number): void;
-  sendBatch(fd: number, packed: Buffer): number;
-}
 
 /** What the client needs of a namespace: a socket made inside it (Netns.socket). */
 export interface SocketSource {
   socket(family: 4, protocol: 'udp', address: string, port: number, opts: { device?: string; broadcast?: boolean }): Promise<number>;
 }
 
-const HDR = 22;
-const LEN_AT = 20;
-const ADDR_AT = 4;
-const FAMILY_V4 = 4;
+const { HDR, LEN_AT, ADDR_AT, PORT_AT, FAMILY_V4 } = REC;
 export const CLIENT_PORT = 68;
 export const SERVER_PORT = 67;
 export const BROADCAST = '255.255.255.255';
 
-let addon: UdpBatchAddon | undefined;
 function udpbatch(): UdpBatchAddon {
-  addon ??= createRequire(import.meta.url)('../../build/udpbatch.node') as UdpBatchAddon;
+  const addon = loadUdpBatch();
+  if (!addon) throw new Error('the udpbatch addon is not built (npm run build:native)');
   return addon;
 }
 
@@ -67,14 +57,7 @@ export class DhcpPort {
   /** Sends one message to `to`:67; false when the kernel refused it (no route, buffer full). */
   send(m: DhcpMessage, to: string): boolean {
     if (this.closed) return false;
-    const payload = encodeDhcp(m);
-    const rec = Buffer.alloc(HDR + payload.length);
-    rec[0] = FAMILY_V4;
-    rec.writeUInt16BE(SERVER_PORT, 2);
-    to.split('.').forEach((p, i) => { rec[ADDR_AT + i] = Number(p); });
-    rec.writeUInt16BE(payload.length, LEN_AT);
-    payload.copy(rec, HDR);
-    return this.native.sendBatch(this.fd, rec) === 1;
+    return this.native.sendBatch(this.fd, packV4(to, SERVER_PORT, encodeDhcp(m))) === 1;
   }
 
   close(): void {
@@ -87,7 +70,7 @@ export class DhcpPort {
   private onBatch(packed: Buffer): void {
     for (let off = 0; off + HDR <= packed.length;) {
       const len = packed.readUInt16BE(off + LEN_AT);
-      if (!this.closed && packed[off] === FAMILY_V4 && packed.readUInt16BE(off + 2) === SERVER_PORT) {
+      if (!this.closed && packed[off] === FAMILY_V4 && packed.readUInt16BE(off + PORT_AT) === SERVER_PORT) {
         const m = decodeDhcp(packed.subarray(off + HDR, off + HDR + len));
         const a = off + ADDR_AT;
         if (m) this.listener?.(m, `${packed[a]}.${packed[a + 1]}.${packed[a + 2]}.${packed[a + 3]}`);

@@ -7,31 +7,17 @@
 //
 // server.ts falls back to node:dgram when the addon does not load, or when
 // CNM_DNS_UDP=dgram asks for it (comparisons, tests).
-import { createRequire } from 'node:module';
+import { REC, loadUdpBatch } from '../udp/batch-addon.ts';
+import type { UdpBatchAddon } from '../udp/batch-addon.ts';
 import type { DnsResponder } from './responder.ts';
 
-interface UdpBatchAddon {
-  open(ip: string, port: number, rcvbuf: number): number;
-  start(fd: number, onBatch: (packed: Buffer) => void): unknown;
-  stop(handle: unknown): void;
-  close(fd: number): void;
-  sendBatch(fd: number, packed: Buffer): number;
-}
-
-// Record layout shared with udpbatch.c: u8 family (4|6), u8 0, u16 port,
-// 16 bytes address, u16 payload length (big endian), payload.
-const HDR = 22;
-const LEN_AT = 20;
-const ADDR_AT = 4;
-const FAMILY_V4 = 4;
+const { HDR, LEN_AT, ADDR_AT, FAMILY_V4 } = REC;
 const V4_CACHE_MAX = 4096;
-
-let addon: UdpBatchAddon | null | undefined;
 
 /** The addon, or null when it is not built or CNM_DNS_UDP=dgram. */
 export function udpBatchAddon(): UdpBatchAddon | null {
   if (process.env.CNM_DNS_UDP === 'dgram') return null;
-  return loadedAddon();
+  return loadUdpBatch();
 }
 
 /**
@@ -39,18 +25,7 @@ export function udpBatchAddon(): UdpBatchAddon | null {
  * in another namespace, since node:dgram cannot adopt an fd.
  */
 export function udpBatchAddonForFd(): UdpBatchAddon | null {
-  return loadedAddon();
-}
-
-function loadedAddon(): UdpBatchAddon | null {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)('../../build/udpbatch.node') as UdpBatchAddon;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon;
+  return loadUdpBatch();
 }
 
 export class BatchUdpListener {

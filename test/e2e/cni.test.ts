@@ -20,20 +20,11 @@ import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
 import { canPing, inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { FAKE_UPSTREAM } from '../helpers/fake-upstream.ts';
 
 const skip = skipUnlessCI('cni', privilegedSkipReason());
 
 /** A resolver answering example.test with one address (argv: bind address, answer). */
-const FAKE_DNS = String.raw`
-import dgram from 'node:dgram'; import packet from 'dns-packet';
-const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => {
-  const q = packet.decode(m); const ok = q.questions[0].name.toLowerCase() === 'example.test';
-  u.send(packet.encode({ type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (ok ? 0 : 3), questions: q.questions,
-    answers: ok && q.questions[0].type === 'A' ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: process.argv[2] }] : [] }), r.port, r.address);
-});
-u.bind(53, process.argv[1], () => console.log('ready'));
-`;
 
 describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
@@ -130,7 +121,7 @@ describe(`cni${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () 
     t.after(() => cleanup(['cn'], ['cdns']));
     // A resolver on an address of the daemon's namespace, answering example.test.
     await d.ns.sh('ip link add cdns0 type veth peer name cdns1 && ip addr add 10.96.0.53/32 dev cdns0 && ip link set cdns0 up && ip link set cdns1 up');
-    const fake = d.ns.spawn(process.execPath, ['--input-type=module', '-e', FAKE_DNS, '10.96.0.53', '203.0.113.9'], { cwd: process.cwd() });
+    const fake = d.ns.spawn(process.execPath, ['--input-type=module', '-e', FAKE_UPSTREAM, '10.96.0.53', '203.0.113.9'], { cwd: process.cwd() });
     t.after(async () => {
       fake.kill();
       await d.ns.sh('ip link del cdns0', { allowFail: true });

@@ -18,21 +18,9 @@ import type { DaemonHandle } from '../helpers/daemon.ts';
 import { makeLan } from '../helpers/lan.ts';
 import type { Lan } from '../helpers/lan.ts';
 import { ipOf } from '../helpers/sandbox.ts';
+import { FAKE_UPSTREAM } from '../helpers/fake-upstream.ts';
 
 const skip = skipUnlessCI('dns-macvlan', privilegedSkipReason());
-
-// A fake "internet" resolver in a namespace linked to the daemon's: example.test, NXDOMAIN for the rest.
-const FAKE = String.raw`
-import dgram from 'node:dgram'; import packet from 'dns-packet';
-const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => {
-  const q = packet.decode(m); const name = q.questions[0].name.toLowerCase();
-  const ok = name === 'example.test';
-  u.send(packet.encode({ type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (ok ? 0 : 3), questions: q.questions,
-    answers: ok && q.questions[0].type === 'A' ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: '203.0.113.7' }] : [] }), r.port, r.address);
-});
-u.bind(53, process.argv[1], () => console.log('ready'));
-`;
 
 describe(`embedded DNS on macvlan networks${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
@@ -55,7 +43,7 @@ describe(`embedded DNS on macvlan networks${skip ? ` (skipped: ${skip})` : ''}`,
     up = await TestNetns.create('upstream');
     await d.ns.sh(`ip link add up0 type veth peer name up1 netns ${up.name} && ip addr add 10.96.0.1/24 dev up0 && ip link set up0 up`);
     await up.sh('ip addr add 10.96.0.53/24 dev up1 && ip link set up1 up && ip route add default via 10.96.0.1');
-    const p = up.spawn(process.execPath, ['--input-type=module', '-e', FAKE, '10.96.0.53'], { cwd: process.cwd() });
+    const p = up.spawn(process.execPath, ['--input-type=module', '-e', FAKE_UPSTREAM, '10.96.0.53'], { cwd: process.cwd() });
     await new Promise((r) => p.stdout?.once('data', r));
     const dir = mkdtempSync(join(tmpdir(), 'cnmt-bb-'));
     try {

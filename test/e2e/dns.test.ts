@@ -7,6 +7,7 @@ import { skipUnlessCI } from '../helpers/ci.ts';
 import { startTestDaemon } from '../helpers/daemon.ts';
 import type { DaemonHandle } from '../helpers/daemon.ts';
 import { inSandbox, ipOf, runSandbox } from '../helpers/sandbox.ts';
+import { FAKE_UPSTREAM } from '../helpers/fake-upstream.ts';
 
 const skip = skipUnlessCI('dns', privilegedSkipReason());
 
@@ -62,20 +63,6 @@ describe(`embedded DNS end to end${skip ? ` (skipped: ${skip})` : ''}`, { skip: 
   });
 });
 
-// A fake "internet" resolver in a namespace of its own, linked to the
-// daemon's host namespace: answers example.test, NXDOMAIN for the rest.
-const FAKE = String.raw`
-import dgram from 'node:dgram'; import packet from 'dns-packet';
-const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => {
-  const q = packet.decode(m); const name = q.questions[0].name.toLowerCase();
-  const ok = name === 'example.test';
-  u.send(packet.encode({ type: 'response', id: q.id, flags: packet.RECURSION_AVAILABLE | (ok ? 0 : 3), questions: q.questions,
-    answers: ok ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: process.argv[2] }] : [] }), r.port, r.address);
-});
-u.bind(53, process.argv[1], () => console.log('ready'));
-`;
-
 describe(`embedded DNS upstream forwarding${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? false }, () => {
   let d: DaemonHandle;
   let up: TestNetns;
@@ -85,7 +72,7 @@ describe(`embedded DNS upstream forwarding${skip ? ` (skipped: ${skip})` : ''}`,
     await d.ns.sh(`ip link add up0 type veth peer name up1 netns ${up.name} && ip addr add 10.95.0.1/24 dev up0 && ip link set up0 up`);
     await up.sh('ip addr add 10.95.0.53/24 dev up1 && ip addr add 10.95.0.54/24 dev up1 && ip link set up1 up && ip route add default via 10.95.0.1');
     for (const [addr, answer] of [['10.95.0.53', '203.0.113.7'], ['10.95.0.54', '203.0.113.8']] as const) {
-      const p = up.spawn(process.execPath, ['--input-type=module', '-e', FAKE, addr, answer], { cwd: process.cwd() });
+      const p = up.spawn(process.execPath, ['--input-type=module', '-e', FAKE_UPSTREAM, addr, answer], { cwd: process.cwd() });
       await new Promise((r) => p.stdout?.once('data', r));
     }
     await d.client.networkCreate({ Name: 'fwd' });
