@@ -234,6 +234,12 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     try {
       const logged = clients[1]!.stdout!;
       await new Promise((r) => logged.once('data', r));
+      // The events stream is open once it carries an event: make one, so
+      // the SIGTERM cannot land before `docker events` has connected.
+      const watched = clients[0]!.stdout!;
+      const seen = new Promise((r) => watched.once('data', r));
+      await d.client.networkCreate({ Name: 'ev-probe' });
+      await seen;
       d.proc.kill('SIGTERM');
       // Before streams were ended at shutdown, the daemon waited for them forever.
       await waitFor(() => d.proc.exitCode !== null, { what: 'the daemon to exit with streams open', timeoutMs: 15_000 });
