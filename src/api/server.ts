@@ -76,11 +76,17 @@ export function endStreams(server: Server): void {
   for (const c of openStreams.get(server) ?? []) c.abort();
 }
 
-export function createApiServer(router: Router, log: Logger): Server {
+/**
+ * `settle` resolves once what the daemon changed so far survives a power
+ * loss (the store's sync): every request but GET and HEAD waits for it
+ * before its answer.
+ */
+export function createApiServer(router: Router, log: Logger, settle: () => Promise<void> = async () => {}): Server {
   const streams = new Set<AbortController>();
+  const site: Site = { router, log, streams, settle };
   const server: Server = createServer((req, res) => {
     commonHeaders(res);
-    void handle(router, log, req, res, streams).catch((e) => {
+    void handle(site, req, res).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
@@ -92,7 +98,7 @@ export function createApiServer(router: Router, log: Logger): Server {
   // it is still writing a body the daemon will not read.)
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     commonHeaders(res);
-    void handle(router, log, req, res, streams, undefined, true).catch((e) => {
+    void handle(site, req, res, undefined, true).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
@@ -113,7 +119,7 @@ export function createApiServer(router: Router, log: Logger): Server {
       socket.end();
     });
     commonHeaders(res);
-    void handle(router, log, req, res, streams, { socket, head }).catch((e) => {
+    void handle(site, req, res, { socket, head }).catch((e) => {
       log.error(`unhandled: ${(e as Error).stack ?? e}`);
       sendError(res, 500, 'internal error');
     });
@@ -196,7 +202,16 @@ function streamedBody(req: IncomingMessage, res: ServerResponse, expectContinue:
   };
 }
 
-async function handle(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, streams: Set<AbortController>, upgrade?: { socket: Duplex; head: Buffer }, expectContinue = false): Promise<void> {
+/** What every request's handling shares. */
+interface Site {
+  router: Router;
+  log: Logger;
+  streams: Set<AbortController>;
+  settle: () => Promise<void>;
+}
+
+async function handle(site: Site, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }, expectContinue = false): Promise<void> {
+  const { router, log, streams } = site;
   const url = new URL(req.url ?? '/', 'http://cnm');
   let path = url.pathname;
   let version = API_VERSION;
@@ -214,6 +229,7 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     }
   }
   const method = req.method ?? 'GET';
+  const changes = method !== 'GET' && method !== 'HEAD';
   const started = performance.now();
   try {
     const { handler, params, streamBody } = router.match(method, path);
@@ -225,6 +241,8 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
       : readsBody ? await readBody(req) : '';
     const stream = streamed ? streamedBody(req, res, expectContinue) : undefined;
     const out = await handler({ method, path, params, query: url.searchParams, body, version, headers: req.headers, ...(stream ? { stream } : {}) });
+    // What the request changed is on the disk before the client hears of it.
+    if (changes) await site.settle();
     const headers: Record<string, string> = { ...out.headers };
     if (out.hijack) {
       // From here on the connection is a raw stream, not HTTP.
@@ -248,6 +266,7 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
       res.on('close', gone);
       const v = await out.later;
       res.off('close', gone);
+      if (changes) await site.settle();
       res.end(`${JSON.stringify(v)}\n`);
       log.debug(`${method} ${url.pathname} ${out.status} ${(performance.now() - started).toFixed(1)}ms`);
       return;
@@ -287,6 +306,8 @@ async function handle(router: Router, log: Logger, req: IncomingMessage, res: Se
     // connection closes after the answer.
     if (!req.complete && !req.destroyed && !expectContinue && !bodyRead.has(req)) await drain(req, MAX_BODY);
     if (!req.complete) res.shouldKeepAlive = false;
+    // A failed request undid its changes: the undo reaches the disk first.
+    if (changes) await site.settle().catch((u: Error) => log.error(`${method} ${url.pathname}: ${u.message}`));
     const status = statusOf(e);
     const message = status === 500 && !(e instanceof CnmError) && !(e as { code?: string }).code
       ? `internal error: ${(e as Error).message}`

@@ -37,6 +37,7 @@ export class PrefixedStore implements Store {
     });
   }
   revision(): Promise<number> { return this.inner.revision(); }
+  sync(): Promise<void> { return this.inner.sync(); }
   watch(prefix: string, fromRevision: number | null, cb: WatchCallback, onError?: WatchErrorCallback): () => void {
     return this.inner.watch(this.in(prefix), fromRevision, (ev) => cb({ ...ev, key: ev.key.slice(this.prefix.length) }), onError);
   }

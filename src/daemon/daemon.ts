@@ -271,7 +271,7 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     .add(attachRoutes(controller))
     .add(doctorRoutes(controller, firewall, foreignNow, cluster ? () => cluster.cluster.status() : undefined))
     .add(unimplementedRoutes());
-  const server = createApiServer(router, o.log);
+  const server = createApiServer(router, o.log, () => store.sync());
   await listenUnix(server, socketPath);
   o.log.info('daemon ready', {
     host: o.host,

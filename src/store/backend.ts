@@ -24,8 +24,14 @@ export interface Lease {
 }
 
 export interface Backend {
-  /** Runs fn (reads, then at most one apply()) atomically and durably; on throw nothing is kept. */
+  /**
+   * Runs fn (reads, then at most one apply()) atomically; on throw nothing
+   * is kept. Once it returns, the write survives a crash of the process;
+   * sync() makes it survive a power loss too.
+   */
   write(fn: () => void): void;
+  /** Resolves once every write() so far survives a power loss (rejects if the disk failed). */
+  sync(): Promise<void>;
   /** Stores every change of one commit with revision `revision` = revision() + 1. */
   apply(revision: number, changes: readonly Change[]): void;
   revision(): number;

@@ -235,6 +235,11 @@ export class EtcdStore implements Store {
     } catch (e) { return this.fail('delete', e); }
   }
 
+  /** etcd answers a write after its raft commit, which is on the members' disks. */
+  async sync(): Promise<void> {
+    this.live();
+  }
+
   async txn(t: Txn): Promise<TxnResult> {
     this.live();
     checkTxn(t);

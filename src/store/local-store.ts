@@ -82,6 +82,12 @@ export class LocalStore implements Store {
     return { succeeded, revision };
   }
 
+  /** Resolves once every commit so far survives a power loss (see sqlite-backend.ts). */
+  async sync(): Promise<void> {
+    this.assertOpen();
+    await this.backend.sync();
+  }
+
   async revision(): Promise<number> {
     this.ready();
     return this.backend.revision();
@@ -151,6 +157,9 @@ export class LocalStore implements Store {
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
+    // The last commits reach the disk before the file closes (and no
+    // fdatasync is left running on a closed descriptor).
+    try { await this.backend.sync(); } catch { /* the commit that needed it already failed */ }
     this.io('close', () => this.backend.close());
   }
 

@@ -17,6 +17,7 @@ export class MemoryBackend implements Backend {
   private compacted = 0;
 
   write(fn: () => void): void { fn(); }
+  async sync(): Promise<void> { /* nothing to make durable */ }
 
   apply(revision: number, changes: readonly Change[]): void {
     for (const c of changes) {

@@ -92,8 +92,19 @@ export interface Store {
   put(key: string, value: string, options?: PutOptions): Promise<number>;
   /** true if the key existed */
   delete(key: string): Promise<boolean>;
-  /** atomic: the compares and the chosen branch see and change one snapshot, all or nothing */
+  /**
+   * atomic: the compares and the chosen branch see and change one snapshot,
+   * all or nothing. Once it resolves, the change survives a crash of this
+   * process; sync() makes it survive a power loss too.
+   */
   txn(t: Txn): Promise<TxnResult>;
+  /**
+   * Resolves once every change this client made so far survives a power
+   * loss: an answer to a client waits for it. The embedded store syncs its
+   * file then (in the background, one sync for all the commits that meet
+   * it); etcd's writes are durable when they resolve.
+   */
+  sync(): Promise<void>;
   revision(): Promise<number>;
   /**
    * Delivers every change under `prefix` with revision > `fromRevision`

@@ -5,6 +5,9 @@
 //     it prints the commit id on its own line (an acknowledged commit).
 //   node store-crash-child.ts hold <db path>
 //     opens the store, prints "ready", and holds it until stdin closes.
+//   node store-crash-child.ts burst <db path> <n>
+//     makes n puts at once, waits for sync(), prints "synced", and exits
+//     without closing (a power loss now would keep all n).
 // Each commit `id` (counter C -> id = C + 1) writes, in one txn:
 //   crash/counter = id, crash/k/0..KEYS-1 = id, crash/t/<id> (and deletes
 //   crash/t/<id-1>), and every BIG_EVERY-th commit a large crash/big, so a
@@ -37,6 +40,8 @@ async function commitLoop(path: string, sync: 'full' | 'normal'): Promise<never>
       process.stderr.write(`compare failed at counter ${counter}\n`);
       process.exit(3);
     }
+    // Acknowledged as the daemon acknowledges: once it is on the disk.
+    await store.sync();
     // Pipes are synchronous on Linux: once write() returns the parent can read it.
     process.stdout.write(`${id}\n`);
     counter = id;
@@ -50,12 +55,21 @@ async function hold(path: string): Promise<void> {
   process.stdin.on('end', () => { void store.close().then(() => process.exit(0)); });
 }
 
+async function burst(path: string, n: number): Promise<void> {
+  const store = await SqliteStore.open(path);
+  await Promise.all(Array.from({ length: n }, (_, i) => store.put(`burst/${i}`, String(i))));
+  await store.sync();
+  process.stdout.write('synced\n');
+  process.exit(0);
+}
+
 const [mode, path, sync] = process.argv.slice(2);
 if (import.meta.main) {
   if (mode === 'commit' && path && (sync === 'full' || sync === 'normal')) await commitLoop(path, sync);
   else if (mode === 'hold' && path) await hold(path);
+  else if (mode === 'burst' && path && Number(sync) > 0) await burst(path, Number(sync));
   else {
-    process.stderr.write('usage: store-crash-child.ts commit <path> <full|normal> | hold <path>\n');
+    process.stderr.write('usage: store-crash-child.ts commit <path> <full|normal> | hold <path> | burst <path> <n>\n');
     process.exit(2);
   }
 }

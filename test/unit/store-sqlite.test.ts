@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -91,6 +91,7 @@ test('a commit that fails halfway is rolled back completely and the store stays 
   // Applies only the first change, then fails, as a full disk would mid-commit.
   const faulty: Backend = {
     write: (fn) => inner.write(fn),
+    sync: () => inner.sync(),
     apply: (revision, changes) => {
       if (!failNext) { inner.apply(revision, changes); return; }
       failNext = false;
@@ -156,6 +157,32 @@ test("sync 'normal' stores and reads back like 'full'", async () => {
   const t = await SqliteStore.open(path, { sync: 'full' });
   assert.equal((await t.get('a'))?.value, '1');
   await t.close();
+});
+
+// The daemon answers a request only after sync(): that is when its changes
+// must be on the disk. The per-commit fdatasync runs off the event loop and
+// commits that meet one share it, which strace shows.
+test("sync 'full': sync() fdatasyncs the WAL, once for commits made together", async () => {
+  const path = freshPath();
+  const trace = join(root, `strace-${n}`);
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn('strace', ['-f', '-qq', '-e', 'trace=fdatasync,fsync', '-o', trace, process.execPath, '--disable-warning=ExperimentalWarning', CHILD, 'burst', path, '50'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, 'synced\n');
+  const calls = readFileSync(trace, 'utf8').split('\n').filter((l) => /fdatasync\(/.test(l) && !/= -1/.test(l));
+  assert.ok(calls.length >= 1, 'the WAL was never fdatasynced');
+  // 50 puts in one tick: the first starts a sync, the other 49 share the next.
+  assert.ok(calls.length <= 3, `50 commits made together took ${calls.length} fdatasyncs:\n${calls.join('\n')}`);
+  const s = await SqliteStore.open(path, { lockTimeoutMs: 0 });
+  assert.equal((await s.list('burst/')).kvs.length, 50);
+  await s.close();
 });
 
 test('openStore picks an implementation by kind', async () => {
