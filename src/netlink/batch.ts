@@ -16,6 +16,8 @@ import { bridgePortSet } from './ops/bridge-port.ts';
 export class RtnlBatch {
   readonly #base: OpContext;
   readonly #slots: Array<NlRequest | undefined> = [];
+  /** per slot: error codes that change may meet without failing the batch */
+  readonly #ignore: Array<readonly string[]> = [];
   readonly #pending: Array<Promise<void>> = [];
 
   constructor(base: OpContext) {
@@ -24,14 +26,16 @@ export class RtnlBatch {
 
   /** Reserves the next slot now, so messages keep the order of the calls
    *  even when their lookups finish out of order. */
-  #add(run: (o: OpContext) => Promise<void>): this {
+  #add(run: (o: OpContext) => Promise<void>, ignore: readonly string[] = []): this {
     const slot = this.#slots.push(undefined) - 1;
+    this.#ignore[slot] = ignore;
     const o: OpContext = { ...this.#base, send: async (req) => { this.#slots[slot] = req; } };
     this.#pending.push(run(o));
     return this;
   }
 
-  linkSet(link: LinkRef, change: LinkChange): this { return this.#add((o) => linkSet(o, link, change)); }
+  /** `ignore`: error codes (errno names) that do not fail the batch, e.g. EAFNOSUPPORT for an IPv6 setting on a kernel or link without IPv6. */
+  linkSet(link: LinkRef, change: LinkChange, opts: { ignore?: readonly string[] } = {}): this { return this.#add((o) => linkSet(o, link, change), opts.ignore); }
   linkDel(link: LinkRef): this { return this.#add((o) => linkDel(o, link)); }
   addrAdd(dev: LinkRef, cidr: string, opts?: { noDad?: boolean }): this { return this.#add((o) => addrAdd(o, dev, cidr, opts)); }
   addrDel(dev: LinkRef, cidr: string): this { return this.#add((o) => addrDel(o, dev, cidr)); }
@@ -48,9 +52,10 @@ export class RtnlBatch {
    *  the failure, or an AggregateError of NetlinkErrors when several failed. */
   async commit(): Promise<void> {
     await Promise.all(this.#pending); // validation and lookup errors: nothing was sent
-    const reqs = this.#slots.filter((r): r is NlRequest => r !== undefined);
+    const sent = this.#slots.flatMap((r, i) => (r ? [{ r, ignore: this.#ignore[i] ?? [] }] : []));
+    const reqs = sent.map((x) => x.r);
     if (reqs.length === 0) return;
-    const errors = (await this.#base.sock.batch(reqs)).flatMap((r) => (r.error ? [r.error] : []));
+    const errors = (await this.#base.sock.batch(reqs)).flatMap((r, i) => (r.error && !sent[i]?.ignore.includes(r.error.code) ? [r.error] : []));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} of ${reqs.length} batched changes failed: ${errors.map((e) => e.message).join('; ')}`);
   }

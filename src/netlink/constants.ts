@@ -63,6 +63,9 @@ export const IFALIASZ = 256;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_GROUP = 27;
+export const IFLA_AF_SPEC = 26;
+/** in IFLA_AF_SPEC > AF_INET6: how the link-local address is made (u8: 0 eui64, 1 none, 2 stable-privacy, 3 random) */
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
 export const IFLA_LINK_NETNSID = 37;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;

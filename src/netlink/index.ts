@@ -1,5 +1,5 @@
 export { Netns, kernelNetns } from './netns.ts';
-export type { NetnsHandle, NetnsProvider, RtnlOps } from './handle.ts';
+export type { BatchOps, NetnsHandle, NetnsProvider, RtnlOps } from './handle.ts';
 export { Rtnl } from './rtnl.ts';
 export type { RtnlApi } from './rtnl.ts';
 export type { RtnlBatch } from './batch.ts';

@@ -32,7 +32,8 @@ export interface Link {
   group?: number;            // IFLA_GROUP, when not the default 0
 }
 
-type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: string };
+/** master: the bridge it is born a port of (the creating message plugs it in). */
+type Common = { name: string; mtu?: number; mac?: string; up?: boolean; alias?: string; master?: LinkRef };
 export type LinkSpec = Common & (
   | { kind: 'bridge' }
   | { kind: 'veth'; peer: { name: string; netns?: NetnsHandle; mac?: string; mtu?: number; up?: boolean } }
@@ -45,8 +46,16 @@ export type LinkSpec = Common & (
   | { kind: 'tap' }
 );
 
-/** alias '' clears it; group: the link's device group (IFLA_GROUP). */
-export interface LinkChange { up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: NetnsHandle; alias?: string; group?: number }
+/**
+ * alias '' clears it; group: the link's device group (IFLA_GROUP);
+ * addrGenMode: how IPv6 makes its link-local address, which it does when
+ * the link goes up, so set it before (the kernel applies a message's up flag
+ * before this).
+ */
+export interface LinkChange {
+  up?: boolean; mtu?: number; mac?: string; master?: LinkRef | null; name?: string; netns?: NetnsHandle; alias?: string; group?: number;
+  addrGenMode?: 'eui64' | 'none';
+}
 
 export interface Address { dev: string; family: Family; cidr: string }
 

@@ -17,7 +17,7 @@ import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NetlinkError } from '../../src/netlink/index.ts';
 import type {
-  Address, BridgePortFlags, Family, Link, LinkChange, LinkRef, LinkSpec, NetnsHandle, NetnsProvider, Route, RtnlOps,
+  Address, BatchOps, BridgePortFlags, Family, Link, LinkChange, LinkRef, LinkSpec, NetnsHandle, NetnsProvider, Route, RtnlOps,
 } from '../../src/netlink/index.ts';
 import { Faults } from './faults.ts';
 
@@ -278,6 +278,16 @@ export class FakeRtnl implements RtnlOps {
       a.peer = b;
       b.peer = a;
       if (spec.alias) a.alias = spec.alias;
+      if (spec.master !== undefined) {
+        // The kernel plugs it in within the creating message, or makes nothing.
+        const m = ns.byRef(spec.master);
+        if (!m || m.kind !== 'bridge') {
+          this.#k.destroyLink(a);
+          return fail('EINVAL', op, `link "${spec.name}"`, `master ${JSON.stringify(spec.master)} is not a bridge here`);
+        }
+        a.master = m;
+        a.bridgePort = { hairpin: false, learning: true, isolated: false, neighSuppress: false };
+      }
       return this.#k.toLink(a);
     }
     let parent: FLink | undefined;
@@ -343,6 +353,8 @@ export class FakeRtnl implements RtnlOps {
       else l.alias = ch.alias;
     }
     if (ch.group !== undefined) l.group = ch.group;
+    // The kernel keeps it per link, as the sysctl shows it.
+    if (ch.addrGenMode !== undefined) l.ns.sysctls.set(`net/ipv6/conf/${l.name}/addr_gen_mode`, ch.addrGenMode === 'eui64' ? '0' : '1');
     if (ch.up !== undefined) l.up = ch.up;
   }
 
@@ -414,6 +426,23 @@ export class FakeRtnl implements RtnlOps {
       && (!r.gateway || x.gateway === r.gateway) && (!link || x.link === link));
     if (i < 0) fail('ESRCH', 'deleting', `route ${r.dst}`);
     ns.routes.splice(i, 1);
+  }
+
+  /** Runs the changes in order; as the kernel's batch, a failing one does not stop the next. */
+  async batch(build: (b: BatchOps) => void): Promise<void> {
+    const steps: Array<{ run: () => Promise<void>; ignore: readonly string[] }> = [];
+    const b: BatchOps = {
+      linkSet: (link, change, opts) => { steps.push({ run: () => this.linkSet(link, change), ignore: opts?.ignore ?? [] }); return b; },
+      addrAdd: (dev, cidr, opts) => { steps.push({ run: () => this.addrAdd(dev, cidr, opts), ignore: [] }); return b; },
+      bridgePortSet: (dev, flags) => { steps.push({ run: () => this.bridgePortSet(dev, flags), ignore: [] }); return b; },
+    };
+    build(b);
+    const errors: Error[] = [];
+    for (const st of steps) {
+      try { await st.run(); } catch (e) { if (!st.ignore.includes((e as { code?: string }).code ?? '')) errors.push(e as Error); }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} of ${steps.length} batched changes failed`);
   }
 
   async bridgePortSet(dev: LinkRef, flags: BridgePortFlags): Promise<void> {

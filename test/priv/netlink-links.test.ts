@@ -90,6 +90,32 @@ test('veth across namespaces: peer born in the other namespace, indexes cross-ch
   });
 });
 
+test('veth born in its bridge (master in the creating message); IPv6 link-local mode set before up', { skip }, async () => {
+  await inNamespaces(['bm', 'bs'], async ([host, sbx], [, ts]) => {
+    const br = await host!.rtnl.linkAdd({ kind: 'bridge', name: 'br0', up: true });
+    const made = await host!.rtnl.linkAdd({ kind: 'veth', name: 'veth-h', up: true, master: br.index, peer: { name: 'eth0', netns: sbx!, mac: '02:00:00:00:00:07' } });
+    assert.equal((await host!.rtnl.linkGet('veth-h'))?.master, br.index);
+    assert.equal((await host!.rtnl.linkGet('veth-h'))?.up, true);
+    assert.equal(made.name, 'veth-h');
+    // A missing master fails the create, which leaves nothing behind.
+    await assert.rejects(host!.rtnl.linkAdd({ kind: 'veth', name: 'veth-x', master: 9999, peer: { name: 'eth9', netns: sbx! } }));
+    assert.equal(await host!.rtnl.linkGet('veth-x'), null);
+    assert.equal(await sbx!.rtnl.linkGet('eth9'), null);
+    // The namespace's default is stable-privacy here: the link's own mode wins.
+    await sbx!.sysctlSet('net/ipv6/conf/default/addr_gen_mode', '2');
+    await host!.rtnl.linkAdd({ kind: 'veth', name: 'veth-2', up: true, master: 'br0', peer: { name: 'eth1', netns: sbx!, mac: '02:00:00:00:00:08' } });
+    await sbx!.rtnl.batch((b) => b.linkSet('eth1', { addrGenMode: 'eui64' }).linkSet('eth1', { up: true }));
+    assert.equal(await sbx!.sysctlGet('net/ipv6/conf/eth1/addr_gen_mode'), '0');
+    const ll = execFileSync('ip', ['-n', ts!.name, '-6', 'addr', 'show', 'dev', 'eth1', 'scope', 'link'], { encoding: 'utf8' });
+    assert.match(ll, /fe80::ff:fe00:8\/64/, 'the EUI-64 address of 02:00:00:00:00:08');
+    // A link whose MTU is below IPv6's minimum has no IPv6 to set: the batch may ignore that.
+    await sbx!.rtnl.linkSet('eth0', { mtu: 1000 });
+    await assert.rejects(sbx!.rtnl.batch((b) => b.linkSet('eth0', { addrGenMode: 'eui64' }).linkSet('eth0', { up: true })), (e: Error & { code?: string }) => e.code === 'EAFNOSUPPORT');
+    await sbx!.rtnl.batch((b) => b.linkSet('eth0', { addrGenMode: 'eui64' }, { ignore: ['EAFNOSUPPORT'] }).linkSet('eth0', { up: true }));
+    assert.equal((await sbx!.rtnl.linkGet('eth0'))?.up, true);
+  });
+});
+
 test('change a link: MTU, MAC, master, rename, move to a namespace', { skip }, async () => {
   await inNamespaces(['ch', 'ch2'], async ([ns, other]) => {
     await ns!.rtnl.linkAdd({ kind: 'bridge', name: 'br0' });

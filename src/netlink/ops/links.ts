@@ -1,6 +1,6 @@
 // Links: create (every kind), delete, read, change.
 import {
-  AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_GROUP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_FLAGS, IPVLAN_MODES,
+  AF_INET6, AF_UNSPEC, IFALIASZ, IFF_UP, IFLA_ADDRESS, IFLA_AF_SPEC, IFLA_GROUP, IFLA_INET6_ADDR_GEN_MODE, IFLA_IFALIAS, IFLA_IFNAME, IFLA_LINK, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IPVLAN_FLAGS, IPVLAN_MODES,
   MACVLAN_MODES, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK, RTM_SETLINK,
 } from '../constants.ts';
 import { attr, attrS32, attrStr, attrU32 } from '../codec/attributes.ts';
@@ -119,6 +119,8 @@ async function create(o: OpContext, s: LinkSpec): Promise<Link> {
   if (c.parent !== undefined) attrs.push(attrU32(IFLA_LINK, await linkIndex(o, c.parent, ctx, 'parent link')));
   if (c.vxlanDev !== undefined && c.info.kind === 'vxlan') c.info.link = await linkIndex(o, c.vxlanDev, ctx, 'underlay device');
   if (c.nsFd !== undefined) attrs.push(attrS32(IFLA_NET_NS_FD, c.nsFd));
+  // The kernel plugs the new link into its master after raising it, within this message.
+  if (s.master !== undefined) attrs.push(attrU32(IFLA_MASTER, await linkIndex(o, v.linkRef(ctx, s.master, 'master'), ctx, 'master')));
   attrs.push(encodeLinkInfo(c.info));
   // One message creates the whole object (both veth ends, even in two
   // namespaces), so a failure leaves nothing behind.
@@ -226,6 +228,10 @@ async function change(o: OpContext, ref: LinkRef, ch: LinkChange): Promise<void>
   if (ch.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, v.mac(ctx, ch.mac)));
   if (ch.alias !== undefined) attrs.push(attr(IFLA_IFALIAS, alias(ctx, ch.alias)));
   if (ch.group !== undefined) attrs.push(attrU32(IFLA_GROUP, v.int(ctx, ch.group, 'group', 0, 0xffffffff)));
+  if (ch.addrGenMode !== undefined) {
+    const mode = v.oneOf(ctx, ch.addrGenMode, 'addrGenMode', ['eui64', 'none'] as const) === 'eui64' ? 0 : 1;
+    attrs.push(attr(IFLA_AF_SPEC, attr(AF_INET6, attr(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([mode])))));
+  }
   const master = ch.master === undefined || ch.master === null ? ch.master : v.linkRef(ctx, ch.master, 'master');
   if (ch.up !== undefined) bool(ctx, ch.up, 'up');
   // IFLA_MASTER 0 detaches the link from its bridge.
