@@ -49,6 +49,103 @@ async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
   }
 }
 
+/**
+ * Bridge indexes by name, per host namespace: a new veth is born plugged
+ * into its bridge by index, without a lookup first. A bridge made again
+ * gets a new index; a stale one fails the create (which then leaves
+ * nothing), and the name is looked up again.
+ */
+const bridgeIndexes = new WeakMap<NetnsHandle, Map<string, number>>();
+const indexesOf = (ns: NetnsHandle): Map<string, number> => {
+  let m = bridgeIndexes.get(ns);
+  if (!m) bridgeIndexes.set(ns, m = new Map());
+  return m;
+};
+
+/**
+ * A new endpoint's kernel objects in three round trips, the last two at
+ * once on the two namespaces' sockets: the veth pair, born with its peer
+ * in the sandbox under its final name and its host end up in the bridge;
+ * then the host end's mark and hairpin in one sendmsg, and the sandbox
+ * end's link-local mode, addresses and up flag in another.
+ */
+async function joinFresh(ctx: DriverContext, ep: EndpointInfo, sandbox: Parameters<NetworkDriver['join']>[3], opts: ReturnType<typeof parseBridgeOptions>, hostIfName: string): Promise<void> {
+  const sandboxNs = sandbox.ns;
+  const indexes = indexesOf(ctx.hostNs);
+  const add = (master: string | number) => ctx.hostNs.rtnl.linkAdd({
+    kind: 'veth', name: hostIfName, up: true, master, ...(opts.mtu ? { mtu: opts.mtu } : {}),
+    peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
+  });
+  const create = async (): Promise<Link> => {
+    const known = indexes.get(opts.bridgeName);
+    if (known !== undefined) {
+      try {
+        return await add(known);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EEXIST') throw e;
+        indexes.delete(opts.bridgeName);
+      }
+    }
+    return add(opts.bridgeName);
+  };
+  let link: Link;
+  try {
+    link = await create();
+  } catch (e) {
+    // A reconnect right after a disconnect: the old sandbox end still
+    // holds the name while its pair waits for the reaper. The core gave
+    // this endpoint a name none of the sandbox's endpoints has, so a
+    // link holding it is stale: moved aside once.
+    if ((e as { code?: string }).code !== 'EEXIST' || sandbox.ifNames.includes(ep.ifName) || !await moveAside(sandboxNs, ep.ifName)) throw e;
+    link = await create();
+  }
+  const peer = link.peerIndex ?? ep.ifName;
+  await Promise.all([
+    // Hairpin, as Docker without its userland proxy: a sandbox reaching its
+    // own published port through a host address is bridged back out of the
+    // port its packet came in by.
+    ctx.hostNs.rtnl.batch((b) => b.linkSet(link.index, { alias: linkMark(ctx.owner, ep.id) }).bridgePortSet(link.index, { hairpin: true })),
+    sandboxNs.rtnl.batch((b) => {
+      // EUI-64 link-local before the link goes up (see eui64LinkLocal); a
+      // kernel without IPv6, or a link whose MTU is below IPv6's 1280, has
+      // none to make and refuses the setting.
+      b.linkSet(peer, { addrGenMode: 'eui64' }, { ignore: ['EAFNOSUPPORT'] });
+      if (ep.ipv4) b.addrAdd(peer, ep.ipv4, { noDad: false });
+      if (ep.ipv6) b.addrAdd(peer, ep.ipv6, { noDad: true });
+      b.linkSet(peer, { up: true });
+    }),
+  ]);
+}
+
+/**
+ * A new network's bridge in two round trips: made up (with the MAC that
+ * keeps it from moving, see createNetwork), then its gateway addresses and
+ * its mark in one sendmsg. False when the name is taken (by a bridge that
+ * waits for the reaper, say): the general path sorts that out.
+ */
+async function createFresh(ctx: DriverContext, net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptions>, mark: string): Promise<boolean> {
+  const rtnl = ctx.hostNs.rtnl;
+  const name = opts.bridgeName;
+  let made: Link;
+  try {
+    made = await rtnl.linkAdd({ kind: 'bridge', name, up: true, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    await rtnl.batch((b) => {
+      for (const cidr of gatewayCidrs(net, opts)) b.addrAdd(made.index, cidr, { noDad: cidr.includes(':') });
+      b.linkSet(made.index, { alias: mark });
+    });
+  } catch (e) {
+    await rtnl.linkDel(made.index).catch(() => undefined);
+    throw e;
+  }
+  indexesOf(ctx.hostNs).set(name, made.index);
+  return true;
+}
+
 /** The host end of an endpoint's veth (kept in its driver state). */
 const hostIf = (ep: EndpointInfo): string => ep.driverState.hostIfName ?? hostIfNameFor(ep.id);
 
@@ -94,6 +191,7 @@ export const bridgeDriver: NetworkDriver = {
     const rtnl = ctx.hostNs.rtnl;
     const fresh = copts?.fresh ?? false;
     const mark = linkMark(ctx.owner, net.id);
+    if (fresh && await createFresh(ctx, net, opts, mark)) return;
     // A bridge of a removed network may still wait for the reaper under this name.
     const link = await liveLink(ctx.hostNs, name);
     // A bridge without an address of its own takes the lowest MAC of its
@@ -102,8 +200,9 @@ export const bridgeDriver: NetworkDriver = {
     // would send to the old one until their neighbour entry expires. A MAC
     // set at creation (addr_assign_type NET_ADDR_SET) never moves: Docker
     // does the same.
-    if (!link) await rtnl.linkAdd({ kind: 'bridge', name, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    if (!link) indexesOf(ctx.hostNs).set(name, (await rtnl.linkAdd({ kind: 'bridge', name, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) })).index);
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
+    else indexesOf(ctx.hostNs).set(name, link.index);
     const ours = !link || madeByCnm(link, net, mark);
     try {
       // A new bridge has no addresses to check; an adopted one (restart, or a
@@ -141,6 +240,7 @@ export const bridgeDriver: NetworkDriver = {
       // reaper off the request's path; a new network may take its name or
       // its subnet right away.
       await doom(ctx.hostNs, name);
+      indexesOf(ctx.hostNs).delete(name);
       ctx.reap();
       return;
     }
@@ -173,8 +273,12 @@ export const bridgeDriver: NetworkDriver = {
     const host = ctx.hostNs.rtnl;
     const inner = sandboxNs.rtnl;
     const fresh = jopts?.fresh ?? false;
-    const existing = fresh ? null : await host.linkGet(hostIfName);
-    const peer = fresh ? null : await sandboxNs.rtnl.linkGet(ep.ifName);
+    if (fresh) {
+      await joinFresh(ctx, ep, sandbox, opts, hostIfName);
+      return { iface: { name: ep.ifName }, ...joinInfo(net, opts) };
+    }
+    const existing = await host.linkGet(hostIfName);
+    const peer = await sandboxNs.rtnl.linkGet(ep.ifName);
     if (existing && !peer) await host.linkDel(hostIfName);
     if (!existing || !peer) {
       // The peer is created directly in the sandbox under its final name:
@@ -194,11 +298,8 @@ export const bridgeDriver: NetworkDriver = {
         await add();
       }
     }
-    // Host end and sandbox end are configured concurrently: they live in
-    // different namespaces, so their requests travel on different sockets.
-    const add = fresh
-      ? (cidr: string, noDad: boolean) => inner.addrAdd(ep.ifName, cidr, { noDad })
-      : (cidr: string, noDad: boolean) => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
+    // A kept link (restart, repair) is completed: what it has is read back first.
+    const add = (cidr: string, noDad: boolean): Promise<void> => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
     await Promise.all([
       (async () => {
         // The mark rides on the message that plugs the port in.
