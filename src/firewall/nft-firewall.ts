@@ -152,9 +152,8 @@ export class NftFirewall implements Firewall {
     return this.serial(async () => {
       if (this.networks.has(n.id)) throw new FirewallError({ code: 'NETWORK_EXISTS', networkId: n.id });
       if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
-      const next = new Map(this.networks).set(n.id, n);
-      await this.apply(buildAddNetwork(n), { networks: [...next.values()], endpoints: [...this.endpoints.values()] }, 'add network');
-      this.networks = next;
+      await this.apply(buildAddNetwork(n), () => ({ networks: [...this.networks.values(), n], endpoints: [...this.endpoints.values()] }), 'add network');
+      this.networks.set(n.id, n);
     });
   }
 
@@ -163,12 +162,12 @@ export class NftFirewall implements Firewall {
       const n = this.networks.get(id);
       if (!n) throw new FirewallError({ code: 'UNKNOWN_NETWORK', networkId: id });
       const eps = [...this.endpoints.values()].filter((e) => e.networkId === id);
-      const nets = new Map(this.networks);
-      nets.delete(id);
-      const remaining = [...this.endpoints.values()].filter((e) => e.networkId !== id);
-      await this.apply(buildRemoveNetwork(n, eps), { networks: [...nets.values()], endpoints: remaining }, 'remove network');
-      this.networks = nets;
-      this.endpoints = new Map(remaining.map((e) => [e.id, e]));
+      await this.apply(buildRemoveNetwork(n, eps), () => ({
+        networks: [...this.networks.values()].filter((x) => x.id !== id),
+        endpoints: [...this.endpoints.values()].filter((e) => e.networkId !== id),
+      }), 'remove network');
+      this.networks.delete(id);
+      for (const e of eps) this.endpoints.delete(e.id);
     });
   }
 
@@ -182,10 +181,9 @@ export class NftFirewall implements Firewall {
       }
       const prev = this.endpoints.get(e.id);
       const prevNet = prev ? this.networks.get(prev.networkId) : undefined;
-      const next = new Map(this.endpoints).set(e.id, e);
       const script = buildSetEndpoint(n, e, prev && prevNet ? { n: prevNet, e: prev } : undefined);
-      await this.apply(script, { networks: [...this.networks.values()], endpoints: [...next.values()] }, 'add endpoint');
-      this.endpoints = next;
+      await this.apply(script, () => ({ networks: [...this.networks.values()], endpoints: [...this.endpoints.values()].filter((x) => x.id !== e.id).concat(e) }), 'add endpoint');
+      this.endpoints.set(e.id, e);
     });
   }
 
@@ -194,18 +192,15 @@ export class NftFirewall implements Firewall {
       const e = this.endpoints.get(id);
       if (!e) throw new FirewallError({ code: 'UNKNOWN_ENDPOINT', endpointId: id });
       const n = this.networks.get(e.networkId);
-      const next = new Map(this.endpoints);
-      next.delete(id);
-      const state = { networks: [...this.networks.values()], endpoints: [...next.values()] };
-      if (n) await this.apply(buildRemoveEndpoint(n, e), state, 'remove endpoint');
-      this.endpoints = next;
+      if (n) await this.apply(buildRemoveEndpoint(n, e), () => ({ networks: [...this.networks.values()], endpoints: [...this.endpoints.values()].filter((x) => x.id !== id) }), 'remove endpoint');
+      this.endpoints.delete(id);
     });
   }
 
   async setVxlanGuard(g: VxlanGuard | null): Promise<void> {
     const next = g ? validateVxlanGuard(g) : undefined;
     return this.serial(async () => {
-      await this.apply(buildSetVxlanGuard(this.vxlan, next), { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], vxlan: next }, 'set VXLAN guard');
+      await this.apply(buildSetVxlanGuard(this.vxlan, next), () => ({ networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], vxlan: next }), 'set VXLAN guard');
       this.vxlan = next;
     });
   }
@@ -334,13 +329,15 @@ export class NftFirewall implements Firewall {
    * Applies one incremental transaction; when it fails (the kernel drifted
    * from what cnm believes, e.g. an element it deletes is gone), rebuilds
    * everything from the state the operation leads to, in one transaction.
+   * `next` is made only then: copying every endpoint on each change would
+   * cost a connect time in proportion to the endpoints there are.
    */
-  private async apply(script: string, next: FirewallState, op: string): Promise<void> {
+  private async apply(script: string, next: () => FirewallState, op: string): Promise<void> {
     try {
       await this.runner.run(script);
     } catch (e) {
       try {
-        await this.applyFull(next);
+        await this.applyFull(next());
       } catch (e2) {
         throw new FirewallError({ code: 'NFT_FAILED', op, detail: (e2 as Error).message }, { cause: new AggregateError([e, e2]) });
       }
