@@ -6,6 +6,7 @@
 import { Client } from '../src/client/client.ts';
 import { startTestDaemon } from '../test/helpers/daemon.ts';
 import { DOCKER_SOCK, anchorsUp, dockerdPid, rssMb } from './lib/anchors.ts';
+import { bareAttach } from './lib/bare-attach.ts';
 import { fmt, p50, p95, table, timed } from './lib/stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 40);
@@ -22,9 +23,14 @@ interface Peer {
   run(name: string, network: string): Promise<string>;
 }
 
+/** The bare kernel attach of a bridge endpoint (lib/bare-attach.ts), timed between cnm's cycles so both see the same machine. */
+const bare = await bareAttach();
+const bareMs: number[] = [];
+
 async function cycle(p: Peer, target: string, tag: string): Promise<Sample> {
   const s: Sample = { create: [], connect: [], disconnect: [], rm: [] };
   for (let i = 0; i < N; i++) {
+    if (p.name === 'cnm') bareMs.push(await bare.once());
     const name = `bench-${tag}-${i}`;
     const [tc, r] = await timed(() => p.client.networkCreate({ Name: name }));
     s.create.push(tc);
@@ -115,6 +121,7 @@ try {
   }
 } finally {
   await d.destroy();
+  await bare.close();
 }
 
 console.log(`\n${table(rows)}\n`);
@@ -124,5 +131,7 @@ if (docker) {
     console.log(`ratio docker/cnm p50 (${state}): ${(['create', 'connect', 'disconnect', 'rm'] as const).map((op) => `${op} ${ratio(op, state).toFixed(1)}x`).join(', ')}`);
   }
 }
+const connect = p50(results.get('cnm/empty')?.connect ?? []);
+console.log(`bare kernel attach of a bridge endpoint (bench/lib/bare-attach.ts): p50 ${fmt(p50(bareMs))} ms; cnm connect p50 ${fmt(connect)} ms = ${(connect / p50(bareMs)).toFixed(2)}x of it (target <= 1.5x)`);
 const flat = (op: keyof Sample) => p50(results.get(`cnm/${PER * LINKS} eps`)?.[op] ?? []) / p50(results.get('cnm/empty')?.[op] ?? []);
 console.log(`cnm loaded/empty p50: ${(['create', 'connect', 'disconnect', 'rm'] as const).map((op) => `${op} ${flat(op).toFixed(2)}x`).join(', ')}`);
