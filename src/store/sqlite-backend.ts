@@ -171,7 +171,13 @@ export class SqliteBackend implements Backend {
    * become durable within about one fdatasync whether or not anyone waits.
    */
   private kick(): void {
-    if (this.syncMode === 'full' && !this.syncing && !this.failed && this.synced < this.writes) this.syncing = this.flush();
+    if (this.syncMode !== 'full' || this.syncing || this.failed || this.synced >= this.writes) return;
+    // Cleared in a callback, which always runs after this assignment (a
+    // flush with nothing to sync may finish before flush() returns).
+    this.syncing = this.flush().finally(() => {
+      this.syncing = null;
+      this.kick();
+    });
   }
 
   private async flush(): Promise<void> {
@@ -187,9 +193,6 @@ export class SqliteBackend implements Backend {
       // a later fsync can succeed without them: nothing written since the
       // last good sync can be trusted, so the store takes no more writes.
       this.failed = new StoreError({ code: 'IO', op: 'sync' }, { cause: err });
-    } finally {
-      this.syncing = null;
-      this.kick();
     }
   }
 

@@ -234,12 +234,16 @@ describe(`docker events${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     try {
       const logged = clients[1]!.stdout!;
       await new Promise((r) => logged.once('data', r));
-      // The events stream is open once it carries an event: make one, so
-      // the SIGTERM cannot land before `docker events` has connected.
+      // The events stream is open once it carries an event, so the SIGTERM
+      // cannot land before `docker events` has connected. An event made
+      // before it connects is not sent to it: make one until one arrives.
       const watched = clients[0]!.stdout!;
-      const seen = new Promise((r) => watched.once('data', r));
-      await d.client.networkCreate({ Name: 'ev-probe' });
-      await seen;
+      let seen = false;
+      watched.once('data', () => { seen = true; });
+      for (let i = 0; !seen; i++) {
+        await d.client.networkCreate({ Name: `ev-probe-${i}` });
+        await waitFor(() => seen, { what: 'an event on the docker events stream', timeoutMs: 300 }).catch(() => undefined);
+      }
       d.proc.kill('SIGTERM');
       // Before streams were ended at shutdown, the daemon waited for them forever.
       await waitFor(() => d.proc.exitCode !== null, { what: 'the daemon to exit with streams open', timeoutMs: 15_000 });

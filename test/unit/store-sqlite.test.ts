@@ -185,6 +185,19 @@ test("sync 'full': sync() fdatasyncs the WAL, once for commits made together", a
   await s.close();
 });
 
+test('sync() resolves at once with nothing to sync, and after each burst of commits', async () => {
+  const s = await SqliteStore.open(freshPath());
+  await s.sync();
+  for (let round = 0; round < 3; round++) {
+    const puts = Array.from({ length: 20 }, (_, i) => s.put(`r${round}/${i}`, 'v'));
+    await Promise.all([...puts, s.sync()]);
+    await s.sync();
+  }
+  assert.equal((await s.list('r2/')).kvs.length, 20);
+  await s.close();
+  await assert.rejects(s.sync(), isStoreError('CLOSED'));
+});
+
 test('openStore picks an implementation by kind', async () => {
   const path = freshPath();
   for (const store of [await openStore({ kind: 'memory' }), await openStore({ kind: 'sqlite', path })]) {
