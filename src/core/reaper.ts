@@ -54,6 +54,9 @@ export class LinkReaper {
     // One deletion at a time; a flush during one waits for it and runs again.
     while (this.running) await this.running;
     this.running = this.ns.rtnl.linkDelGroup(REAP_GROUP).catch((e: unknown) => {
+      // ENODEV: the group is empty. Its links went another way (a veth goes
+      // with its peer's namespace, a reconnect took one back).
+      if ((e as { code?: string }).code === 'ENODEV') return;
       this.log.warn(`reaper: deleting links of group ${REAP_GROUP}: ${(e as Error).message}`);
     }).finally(() => { this.running = null; });
     await this.running;
