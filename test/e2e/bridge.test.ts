@@ -122,7 +122,7 @@ describe(`bridge device${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     assert.ok(epId);
     const owner = readFileSync(join(d.dir, 'data', 'host-id'), 'utf8').trim().slice(0, 12);
     assert.equal((await link(d, br))?.ifalias, `cnm:${owner}:${Id.slice(0, 12)}`);
-    assert.equal((await link(d, `veth${epId.slice(0, 7)}`))?.ifalias, `cnm:${owner}:${epId.slice(0, 12)}`);
+    assert.equal((await link(d, `veth${epId.slice(0, 11)}`))?.ifalias, `cnm:${owner}:${epId.slice(0, 12)}`);
     await d.stop('SIGKILL');
     await d.ns.sh([
       `ip link add vethdead0 type veth peer name vethdead1 && ip link set vethdead0 alias cnm:${owner}:0123456789ab master ${br}`,
@@ -131,7 +131,7 @@ describe(`bridge device${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? fa
     await d.restart();
     assert.equal(await link(d, 'vethdead0'), null, 'the marked orphan is gone');
     assert.equal((await link(d, 'user0'))?.master, br, 'the unmarked port is left alone');
-    assert.ok(await link(d, `veth${epId.slice(0, 7)}`), "the member's own veth stays");
+    assert.ok(await link(d, `veth${epId.slice(0, 11)}`), "the member's own veth stays");
     await d.ns.sh('ip link del user0');
     await d.client.containerRemove('member', true);
     await d.client.networkRemove('marked');

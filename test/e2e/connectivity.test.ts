@@ -90,7 +90,7 @@ describe(`sandbox connectivity${skip ? ` (skipped: ${skip})` : ''}`, { skip: ski
     await d.client.containerStart('st');
     assert.equal(await ipOf(d, 'st', 'alpha'), '10.1.0.77');
     const epId = (await d.client.containerInspect('st')).NetworkSettings.Networks.alpha?.EndpointID ?? '';
-    const veth = `veth${epId.slice(0, 7)}`;
+    const veth = `veth${epId.slice(0, 11)}`;
     assert.equal((await d.ns.sh(`ip link show ${veth}`, { allowFail: true })).code, 0);
     await d.client.containerStop('st', 1);
     const net = await d.client.networkInspect('alpha');

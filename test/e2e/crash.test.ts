@@ -100,7 +100,7 @@ async function checkInvariants(d: DaemonHandle): Promise<void> {
     for (const [sid, ep] of Object.entries(net.Containers ?? {})) {
       assert.ok(!seen.has(ep.IPv4Address), `${ep.IPv4Address} used twice on ${n.Name}`);
       seen.add(ep.IPv4Address);
-      const veth = `veth${ep.EndpointID.slice(0, 7)}`;
+      const veth = `veth${ep.EndpointID.slice(0, 11)}`;
       expectedVeths.add(veth);
       const link = hostLinks.find((l) => l.ifname === veth);
       assert.ok(link, `host end ${veth} of ${ep.Name} on ${n.Name} exists`);
@@ -114,7 +114,7 @@ async function checkInvariants(d: DaemonHandle): Promise<void> {
   // Veths cnm made (its mark, or its naming): each belongs to an endpoint.
   // Others are the user's and none of cnm's business.
   for (const l of hostLinks) {
-    const cnms = l.ifalias?.startsWith('cnm:') || /^veth[0-9a-f]{7}$/.test(l.ifname);
+    const cnms = l.ifalias?.startsWith('cnm:') || /^veth[0-9a-f]{11}$/.test(l.ifname);
     if (l.linkinfo?.info_kind === 'veth' && cnms) assert.ok(expectedVeths.has(l.ifname), `orphan veth ${l.ifname}`);
   }
   const running = (await c.containerList(false)).filter((s) => s.HostConfig.NetworkMode !== 'host');
@@ -166,7 +166,7 @@ describe(`crash recovery${skip ? ` (skipped: ${skip})` : ''}`, { skip: skip ?? f
     await d.stop('SIGKILL');
     // Behind cnm's back: a veth deleted, the bridge's address removed, a
     // veth of someone else's plugged into cnm's bridge.
-    await d.ns.sh(`ip link del veth${ep?.EndpointID?.slice(0, 7)}`);
+    await d.ns.sh(`ip link del veth${ep?.EndpointID?.slice(0, 11)}`);
     await d.ns.sh(`ip addr flush dev br-${net.slice(0, 12)}`);
     await d.ns.sh(`ip link add stray0 type veth peer name stray1 && ip link set stray0 master br-${net.slice(0, 12)}`);
     await d.restart();

@@ -42,7 +42,7 @@ describe(`deferred link deletion${skip ? ` (skipped: ${skip})` : ''}`, { skip: s
     const a = await ipOf(d, 'dd-a', 'dd');
     const b = await ipOf(d, 'dd-b', 'dd');
     assert.ok(await canPing(d, 'dd-a', b));
-    const hostEnd = `veth${((await d.client.containerInspect('dd-b')).NetworkSettings.Networks.dd?.EndpointID ?? '').slice(0, 7)}`;
+    const hostEnd = `veth${((await d.client.containerInspect('dd-b')).NetworkSettings.Networks.dd?.EndpointID ?? '').slice(0, 11)}`;
     await d.docker(['network', 'disconnect', 'dd', 'dd-b']);
     assert.deepEqual(await doomed(d), [hostEnd], 'the host end waits for the reaper');
     assert.equal(await canPing(d, 'dd-a', b), false, 'the old address answers no more');
