@@ -7,6 +7,7 @@
 // RSS, and what the kernel spent on it. A build that fails part-way says at
 // what count and with which error, and the measurements go on at the load
 // reached.
+import { spawn } from 'node:child_process';
 import { startTestDaemon } from '../test/helpers/daemon.ts';
 import { rssMb } from './lib/anchors.ts';
 import { describeGrowth, snapshot } from './lib/kernel-res.ts';
@@ -112,7 +113,16 @@ try {
   console.log(`kernel and process resources for ${made.length} networks, ${boxes.length} sandboxes, ${endpoints} endpoints:\n  ${describeGrowth(before, after, Math.max(1, endpoints), 'endpoint')}`);
 
   const state = `${endpoints} eps`;
+  // SCALE_PERF=FILE: `perf record` of the daemon (all its threads, kernel
+  // included) over the loaded cycle; with SCALE_DAEMON_NODE_OPTIONS=--perf-basic-prof
+  // perf names the JavaScript frames too.
+  const perf = process.env.SCALE_PERF ? spawn('perf', ['record', '-F', '499', '-g', '-p', String(pid()), '-o', process.env.SCALE_PERF], { stdio: 'ignore' }) : null;
+  if (perf) await new Promise((r) => setTimeout(r, 500));
   record(state, await cycle(target, 'l'));
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
+  }
   const rss = rssMb(pid());
   console.log(`daemon RSS at ${endpoints} endpoints on ${made.length} networks: ${rss.toFixed(1)} MB`);
 
