@@ -152,9 +152,8 @@ export class NftFirewall implements Firewall {
     return this.serial(async () => {
       if (this.networks.has(n.id)) throw new FirewallError({ code: 'NETWORK_EXISTS', networkId: n.id });
       if (n.v4 && !n.internal) await this.sysctl(routeLocalnet(n.bridge), '1');
-      const next = new Map(this.networks).set(n.id, n);
-      await this.apply(buildAddNetwork(n), { networks: [...next.values()], endpoints: [...this.endpoints.values()] }, 'add network');
-      this.networks = next;
+      await this.apply(buildAddNetwork(n), () => ({ networks: [...this.networks.values(), n], endpoints: [...this.endpoints.values()] }), 'add network');
+      this.networks.set(n.id, n);
     });
   }
 
@@ -182,10 +181,9 @@ export class NftFirewall implements Firewall {
       }
       const prev = this.endpoints.get(e.id);
       const prevNet = prev ? this.networks.get(prev.networkId) : undefined;
-      const next = new Map(this.endpoints).set(e.id, e);
       const script = buildSetEndpoint(n, e, prev && prevNet ? { n: prevNet, e: prev } : undefined);
-      await this.apply(script, { networks: [...this.networks.values()], endpoints: [...next.values()] }, 'add endpoint');
-      this.endpoints = next;
+      await this.apply(script, () => ({ networks: [...this.networks.values()], endpoints: [...new Map(this.endpoints).set(e.id, e).values()] }), 'add endpoint');
+      this.endpoints.set(e.id, e);
     });
   }
 
@@ -194,11 +192,9 @@ export class NftFirewall implements Firewall {
       const e = this.endpoints.get(id);
       if (!e) throw new FirewallError({ code: 'UNKNOWN_ENDPOINT', endpointId: id });
       const n = this.networks.get(e.networkId);
-      const next = new Map(this.endpoints);
-      next.delete(id);
-      const state = { networks: [...this.networks.values()], endpoints: [...next.values()] };
+      const state = (): FirewallState => ({ networks: [...this.networks.values()], endpoints: [...this.endpoints.values()].filter((x) => x.id !== id) });
       if (n) await this.apply(buildRemoveEndpoint(n, e), state, 'remove endpoint');
-      this.endpoints = next;
+      this.endpoints.delete(id);
     });
   }
 
@@ -334,13 +330,15 @@ export class NftFirewall implements Firewall {
    * Applies one incremental transaction; when it fails (the kernel drifted
    * from what cnm believes, e.g. an element it deletes is gone), rebuilds
    * everything from the state the operation leads to, in one transaction.
+   * That state is built only then: copying every endpoint on each connect
+   * made a connect with 10,000 endpoints pay for all of them.
    */
-  private async apply(script: string, next: FirewallState, op: string): Promise<void> {
+  private async apply(script: string, next: FirewallState | (() => FirewallState), op: string): Promise<void> {
     try {
       await this.runner.run(script);
     } catch (e) {
       try {
-        await this.applyFull(next);
+        await this.applyFull(typeof next === 'function' ? next() : next);
       } catch (e2) {
         throw new FirewallError({ code: 'NFT_FAILED', op, detail: (e2 as Error).message }, { cause: new AggregateError([e, e2]) });
       }
