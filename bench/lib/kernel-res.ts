@@ -3,7 +3,7 @@
 // (/proc/slabinfo, root only), file descriptors, processes and the network
 // devices and nftables objects in one namespace.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface ResSnap {
   meminfo: Map<string, number>; // kB
@@ -13,6 +13,7 @@ export interface ResSnap {
   links: number; // network devices in the namespace
   nftLines: number; // lines of `nft list ruleset` in the namespace
   daemonFds: number;
+  daemonFdKinds: Map<string, number>; // socket, anon_inode:[eventfd], a path's top directory, ...
 }
 
 function meminfo(): Map<string, number> {
@@ -45,7 +46,16 @@ const count = (cmd: string, args: string[]): number => {
 
 export function snapshot(nsPath: string, daemonPid: number): ResSnap {
   let daemonFds = NaN;
-  try { daemonFds = readdirSync(`/proc/${daemonPid}/fd`).length; } catch { /* gone */ }
+  const daemonFdKinds = new Map<string, number>();
+  try {
+    const fds = readdirSync(`/proc/${daemonPid}/fd`);
+    daemonFds = fds.length;
+    for (const fd of fds) {
+      let t = '?';
+      try { t = readlinkSync(`/proc/${daemonPid}/fd/${fd}`).replace(/:\[\d+\]$/, '').replace(/^(\/[^/]+\/[^/]+).*/, '$1'); } catch { /* closed meanwhile */ }
+      daemonFdKinds.set(t, (daemonFdKinds.get(t) ?? 0) + 1);
+    }
+  } catch { /* gone */ }
   return {
     meminfo: meminfo(),
     slabs: slabs(),
@@ -54,6 +64,7 @@ export function snapshot(nsPath: string, daemonPid: number): ResSnap {
     links: count('nsenter', [`--net=${nsPath}`, 'ip', '-o', 'link', 'show']),
     nftLines: count('nsenter', [`--net=${nsPath}`, 'nft', 'list', 'ruleset']),
     daemonFds,
+    daemonFdKinds,
   };
 }
 
@@ -67,6 +78,7 @@ export function describeGrowth(a: ResSnap, b: ResSnap, per: number, unit: string
     `Slab +${mb(d('Slab'))} (unreclaimable +${mb(d('SUnreclaim'))}), Percpu +${mb(d('Percpu'))}, KernelStack +${mb(d('KernelStack'))}, PageTables +${mb(d('PageTables'))}`,
     `file handles ${a.fileNr} -> ${b.fileNr}; processes ${a.procs} -> ${b.procs}; devices in the daemon's namespace ${a.links} -> ${b.links}; nft ruleset lines ${a.nftLines} -> ${b.nftLines}; daemon fds ${a.daemonFds} -> ${b.daemonFds}`,
   ];
+  lines.push(`daemon fds by kind: ${[...b.daemonFdKinds].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const grown = [...b.slabs].map(([k, v]) => [k, v - (a.slabs.get(k) ?? 0)] as const).sort((x, y) => y[1] - x[1]).slice(0, 8);
   if (grown.length) lines.push(`slab caches grown most: ${grown.map(([k, v]) => `${k} +${(v / 1048576).toFixed(1)} MB`).join(', ')}`);
   return lines.join('\n  ');
