@@ -1,11 +1,14 @@
-// One device's addresses are asked of the kernel by its index: with strict
-// dump checking the kernel walks that device only, so a bridge's addresses
-// are read at the same cost with 10 or 10,000 veths in the namespace (the
-// restart of a daemon with 1000 networks read every address once per network).
+// Dumps name what they want in the request, so that the kernel (strict dump
+// checking) walks only that: one device's addresses by its index (a bridge's
+// addresses cost the same with 10 or 10,000 veths in the namespace; the
+// restart of a daemon with 1000 networks read every address once per
+// network), one table's routes (not the local table's two per address).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AF_INET, IFA_LOCAL, RTM_GETADDR, RTM_GETLINK } from '../../src/netlink/constants.ts';
-import { attr } from '../../src/netlink/codec/attributes.ts';
+import { AF_INET, IFA_LOCAL, RTA_TABLE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE } from '../../src/netlink/constants.ts';
+import { attr, parseAttrs } from '../../src/netlink/codec/attributes.ts';
+import { decodeRt } from '../../src/netlink/codec/rtmsg.ts';
+import { routeList } from '../../src/netlink/ops/routes.ts';
 import { decodeIfAddr, encodeIfAddr } from '../../src/netlink/codec/ifaddrmsg.ts';
 import { encodeIfInfo } from '../../src/netlink/codec/ifinfomsg.ts';
 import type { NlMsg } from '../../src/netlink/codec/nlmsghdr.ts';
@@ -22,6 +25,7 @@ function fakeSocket(sent: NlRequest[]): OpContext {
     run: async (req: NlRequest): Promise<NlMsg[]> => {
       sent.push(req);
       if (req.type === RTM_GETLINK) return [msg(16, encodeIfInfo({ index: 7 }))];
+      if (req.type === RTM_GETROUTE) return [];
       // A kernel that ignores the filter answers with every device's.
       return [v4(3, [10, 0, 3, 1]), v4(7, [10, 0, 7, 1])];
     },
@@ -43,4 +47,13 @@ test('addrList() of the whole namespace dumps with no index', async () => {
   const sent: NlRequest[] = [];
   await addrList(fakeSocket(sent));
   assert.equal(decodeIfAddr(sent.find((r) => r.type === RTM_GETADDR)?.payload ?? Buffer.alloc(8)).hdr.index, 0);
+});
+
+test('routeList puts the table in the dump request (RTA_TABLE above 255)', async () => {
+  const sent: NlRequest[] = [];
+  await routeList(fakeSocket(sent), { family: 4, devNames: false });
+  await routeList(fakeSocket(sent), { family: 4, devNames: false, table: 300 });
+  const dumps = sent.filter((r) => r.type === RTM_GETROUTE);
+  assert.equal(decodeRt(dumps[0]?.payload ?? Buffer.alloc(12)).hdr.table, 254);
+  assert.equal(parseAttrs((dumps[1]?.payload ?? Buffer.alloc(12)).subarray(12)).get(RTA_TABLE)?.readUInt32LE(0), 300);
 });
