@@ -162,12 +162,13 @@ export class NftFirewall implements Firewall {
       const n = this.networks.get(id);
       if (!n) throw new FirewallError({ code: 'UNKNOWN_NETWORK', networkId: id });
       const eps = [...this.endpoints.values()].filter((e) => e.networkId === id);
-      const nets = new Map(this.networks);
-      nets.delete(id);
-      const remaining = [...this.endpoints.values()].filter((e) => e.networkId !== id);
-      await this.apply(buildRemoveNetwork(n, eps), { networks: [...nets.values()], endpoints: remaining }, 'remove network');
-      this.networks = nets;
-      this.endpoints = new Map(remaining.map((e) => [e.id, e]));
+      const state = (): FirewallState => ({
+        networks: [...this.networks.values()].filter((x) => x.id !== id),
+        endpoints: [...this.endpoints.values()].filter((e) => e.networkId !== id),
+      });
+      await this.apply(buildRemoveNetwork(n, eps), state, 'remove network');
+      this.networks.delete(id);
+      for (const e of eps) this.endpoints.delete(e.id);
     });
   }
 

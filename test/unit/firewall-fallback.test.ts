@@ -53,5 +53,13 @@ test('a failed incremental add or remove rebuilds the whole state as it is after
   await fw.addNetwork({ ...net, id: 'n2', bridge: 'br-n2', v4: { subnet: '172.29.2.0/24', gateway: '172.29.2.1' } });
   assert.match(r.scripts.at(-1) ?? '', /br-n2/);
   assert.deepEqual(fw.state().networks.map((n) => n.id), ['n1', 'n2']);
+
+  r.failNext();
+  await fw.removeNetwork('n1');
+  const rest = r.scripts.at(-1) ?? '';
+  assert.doesNotMatch(rest, /br-n1|172\.29\.1\.3\b/, 'the network and its endpoint went');
+  assert.match(rest, /br-n2/);
+  assert.deepEqual(fw.state(), { networks: [fw.state().networks[0]], endpoints: [] });
+  assert.equal(fw.state().networks[0]?.id, 'n2');
   await fw.close();
 });
