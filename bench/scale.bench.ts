@@ -137,6 +137,8 @@ try {
   const of = (sig: string): number[] => restarts.filter((r) => r.sig === sig).map((r) => r.ms);
   console.log(`restart at ${endpoints} endpoints, process start to API ready: after SIGKILL p50 ${fmt(p50(of('SIGKILL')))} ms (${of('SIGKILL').map(fmt).join(', ')}); after SIGTERM p50 ${fmt(p50(of('SIGTERM')))} ms (${of('SIGTERM').map(fmt).join(', ')}); in-daemon startup_ms ${inner.join('/')}`);
   console.log(`daemon RSS after restart: ${rssMb(pid()).toFixed(1)} MB`);
+  // SCALE_LOG_GREP=REGEX: the daemon's log lines that match (e.g. a phase's timings).
+  if (process.env.SCALE_LOG_GREP) for (const l of d.logs().split('\n').filter((x) => new RegExp(process.env.SCALE_LOG_GREP ?? '').test(x))) console.log(`  log: ${l}`);
   // The state came back: every sandbox is listed and one more cycle works.
   const listed = (await c.containerList()).length;
   record(`${state}, restarted`, await cycle(target, 'r'));
