@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { Client } from '../src/client/client.ts';
 import { startTestDaemon } from '../test/helpers/daemon.ts';
 import { DOCKER_SOCK, anchorsDown, anchorsUp, dockerdPid, rssMb } from './lib/anchors.ts';
+import { fmtMem, procMem } from './lib/kernel-res.ts';
 
 const NETS = Number(process.env.CHURN_NETS ?? 100);
 const BOXES = Number(process.env.CHURN_SANDBOXES ?? 100);
@@ -41,6 +42,7 @@ const eps = BOXES * LINKS;
 
 // Docker first, then stopped: the churn runs on a quiet machine.
 let dockerRss = NaN;
+let dockerMem = procMem(0);
 if (process.env.BENCH_NO_DOCKER !== '1') {
   const hadContainerd = pgrep('containerd');
   const wasUp = existsSock();
@@ -57,7 +59,8 @@ if (process.env.BENCH_NO_DOCKER !== '1') {
     const l = await load(c, run);
     await settle();
     dockerRss = rssMb(dockerdPid());
-    console.log(`dockerd: RSS ${before.toFixed(1)} MB before, ${dockerRss.toFixed(1)} MB at ${eps} endpoints on ${NETS} networks (loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    dockerMem = procMem(dockerdPid());
+    console.log(`dockerd: RSS ${before.toFixed(1)} MB before, ${dockerRss.toFixed(1)} MB at ${eps} endpoints on ${NETS} networks (loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s); ${fmtMem(dockerMem)}`);
     await unload(c, l);
     if (!wasUp) {
       anchorsDown();
@@ -100,8 +103,12 @@ try {
   const l = await load(c, run);
   await settle();
   const cnmRss = rssMb(pid);
-  console.log(`cnm: RSS ${before.toFixed(1)} MB empty, ${cnmRss.toFixed(1)} MB at ${eps} endpoints on ${NETS} networks (loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  if (!Number.isNaN(dockerRss)) console.log(`RSS at ${eps} endpoints: cnm ${cnmRss.toFixed(1)} MB, dockerd ${dockerRss.toFixed(1)} MB: cnm/dockerd ${(cnmRss / dockerRss).toFixed(2)}x (target <= 0.5x)`);
+  const cnmMem = procMem(pid);
+  console.log(`cnm: RSS ${before.toFixed(1)} MB empty, ${cnmRss.toFixed(1)} MB at ${eps} endpoints on ${NETS} networks (loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s); ${fmtMem(cnmMem)}`);
+  if (!Number.isNaN(dockerRss)) {
+    console.log(`RSS at ${eps} endpoints: cnm ${cnmRss.toFixed(1)} MB, dockerd ${dockerRss.toFixed(1)} MB: cnm/dockerd ${(cnmRss / dockerRss).toFixed(2)}x (target <= 0.5x)`);
+    console.log(`  the same by PSS ${(cnmMem.pss / dockerMem.pss).toFixed(2)}x and by USS (private pages) ${(cnmMem.uss / dockerMem.uss).toFixed(2)}x`);
+  }
 
   // Churn: one sandbox at a time leaves one of its networks and joins it again.
   const series: [number, number][] = [[0, cnmRss]];

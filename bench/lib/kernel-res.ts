@@ -83,3 +83,26 @@ export function describeGrowth(a: ResSnap, b: ResSnap, per: number, unit: string
   if (grown.length) lines.push(`slab caches grown most: ${grown.map(([k, v]) => `${k} +${(v / 1048576).toFixed(1)} MB`).join(', ')}`);
   return lines.join('\n  ');
 }
+
+/**
+ * A process's memory three ways (MB): RSS; PSS (shared pages split among
+ * their users); USS (its private pages). A Node daemon's RSS holds ~50 MB of
+ * the node binary's text, shared with every other Node process; a Go
+ * daemon's holds its own binary's.
+ */
+export function procMem(pid: number): { rss: number; pss: number; uss: number; file: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? NaN);
+    return {
+      rss: kb('Rss') / 1024,
+      pss: kb('Pss') / 1024,
+      uss: (kb('Private_Clean') + kb('Private_Dirty')) / 1024,
+      file: kb('Pss_File') / 1024,
+    };
+  } catch {
+    return { rss: NaN, pss: NaN, uss: NaN, file: NaN };
+  }
+}
+
+export const fmtMem = (m: { rss: number; pss: number; uss: number }): string => `RSS ${m.rss.toFixed(1)} MB, PSS ${m.pss.toFixed(1)} MB, USS ${m.uss.toFixed(1)} MB`;
