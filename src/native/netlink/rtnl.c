@@ -33,6 +33,12 @@ static int open_in_ns(job *j, void *arg) {
   // echo the whole request back.
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  // GET_STRICT_CHK (Linux 4.20+, as iproute2 sets it): dump requests are
+  // checked strictly and their header filters honoured, so an address dump
+  // for one device (ifa_index) walks that device only, not every address of
+  // a namespace with thousands of veths. Older kernels refuse the option and
+  // dump everything: the JS side filters as well.
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };

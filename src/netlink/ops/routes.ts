@@ -88,7 +88,13 @@ export async function routeList(o: OpContext, filter: { family?: Family; table?:
   const names = filter.devNames === false ? new Map<number, string>() : await linkNames(o);
   const out: Route[] = [];
   for (const family of families) {
-    const msgs = await o.sock.run({ type: RTM_GETROUTE, dump: true, payload: encodeRt({ family }), ...ctx });
+    // The table in the request: with strict dump checking (the addon's
+    // socket) the kernel dumps that table only, not the local table's two
+    // routes per address of every bridge. Tables above 255 go in RTA_TABLE.
+    const payload = table <= 255 ? encodeRt({ family, table }) : encodeRt({ family }, [attrU32(RTA_TABLE, table)]);
+    // A table that does not exist is answered ENOENT: it holds no routes.
+    const msgs = await o.sock.run({ type: RTM_GETROUTE, dump: true, payload, ...ctx })
+      .catch((e: unknown) => { if ((e as { code?: string }).code === 'ENOENT') return []; throw e; });
     for (const m of msgs) {
       const { hdr, attrs } = decodeRt(m.payload);
       const t = u32(attrs.get(RTA_TABLE)) ?? hdr.table;
