@@ -1,8 +1,9 @@
 // The kernel work of a bridge endpoint, alone: what a connect cannot do
 // without. The same end state as the bridge driver's join plus the core's
 // default route: a veth born with its peer in the sandbox as eth1 and its
-// host end up in the bridge; the host end marked and hairpinned; the peer's
-// EUI-64 link-local mode, address and up flag; the default route. Written
+// host end in the bridge; the host end without IPv6, marked, up and
+// hairpinned; the peer's EUI-64 link-local mode, address and up flag; the
+// default route. Written
 // with the fewest round trips the netlink layer allows, so it is the floor
 // that `connect` is measured against ("within 1.5x of the bare attach").
 import { randomBytes } from 'node:crypto';
@@ -25,10 +26,13 @@ export async function bareAttach(): Promise<BareAttach> {
     async once() {
       const name = `vb${n++}`;
       const t0 = performance.now();
-      const link = await host.rtnl.linkAdd({ kind: 'veth', name, up: true, master: br.index, peer: { name: 'eth1', netns: sbx, mac: '02:42:0a:c9:00:02' } });
+      const link = await host.rtnl.linkAdd({ kind: 'veth', name, master: br.index, peer: { name: 'eth1', netns: sbx, mac: '02:42:0a:c9:00:02' } });
       const peer = link.peerIndex ?? 'eth1';
       await Promise.all([
-        host.rtnl.batch((b) => b.linkSet(link.index, { alias: `bare:${name}` }).bridgePortSet(link.index, { hairpin: true })),
+        (async () => {
+          await host.sysctlSet(`net/ipv6/conf/${name}/disable_ipv6`, '1');
+          await host.rtnl.batch((b) => b.linkSet(link.index, { alias: `bare:${name}`, up: true }).bridgePortSet(link.index, { hairpin: true }));
+        })(),
         sbx.rtnl.batch((b) => b.linkSet(peer, { addrGenMode: 'eui64' }).addrAdd(peer, '10.201.0.2/24').linkSet(peer, { up: true })),
       ]);
       await sbx.rtnl.routeReplace({ dst: 'default', gateway: '10.201.0.1', dev: peer });

