@@ -54,10 +54,14 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   const runtimeList = ctx.runtime.list().then((ids) => ({ ids }), (error: unknown) => ({ ids: [] as string[], error }));
 
   // Networks: allocators from records, kernel objects recreated if missing.
+  // The host is read once: a network whose objects are all there is left
+  // as it is.
+  const [linksBefore, addrsBefore] = await Promise.all([ctx.hostNs.rtnl.linkList(), ctx.hostNs.rtnl.addrList()]);
+  const before = { hostLinks: new Map(linksBefore.map((l) => [l.name, l])), hostAddrs: addrsBefore };
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
     if (drv.capabilities.endpoints) ctx.ipam.open(net);
-    await step(`network ${net.name}`, () => drv.createNetwork(ctx.driverCtx, net));
+    if (!drv.networkIntact?.(ctx.driverCtx, net, before)) await step(`network ${net.name}`, () => drv.createNetwork(ctx.driverCtx, net));
     await step(`network ${net.name} observers`, async () => ctx.hooks.networkAdded(net));
   }
   // Endpoints whose network is gone cannot be rebuilt: drop them.

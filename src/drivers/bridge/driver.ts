@@ -347,6 +347,21 @@ export const bridgeDriver: NetworkDriver = {
     return { iface: { name: ep.ifName }, ...joinInfo(net, opts) };
   },
 
+  networkIntact(ctx, net, view) {
+    const name = net.driverState.bridge;
+    const link = name ? view.hostLinks.get(name) : undefined;
+    if (!name || !link || link.kind !== 'bridge' || !link.up || link.group) return false;
+    // Only a bridge that carries this network's mark: a user's bridge, or
+    // one made before marks, goes through createNetwork.
+    if (link.alias !== linkMark(ctx.owner, net.id)) return false;
+    const opts = parseBridgeOptions(net, name);
+    if (opts.mtu && link.mtu !== opts.mtu) return false;
+    const have = new Set(view.hostAddrs.filter((a) => a.dev === name).map((a) => a.cidr));
+    if (!gatewayCidrs(net, opts).every((c) => have.has(c))) return false;
+    indexesOf(ctx.hostNs).set(name, link.index);
+    return true;
+  },
+
   intact(net, ep, view, owner) {
     const host = view.hostLinks.get(hostIf(ep));
     const inner = view.sandboxLinks.get(ep.ifName);
