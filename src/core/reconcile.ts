@@ -10,7 +10,7 @@ import { isAlive } from '../runtime/proc.ts';
 import type { KernelView } from '../drivers/driver.ts';
 import { isOwnMark } from '../drivers/link-mark.ts';
 import type { Ctx } from './context.ts';
-import type { EndpointRecord, SandboxRecord } from '../model/records.ts';
+import type { SandboxRecord } from '../model/records.ts';
 import { applyGateway, applyJoin, attach, detach, writeSandboxFiles } from './endpoint-ops.ts';
 import { replayRemoteIpam } from './remote-ipam.ts';
 import { cleanupExited } from './sandbox-ops.ts';
@@ -19,24 +19,6 @@ import { unmountRootfs } from '../images/rootfs.ts';
 
 /** Sandboxes re-adopted at once: their namespaces have sockets of their own. */
 const RECONCILE_PARALLEL = 8;
-
-/**
- * Endpoints grouped by a key, each group in creation order (as
- * State.endpointsOf gives them). Asking the state once per sandbox and once
- * per network walks every endpoint each time: with 1000 sandboxes and 10,000
- * endpoints that alone took a second of the restart.
- */
-function groupEndpoints(eps: Iterable<EndpointRecord>, key: (e: EndpointRecord) => string): Map<string, EndpointRecord[]> {
-  const out = new Map<string, EndpointRecord[]>();
-  for (const e of eps) {
-    const k = key(e);
-    const g = out.get(k);
-    if (g) g.push(e);
-    else out.set(k, [e]);
-  }
-  for (const g of out.values()) g.sort((a, b) => a.created - b.created);
-  return out;
-}
 
 export async function reconcile(ctx: Ctx): Promise<Error[]> {
   const errors: Error[] = [];
@@ -58,10 +40,14 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // as it is.
   const [linksBefore, addrsBefore] = await Promise.all([ctx.hostNs.rtnl.linkList(), ctx.hostNs.rtnl.addrList()]);
   const before = { hostLinks: new Map(linksBefore.map((l) => [l.name, l])), hostAddrs: addrsBefore };
+  let rebuilt = false;
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
     if (drv.capabilities.endpoints) ctx.ipam.open(net);
-    if (!drv.networkIntact?.(ctx.driverCtx, net, before)) await step(`network ${net.name}`, () => drv.createNetwork(ctx.driverCtx, net));
+    if (!drv.networkIntact?.(ctx.driverCtx, net, before)) {
+      rebuilt = true;
+      await step(`network ${net.name}`, () => drv.createNetwork(ctx.driverCtx, net));
+    }
     await step(`network ${net.name} observers`, async () => ctx.hooks.networkAdded(net));
   }
   // Endpoints whose network is gone cannot be rebuilt: drop them.
@@ -84,13 +70,11 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // cleaned up as if they had just exited. The kernel is read once per
   // namespace (a dump of links and addresses), and an endpoint is rebuilt
   // only when something of it is missing; sandboxes go several at a time.
-  const hostLinks = await ctx.hostNs.rtnl.linkList();
+  // The dump above still holds when no network was rebuilt.
+  const hostLinks = rebuilt ? await ctx.hostNs.rtnl.linkList() : linksBefore;
   const hostView = { hostLinks: new Map(hostLinks.map((l) => [l.name, l])), hostByIndex: new Map(hostLinks.map((l) => [l.index, l])) };
-  // Taken once, before any sandbox is re-adopted: a sandbox's re-adoption
-  // changes its own endpoints only.
-  const bySandbox = groupEndpoints(state.endpoints.values(), (e) => e.sandboxId);
   const readopt = async (sbx: SandboxRecord) => {
-    const eps = bySandbox.get(sbx.id) ?? [];
+    const eps = state.endpointsOf(sbx.id);
     let ns: NetnsHandle | null = null;
     if (sbx.netnsPath) {
       await step(`namespace of ${sbx.name}`, async () => {
@@ -174,11 +158,9 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
 
   // What drivers keep outside the store for endpoints that are gone (a CNI
   // result cache: a crash between ADD and the store write) is released.
-  const byNetwork = (): Map<string, EndpointRecord[]> => groupEndpoints(state.endpoints.values(), (e) => e.networkId);
-  let onNet = byNetwork();
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
-    if (drv.sweepEndpoints) await step(`network ${net.name} stale attachments`, () => drv.sweepEndpoints!(ctx.driverCtx, net, onNet.get(net.id) ?? []));
+    if (drv.sweepEndpoints) await step(`network ${net.name} stale attachments`, () => drv.sweepEndpoints!(ctx.driverCtx, net, state.endpointsOn(net.id)));
   }
 
   // Links cnm made (they carry its mark, link-mark.ts) that no record owns
@@ -186,9 +168,8 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // of cnm's: it is never touched.
   await step('orphan links', async () => {
     const ours = new Set<string>();
-    onNet = byNetwork();
     for (const net of state.networks.values()) {
-      for (const n of ctx.drivers.get(net.driver).ownedLinks(net, onNet.get(net.id) ?? [])) ours.add(n);
+      for (const n of ctx.drivers.get(net.driver).ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
     }
     for (const l of await ctx.hostNs.rtnl.linkList()) {
       if (isOwnMark(l.alias, ctx.driverCtx.owner) && !ours.has(l.name)) {

@@ -2,7 +2,7 @@
 // (host end enslaved to the bridge, the other end inside the sandbox).
 import { forbidden, invalid } from '../../model/errors.ts';
 import { randomMac, shortId } from '../../model/ids.ts';
-import type { Link, NetnsHandle } from '../../netlink/index.ts';
+import type { Link, LinkSpec, NetnsHandle } from '../../netlink/index.ts';
 import type { DriverContext, EndpointInfo, NetworkDriver, NetworkFirewall, NetworkInfo } from '../driver.ts';
 import { linkMark } from '../link-mark.ts';
 import { doom, liveLink, moveAside } from '../reap.ts';
@@ -34,20 +34,23 @@ const gatewayCidrs = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptio
   ...(net.ipv6 && opts.gatewayModeV6 !== 'isolated' ? [gatewayCidr(net.ipv6.gateway, net.ipv6.subnet)] : []),
 ];
 
+/** Sets a per-link sysctl; a link without it (no IPv6 in the kernel, or an MTU below IPv6's 1280) has nothing to set. */
+async function linkSysctl(ns: NetnsHandle, key: string, value: string): Promise<void> {
+  try {
+    await ns.sysctlSet(key, value);
+  } catch (e) {
+    if (!isMissing(e)) throw e;
+  }
+}
+
 /**
  * The sandbox's link-local address is derived from its MAC (EUI-64), whatever
  * the namespace's default (net.core.devconf_inherit_init_net may carry the
  * host's stable-privacy or random mode in): anti-spoofing allows exactly
  * that address (firewall/endpoint-rules.ts). Set before the link goes up,
- * when the kernel generates it. No IPv6 in the kernel: nothing to do.
+ * when the kernel generates it.
  */
-async function eui64LinkLocal(ns: NetnsHandle, ifName: string): Promise<void> {
-  try {
-    await ns.sysctlSet(`net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
-  } catch (e) {
-    if (!isMissing(e)) throw e;
-  }
-}
+const eui64LinkLocal = (ns: NetnsHandle, ifName: string): Promise<void> => linkSysctl(ns, `net/ipv6/conf/${ifName}/addr_gen_mode`, '0');
 
 /**
  * Bridge indexes by name, per host namespace: a new veth is born plugged
@@ -120,6 +123,11 @@ async function joinFresh(ctx: DriverContext, ep: EndpointInfo, sandbox: Paramete
   ]);
 }
 
+/** A network's bridge as it is made: with the MAC that keeps it from moving (see createNetwork). */
+const bridgeSpec = (net: NetworkInfo, opts: ReturnType<typeof parseBridgeOptions>): LinkSpec => ({
+  kind: 'bridge', name: opts.bridgeName, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}),
+});
+
 /**
  * A new network's bridge in two round trips: made up (with the MAC that
  * keeps it from moving, see createNetwork), then its gateway addresses and
@@ -131,7 +139,7 @@ async function createFresh(ctx: DriverContext, net: NetworkInfo, opts: ReturnTyp
   const name = opts.bridgeName;
   let made: Link;
   try {
-    made = await rtnl.linkAdd({ kind: 'bridge', name, up: true, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    made = await rtnl.linkAdd({ ...bridgeSpec(net, opts), up: true });
   } catch (e) {
     if ((e as { code?: string }).code === 'EEXIST') return false;
     throw e;
@@ -155,16 +163,9 @@ async function createFresh(ctx: DriverContext, net: NetworkInfo, opts: ReturnTyp
  * reports, and routes in the local table, and the kernel walks those
  * routes at every link change: with 6000 endpoints a link going up or
  * down took 15.6 ms, 1.6 ms without. Set before the link goes up; bridged
- * IPv6 between sandboxes is untouched. A kernel without IPv6, or a link
- * whose MTU is below 1280, has no such setting.
+ * IPv6 between sandboxes is untouched.
  */
-async function noIpv6OnPort(ns: NetnsHandle, ifName: string): Promise<void> {
-  try {
-    await ns.sysctlSet(`net/ipv6/conf/${ifName}/disable_ipv6`, '1');
-  } catch (e) {
-    if (!isMissing(e)) throw e;
-  }
-}
+const noIpv6OnPort = (ns: NetnsHandle, ifName: string): Promise<void> => linkSysctl(ns, `net/ipv6/conf/${ifName}/disable_ipv6`, '1');
 
 /** The host end of an endpoint's veth (kept in its driver state). */
 // Records from before the name was kept in the driver state had 7 digits.
@@ -221,7 +222,7 @@ export const bridgeDriver: NetworkDriver = {
     // would send to the old one until their neighbour entry expires. A MAC
     // set at creation (addr_assign_type NET_ADDR_SET) never moves: Docker
     // does the same.
-    if (!link) indexesOf(ctx.hostNs).set(name, (await rtnl.linkAdd({ kind: 'bridge', name, mac: net.driverState.mac ?? randomMac(), ...(opts.mtu ? { mtu: opts.mtu } : {}) })).index);
+    if (!link) indexesOf(ctx.hostNs).set(name, (await rtnl.linkAdd(bridgeSpec(net, opts))).index);
     else if (link.kind !== 'bridge') throw forbidden(`device "${name}" exists and is not a bridge`);
     else indexesOf(ctx.hostNs).set(name, link.index);
     const ours = !link || madeByCnm(link, net, mark);
