@@ -11,7 +11,7 @@ import type { DriverRegistry } from '../drivers/registry.ts';
 import type { DhcpLeaseService, NetworkDriver } from '../drivers/driver.ts';
 import { markOwner } from '../drivers/link-mark.ts';
 import { kernelNetns } from '../netlink/index.ts';
-import type { NetnsHandle, NetnsProvider } from '../netlink/index.ts';
+import type { NetnsHandle, NetnsProvider, Route, RouteWatch } from '../netlink/index.ts';
 import { PortAllocator } from '../firewall/index.ts';
 import { isAlive } from '../runtime/proc.ts';
 import type { Store } from '../store/index.ts';
@@ -162,10 +162,25 @@ export class Controller {
    */
   async refreshHostAvoid(families: (4 | 6)[]): Promise<void> {
     const ours = new Set([...this.state.networks.values()].flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
-    const routes = (await Promise.all(families.map((f) => this.ctx.hostNs.rtnl.routeList({ family: f, devNames: false })))).flat();
+    const routes = (await this.hostRoutes()).filter((r) => r.family !== undefined && families.includes(r.family));
     const avoid = routes.map((r) => r.dst).filter((d) => d !== 'default' && !ours.has(d) && !d.startsWith('fe80:') && !d.startsWith('ff'));
     const ns = parseResolvConf(this.ctx.hostResolvConf).nameservers;
     this.hostAvoidCache = [...avoid, ...ns.map((n) => (n.includes(':') ? `${n}/128` : `${n}/32`))];
+  }
+
+  /**
+   * The host's main routing table, from a route watch (the kernel's
+   * notifications applied to one dump) opened at the first look; a kernel
+   * that refuses the watch is dumped at each look instead.
+   */
+  private routeWatch: Promise<RouteWatch | null> | null = null;
+  private async hostRoutes(): Promise<Route[]> {
+    this.routeWatch ??= this.ctx.hostNs.rtnl.routeWatch().catch((e: unknown) => {
+      this.ctx.log.warn(`host routes are dumped at each network create: ${(e as Error).message}`);
+      return null;
+    });
+    const watch = await this.routeWatch;
+    return watch ? watch.list() : this.ctx.hostNs.rtnl.routeList({ devNames: false });
   }
 
   /** Loads the store, reconciles the kernel, creates the predefined networks. */
@@ -214,6 +229,7 @@ export class Controller {
   async close(): Promise<void> {
     this.closed = true;
     if (this.adoptTimer) clearInterval(this.adoptTimer);
+    void this.routeWatch?.then((w) => w?.close());
     for (const t of this.restartTimers.values()) clearTimeout(t);
     await this.ctx.lock.run(async () => {
       await this.ctx.reaper.close();

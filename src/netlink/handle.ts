@@ -11,7 +11,7 @@ export type BatchOps = { [K in 'linkSet' | 'addrAdd' | 'bridgePortSet']: (...a: 
 export type RtnlOps = Pick<Rtnl,
   | 'linkAdd' | 'linkDel' | 'linkDelGroup' | 'linkGet' | 'linkList' | 'linkSet'
   | 'addrAdd' | 'addrDel' | 'addrList'
-  | 'routeList' | 'routeReplace' | 'routeDel'
+  | 'routeList' | 'routeWatch' | 'routeReplace' | 'routeDel'
   | 'bridgePortSet'> & {
   /** Several changes in one sendmsg, in order; not a transaction. */
   batch(build: (b: BatchOps) => void): Promise<void>;

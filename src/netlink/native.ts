@@ -4,8 +4,11 @@ import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 
 export interface NativeNetlink {
-  openRtnl(nsFd: number): Promise<number>;
+  /** groups (RTMGRP_* bits): a non-blocking socket that listens to those notifications (read with drain). */
+  openRtnl(nsFd: number, groups?: number): Promise<number>;
   request(fd: number, messages: Buffer, firstSeq: number, count: number): Promise<Buffer>;
+  /** Synchronous: the notifications queued on a groups socket, concatenated; throws code ENOBUFS after a loss. */
+  drain(fd: number): Buffer;
   netnsCreate(path: string): Promise<void>;
   netnsDelete(path: string): Promise<void>;
   sysctl(nsFd: number, path: string, value?: string): Promise<string | undefined>;

@@ -8,6 +8,8 @@ import { linkAdd, linkDel, linkDelGroup, linkGet, linkSet } from './ops/links.ts
 import { listLinks } from './ops/lookup.ts';
 import { addrAdd, addrDel, addrList } from './ops/addrs.ts';
 import { routeAdd, routeDel, routeList, routeReplace } from './ops/routes.ts';
+import { routeWatch } from './ops/route-watch.ts';
+import type { RouteWatch } from './ops/route-watch.ts';
 import { neighAdd, neighDel, neighList } from './ops/neigh.ts';
 import { fdbAdd, fdbDel, fdbList } from './ops/fdb.ts';
 import { bridgePortGet, bridgePortSet } from './ops/bridge-port.ts';
@@ -38,6 +40,8 @@ export class Rtnl {
   routeReplace(r: Route): Promise<void> { return routeReplace(this.#o, r); }
   routeDel(r: Route): Promise<void> { return routeDel(this.#o, r); }
   routeList(filter?: { family?: Family; table?: number; devNames?: boolean }): Promise<Route[]> { return routeList(this.#o, filter); }
+  /** A table's routes kept from the kernel's notifications (see ops/route-watch.ts); close it when done. */
+  routeWatch(filter?: { families?: Family[]; table?: number }): Promise<RouteWatch> { return routeWatch(this.#o, filter); }
 
   neighAdd(n: Neigh & { replace?: boolean }): Promise<void> { return neighAdd(this.#o, n); }
   neighDel(n: { dev: LinkRef; ip: string }): Promise<void> { return neighDel(this.#o, n); }

@@ -17,7 +17,7 @@ import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NetlinkError } from '../../src/netlink/index.ts';
 import type {
-  Address, BatchOps, BridgePortFlags, Family, Link, LinkChange, LinkRef, LinkSpec, NetnsHandle, NetnsProvider, Route, RtnlOps,
+  Address, BatchOps, BridgePortFlags, Family, Link, LinkChange, LinkRef, LinkSpec, NetnsHandle, NetnsProvider, Route, RouteWatch, RtnlOps,
 } from '../../src/netlink/index.ts';
 import { Faults } from './faults.ts';
 
@@ -386,6 +386,22 @@ export class FakeRtnl implements RtnlOps {
     this.#k.hit(`${this.#ns.path} addrList ${dev ?? ''}`);
     const l = dev === undefined ? undefined : this.#link('listing', dev);
     return this.#ns.addrs.filter((a) => !l || a.link === l).map((a) => ({ dev: a.link.name, family: a.family, cidr: a.cidr }));
+  }
+
+  /** The fake has no notifications: each look lists the table. */
+  async routeWatch(filter: { families?: Family[]; table?: number } = {}): Promise<RouteWatch> {
+    let closed = false;
+    let dumps = 0;
+    const families = filter.families ?? [4, 6];
+    return {
+      get dumps() { return dumps; },
+      list: async () => {
+        dumps++;
+        if (closed) throw new NetlinkError({ code: 'CLOSED', op: 'watching', object: `routes in ${this.#ns.path}`, detail: 'the route watch is closed' });
+        return (await Promise.all(families.map((family) => this.routeList({ family, devNames: false, ...(filter.table ? { table: filter.table } : {}) })))).flat();
+      },
+      close: () => { closed = true; },
+    };
   }
 
   async routeList(filter: { family?: Family; table?: number; devNames?: boolean } = {}): Promise<Route[]> {

@@ -10,6 +10,7 @@
 
 napi_value js_open_rtnl(napi_env env, napi_callback_info info);
 napi_value js_request(napi_env env, napi_callback_info info);
+napi_value js_drain(napi_env env, napi_callback_info info);
 napi_value js_netns_create(napi_env env, napi_callback_info info);
 napi_value js_netns_delete(napi_env env, napi_callback_info info);
 napi_value js_sysctl(napi_env env, napi_callback_info info);
@@ -44,6 +45,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "openRtnl", NULL, js_open_rtnl, NULL, NULL, NULL, napi_enumerable, NULL },
     { "request", NULL, js_request, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "drain", NULL, js_drain, NULL, NULL, NULL, napi_enumerable, NULL },
     { "netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_enumerable, NULL },
     { "netnsDelete", NULL, js_netns_delete, NULL, NULL, NULL, napi_enumerable, NULL },
     { "sysctl", NULL, js_sysctl, NULL, NULL, NULL, napi_enumerable, NULL },

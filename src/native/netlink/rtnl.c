@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,17 +19,34 @@
 // A request the kernel never answers must not hold a threadpool thread forever.
 #define RECV_TIMEOUT_S 30
 
-// ---- openRtnl(nsFd) -> Promise<fd> ---------------------------------------
+// ---- openRtnl(nsFd, groups?) -> Promise<fd> -------------------------------
+// groups (RTMGRP_* bits): a socket that only listens to those multicast
+// groups' notifications, non-blocking, read with drain().
 
-struct open_data { int ns_fd; int fd; };
+struct open_data { int ns_fd; int fd; uint32_t groups; };
 
 static int open_in_ns(job *j, void *arg) {
   struct open_data *d = arg;
   // A netlink socket belongs to the namespace of the thread that creates it,
   // for its whole life, whatever thread uses it later.
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (d->groups ? SOCK_NONBLOCK : 0), NETLINK_ROUTE);
   if (fd < 0) { job_fail(j, "socket", errno); return -1; }
   int one = 1, size = SOCK_BUF;
+  if (d->groups) {
+    // Room for the notifications that pile up between two drains; past it
+    // the kernel drops them and the next drain says ENOBUFS (the reader
+    // then dumps again). FORCE passes net.core.rmem_max (CAP_NET_ADMIN).
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = d->groups };
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+      job_fail(j, "bind", errno);
+      close(fd);
+      return -1;
+    }
+    d->fd = fd;
+    return 0;
+  }
   // EXT_ACK: the kernel explains EINVAL & co. in words; CAP_ACK: errors do not
   // echo the whole request back.
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
@@ -72,11 +90,14 @@ static napi_value open_done(napi_env env, job *j) {
 }
 
 napi_value js_open_rtnl(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct open_data *d = calloc(1, sizeof *d);
   if (!d || argc < 1 || !arg_int32(env, argv[0], "nsFd", &d->ns_fd)) { free(d); return NULL; }
+  int32_t groups = 0;
+  if (argc > 1 && !arg_int32(env, argv[1], "groups", &groups)) { free(d); return NULL; }
+  d->groups = (uint32_t)groups;
   d->fd = -1;
   return job_start(env, "cnm.netlink.open", open_exec, open_done, d, free);
 }
@@ -197,4 +218,51 @@ napi_value js_request(napi_env env, napi_callback_info info) {
   d->first_seq = (uint32_t)seq;
   d->count = (uint32_t)count;
   return job_start(env, "cnm.netlink.request", req_exec, req_done, d, req_free);
+}
+
+// ---- drain(fd) -> Buffer ----------------------------------------------------
+// Synchronous: reads every notification queued on a socket opened with
+// groups (non-blocking, so it never waits) and returns them concatenated as
+// request() does. Throws ENOBUFS when the kernel dropped some since the last
+// drain: what was queued after the loss is still read by the next drain.
+
+napi_value js_drain(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 1 || !arg_int32(env, argv[0], "fd", &fd)) return NULL;
+  struct req_data d = { 0 };
+  char *buf = malloc(RECV_BUF);
+  if (!buf) { napi_throw_error(env, "ENOMEM", "drain: out of memory"); return NULL; }
+  int err = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf, RECV_BUF, MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+      break;
+    }
+    if (n == 0) break;
+    if (n > RECV_BUF) { err = EMSGSIZE; break; }
+    int len = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (append_msg(&d, h) != 0) { err = ENOMEM; break; }
+    }
+    if (err) break;
+  }
+  free(buf);
+  if (err) {
+    free(d.out);
+    char msg[64];
+    snprintf(msg, sizeof msg, "drain: %s", strerror(err));
+    napi_throw_error(env, err == ENOBUFS ? "ENOBUFS" : err == EBADF ? "EBADF" : "EIO", msg);
+    return NULL;
+  }
+  napi_value out;
+  void *dst;
+  napi_status st = napi_create_buffer_copy(env, d.out_len, d.out_len ? d.out : "", &dst, &out);
+  free(d.out);
+  if (st != napi_ok) { napi_throw_error(env, "EIO", "drain: napi_create_buffer_copy failed"); return NULL; }
+  return out;
 }

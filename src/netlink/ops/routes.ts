@@ -75,7 +75,6 @@ export const routeAdd = (o: OpContext, r: Route): Promise<void> => modify(o, r, 
 export const routeReplace = (o: OpContext, r: Route): Promise<void> => modify(o, r, 'replace');
 export const routeDel = (o: OpContext, r: Route): Promise<void> => modify(o, r, 'del');
 
-/** Unicast routes of one table (default: main), IPv4 and IPv6 unless a family is given. */
 /**
  * Lists routes of one table (main by default). `devNames: false` leaves
  * `dev` as "if<index>": resolving names dumps every link, which on a host
@@ -96,22 +95,32 @@ export async function routeList(o: OpContext, filter: { family?: Family; table?:
     const msgs = await o.sock.run({ type: RTM_GETROUTE, dump: true, payload, ...ctx })
       .catch((e: unknown) => { if ((e as { code?: string }).code === 'ENOENT') return []; throw e; });
     for (const m of msgs) {
-      const { hdr, attrs } = decodeRt(m.payload);
-      const t = u32(attrs.get(RTA_TABLE)) ?? hdr.table;
-      if (hdr.type !== RTN_UNICAST || t !== table) continue;
-      const dst = attrs.get(RTA_DST);
-      const r: Route = { dst: dst ? formatCidr(dst, hdr.dstLen) : 'default', family: family === AF_INET ? 4 : 6, table: t };
-      const gw = attrs.get(RTA_GATEWAY);
-      if (gw) r.gateway = formatIp(gw);
-      const oif = u32(attrs.get(RTA_OIF));
-      if (oif !== undefined) r.dev = names.get(oif) ?? `if${oif}`;
-      if (hdr.flags & RTNH_F_ONLINK) r.onlink = true;
-      const metric = u32(attrs.get(RTA_PRIORITY));
-      if (metric !== undefined) r.metric = metric;
-      const src = attrs.get(RTA_PREFSRC);
-      if (src) r.src = formatIp(src);
-      out.push(r);
+      const r = routeOf(m.payload, table, names);
+      if (r) out.push(r);
     }
   }
   return out;
+}
+
+/**
+ * One route message (a dump's reply or a notification) as a Route; null
+ * when it is no unicast route of `table`. Devices stay "if<index>" unless
+ * `names` knows them.
+ */
+export function routeOf(payload: Buffer, table: number, names: ReadonlyMap<number, string>): Route | null {
+  const { hdr, attrs } = decodeRt(payload);
+  const t = u32(attrs.get(RTA_TABLE)) ?? hdr.table;
+  if (hdr.type !== RTN_UNICAST || t !== table) return null;
+  const dst = attrs.get(RTA_DST);
+  const r: Route = { dst: dst ? formatCidr(dst, hdr.dstLen) : 'default', family: hdr.family === AF_INET ? 4 : 6, table: t };
+  const gw = attrs.get(RTA_GATEWAY);
+  if (gw) r.gateway = formatIp(gw);
+  const oif = u32(attrs.get(RTA_OIF));
+  if (oif !== undefined) r.dev = names.get(oif) ?? `if${oif}`;
+  if (hdr.flags & RTNH_F_ONLINK) r.onlink = true;
+  const metric = u32(attrs.get(RTA_PRIORITY));
+  if (metric !== undefined) r.metric = metric;
+  const src = attrs.get(RTA_PREFSRC);
+  if (src) r.src = formatIp(src);
+  return r;
 }
