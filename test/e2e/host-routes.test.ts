@@ -21,7 +21,7 @@ describe(`host routes and bridges' IPv6${skip ? ` (skipped: ${skip})` : ''}`, { 
   const subnetOf = async (name: string): Promise<string> => {
     const r = await d.client.networkCreate({ Name: name });
     const n = await d.client.networkInspect(r.Id);
-    return n.IPAM.Config.find((c) => !c.Subnet?.includes(':'))?.Subnet ?? '';
+    return (n.IPAM.Config ?? []).find((c) => !c.Subnet?.includes(':'))?.Subnet ?? '';
   };
 
   test('auto subnets avoid host routes as they come and go', async () => {
