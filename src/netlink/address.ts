@@ -81,4 +81,11 @@ export function parseMac(s: string): Buffer | null {
   return Buffer.from(s.replaceAll(':', ''), 'hex');
 }
 
-export const formatMac = (b: Buffer | undefined): string => (b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join(':') : '');
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** aa:bb:cc:dd:ee:ff (any length; a link dump formats thousands). */
+export function formatMac(b: Buffer | undefined): string {
+  if (!b || b.length === 0) return '';
+  let out = HEX2[b[0]!]!;
+  for (let i = 1; i < b.length; i++) out += `:${HEX2[b[i]!]!}`;
+  return out;
+}

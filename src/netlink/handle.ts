@@ -10,7 +10,7 @@ export type BatchOps = { [K in 'linkSet' | 'addrAdd' | 'bridgePortSet']: (...a: 
 /** The rtnetlink calls the core and the drivers make. */
 export type RtnlOps = Pick<Rtnl,
   | 'linkAdd' | 'linkDel' | 'linkDelGroup' | 'linkGet' | 'linkList' | 'linkSet'
-  | 'addrAdd' | 'addrDel' | 'addrList'
+  | 'addrAdd' | 'addrDel' | 'addrList' | 'linksAndAddrs'
   | 'routeList' | 'routeWatch' | 'routeReplace' | 'routeDel'
   | 'bridgePortSet'> & {
   /** Several changes in one sendmsg, in order; not a transaction. */

@@ -6,7 +6,7 @@ import type { OpContext } from './ops/context.ts';
 import type { Address, BridgePortFlags, Family, Fdb, FdbEntry, Link, LinkChange, LinkRef, LinkSpec, Neigh, NeighEntry, Route } from './types.ts';
 import { linkAdd, linkDel, linkDelGroup, linkGet, linkSet } from './ops/links.ts';
 import { listLinks } from './ops/lookup.ts';
-import { addrAdd, addrDel, addrList } from './ops/addrs.ts';
+import { addrAdd, addrDel, addrList, linksAndAddrs } from './ops/addrs.ts';
 import { routeAdd, routeDel, routeList, routeReplace } from './ops/routes.ts';
 import { routeWatch } from './ops/route-watch.ts';
 import type { RouteWatch } from './ops/route-watch.ts';
@@ -35,6 +35,8 @@ export class Rtnl {
   addrAdd(dev: LinkRef, cidr: string, opts?: { noDad?: boolean }): Promise<void> { return addrAdd(this.#o, dev, cidr, opts); }
   addrDel(dev: LinkRef, cidr: string): Promise<void> { return addrDel(this.#o, dev, cidr); }
   addrList(dev?: LinkRef): Promise<Address[]> { return addrList(this.#o, dev); }
+  /** Every link and address at once (two dumps instead of linkList's and addrList's three). */
+  linksAndAddrs(): Promise<{ links: Link[]; addrs: Address[] }> { return linksAndAddrs(this.#o); }
 
   routeAdd(r: Route): Promise<void> { return routeAdd(this.#o, r); }
   routeReplace(r: Route): Promise<void> { return routeReplace(this.#o, r); }

@@ -27,7 +27,7 @@ export interface Link {
   ipvlanMode?: string;
   ipvlanFlag?: string;
   vlanId?: number;           // vlan (802.1Q): its id; parentIndex is the link it rides on
-  bridgePort?: BridgePortFlags; // set when the link is a bridge port
+  bridgePort?: BridgePortFlags; // set when the link is a bridge port (by linkGet, not in a linkList)
   alias?: string;            // IFLA_IFALIAS, when set
   group?: number;            // IFLA_GROUP, when not the default 0
 }

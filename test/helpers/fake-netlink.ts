@@ -382,6 +382,10 @@ export class FakeRtnl implements RtnlOps {
     l.ns.addrs.splice(i, 1);
   }
 
+  async linksAndAddrs(): Promise<{ links: Link[]; addrs: Address[] }> {
+    return { links: await this.linkList(), addrs: await this.addrList() };
+  }
+
   async addrList(dev?: LinkRef): Promise<Address[]> {
     this.#k.hit(`${this.#ns.path} addrList ${dev ?? ''}`);
     const l = dev === undefined ? undefined : this.#link('listing', dev);

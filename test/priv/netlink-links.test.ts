@@ -128,6 +128,7 @@ test('change a link: MTU, MAC, master, rename, move to a namespace', { skip }, a
     assert.equal(va?.master, br?.index);
     assert.equal(va?.up, true);
     assert.ok(va?.bridgePort, 'a bridge port reports its port settings');
+    assert.equal((await ns!.rtnl.linkList()).find((l) => l.name === 'va')?.bridgePort, undefined, 'a dump of every link leaves them out');
     await ns!.rtnl.linkSet('va', { master: null });
     assert.equal((await ns!.rtnl.linkGet('va'))?.master, null);
     // A rename needs the link down; lower and rename in one call.

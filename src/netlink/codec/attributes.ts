@@ -36,19 +36,56 @@ export const attrS32 = (type: number, v: number): Buffer => attrU32(type, v);
 export const attrStr = (type: number, s: string): Buffer => attr(type, Buffer.from(`${s}\0`, 'utf8'));
 export const nest = (type: number, children: Buffer[]): Buffer => attr(type | NLA_F_NESTED, Buffer.concat(children));
 
-/** Attributes of one level by type (the last one wins, as in the kernel's nla_parse). */
-export type AttrMap = Map<number, Buffer>;
+const SMALL_TYPES = 128;
+
+/**
+ * Attributes of one level by type (the last one wins, as in the kernel's
+ * nla_parse). Parsing records where each one is; its bytes are cut out
+ * only when asked for: a link dump carries some forty attributes per link
+ * (and a bridge port as many more nested), of which a few are read.
+ */
+export class AttrMap {
+  readonly #buf: Buffer;
+  // Offsets of the attributes' headers in #buf (+1; 0: absent), by type:
+  // the types a message carries are small numbers, so an array is enough;
+  // a larger one (there are none in rtnetlink today) goes to a Map.
+  readonly #at = new Int32Array(SMALL_TYPES);
+  #big: Map<number, number> | undefined;
+
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    this.#buf = buf;
+    let off = start;
+    while (off + NLA_HDRLEN <= end) {
+      const len = buf[off]! | (buf[off + 1]! << 8);
+      if (len < NLA_HDRLEN || off + len > end) break; // truncated: stop, as nla_ok does
+      const type = (buf[off + 2]! | (buf[off + 3]! << 8)) & NLA_TYPE_MASK;
+      if (type < SMALL_TYPES) this.#at[type] = off + 1;
+      else (this.#big ??= new Map()).set(type, off);
+      off += align4(len);
+    }
+  }
+
+  #offset(type: number): number | undefined {
+    if (type >= 0 && type < SMALL_TYPES) {
+      const at = this.#at[type]!;
+      return at ? at - 1 : undefined;
+    }
+    return this.#big?.get(type);
+  }
+
+  has(type: number): boolean {
+    return this.#offset(type) !== undefined;
+  }
+
+  /** The attribute's payload (a view into the message), or undefined. */
+  get(type: number): Buffer | undefined {
+    const off = this.#offset(type);
+    return off === undefined ? undefined : this.#buf.subarray(off + NLA_HDRLEN, off + this.#buf.readUInt16LE(off));
+  }
+}
 
 export function parseAttrs(buf: Buffer, start = 0, end = buf.length): AttrMap {
-  const out: AttrMap = new Map();
-  let off = start;
-  while (off + NLA_HDRLEN <= end) {
-    const len = buf.readUInt16LE(off);
-    if (len < NLA_HDRLEN || off + len > end) break; // truncated: stop, as nla_ok does
-    out.set(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, buf.subarray(off + NLA_HDRLEN, off + len));
-    off += align4(len);
-  }
-  return out;
+  return new AttrMap(buf, start, end);
 }
 
 export const u8 = (b: Buffer | undefined): number | undefined => (b && b.length >= 1 ? b.readUInt8(0) : undefined);

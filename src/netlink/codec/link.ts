@@ -52,7 +52,12 @@ function bridgePort(d: AttrMap): BridgePortFlags {
   return out;
 }
 
-export function decodeLink(payload: Buffer): Link {
+/**
+ * `portFlags: false` leaves out a bridge port's flags (link.bridgePort):
+ * a dump of every link has no use for them and they are a nested set of
+ * some thirty attributes per port.
+ */
+export function decodeLink(payload: Buffer, opts: { portFlags?: boolean } = {}): Link {
   const { hdr, attrs } = decodeIfInfo(payload);
   const info = decodeLinkInfo(attrs.get(IFLA_LINKINFO));
   const master = u32(attrs.get(IFLA_MASTER));
@@ -93,7 +98,7 @@ export function decodeLink(payload: Buffer): Link {
     const id = u16(info.data.get(IFLA_VLAN_ID));
     if (id !== undefined) link.vlanId = id;
   }
-  if (info.slaveKind === 'bridge' && info.slaveData) link.bridgePort = bridgePort(info.slaveData);
+  if (opts.portFlags !== false && info.slaveKind === 'bridge' && info.slaveData) link.bridgePort = bridgePort(info.slaveData);
   const alias = str(attrs.get(IFLA_IFALIAS));
   if (alias) link.alias = alias;
   const group = u32(attrs.get(IFLA_GROUP));

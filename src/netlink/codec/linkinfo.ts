@@ -80,6 +80,7 @@ export function encodeSlaveInfo(slaveKind: string, data: Buffer[]): Buffer {
 
 export interface LinkInfo { kind?: string; data?: AttrMap; slaveKind?: string; slaveData?: AttrMap }
 
+/** IFLA_LINKINFO; its nested data is parsed when first read (most callers read only the kinds). */
 export function decodeLinkInfo(b: Buffer | undefined): LinkInfo {
   if (!b) return {};
   const a = parseAttrs(b);
@@ -87,10 +88,21 @@ export function decodeLinkInfo(b: Buffer | undefined): LinkInfo {
   const kind = str(a.get(IFLA_INFO_KIND));
   if (kind) out.kind = kind;
   const data = a.get(IFLA_INFO_DATA);
-  if (data) out.data = parseAttrs(data);
+  if (data) lazy(out, 'data', data);
   const slaveKind = str(a.get(IFLA_INFO_SLAVE_KIND));
   if (slaveKind) out.slaveKind = slaveKind;
   const slaveData = a.get(IFLA_INFO_SLAVE_DATA);
-  if (slaveData) out.slaveData = parseAttrs(slaveData);
+  if (slaveData) lazy(out, 'slaveData', slaveData);
   return out;
+}
+
+function lazy(info: LinkInfo, key: 'data' | 'slaveData', raw: Buffer): void {
+  Object.defineProperty(info, key, {
+    configurable: true, enumerable: true,
+    get(): AttrMap {
+      const parsed = parseAttrs(raw);
+      Object.defineProperty(info, key, { value: parsed, enumerable: true });
+      return parsed;
+    },
+  });
 }

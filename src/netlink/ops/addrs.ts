@@ -9,9 +9,9 @@ import { broadcast4, formatCidr } from '../address.ts';
 import type { Cidr } from '../address.ts';
 import * as v from '../validate.ts';
 import type { Ctx } from '../validate.ts';
-import type { Address, LinkRef } from '../types.ts';
+import type { Address, Link, LinkRef } from '../types.ts';
 import type { OpContext } from './context.ts';
-import { linkIndex, namesFor } from './lookup.ts';
+import { linkIndex, listLinks, namesFor } from './lookup.ts';
 
 function addrPayload(c: Cidr, index: number, flags: number, withBroadcast: boolean): Buffer {
   // 127/8 is host scope, as `ip addr add` picks it; IPv6 scopes the kernel derives itself.
@@ -48,6 +48,21 @@ export async function addrList(o: OpContext, dev?: LinkRef): Promise<Address[]> 
   // 10 or 10,000 veths in the namespace. The names map filters too (a kernel
   // that ignores the index dumps all).
   const index = dev === undefined ? 0 : [...names.keys()][0] ?? 0;
+  return dumpAddrs(o, ctx, index, names);
+}
+
+/**
+ * Every link and every address of the namespace, the addresses named from
+ * the same link dump: two dumps where a link list and an address list
+ * would take three (naming addresses takes a link dump of its own).
+ */
+export async function linksAndAddrs(o: OpContext): Promise<{ links: Link[]; addrs: Address[] }> {
+  const links = await listLinks(o);
+  const ctx: Ctx = { op: 'listing', object: `addresses in ${o.sock.where}` };
+  return { links, addrs: await dumpAddrs(o, ctx, 0, new Map(links.map((l) => [l.index, l.name]))) };
+}
+
+async function dumpAddrs(o: OpContext, ctx: Ctx, index: number, names: ReadonlyMap<number, string>): Promise<Address[]> {
   const msgs = await o.sock.run({ type: RTM_GETADDR, dump: true, payload: encodeIfAddr({ family: AF_UNSPEC, index }), ...ctx });
   const out: Address[] = [];
   for (const m of msgs) {

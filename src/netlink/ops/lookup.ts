@@ -40,7 +40,7 @@ export async function listLinks(o: OpContext): Promise<Link[]> {
     type: RTM_GETLINK, dump: true, payload: encodeIfInfo({ family: AF_UNSPEC }, [skipStats]),
     op: 'listing', object: `links in ${o.sock.where}`,
   });
-  return msgs.map((m) => decodeLink(m.payload));
+  return msgs.map((m) => decodeLink(m.payload, { portFlags: false }));
 }
 
 export async function linkNames(o: OpContext): Promise<Map<number, string>> {
