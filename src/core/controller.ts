@@ -187,7 +187,9 @@ export class Controller {
   async init(): Promise<void> {
     await mkdir(join(this.ctx.execRoot, 'netns'), { recursive: true });
     await mkdir(join(this.ctx.execRoot, 'sandboxes'), { recursive: true });
+    const t0 = performance.now();
     await this.state.load();
+    const loaded = performance.now();
     for (const v of await sweepVolumeDirs(this.ctx)) this.ctx.log.info(`removed the empty directory of volume ${v}, which has no record`);
     await this.refreshHostAvoid([4]);
     // Links doomed before a crash go before the reconcile looks at the kernel.
@@ -199,6 +201,7 @@ export class Controller {
       for (const e of errors) this.ctx.log.warn(`reconcile: ${e.message}`);
       await this.ensurePredefined();
     }).finally(() => { this.ctx.events.enabled = true; });
+    this.ctx.log.debug('controller init (ms)', { load: Math.round(loaded - t0), rest: Math.round(performance.now() - loaded) });
     this.adoptTimer = setInterval(() => this.pollAdopted(), 500);
     this.adoptTimer.unref();
   }

@@ -332,8 +332,11 @@ export async function applyGateway(ctx: Ctx, sbx: SandboxRecord, sbxNs: NetnsHan
     // cache starts empty after a restart, so the first call checks the kernel.
     let have = ctx.defaultRoutes.get(key);
     if (have === undefined) {
-      const cur = (await sbxNs.rtnl.routeList({ family })).find((r) => r.dst === 'default');
-      have = cur?.gateway && cur.dev ? `${cur.gateway}%${cur.dev}` : cur ? '?' : '';
+      // Devices as indexes: naming them would dump every link of the sandbox.
+      const cur = (await sbxNs.rtnl.routeList({ family, devNames: false })).find((r) => r.dst === 'default');
+      const index = Number(/^if(\d+)$/.exec(String(cur?.dev ?? ''))?.[1] ?? NaN);
+      const dev = Number.isInteger(index) ? (await sbxNs.rtnl.linkGet(index))?.name : undefined;
+      have = cur?.gateway && dev ? `${cur.gateway}%${dev}` : cur ? '?' : '';
     }
     if (have === want) {
       ctx.defaultRoutes.set(key, want);

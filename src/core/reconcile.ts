@@ -34,12 +34,21 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // hundred ms with 1000 of them) runs while the networks are rebuilt; its
   // answer is used below. A failure is reported at that step.
   const runtimeList = ctx.runtime.list().then((ids) => ({ ids }), (error: unknown) => ({ ids: [] as string[], error }));
+  // How long each part took, for the debug log (a restart's budget).
+  const phases: string[] = [];
+  let mark = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases.push(`${name}=${Math.round(now - mark)}`);
+    mark = now;
+  };
 
   // Networks: allocators from records, kernel objects recreated if missing.
   // The host is read once: a network whose objects are all there is left
   // as it is.
-  const [linksBefore, addrsBefore] = await Promise.all([ctx.hostNs.rtnl.linkList(), ctx.hostNs.rtnl.addrList()]);
+  const { links: linksBefore, addrs: addrsBefore } = await ctx.hostNs.rtnl.linksAndAddrs();
   const before = { hostLinks: new Map(linksBefore.map((l) => [l.name, l])), hostAddrs: addrsBefore };
+  phase('host_dump');
   let rebuilt = false;
   for (const net of state.networks.values()) {
     const drv = ctx.drivers.get(net.driver);
@@ -65,6 +74,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   }
   // IPAM plugins that forget at their restart are asked again (RequiresRequestReplay).
   errors.push(...await replayRemoteIpam(ctx));
+  phase('networks');
 
   // Sandboxes: running ones whose process lives are re-adopted; others are
   // cleaned up as if they had just exited. The kernel is read once per
@@ -84,7 +94,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
     const opened = ctx.netns.get(sbx.id);
     if (opened) {
-      const [links, addrs] = await Promise.all([opened.rtnl.linkList(), opened.rtnl.addrList()]);
+      const { links, addrs } = await opened.rtnl.linksAndAddrs();
       const view: KernelView = { ...hostView, sandboxLinks: new Map(links.map((l) => [l.name, l])), sandboxAddrs: addrs };
       for (const ep of eps) {
         const net = state.networks.get(ep.networkId);
@@ -115,6 +125,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
   // one, and the runtime's state names it by the sandbox's ID.
   const monitored = (s: SandboxRecord) => !s.monitorPid || isAlive(s.monitorPid, s.monitorStart);
   const live = [...state.sandboxes.values()].filter((s) => s.state === 'running' && isAlive(s.pid, s.pidStart) && monitored(s));
+  phase('liveness');
   await step('runtime containers', async () => {
     const adopted = new Set(live.map((s) => s.id));
     const listed = await runtimeList;
@@ -130,9 +141,11 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
       await step(`runtime container ${id.slice(0, 12)}`, () => ctx.runtime.remove(id));
     }
   });
+  phase('runtime_list');
   for (let i = 0; i < live.length; i += RECONCILE_PARALLEL) {
     await Promise.all(live.slice(i, i + RECONCILE_PARALLEL).map(readopt));
   }
+  phase('sandboxes');
   for (const sbx of [...state.sandboxes.values()]) {
     if (live.includes(sbx)) continue;
     const eps = state.endpointsOf(sbx.id);
@@ -156,6 +169,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     }
   }
 
+  phase('exited');
   // What drivers keep outside the store for endpoints that are gone (a CNI
   // result cache: a crash between ADD and the store write) is released.
   for (const net of state.networks.values()) {
@@ -171,9 +185,11 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
     for (const net of state.networks.values()) {
       for (const n of ctx.drivers.get(net.driver).ownedLinks(net, state.endpointsOn(net.id))) ours.add(n);
     }
-    for (const l of await ctx.hostNs.rtnl.linkList()) {
+    // The host's links as read before the sandboxes: what a repair made
+    // since is owned, and one deleted since (the reaper's) is no error.
+    for (const l of hostLinks) {
       if (isOwnMark(l.alias, ctx.driverCtx.owner) && !ours.has(l.name)) {
-        await ctx.hostNs.rtnl.linkDel(l.name).catch((e: Error) => errors.push(e));
+        await ctx.hostNs.rtnl.linkDel(l.index).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENODEV') errors.push(e); });
       }
     }
   });
@@ -200,5 +216,7 @@ export async function reconcile(ctx: Ctx): Promise<Error[]> {
       if (!live.has(p)) await ctx.nsProvider.remove(p).catch((e: Error) => errors.push(e));
     }
   });
+  phase('sweeps');
+  ctx.log.debug('reconcile phases (ms)', { phases: phases.join(' '), sandboxes: live.length });
   return errors;
 }

@@ -245,7 +245,9 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     ...(o.resolvConfPath ? { resolvConfPath: o.resolvConfPath } : {}),
   });
   cluster?.bind(controller.ctx);
+  const initStart = performance.now();
   await controller.init();
+  const initMs = performance.now() - initStart;
   const staleLeases = await sweepLeases(store, new Set(controller.state.networks.keys()));
   if (staleLeases) o.log.info(`dhcp: dropped ${staleLeases} lease(s) of networks that no longer exist`);
   undo.push(() => controller.close());
@@ -253,7 +255,9 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
   if (o.cni?.confDir) await addConfDirNetworks(controller, o.cni.confDir, o.log);
   // Remote endpoints' names into the DNS, their MAC/IP/VTEP into the overlay data plane.
   if (cluster) await cluster.follow(controller.ctx, dns.table, firewall);
+  const fwStart = performance.now();
   await fwHooks.start();
+  const firewallMs = performance.now() - fwStart;
   const foreignNow = async (): Promise<string[]> => {
     const s = await execRootState(o.execRoot, instance, [...controller.state.sandboxes.values()].map((x) => x.netnsPath).filter(Boolean));
     return describeForeign(o.execRoot, instance, s);
@@ -279,6 +283,9 @@ async function startLocked(o: DaemonOptions, started: number, socketPath: string
     networks: controller.state.networks.size,
     endpoints: controller.state.endpoints.size,
     startup_ms: Math.round(performance.now() - started),
+    before_init_ms: Math.round(initStart - started),
+    init_ms: Math.round(initMs),
+    firewall_ms: Math.round(firewallMs),
   });
   return {
     controller,

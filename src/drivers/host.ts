@@ -11,6 +11,8 @@ export const hostDriver: NetworkDriver = {
     return {};
   },
   async createNetwork() {},
+  // No kernel objects of its own: nothing to rebuild at start-up.
+  networkIntact: () => true,
   async deleteNetwork() {},
   async createEndpoint() {
     throw invalid('the host network gives no endpoints');

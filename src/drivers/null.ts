@@ -10,6 +10,8 @@ export const nullDriver: NetworkDriver = {
     return {};
   },
   async createNetwork() {},
+  // No kernel objects of its own: nothing to rebuild at start-up.
+  networkIntact: () => true,
   async deleteNetwork() {},
   async createEndpoint() {
     throw invalid('the none network gives no endpoints');
