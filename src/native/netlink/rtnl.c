@@ -38,30 +38,23 @@ static int open_in_ns(job *j, void *arg) {
     // then dumps again). FORCE passes net.core.rmem_max (CAP_NET_ADMIN).
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = d->groups };
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-      job_fail(j, "bind", errno);
-      close(fd);
-      return -1;
-    }
-    d->fd = fd;
-    return 0;
+  } else {
+    // EXT_ACK: the kernel explains EINVAL & co. in words; CAP_ACK: errors do not
+    // echo the whole request back.
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    // GET_STRICT_CHK (Linux 4.20+, as iproute2 sets it): dump requests are
+    // checked strictly and their header filters honoured, so an address dump
+    // for one device (ifa_index) walks that device only, not every address of
+    // a namespace with thousands of veths. Older kernels refuse the option and
+    // dump everything: the JS side filters as well.
+    setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  // EXT_ACK: the kernel explains EINVAL & co. in words; CAP_ACK: errors do not
-  // echo the whole request back.
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  // GET_STRICT_CHK (Linux 4.20+, as iproute2 sets it): dump requests are
-  // checked strictly and their header filters honoured, so an address dump
-  // for one device (ifa_index) walks that device only, not every address of
-  // a namespace with thousands of veths. Older kernels refuse the option and
-  // dump everything: the JS side filters as well.
-  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = d->groups };
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     job_fail(j, "bind", errno);
     close(fd);
